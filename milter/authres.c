@@ -1,0 +1,154 @@
+/*
+ * authres - render our Authentication-Results value and recognise forgeries
+ * of it (see authres.h).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authres.h"
+#include "buf.h"
+
+#define AUTHRES_MAX 8192
+
+/* RFC 2045 tspecials, which a `token` may not contain. */
+static int is_tspecial(int c)
+{
+	return c != '\0' && strchr("()<>@,;:\\\"/[]?=", c) != NULL;
+}
+
+static int is_domain_name(const char *s)
+{
+	if (*s == '\0' || *s == '.')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_')
+			return 0;
+	return 1;
+}
+
+/* A pvalue (RFC 8601 §2.2): a domain name or local-part@domain as is,
+ * anything else as a quoted-string. */
+static void put_pvalue(struct buf *b, const char *v)
+{
+	const char *at = strrchr(v, '@');
+	int plain = is_domain_name(at ? at + 1 : v);
+
+	for (const char *p = v; plain && at && p < at; p++)
+		if ((unsigned char)*p <= ' ' || *p >= 0x7f || is_tspecial(*p))
+			plain = 0;
+	if (plain) {
+		buf_puts(b, v);
+		return;
+	}
+	buf_puts(b, "\"");
+	for (const char *p = v; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < ' ' || c == 0x7f)
+			buf_puts(b, "?");
+		else
+			buf_append(b, p, 1);
+	}
+	buf_puts(b, "\"");
+}
+
+/* A comment: parentheses and backslashes escaped, controls dropped. */
+static void put_comment(struct buf *b, const char *text)
+{
+	buf_puts(b, " (");
+	for (const char *p = text; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '(' || c == ')' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c >= ' ' && c != 0x7f)
+			buf_append(b, p, 1);
+	}
+	buf_puts(b, ")");
+}
+
+static void put_spf(struct buf *b, const struct spf_outcome *o, const char *ptype_value)
+{
+	buf_printf(b, ";\n\tspf=%s", spf_result_name(o->result));
+	if (o->reason != NULL)
+		put_comment(b, o->reason);
+	buf_printf(b, " smtp.%s=", o->scope == SPF_SCOPE_HELO ? "helo" : "mailfrom");
+	put_pvalue(b, ptype_value);
+}
+
+char *authres_render(struct arena *a, const char *authserv_id, const struct facts *f)
+{
+	struct buf b;
+	char *out;
+
+	buf_init(&b, AUTHRES_MAX);
+	put_pvalue(&b, authserv_id);
+	/* The null sender's MAIL FROM identity is the HELO identity (RFC 7208
+	 * §2.4): one resinfo says it all. */
+	if (f->mail_from_domain != NULL)
+		put_spf(&b, &f->spf_mfrom, f->mail_from_domain);
+	if (f->helo != NULL)
+		put_spf(&b, &f->spf_helo, f->helo);
+	if (f->mail_from_domain == NULL && f->helo == NULL)
+		buf_puts(&b, "; none");
+	out = arena_strndup(a, buf_str(&b), b.len);
+	buf_release(&b);
+	return out;
+}
+
+/* Skip blanks and (nested) comments: CFWS of RFC 5322 §3.2.2. */
+static const char *skip_cfws(const char *p)
+{
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p != '(')
+			return p;
+		int depth = 0;
+
+		do {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+			p++;
+		} while (depth > 0 && *p != '\0');
+	}
+}
+
+int authres_is_ours(const char *value, const char *authserv_id)
+{
+	char id[256];
+	size_t n = 0;
+	const char *p = skip_cfws(value);
+
+	if (*p == '"') {
+		for (p++; *p != '"'; p++) {
+			if (*p == '\0')
+				return 0;
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			if (n + 1 >= sizeof(id))
+				return 0;
+			id[n++] = *p;
+		}
+		p++;
+	} else {
+		while (*p != '\0' && (unsigned char)*p > ' ' && *p != 0x7f && !is_tspecial(*p)) {
+			if (n + 1 >= sizeof(id))
+				return 0;
+			id[n++] = *p++;
+		}
+	}
+	id[n] = '\0';
+	/* Whatever follows (a version, a malformed rest): a header naming our
+	 * authserv-id is not ours to keep (RFC 8601 §5). */
+	return n != 0 && strcasecmp(id, authserv_id) == 0;
+}

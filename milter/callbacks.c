@@ -1,0 +1,273 @@
+/*
+ * callbacks - libmilter glue: phase table, protocol negotiation, and the
+ * application of a verdict (see callbacks.h).
+ *
+ * Round trips cost more than checks, so negotiation asks the MTA not to
+ * wait for replies that are always "continue" (the SMFIP_NR_* flags) and
+ * to skip stages no check uses.  A callback answers through reply(), which
+ * turns "continue" into "no reply" when that was negotiated.
+ */
+#include "config.h"
+
+#include <libmilter/mfapi.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "authres.h"
+#include "callbacks.h"
+#include "log.h"
+#include "mem.h"
+#include "message.h"
+#include "runtime.h"
+#include "session.h"
+
+struct conn {
+	struct session *session;
+	struct message *message;
+	unsigned long noreply; /* SMFIP_NR_* granted by the MTA */
+};
+
+static atomic_int active;
+
+int callbacks_active(void)
+{
+	return atomic_load(&active);
+}
+
+static struct conn *conn_get(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+static sfsistat reply(const struct conn *c, unsigned long nr_flag)
+{
+	return (c->noreply & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* The stages we never act on, and the replies that are always continue. */
+static const unsigned long wanted_steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOBODY |
+					  SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR |
+					  SMFIP_NR_EOH | SMFIP_NR_BODY;
+static const unsigned long noreply_steps =
+	SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+			     unsigned long *pf2, unsigned long *pf3)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf1 = f1 & wanted_steps;
+	*pf2 = *pf3 = 0;
+	c->noreply = *pf1 & noreply_steps;
+	smfi_setpriv(ctx, c);
+	atomic_fetch_add(&active, 1);
+	return SMFIS_CONTINUE;
+}
+
+static struct conn *conn_ensure(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL) { /* an MTA that does not negotiate (milter protocol < 6) */
+		c = xcalloc(1, sizeof(*c));
+		smfi_setpriv(ctx, c);
+		atomic_fetch_add(&active, 1);
+	}
+	return c;
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct conn *c = conn_ensure(ctx);
+	struct runtime *rt = runtime_current();
+	struct addr client;
+
+	addr_from_sockaddr((const struct sockaddr *)hostaddr, &client);
+	c->session = session_new(rt, hostname, &client);
+	runtime_unref(&rt);
+	if (c->session->trusted != NULL) {
+		log_debug("client %s [%s]: %s, not checked", hostname ? hostname : "unknown",
+			  c->session->client_ip, c->session->trusted);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct conn *c = conn_get(ctx);
+
+	session_helo(c->session, helo != NULL ? helo : "");
+	return reply(c, SMFIP_NR_HELO);
+}
+
+/* "<addr>" or "addr" as the MTA gives it; the brackets are not the address. */
+static char *strip_brackets(const char *arg)
+{
+	size_t len = strlen(arg);
+
+	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>')
+		return xstrndup(arg + 1, len - 2);
+	return xstrdup(arg);
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	char *from = strip_brackets(argv[0] != NULL ? argv[0] : "");
+
+	message_free(&c->message);
+	c->message = message_new(c->session, from, smfi_getsymval(ctx, "{auth_authen}"));
+	free(from);
+	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
+	message_set_tls(c->message, smfi_getsymval(ctx, "{tls_version}"));
+	if (message_skipped(c->message) != NULL) {
+		struct verdict v = {.action = VERDICT_ACCEPT};
+
+		message_log(c->message, &v);
+		message_free(&c->message);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c->message != NULL && argv[0] != NULL)
+		message_rcpt(c->message, argv[0]);
+	return reply(c, SMFIP_NR_RCPT);
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c->message != NULL)
+		message_header(c->message, name, value);
+	return reply(c, SMFIP_NR_HDR);
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c->message != NULL)
+		message_eoh(c->message);
+	return reply(c, SMFIP_NR_EOH);
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c->message != NULL)
+		message_body(c->message, data, len);
+	return reply(c, SMFIP_NR_BODY);
+}
+
+/* libmilter reads '%' in reply texts as a format character; our texts carry
+ * names from the client, so neutralise it and any control character. */
+static char *reply_text(const char *text)
+{
+	char *t = xstrdup(text);
+
+	for (char *p = t; *p != '\0'; p++)
+		if (*p == '%' || (unsigned char)*p < ' ')
+			*p = '?';
+	return t;
+}
+
+static sfsistat apply(SMFICTX *ctx, const struct message_edits *e, const struct verdict *v)
+{
+	char *text;
+	int r;
+
+	switch (v->action) {
+	case VERDICT_REJECT:
+	case VERDICT_TEMPFAIL:
+		text = reply_text(v->text);
+		r = smfi_setreply(ctx, (char *)v->rcode, (char *)v->xcode, text);
+		free(text);
+		if (r != MI_SUCCESS)
+			log_warn("cannot set the SMTP reply %s %s", v->rcode, v->xcode);
+		return v->action == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	case VERDICT_ACCEPT:
+		break;
+	}
+	for (size_t i = 0; i < e->ar_delete_count; i++)
+		if (smfi_chgheader(ctx, AUTHRES_HEADER, (int)e->ar_delete[i], NULL) != MI_SUCCESS)
+			log_warn("cannot remove forged %s header #%u", AUTHRES_HEADER,
+				 e->ar_delete[i]);
+	if (e->ar_value != NULL &&
+	    smfi_insheader(ctx, 0, AUTHRES_HEADER, (char *)e->ar_value) != MI_SUCCESS)
+		log_warn("cannot add the %s header", AUTHRES_HEADER);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct message_edits edits;
+	struct verdict v;
+	sfsistat r;
+
+	if (c->message == NULL)
+		return SMFIS_CONTINUE;
+	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
+	message_eom(c->message, &v, &edits);
+	r = apply(ctx, &edits, &v);
+	message_log(c->message, &v);
+	message_free(&c->message);
+	return r;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL)
+		message_free(&c->message);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	message_free(&c->message);
+	session_free(&c->session);
+	free(c);
+	smfi_setpriv(ctx, NULL);
+	atomic_fetch_sub(&active, 1);
+	return SMFIS_CONTINUE;
+}
+
+int callbacks_register(const char *name)
+{
+	static struct smfiDesc desc = {
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_connect = cb_connect,
+		.xxfi_helo = cb_helo,
+		.xxfi_envfrom = cb_envfrom,
+		.xxfi_envrcpt = cb_envrcpt,
+		.xxfi_header = cb_header,
+		.xxfi_eoh = cb_eoh,
+		.xxfi_body = cb_body,
+		.xxfi_eom = cb_eom,
+		.xxfi_abort = cb_abort,
+		.xxfi_close = cb_close,
+		.xxfi_negotiate = cb_negotiate,
+	};
+
+	desc.xxfi_name = (char *)name;
+	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}

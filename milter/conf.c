@@ -1,0 +1,488 @@
+/*
+ * conf - parse and validate the daemon configuration (see conf.h).
+ *
+ * Every key is one row of `keys[]`: its name, the kind of value it takes
+ * and where the value goes.  Adding a setting is adding a row (and a line
+ * in doc/authscore.conf.5).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "mem.h"
+#include "conf.h"
+
+#define CONF_MAX_BYTES (1024 * 1024)
+#define CONF_MAX_LINE 8192
+#define CONF_MAX_WORDS 256
+
+enum key_kind { K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION, K_LOGLEVEL, K_LOGTO, K_CIDRS };
+
+#define A_ACCEPT (1u << ACTION_ACCEPT)
+#define A_TEMPFAIL (1u << ACTION_TEMPFAIL)
+#define A_REJECT (1u << ACTION_REJECT)
+
+struct key {
+	const char *name;
+	enum key_kind kind;
+	size_t offset;
+	unsigned actions; /* K_ACTION: the actions this key may take */
+	int repeatable;	  /* K_WORDS: each line adds one entry */
+};
+
+#define F(field) offsetof(struct conf, field)
+static const struct key keys[] = {
+	{"socket", K_STRING, F(socket), 0, 0},
+	{"socket-mode", K_MODE, F(socket_mode), 0, 0},
+	{"user", K_STRING, F(user), 0, 0},
+	{"pidfile", K_STRING, F(pidfile), 0, 0},
+	{"authserv-id", K_STRING, F(authserv_id), 0, 0},
+	{"trusted-networks", K_CIDRS, F(trusted), 0, 0},
+	{"skip-authenticated", K_BOOL, F(skip_authenticated), 0, 0},
+	{"dns-forwarders", K_WORDS, F(dns_forwarders), 0, 0},
+	{"dns-stub", K_WORDS, F(dns_stubs), 0, 1},
+	{"dns-trust-anchor", K_STRING, F(dns_trust_anchor), 0, 0},
+	{"dns-timeout", K_DURATION, F(dns_timeout_ms), 0, 0},
+	{"spf-timeout", K_DURATION, F(spf_timeout_ms), 0, 0},
+	{"log-level", K_LOGLEVEL, F(log_level), 0, 0},
+	{"log-to", K_LOGTO, F(log_to_stderr), 0, 0},
+	{"on-spf-fail", K_ACTION, F(on_spf_fail), A_ACCEPT | A_REJECT, 0},
+	{"on-spf-permerror", K_ACTION, F(on_spf_permerror), A_ACCEPT | A_REJECT, 0},
+	{"on-spf-temperror", K_ACTION, F(on_spf_temperror), A_ACCEPT | A_TEMPFAIL, 0},
+	{"max-recipients", K_COUNT, F(max_recipients), 0, 0},
+};
+#undef F
+
+static const char *const action_names[] = {
+	[ACTION_ACCEPT] = "accept",
+	[ACTION_TEMPFAIL] = "tempfail",
+	[ACTION_REJECT] = "reject",
+};
+
+const char *conf_action_name(enum conf_action a)
+{
+	return action_names[a];
+}
+
+struct word {
+	char *text;
+	unsigned col;
+};
+
+struct parser {
+	const char *name;
+	unsigned line;
+	char *error;
+	struct conf *cfg;
+	unsigned seen[sizeof(keys) / sizeof(keys[0])];
+};
+
+static int perr(struct parser *p, unsigned col, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int perr(struct parser *p, unsigned col, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->error = xasprintf("%s:%u:%u: %s", p->name, p->line, col, msg);
+	return -1;
+}
+
+/* Split a line into words; returns the count or -1 (error in p). */
+static int split_words(struct parser *p, char *line, struct word *w, int max)
+{
+	int n = 0;
+	char *s = line;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0' || *s == '#')
+			return n;
+		if (n == max)
+			return perr(p, (unsigned)(s - line) + 1, "too many values on one line");
+		w[n].col = (unsigned)(s - line) + 1;
+		if (*s == '"') {
+			char *out = s, *in = s + 1;
+
+			w[n].text = out;
+			for (;; in++) {
+				if (*in == '\0')
+					return perr(p, w[n].col, "unterminated quoted string");
+				if (*in == '"')
+					break;
+				if (*in == '\\' && (in[1] == '"' || in[1] == '\\'))
+					in++;
+				*out++ = *in;
+			}
+			*out = '\0';
+			s = in + 1;
+			if (*s != '\0' && *s != ' ' && *s != '\t')
+				return perr(p, (unsigned)(s - line) + 1,
+					    "a quoted string must be followed by a blank");
+		} else {
+			w[n].text = s;
+			while (*s != '\0' && *s != ' ' && *s != '\t')
+				s++;
+			if (*s != '\0')
+				*s++ = '\0';
+			n++;
+			continue;
+		}
+		n++;
+	}
+}
+
+static int parse_duration(const char *s, unsigned *ms_r)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		v *= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60000;
+	else
+		return -1;
+	if (v == 0 || v > 3600000)
+		return -1;
+	*ms_r = (unsigned)v;
+	return 0;
+}
+
+static char **words_append(char **list, const char *s)
+{
+	size_t n = 0;
+
+	while (list != NULL && list[n] != NULL)
+		n++;
+	list = xrealloc(list, (n + 2) * sizeof(*list));
+	list[n] = xstrdup(s);
+	list[n + 1] = NULL;
+	return list;
+}
+
+static void words_free(char ***listp)
+{
+	for (char **l = *listp; l != NULL && *l != NULL; l++)
+		free(*l);
+	xfree(listp);
+}
+
+static int set_value(struct parser *p, const struct key *k, struct word *w, int n)
+{
+	void *field = (char *)p->cfg + k->offset;
+
+	if (n == 0)
+		return perr(p, w[-1].col + (unsigned)strlen(k->name), "%s needs a value", k->name);
+	if (k->kind != K_WORDS && k->kind != K_CIDRS && n > 1)
+		return perr(p, w[1].col, "%s takes one value", k->name);
+	switch (k->kind) {
+	case K_MODE: {
+		char *end;
+		unsigned long v = strtoul(w[0].text, &end, 8);
+
+		if (w[0].text[0] != '0' || *end != '\0' || v > 0777)
+			return perr(p, w[0].col, "%s: \"%s\" is not an octal mode such as 0660",
+				    k->name, w[0].text);
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	}
+	case K_STRING: {
+		char **s = field;
+
+		if (strlen(w[0].text) == 0)
+			return perr(p, w[0].col, "%s must not be empty", k->name);
+		free(*s);
+		*s = xstrdup(w[0].text);
+		return 0;
+	}
+	case K_WORDS: {
+		char ***list = field;
+
+		if (k->repeatable) {
+			struct buf b;
+
+			buf_init(&b, CONF_MAX_LINE);
+			for (int i = 0; i < n; i++)
+				buf_printf(&b, "%s%s", i ? " " : "", w[i].text);
+			*list = words_append(*list, buf_str(&b));
+			buf_release(&b);
+		} else {
+			words_free(list);
+			for (int i = 0; i < n; i++)
+				*list = words_append(*list, w[i].text);
+		}
+		return 0;
+	}
+	case K_BOOL: {
+		int *b = field;
+
+		if (strcmp(w[0].text, "yes") == 0 || strcmp(w[0].text, "true") == 0)
+			*b = 1;
+		else if (strcmp(w[0].text, "no") == 0 || strcmp(w[0].text, "false") == 0)
+			*b = 0;
+		else
+			return perr(p, w[0].col, "%s: expected yes or no, not \"%s\"", k->name,
+				    w[0].text);
+		return 0;
+	}
+	case K_DURATION:
+		if (parse_duration(w[0].text, field) < 0)
+			return perr(p, w[0].col,
+				    "%s: \"%s\" is not a duration (e.g. 500ms, 5s, 2m; at most 1h)",
+				    k->name, w[0].text);
+		return 0;
+	case K_COUNT: {
+		char *end;
+		unsigned long v = strtoul(w[0].text, &end, 10);
+
+		if (w[0].text[0] < '0' || w[0].text[0] > '9' || *end != '\0' || v == 0 ||
+		    v > 100000)
+			return perr(p, w[0].col, "%s: \"%s\" is not a count from 1 to 100000",
+				    k->name, w[0].text);
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	}
+	case K_ACTION:
+		for (unsigned a = 0; a < sizeof(action_names) / sizeof(action_names[0]); a++) {
+			if ((k->actions & (1u << a)) && strcmp(w[0].text, action_names[a]) == 0) {
+				*(enum conf_action *)field = (enum conf_action)a;
+				return 0;
+			}
+		}
+		{
+			struct buf allowed;
+			int e;
+
+			buf_init(&allowed, 256);
+			for (unsigned a = 0; a < sizeof(action_names) / sizeof(action_names[0]); a++)
+				if (k->actions & (1u << a))
+					buf_printf(&allowed, "%s%s", allowed.len ? " or " : "",
+						   action_names[a]);
+			e = perr(p, w[0].col, "%s: expected %s, not \"%s\"", k->name,
+				 buf_str(&allowed), w[0].text);
+			buf_release(&allowed);
+			return e;
+		}
+	case K_LOGLEVEL:
+		if (log_level_parse(w[0].text, field) < 0)
+			return perr(p, w[0].col,
+				    "%s: expected debug, info, notice, warning or error, not \"%s\"",
+				    k->name, w[0].text);
+		return 0;
+	case K_LOGTO:
+		if (strcmp(w[0].text, "stderr") == 0)
+			*(int *)field = 1;
+		else if (strcmp(w[0].text, "syslog") == 0)
+			*(int *)field = 0;
+		else
+			return perr(p, w[0].col, "%s: expected syslog or stderr, not \"%s\"",
+				    k->name, w[0].text);
+		return 0;
+	case K_CIDRS: {
+		struct conf *cfg = p->cfg;
+
+		free(cfg->trusted);
+		cfg->trusted = xcalloc((size_t)n, sizeof(*cfg->trusted));
+		cfg->trusted_count = 0;
+		for (int i = 0; i < n; i++) {
+			if (strcmp(w[i].text, "none") == 0 && n == 1)
+				break;
+			if (cidr_parse(w[i].text, &cfg->trusted[cfg->trusted_count]) < 0)
+				return perr(p, w[i].col,
+					    "%s: \"%s\" is not an IPv4 or IPv6 address or network",
+					    k->name, w[i].text);
+			cfg->trusted_count++;
+		}
+		return 0;
+	}
+	}
+	return perr(p, w[0].col, "internal error: unhandled key kind");
+}
+
+/* Checks that involve several keys, or values parsed as a whole. */
+static int conf_validate(struct parser *p)
+{
+	struct conf *cfg = p->cfg;
+	const char *s = cfg->socket;
+
+	p->line = 0;
+	if (strncmp(s, "unix:", 5) != 0 && strncmp(s, "local:", 6) != 0 &&
+	    strncmp(s, "inet:", 5) != 0 && strncmp(s, "inet6:", 6) != 0 && s[0] != '/')
+		return perr(p, 0, "socket \"%s\": expected unix:/path, local:/path, "
+				  "inet:PORT@HOST or inet6:PORT@HOST", s);
+	for (char **st = cfg->dns_stubs; st != NULL && *st != NULL; st++)
+		if (strchr(*st, ' ') == NULL)
+			return perr(p, 0, "dns-stub \"%s\": expected a zone and one or more "
+					  "addresses", *st);
+	return 0;
+}
+
+static void conf_defaults(struct conf *cfg)
+{
+	char host[256];
+	static const char *const trusted[] = {"127.0.0.0/8", "::1/128"};
+
+	cfg->socket = xstrdup("unix:/run/authscore/milter.sock");
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	cfg->authserv_id = xstrdup(host);
+	cfg->trusted = xcalloc(2, sizeof(*cfg->trusted));
+	for (size_t i = 0; i < 2; i++)
+		if (cidr_parse(trusted[i], &cfg->trusted[cfg->trusted_count]) == 0)
+			cfg->trusted_count++;
+	cfg->skip_authenticated = 1;
+	cfg->dns_timeout_ms = 5000;
+	cfg->spf_timeout_ms = 20000;
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->log_to_stderr = -1;
+	cfg->socket_mode = 0660;
+	cfg->on_spf_fail = ACTION_ACCEPT;
+	cfg->on_spf_permerror = ACTION_ACCEPT;
+	cfg->on_spf_temperror = ACTION_TEMPFAIL;
+	cfg->max_recipients = 1000;
+}
+
+static int parse_line(struct parser *p, char *line)
+{
+	struct word w[CONF_MAX_WORDS];
+	int n = split_words(p, line, w, CONF_MAX_WORDS);
+
+	if (n <= 0)
+		return n;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].name, w[0].text) != 0)
+			continue;
+		if (p->seen[i] && !keys[i].repeatable)
+			return perr(p, w[0].col, "%s is set twice (first on line %u)",
+				    keys[i].name, p->seen[i]);
+		p->seen[i] = p->line;
+		return set_value(p, &keys[i], w + 1, n - 1);
+	}
+	return perr(p, w[0].col, "unknown key \"%s\"", w[0].text);
+}
+
+struct conf *conf_parse(const char *name, const char *text, char **error_r)
+{
+	struct parser p = {.name = name};
+	const char *s = text;
+
+	*error_r = NULL;
+	p.cfg = xcalloc(1, sizeof(*p.cfg));
+	p.cfg->path = xstrdup(name);
+	conf_defaults(p.cfg);
+	while (*s != '\0') {
+		const char *eol = strchr(s, '\n');
+		size_t len = eol ? (size_t)(eol - s) : strlen(s);
+		char line[CONF_MAX_LINE];
+
+		p.line++;
+		if (len >= sizeof(line)) {
+			perr(&p, 1, "line longer than %d bytes", CONF_MAX_LINE - 1);
+			goto fail;
+		}
+		memcpy(line, s, len);
+		line[len] = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[len - 1] = '\0';
+		for (size_t i = 0; line[i] != '\0'; i++) {
+			unsigned char c = (unsigned char)line[i];
+
+			if (c < ' ' && c != '\t') {
+				perr(&p, (unsigned)i + 1, "control character 0x%02x", c);
+				goto fail;
+			}
+		}
+		if (parse_line(&p, line) < 0)
+			goto fail;
+		s += len + (eol != NULL);
+	}
+	if (conf_validate(&p) < 0)
+		goto fail;
+	return p.cfg;
+fail:
+	*error_r = p.error;
+	conf_free(&p.cfg);
+	return NULL;
+}
+
+struct conf *conf_load(const char *path, int must_exist, char **error_r)
+{
+	FILE *f = fopen(path, "r");
+	struct conf *cfg;
+	char *text;
+	size_t len;
+
+	if (f == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return conf_parse(path, "", error_r);
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	text = xmalloc(CONF_MAX_BYTES + 1);
+	len = fread(text, 1, CONF_MAX_BYTES + 1, f);
+	if (ferror(f) || len > CONF_MAX_BYTES) {
+		*error_r = ferror(f) ? xasprintf("%s: read error", path)
+				     : xasprintf("%s: larger than %d bytes", path, CONF_MAX_BYTES);
+		fclose(f);
+		free(text);
+		return NULL;
+	}
+	fclose(f);
+	text[len] = '\0';
+	if (memchr(text, '\0', len) != NULL) {
+		*error_r = xasprintf("%s: contains a NUL byte", path);
+		free(text);
+		return NULL;
+	}
+	cfg = conf_parse(path, text, error_r);
+	free(text);
+	return cfg;
+}
+
+void conf_free(struct conf **confp)
+{
+	struct conf *cfg = *confp;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->socket);
+	free(cfg->user);
+	free(cfg->pidfile);
+	free(cfg->authserv_id);
+	free(cfg->trusted);
+	words_free(&cfg->dns_forwarders);
+	words_free(&cfg->dns_stubs);
+	free(cfg->dns_trust_anchor);
+	xfree(confp);
+}
+
+int conf_is_trusted(const struct conf *cfg, const struct addr *client)
+{
+	for (size_t i = 0; i < cfg->trusted_count; i++)
+		if (cidr_contains(&cfg->trusted[i], client))
+			return 1;
+	return 0;
+}

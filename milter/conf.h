@@ -1,0 +1,59 @@
+/*
+ * conf - the daemon's configuration file, validated whole at load.
+ *
+ * Format: one `key value...` per line; `#` starts a comment; values are
+ * words separated by blanks, or "double quoted" (\" and \\ escapes).  Every
+ * key is in one table (config.c); an unknown key, a bad value or a repeated
+ * single-valued key is an error naming file:line:column.  A file that does
+ * not exist is an error unless it is the default path, where built-in
+ * defaults apply.
+ *
+ * conf_load() returns a new struct conf or NULL with *error_r set (a
+ * malloc'd message for the caller to log and free).  A loaded config is
+ * immutable and may be shared by threads; conf_free() releases it.
+ */
+#ifndef AUTHSCORE_CONF_H
+#define AUTHSCORE_CONF_H
+
+#include <stddef.h>
+
+#include "addr.h"
+#include "log.h"
+
+#define CONF_DEFAULT_PATH SYSCONFDIR "/authscore/authscore.conf"
+
+/* What a check's outcome does to the message (the DNS-error table). */
+enum conf_action { ACTION_ACCEPT, ACTION_TEMPFAIL, ACTION_REJECT };
+
+struct conf {
+	char *path;
+	char *socket;
+	unsigned socket_mode; /* of a unix socket */
+	char *user; /* "user" or "user:group"; NULL: stay who we are */
+	char *pidfile;
+	char *authserv_id;
+	struct cidr *trusted;
+	size_t trusted_count;
+	int skip_authenticated;
+	char **dns_forwarders; /* NULL-terminated; empty: full recursion */
+	char **dns_stubs;      /* NULL-terminated "zone addr..." strings */
+	char *dns_trust_anchor;
+	unsigned dns_timeout_ms;
+	unsigned spf_timeout_ms;
+	enum log_level log_level;
+	int log_to_stderr; /* 1 stderr, 0 syslog, -1 unset: stderr in the foreground */
+	enum conf_action on_spf_fail;
+	enum conf_action on_spf_permerror;
+	enum conf_action on_spf_temperror;
+	unsigned max_recipients;
+};
+
+struct conf *conf_load(const char *path, int must_exist, char **error_r);
+/* Parse from memory; `name` is used in error messages. */
+struct conf *conf_parse(const char *name, const char *text, char **error_r);
+void conf_free(struct conf **confp);
+
+int conf_is_trusted(const struct conf *cfg, const struct addr *client);
+const char *conf_action_name(enum conf_action a);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * main - authscore-milter: options, start-up, privilege drop, signals.
+ *
+ * Start-up order matters: parse and validate everything first (so -n and a
+ * bad file fail before anything is touched), detach, start the resolver,
+ * bind the socket as root, then drop to the configured user.  libmilter
+ * runs in its own thread; the main thread only handles signals:
+ *   SIGHUP   reload the configuration; a bad file is logged, the old kept;
+ *   SIGTERM, SIGINT  stop accepting, let connections in flight finish.
+ * libmilter's own signal thread would treat SIGHUP as "stop", so every
+ * other thread blocks these signals and only the main thread takes them:
+ * Linux delivers a process signal to the thread group leader whenever that
+ * thread does not block it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "callbacks.h"
+#include "conf.h"
+#include "dns.h"
+#include "log.h"
+#include "mem.h"
+#include "runtime.h"
+#include "spf.h"
+
+#define STOP_GRACE_SECONDS 60
+
+struct options {
+	const char *config_path;
+	const char *socket;
+	const char *user;
+	const char *pidfile;
+	int foreground;
+	int check_only;
+};
+
+static volatile sig_atomic_t got_hup, got_stop;
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: authscore-milter [-fnV] [-c config] [-p socket] [-u user[:group]] "
+		     "[-P pidfile]\n");
+}
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:p:u:P:fnVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'p':
+			o->socket = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'P':
+			o->pidfile = optarg;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'n':
+			o->check_only = 1;
+			break;
+		case 'V':
+			printf("authscore-milter %s\n", PACKAGE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(1);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(1);
+	}
+}
+
+static struct conf *load_conf(const struct options *o, char **error_r)
+{
+	struct conf *conf = conf_load(o->config_path ? o->config_path : CONF_DEFAULT_PATH,
+				      o->config_path != NULL, error_r);
+
+	if (conf == NULL)
+		return NULL;
+	/* Command-line options win over the file, as admins expect from opendkim. */
+	if (o->socket != NULL) {
+		free(conf->socket);
+		conf->socket = xstrdup(o->socket);
+	}
+	if (o->user != NULL) {
+		free(conf->user);
+		conf->user = xstrdup(o->user);
+	}
+	if (o->pidfile != NULL) {
+		free(conf->pidfile);
+		conf->pidfile = xstrdup(o->pidfile);
+	}
+	return conf;
+}
+
+/* libmilter knows "unix:" and "inet:"; accept the spellings admins use. */
+static char *milter_socket(const char *s)
+{
+	if (strncmp(s, "local:", 6) == 0)
+		return xasprintf("unix:%s", s + 6);
+	if (s[0] == '/')
+		return xasprintf("unix:%s", s);
+	return xstrdup(s);
+}
+
+static const char *socket_path(const char *conn)
+{
+	return strncmp(conn, "unix:", 5) == 0 ? conn + 5 : NULL;
+}
+
+struct identity {
+	uid_t uid;
+	gid_t gid;
+	const char *name;
+};
+
+static int lookup_user(const char *spec, struct identity *id, char **error_r)
+{
+	char *copy = xstrdup(spec), *colon = strchr(copy, ':');
+	struct passwd *pw;
+
+	if (colon != NULL)
+		*colon++ = '\0';
+	if ((pw = getpwnam(copy)) == NULL) {
+		*error_r = xasprintf("user %s: no such user", copy);
+		free(copy);
+		return -1;
+	}
+	id->uid = pw->pw_uid;
+	id->gid = pw->pw_gid;
+	id->name = xstrdup(pw->pw_name);
+	if (colon != NULL) {
+		struct group *gr = getgrnam(colon);
+
+		if (gr == NULL) {
+			*error_r = xasprintf("group %s: no such group", colon);
+			free(copy);
+			return -1;
+		}
+		id->gid = gr->gr_gid;
+	}
+	free(copy);
+	return 0;
+}
+
+static void drop_privileges(const struct identity *id)
+{
+	if (getuid() == id->uid && geteuid() == id->uid)
+		return;
+	if (initgroups(id->name, id->gid) != 0 || setgid(id->gid) != 0 || setuid(id->uid) != 0)
+		log_fatal("cannot become user %s: %s", id->name, strerror(errno));
+	if (setuid(0) == 0)
+		log_fatal("privileges were not dropped: setuid(0) still works");
+}
+
+static void daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		log_fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		log_fatal("setsid: %s", strerror(errno));
+	if ((pid = fork()) < 0)
+		log_fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		log_fatal("chdir /: %s", strerror(errno));
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0)
+		log_fatal("pidfile %s: %s", path, strerror(errno));
+}
+
+static void *milter_thread(void *arg)
+{
+	(void)arg;
+	if (smfi_main() != MI_SUCCESS)
+		log_err("libmilter stopped with an error");
+	got_stop = 1;
+	kill(getpid(), SIGTERM); /* wake the main thread if it is waiting */
+	return NULL;
+}
+
+static int same_dns(const struct conf *a, const struct conf *b)
+{
+	char **lists[2][2] = {{a->dns_forwarders, a->dns_stubs}, {b->dns_forwarders, b->dns_stubs}};
+
+	for (int l = 0; l < 2; l++) {
+		char **x = lists[0][l], **y = lists[1][l];
+
+		while (x != NULL && *x != NULL && y != NULL && *y != NULL && strcmp(*x, *y) == 0)
+			x++, y++;
+		if ((x != NULL && *x != NULL) || (y != NULL && *y != NULL))
+			return 0;
+	}
+	return a->dns_timeout_ms == b->dns_timeout_ms;
+}
+
+static void reload(const struct options *o, struct dns *dns)
+{
+	struct runtime *old = runtime_current();
+	char *error = NULL;
+	struct conf *conf = load_conf(o, &error);
+
+	if (conf == NULL) {
+		log_err("reload failed, keeping the running configuration: %s", error);
+		free(error);
+		runtime_unref(&old);
+		return;
+	}
+	if (!same_dns(old->conf, conf))
+		log_warn("reload: DNS settings changed; they take effect at the next restart");
+	if (strcmp(old->conf->socket, conf->socket) != 0)
+		log_warn("reload: socket changed; it takes effect at the next restart");
+	log_set_level(conf->log_level);
+	runtime_publish(runtime_new(conf, dns));
+	runtime_unref(&old);
+	log_notice("configuration reloaded from %s", conf->path);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct conf *conf;
+	struct dns *dns;
+	struct identity id = {0};
+	int have_user = 0;
+	char *error = NULL, *conn, *pidfile = NULL;
+	const char *path;
+	sigset_t sigs, none;
+	pthread_t milter;
+	struct sigaction sa;
+
+	parse_options(argc, argv, &o);
+	log_init("authscore-milter", 1);
+	if ((conf = load_conf(&o, &error)) == NULL) {
+		fprintf(stderr, "authscore-milter: %s\n", error);
+		return 1;
+	}
+	if (conf->user != NULL) {
+		if (lookup_user(conf->user, &id, &error) < 0) {
+			fprintf(stderr, "authscore-milter: %s: %s\n", conf->path, error);
+			return 1;
+		}
+		have_user = 1;
+	}
+	if (o.check_only) {
+		printf("%s: configuration OK\n", conf->path);
+		conf_free(&conf);
+		return 0;
+	}
+	/* Unless the file says where, a daemon in the foreground logs to stderr. */
+	log_init("authscore-milter", conf->log_to_stderr < 0 ? o.foreground : conf->log_to_stderr);
+	log_set_level(conf->log_level);
+	if (!o.foreground)
+		daemonize();
+
+	/* Every thread from here on inherits these blocked; see the top. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	spf_init();
+	{
+		struct dns_config dc = {
+			.forwarders = (const char *const *)conf->dns_forwarders,
+			.stubs = (const char *const *)conf->dns_stubs,
+			.trust_anchor_file = conf->dns_trust_anchor,
+			.timeout_ms = conf->dns_timeout_ms,
+		};
+		if ((dns = dns_new(&dc, &error)) == NULL)
+			log_fatal("%s", error);
+	}
+	runtime_publish(runtime_new(conf, dns)); /* from here on `conf` is valid until a reload */
+
+	conn = milter_socket(conf->socket);
+	if ((path = socket_path(conn)) != NULL) {
+		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0750) == 0 && have_user && chown(dir, id.uid, id.gid) != 0)
+				log_warn("chown %s: %s", dir, strerror(errno));
+		}
+		free(dir);
+	}
+	if (callbacks_register("authscore") < 0 || smfi_setconn(conn) != MI_SUCCESS)
+		log_fatal("cannot register with libmilter (socket %s)", conn);
+	smfi_setbacklog(128);
+	{
+		mode_t old = umask(conf->socket_mode ^ 0777);
+
+		if (smfi_opensocket(1) != MI_SUCCESS)
+			log_fatal("cannot listen on %s: %s", conn, strerror(errno));
+		umask(old);
+	}
+	if (path != NULL) {
+		if (chmod(path, conf->socket_mode) != 0)
+			log_warn("chmod %s: %s", path, strerror(errno));
+		if (have_user && chown(path, id.uid, id.gid) != 0)
+			log_warn("chown %s: %s", path, strerror(errno));
+	}
+	if (conf->pidfile != NULL) {
+		pidfile = xstrdup(conf->pidfile);
+		write_pidfile(pidfile);
+	}
+	if (have_user)
+		drop_privileges(&id);
+	else if (geteuid() == 0)
+		log_notice("running as root: set `user` in %s or use -u", conf->path);
+
+	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
+		log_fatal("cannot start the milter thread");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	log_notice("authscore-milter %s listening on %s", PACKAGE_VERSION, conn);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	while (!got_stop) {
+		pause();
+		if (got_hup) {
+			got_hup = 0;
+			reload(&o, dns);
+		}
+	}
+	log_notice("stopping: no new connections; waiting for %d in flight", callbacks_active());
+	smfi_stop();
+	pthread_join(milter, NULL);
+	for (int i = 0; i < STOP_GRACE_SECONDS * 10 && callbacks_active() > 0; i++) {
+		struct timespec ts = {0, 100000000};
+
+		nanosleep(&ts, NULL);
+	}
+	if (callbacks_active() > 0)
+		log_warn("stopped with %d connections still open", callbacks_active());
+	if (pidfile != NULL && unlink(pidfile) != 0)
+		log_warn("cannot remove %s: %s", pidfile, strerror(errno));
+	if (path != NULL)
+		unlink(path);
+	free(pidfile);
+	free(conn);
+	runtime_publish(NULL);
+	dns_free(&dns);
+	log_notice("stopped");
+	return 0;
+}

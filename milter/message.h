@@ -1,0 +1,45 @@
+/*
+ * message - one SMTP transaction, from MAIL FROM to its verdict.
+ *
+ * message_new() starts the MAIL FROM SPF check at once; headers and body
+ * are fed as they arrive; message_eom() collects every result, decides,
+ * and returns the verdict and the header edits to apply.  Knows nothing of
+ * libmilter: the daemon (callbacks.c) and `authscore test` drive the same
+ * calls.  All memory is in the message's arena, freed by message_free().
+ * Owned by one session; never used by two threads at once.
+ */
+#ifndef AUTHSCORE_MESSAGE_H
+#define AUTHSCORE_MESSAGE_H
+
+#include <stddef.h>
+
+#include "facts.h"
+#include "session.h"
+#include "verdict.h"
+
+struct message_edits {
+	const char *ar_value;	/* our Authentication-Results value, inserted at index 0 */
+	const unsigned *ar_delete; /* 1-based indexes among Authentication-Results headers */
+	size_t ar_delete_count;    /* ... in descending order, so deletions do not shift */
+};
+
+struct message;
+
+/* mail_from without <>; "" for the null sender.  auth_user: the SMTP AUTH
+ * identity, or NULL. */
+struct message *message_new(struct session *s, const char *mail_from, const char *auth_user);
+/* Why this message is not checked ("trusted network", "authenticated"), or NULL. */
+const char *message_skipped(const struct message *m);
+void message_set_queue_id(struct message *m, const char *queue_id);
+void message_set_tls(struct message *m, const char *tls_version);
+void message_rcpt(struct message *m, const char *rcpt);
+void message_header(struct message *m, const char *name, const char *value);
+void message_eoh(struct message *m);
+void message_body(struct message *m, const unsigned char *data, size_t len);
+void message_eom(struct message *m, struct verdict *v_r, struct message_edits *edits_r);
+const struct facts *message_facts(const struct message *m);
+/* The one summary line per message. */
+void message_log(const struct message *m, const struct verdict *v);
+void message_free(struct message **mp);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * authscore - the admin's tool.  It never listens.
+ *
+ *   authscore test [-c config] --ip ADDR [--helo NAME] [--mail-from ADDR]
+ *                  [--rcpt ADDR]... < message
+ *
+ * `test` runs the daemon's own evaluation (session, message, verdict; no
+ * libmilter) on a message read from standard input, and prints the
+ * Authentication-Results header and the action the daemon would take.
+ * Exit status: 0 when evaluated, 1 on a configuration error, 2 on bad input.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authres.h"
+#include "buf.h"
+#include "conf.h"
+#include "dns.h"
+#include "log.h"
+#include "mem.h"
+#include "message.h"
+#include "runtime.h"
+#include "session.h"
+#include "spf.h"
+
+#define MESSAGE_MAX (64u * 1024 * 1024)
+#define HEADER_MAX (1024u * 1024)
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: authscore test [-c config] --ip ADDR [--helo NAME] "
+		     "[--mail-from ADDR] [--rcpt ADDR]... < message\n");
+}
+
+static int read_all(FILE *in, struct buf *b)
+{
+	char chunk[65536];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		if (buf_append(b, chunk, n) < 0)
+			return -1;
+	return ferror(in) ? -1 : 0;
+}
+
+/* Feed header fields (unfolded as the MTA would give them) to the message;
+ * returns the offset of the body. */
+static size_t feed_headers(struct message *m, const char *text, size_t len)
+{
+	size_t pos = 0;
+	struct buf field;
+
+	buf_init(&field, HEADER_MAX);
+	while (pos < len) {
+		const char *line = text + pos, *nl = memchr(line, '\n', len - pos);
+		size_t llen = nl ? (size_t)(nl - line) : len - pos;
+		size_t next = pos + llen + (nl != NULL);
+		size_t clen = llen > 0 && line[llen - 1] == '\r' ? llen - 1 : llen;
+
+		if (clen == 0) { /* the empty line ends the header */
+			pos = next;
+			break;
+		}
+		if ((line[0] == ' ' || line[0] == '\t') && field.len > 0) {
+			buf_puts(&field, "\n");
+			buf_append(&field, line, clen);
+		} else {
+			if (field.len > 0) {
+				char *colon = strchr(field.data, ':');
+
+				*colon = '\0';
+				message_header(m, field.data, colon[1] == ' ' ? colon + 2 : colon + 1);
+				buf_reset(&field);
+			}
+			if (memchr(line, ':', clen) == NULL)
+				break; /* not a header field: the body starts here, as in Postfix */
+			buf_append(&field, line, clen);
+		}
+		pos = next;
+	}
+	if (field.len > 0) {
+		char *colon = strchr(field.data, ':');
+
+		*colon = '\0';
+		message_header(m, field.data, colon[1] == ' ' ? colon + 2 : colon + 1);
+	}
+	buf_release(&field);
+	return pos;
+}
+
+static int cmd_test(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'}, {"ip", required_argument, NULL, 'i'},
+		{"helo", required_argument, NULL, 'h'},	  {"mail-from", required_argument, NULL, 'f'},
+		{"rcpt", required_argument, NULL, 'r'},	  {NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *ip = NULL, *helo = NULL, *mail_from = "";
+	const char *rcpts[256];
+	size_t nrcpt = 0;
+	struct conf *conf;
+	struct addr client;
+	char *error = NULL;
+	struct dns *dns;
+	struct runtime *rt;
+	struct session *s;
+	struct message *m;
+	struct buf msg;
+	struct verdict v;
+	struct message_edits edits;
+	size_t body;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'i':
+			ip = optarg;
+			break;
+		case 'h':
+			helo = optarg;
+			break;
+		case 'f':
+			mail_from = optarg;
+			break;
+		case 'r':
+			if (nrcpt == sizeof(rcpts) / sizeof(rcpts[0])) {
+				fprintf(stderr, "authscore test: too many --rcpt\n");
+				return 2;
+			}
+			rcpts[nrcpt++] = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (ip == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (addr_parse(ip, &client) < 0) {
+		fprintf(stderr, "authscore test: --ip %s: not an IPv4 or IPv6 address\n", ip);
+		return 2;
+	}
+	if (mail_from[0] == '<') {
+		size_t len = strlen(mail_from);
+
+		if (len < 2 || mail_from[len - 1] != '>') {
+			fprintf(stderr, "authscore test: --mail-from %s: unbalanced <>\n", mail_from);
+			return 2;
+		}
+		mail_from = xstrndup(mail_from + 1, len - 2);
+	}
+	conf = conf_load(config_path ? config_path : CONF_DEFAULT_PATH, config_path != NULL,
+			 &error);
+	if (conf == NULL) {
+		fprintf(stderr, "authscore test: %s\n", error);
+		return 1;
+	}
+	log_init("authscore", 1);
+	log_set_level(conf->log_level > LOG_LEVEL_WARN ? conf->log_level : LOG_LEVEL_WARN);
+	buf_init(&msg, MESSAGE_MAX);
+	if (read_all(stdin, &msg) < 0) {
+		fprintf(stderr, "authscore test: cannot read the message (at most %u bytes)\n",
+			MESSAGE_MAX);
+		return 2;
+	}
+	spf_init();
+	{
+		struct dns_config dc = {
+			.forwarders = (const char *const *)conf->dns_forwarders,
+			.stubs = (const char *const *)conf->dns_stubs,
+			.trust_anchor_file = conf->dns_trust_anchor,
+			.timeout_ms = conf->dns_timeout_ms,
+		};
+		if ((dns = dns_new(&dc, &error)) == NULL) {
+			fprintf(stderr, "authscore test: %s\n", error);
+			return 1;
+		}
+	}
+	rt = runtime_new(conf, dns);
+	s = session_new(rt, NULL, &client);
+	if (helo != NULL)
+		session_helo(s, helo);
+	m = message_new(s, mail_from, NULL);
+	for (size_t i = 0; i < nrcpt; i++)
+		message_rcpt(m, rcpts[i]);
+	body = feed_headers(m, msg.data != NULL ? msg.data : "", msg.len);
+	message_eoh(m);
+	message_body(m, (const unsigned char *)msg.data + body, msg.len - body);
+	message_eom(m, &v, &edits);
+	if (message_skipped(m) != NULL)
+		printf("skipped: %s\n", message_skipped(m));
+	if (edits.ar_value != NULL)
+		printf("%s: %s\n", AUTHRES_HEADER, edits.ar_value);
+	if (edits.ar_delete_count > 0)
+		printf("removed: %zu forged %s header(s)\n", edits.ar_delete_count,
+		       AUTHRES_HEADER);
+	if (v.action == VERDICT_ACCEPT)
+		printf("action: accept\n");
+	else
+		printf("action: %s %s %s %s\n", verdict_action_name(v.action), v.rcode, v.xcode,
+		       v.text);
+	message_free(&m);
+	session_free(&s);
+	runtime_unref(&rt);
+	dns_free(&dns);
+	buf_release(&msg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "test") == 0)
+		return cmd_test(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
+		printf("authscore %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	usage(argc >= 2 && strcmp(argv[1], "-h") == 0 ? stdout : stderr);
+	return argc >= 2 && strcmp(argv[1], "-h") == 0 ? 0 : 2;
+}

@@ -1,0 +1,86 @@
+/*
+ * buf - capped growable string (see buf.h).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "mem.h"
+
+void buf_init(struct buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->len = b->size = 0;
+	b->cap = cap;
+}
+
+void buf_release(struct buf *b)
+{
+	xfree(&b->data);
+	b->len = b->size = 0;
+}
+
+void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+static int buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (extra > b->cap || need > b->cap + 1)
+		return -1;
+	if (need > b->size) {
+		size_t size = b->size ? b->size : 64;
+
+		while (size < need)
+			size *= 2;
+		b->data = xrealloc(b->data, size);
+		b->size = size;
+	}
+	return 0;
+}
+
+int buf_append(struct buf *b, const void *data, size_t len)
+{
+	if (buf_reserve(b, len) < 0)
+		return -1;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+const char *buf_str(const struct buf *b)
+{
+	return b->data != NULL ? b->data : "";
+}
