@@ -24,7 +24,7 @@
 #define CONF_MAX_LINE 8192
 #define CONF_MAX_WORDS 256
 
-enum key_kind { K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION, K_LOGLEVEL, K_LOGTO, K_CIDRS };
+enum key_kind { K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION, K_LOGLEVEL, K_LOGTO, K_CIDRS };
 
 #define A_ACCEPT (1u << ACTION_ACCEPT)
 #define A_TEMPFAIL (1u << ACTION_TEMPFAIL)
@@ -35,12 +35,12 @@ struct key {
 	enum key_kind kind;
 	size_t offset;
 	unsigned actions; /* K_ACTION: the actions this key may take */
-	int repeatable;	  /* K_WORDS: each line adds one entry */
+	int repeatable;	  /* K_WORDS: each line adds one entry ("zone addr...") */
 };
 
 #define F(field) offsetof(struct conf, field)
 static const struct key keys[] = {
-	{"socket", K_STRING, F(socket), 0, 0},
+	{"socket", K_SOCKET, F(socket), 0, 0},
 	{"socket-mode", K_MODE, F(socket_mode), 0, 0},
 	{"user", K_STRING, F(user), 0, 0},
 	{"pidfile", K_STRING, F(pidfile), 0, 0},
@@ -207,6 +207,15 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 		*(unsigned *)field = (unsigned)v;
 		return 0;
 	}
+	case K_SOCKET:
+		if (strncmp(w[0].text, "unix:/", 6) != 0 && strncmp(w[0].text, "local:/", 7) != 0 &&
+		    strncmp(w[0].text, "inet:", 5) != 0 && strncmp(w[0].text, "inet6:", 6) != 0 &&
+		    w[0].text[0] != '/')
+			return perr(p, w[0].col,
+				    "%s \"%s\": expected unix:/path, local:/path, inet:PORT@HOST or "
+				    "inet6:PORT@HOST",
+				    k->name, w[0].text);
+		__attribute__((fallthrough)); /* stored as a string */
 	case K_STRING: {
 		char **s = field;
 
@@ -221,6 +230,10 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 
 		if (k->repeatable) {
 			struct buf b;
+
+			if (n < 2)
+				return perr(p, w[0].col,
+					    "%s: expected a zone and one or more addresses", k->name);
 
 			buf_init(&b, CONF_MAX_LINE);
 			for (int i = 0; i < n; i++)
@@ -320,24 +333,6 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 	return perr(p, w[0].col, "internal error: unhandled key kind");
 }
 
-/* Checks that involve several keys, or values parsed as a whole. */
-static int conf_validate(struct parser *p)
-{
-	struct conf *cfg = p->cfg;
-	const char *s = cfg->socket;
-
-	p->line = 0;
-	if (strncmp(s, "unix:", 5) != 0 && strncmp(s, "local:", 6) != 0 &&
-	    strncmp(s, "inet:", 5) != 0 && strncmp(s, "inet6:", 6) != 0 && s[0] != '/')
-		return perr(p, 0, "socket \"%s\": expected unix:/path, local:/path, "
-				  "inet:PORT@HOST or inet6:PORT@HOST", s);
-	for (char **st = cfg->dns_stubs; st != NULL && *st != NULL; st++)
-		if (strchr(*st, ' ') == NULL)
-			return perr(p, 0, "dns-stub \"%s\": expected a zone and one or more "
-					  "addresses", *st);
-	return 0;
-}
-
 static void conf_defaults(struct conf *cfg)
 {
 	char host[256];
@@ -418,8 +413,6 @@ struct conf *conf_parse(const char *name, const char *text, char **error_r)
 			goto fail;
 		s += len + (eol != NULL);
 	}
-	if (conf_validate(&p) < 0)
-		goto fail;
 	return p.cfg;
 fail:
 	*error_r = p.error;

@@ -83,29 +83,34 @@ static int dns_configure(struct dns *dns, const struct dns_config *cfg, char **e
 	for (const char *const *s = cfg->stubs; s != NULL && *s != NULL; s++) {
 		char *copy = xstrdup(*s), *save = NULL;
 		char *zone = strtok_r(copy, " \t", &save);
-		char *local_zone;
 
-		/* A zone we send elsewhere is not one unbound may answer itself as a
-		 * reserved name (RFC 6761 test., RFC 5737 reverse zones). */
-		local_zone = xasprintf("%s nodefault", zone);
-		err = ub_ctx_set_option(dns->ctx, "local-zone:", local_zone);
-		free(local_zone);
+		err = 0;
 		for (char *addr; err == 0 && (addr = strtok_r(NULL, " \t", &save)) != NULL;) {
 			loopback |= is_loopback(addr);
 			err = ub_ctx_set_stub(dns->ctx, zone, addr, 0);
 		}
+		free(copy);
 		if (err != 0) {
 			*error_r = xasprintf("dns stub %s: %s", *s, ub_strerror(err));
-			free(copy);
 			return -1;
 		}
-		free(copy);
 	}
 	if (loopback && (err = ub_ctx_set_option(dns->ctx, "do-not-query-localhost:", "no")) != 0)
 		goto fail;
 	if (cfg->trust_anchor_file != NULL &&
 	    (err = ub_ctx_add_ta_autr(dns->ctx, cfg->trust_anchor_file)) != 0)
 		goto fail;
+	/* A zone we send elsewhere is not one unbound may answer itself as a
+	 * reserved name (RFC 6761 test., the RFC 5737 reverse zones).  Removing
+	 * a local zone finalizes the context, so this comes last. */
+	for (const char *const *s = cfg->stubs; s != NULL && *s != NULL; s++) {
+		char *zone = xstrndup(*s, strcspn(*s, " \t"));
+
+		err = ub_ctx_zone_remove(dns->ctx, zone);
+		free(zone);
+		if (err != 0)
+			goto fail;
+	}
 	return 0;
 fail:
 	*error_r = xasprintf("dns: %s", ub_strerror(err));

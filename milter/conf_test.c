@@ -1,0 +1,131 @@
+/*
+ * conf_test - configuration parsing: defaults, every value kind, every error
+ * path with its file:line:column.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "conf.h"
+
+static void expect_error(const char *text, const char *want)
+{
+	char *error = NULL;
+	struct conf *c = conf_parse("t.conf", text, &error);
+
+	if (!CHECK(c == NULL && error != NULL && strcmp(error, want) == 0, "error: %s", want))
+		printf("#   got: %s\n", error ? error : "(none)");
+	conf_free(&c);
+	free(error);
+}
+
+int main(void)
+{
+	char *error = NULL;
+	struct conf *c = conf_parse("t.conf", "", &error);
+	struct addr a;
+
+	CHECK(c != NULL && error == NULL, "empty file gives defaults");
+	CHECK_STR(c->socket, "unix:/run/authscore/milter.sock", "default socket");
+	CHECK(c->on_spf_temperror == ACTION_TEMPFAIL && c->on_spf_fail == ACTION_ACCEPT,
+	      "default SPF actions: tempfail on temperror, accept on fail");
+	CHECK(c->skip_authenticated == 1 && c->dns_timeout_ms == 5000, "default skip/timeout");
+	addr_parse("127.0.0.1", &a);
+	CHECK(conf_is_trusted(c, &a), "loopback trusted by default");
+	addr_parse("203.0.113.10", &a);
+	CHECK(!conf_is_trusted(c, &a), "others not trusted by default");
+	conf_free(&c);
+	CHECK(c == NULL, "conf_free clears the pointer");
+
+	c = conf_parse("t.conf",
+		       "# comment\n"
+		       "socket inet:8891@127.0.0.1\n"
+		       "authserv-id \"mx.example.test\"   # trailing comment\n"
+		       "trusted-networks 192.0.2.0/24 2001:db8:1::/48\n"
+		       "dns-forwarders 127.0.0.1@5353 ::1@5353\n"
+		       "dns-stub test. 127.0.0.1@5353\n"
+		       "dns-stub 113.0.203.in-addr.arpa. 127.0.0.1@5353\n"
+		       "dns-timeout 1500ms\r\n"
+		       "spf-timeout 2m\n"
+		       "on-spf-fail reject\n"
+		       "on-spf-temperror accept\n"
+		       "log-level debug\n"
+		       "log-to stderr\n"
+		       "socket-mode 0666\n"
+		       "skip-authenticated no\n",
+		       &error);
+	if (!CHECK(c != NULL, "full config parses"))
+		printf("# %s\n", error);
+	else {
+		CHECK_STR(c->authserv_id, "mx.example.test", "quoted value");
+		CHECK(c->trusted_count == 2, "two trusted networks");
+		addr_parse("2001:db8:1:2::3", &a);
+		CHECK(conf_is_trusted(c, &a), "IPv6 trusted network matches");
+		CHECK(c->dns_forwarders[0] && c->dns_forwarders[1] && !c->dns_forwarders[2],
+		      "two forwarders");
+		CHECK_STR(c->dns_stubs[1], "113.0.203.in-addr.arpa. 127.0.0.1@5353", "stubs repeat");
+		CHECK(c->dns_timeout_ms == 1500 && c->spf_timeout_ms == 120000, "durations");
+		CHECK(c->on_spf_fail == ACTION_REJECT && c->on_spf_temperror == ACTION_ACCEPT,
+		      "actions");
+		CHECK(c->log_level == LOG_LEVEL_DEBUG && c->log_to_stderr == 1, "logging");
+		CHECK(c->socket_mode == 0666 && c->skip_authenticated == 0, "mode and bool");
+	}
+	conf_free(&c);
+
+	expect_error("bogus-key 1\n", "t.conf:1:1: unknown key \"bogus-key\"");
+	expect_error("\n  on-spf-fail tempfail\n",
+		     "t.conf:2:15: on-spf-fail: expected accept or reject, not \"tempfail\"");
+	expect_error("on-spf-temperror reject\n",
+		     "t.conf:1:18: on-spf-temperror: expected accept or tempfail, not \"reject\"");
+	expect_error("dns-timeout\n", "t.conf:1:12: dns-timeout needs a value");
+	expect_error("dns-timeout 5x\n",
+		     "t.conf:1:13: dns-timeout: \"5x\" is not a duration (e.g. 500ms, 5s, 2m; at "
+		     "most 1h)");
+	expect_error("dns-timeout 0\n",
+		     "t.conf:1:13: dns-timeout: \"0\" is not a duration (e.g. 500ms, 5s, 2m; at "
+		     "most 1h)");
+	expect_error("trusted-networks 10.0.0.0/8 10.0.0.0/40\n",
+		     "t.conf:1:29: trusted-networks: \"10.0.0.0/40\" is not an IPv4 or IPv6 "
+		     "address or network");
+	expect_error("socket /a\nsocket /b\n", "t.conf:2:1: socket is set twice (first on line 1)");
+	expect_error("authserv-id a b\n", "t.conf:1:15: authserv-id takes one value");
+	expect_error("authserv-id \"open\n", "t.conf:1:13: unterminated quoted string");
+	expect_error("authserv-id \"\"\n", "t.conf:1:13: authserv-id must not be empty");
+	expect_error("skip-authenticated maybe\n",
+		     "t.conf:1:20: skip-authenticated: expected yes or no, not \"maybe\"");
+	expect_error("log-level loud\n",
+		     "t.conf:1:11: log-level: expected debug, info, notice, warning or error, not "
+		     "\"loud\"");
+	expect_error("log-to file\n", "t.conf:1:8: log-to: expected syslog or stderr, not \"file\"");
+	expect_error("socket-mode 666\n",
+		     "t.conf:1:13: socket-mode: \"666\" is not an octal mode such as 0660");
+	expect_error("socket-mode 0666 \x01\n", "t.conf:1:18: control character 0x01");
+	expect_error("socket tcp:25\n",
+		     "t.conf:1:8: socket \"tcp:25\": expected unix:/path, local:/path, "
+		     "inet:PORT@HOST or inet6:PORT@HOST");
+	expect_error("dns-stub test.\n",
+		     "t.conf:1:10: dns-stub: expected a zone and one or more addresses");
+	{
+		char *big = malloc(9000);
+
+		memset(big, 'a', 8999);
+		big[8999] = '\0';
+		expect_error(big, "t.conf:1:1: line longer than 8191 bytes");
+		free(big);
+	}
+	{
+		char *err = NULL;
+		struct conf *none = conf_load("/nonexistent/authscore.conf", 1, &err);
+
+		CHECK(none == NULL && err != NULL &&
+			      strcmp(err, "/nonexistent/authscore.conf: No such file or directory") == 0,
+		      "a named file that does not exist is an error");
+		free(err);
+		none = conf_load("/nonexistent/authscore.conf", 0, &err);
+		CHECK(none != NULL, "the default path may be absent: defaults apply");
+		conf_free(&none);
+	}
+	return check_done();
+}
