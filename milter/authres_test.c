@@ -16,9 +16,9 @@ static struct facts base(void)
 	f.mail_from = "user@example.test";
 	f.mail_from_domain = "example.test";
 	f.helo = "mx.example.test";
-	f.spf_mfrom.result = SPF_RESULT_PASS;
+	f.spf_mfrom.result = SPF_PASS;
 	f.spf_mfrom.scope = SPF_SCOPE_MFROM;
-	f.spf_helo.result = SPF_RESULT_NONE;
+	f.spf_helo.result = SPF_NONE;
 	f.spf_helo.scope = SPF_SCOPE_HELO;
 	return f;
 }
@@ -33,7 +33,7 @@ int main(void)
 		  "smtp.helo=mx.example.test",
 		  "both identities, one resinfo each");
 
-	f.spf_mfrom.result = SPF_RESULT_FAIL;
+	f.spf_mfrom.result = SPF_FAIL;
 	f.spf_mfrom.reason = "client (not) allowed \\ by -all";
 	CHECK_STR(authres_render(a, "mx", &f),
 		  "mx;\n\tspf=fail (client \\(not\\) allowed \\\\ by -all) smtp.mailfrom=example.test;"
@@ -43,7 +43,7 @@ int main(void)
 	f = base();
 	f.mail_from = "";
 	f.mail_from_domain = NULL;
-	f.spf_helo.result = SPF_RESULT_PASS;
+	f.spf_helo.result = SPF_PASS;
 	CHECK_STR(authres_render(a, "mx", &f), "mx;\n\tspf=pass smtp.helo=mx.example.test",
 		  "null sender: the HELO identity only (RFC 7208 §2.4)");
 

@@ -16,7 +16,7 @@
  *
  * Thread-safety: dns_start/dns_wait/dns_query_free/dns_lookup may be called
  * from any thread; a struct dns_query belongs to the thread that started it.
- * Tests replace this module with tests/unit/fake_dns.c (same symbols).
+ * Tests replace this module with tests/fake_dns.c (same symbols).
  */
 #ifndef AUTHSCORE_DNS_H
 #define AUTHSCORE_DNS_H

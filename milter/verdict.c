@@ -39,7 +39,7 @@ void verdict_decide(const struct conf *conf, const struct facts *f, struct arena
 	if (f->skipped != NULL)
 		return;
 	switch (spf->result) {
-	case SPF_RESULT_FAIL:
+	case SPF_FAIL:
 		if (conf->on_spf_fail == ACTION_REJECT)
 			/* RFC 7372 §3.2: 5.7.23 SPF validation failed */
 			set(v, VERDICT_REJECT, "550", "5.7.23",
@@ -47,14 +47,14 @@ void verdict_decide(const struct conf *conf, const struct facts *f, struct arena
 					 domain),
 			    "spf=fail");
 		break;
-	case SPF_RESULT_PERMERROR:
+	case SPF_PERMERROR:
 		if (conf->on_spf_permerror == ACTION_REJECT)
 			/* RFC 7372 §3.2: 5.7.24 SPF validation error */
 			set(v, VERDICT_REJECT, "550", "5.7.24",
 			    arena_printf(a, "SPF record of %s is invalid", domain),
 			    "spf=permerror");
 		break;
-	case SPF_RESULT_TEMPERROR:
+	case SPF_TEMPERROR:
 		if (conf->on_spf_temperror == ACTION_TEMPFAIL)
 			/* RFC 3463: 4.4.3 directory server failure (DNS) */
 			set(v, VERDICT_TEMPFAIL, "451", "4.4.3",

@@ -1,0 +1,826 @@
+/*
+ * spf - RFC 7208 check_host() over libspf2 and our resolver (see spf.h).
+ *
+ * Each evaluation builds its own libspf2 server on a DNS layer whose hook
+ * is the evaluation's context (struct spf_eval): deadline, counts of
+ * DNS-querying terms and void lookups (RFC 7208 §4.6.4), what went wrong.
+ * The layer answers libspf2's lookup (a, mx, ptr, exists, %{p}), get_spf
+ * (the checked domain's record, an include's, a redirect's) and get_exp
+ * (exp= text).  Past a limit or the deadline it answers "try again" at
+ * once, libspf2 stops, and the outcome is fixed up from the context.
+ * spf_params strings are only read; outcome strings go to the caller's
+ * arena.  spf_init() sets libspf2's global log handlers; all else is per
+ * evaluation, so evaluations may run in parallel threads.
+ */
+#include "config.h"
+
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <spf2/spf.h>
+
+#include "arena.h"
+#include "dns.h"
+#include "log.h"
+#include "mem.h"
+#include "spf.h"
+
+/*
+ * libspf2 1.2.10 quirks, each seen in the library and worked around here:
+ * an include: counts DNS terms afresh in the included record, and an 11th
+ * term is noticed only at the next mechanism, so terms are counted by the
+ * layer; SPF_request_query_mailfrom() passes loopback clients
+ * unconditionally, which RFC 7208 does not, so the record is fetched and
+ * interpreted directly; explanation strings with spaces come out garbled
+ * (RFC 7208 §7.1 SP), so spaces become %_ before libspf2 compiles one;
+ * there is no void-lookup limit; a record that does not parse, or whose
+ * lookup fails, comes back SPF_RESULT_INVALID, so our get_spf sets the
+ * result itself.
+ */
+#define SPF_MAX_DNS_TERMS    10	   /* RFC 7208 §4.6.4 */
+#define SPF_MAX_VOID_LOOKUPS 2	   /* RFC 7208 §4.6.4 */
+#define SPF_MAX_FOLLOW	     10	   /* address lookups per mx or ptr (§4.6.4, libspf2's cap) */
+#define SPF_MAX_RR	     100   /* records handed to libspf2 per answer */
+#define SPF_DEFAULT_DEADLINE 20000 /* ms; RFC 7208 §4.6.4: at least 20 seconds */
+#define SPF_MAX_SENDER	     512
+#define SPF_MAX_EXP_TEXT     1024 /* exp= TXT we expand */
+#define SPF_MAX_RECORD	     4096 /* record text we compile */
+#define SPF_REASON_MAX	     200
+#define SPF_EXP_MAX	     512
+#ifdef __SANITIZE_ADDRESS__
+#define SPF_THREAD_STACK (1024 * 1024) /* ASan's redzones grow frames */
+#else
+#define SPF_THREAD_STACK (256 * 1024)
+#endif
+
+/* What a lookup is for: it decides what is counted (RFC 7208 §4.6.4). */
+enum spf_kind {
+	SPF_KIND_RECORD, /* the checked domain's own record: counted as void only */
+	SPF_KIND_TERM,	 /* a DNS-querying term: counted, void counted */
+	SPF_KIND_FOLLOW, /* an address of an MX or PTR name: neither */
+	SPF_KIND_EXP,	 /* exp= text and its macros: neither, and no error */
+};
+
+enum spf_limit { SPF_LIMIT_NONE, SPF_LIMIT_TERMS, SPF_LIMIT_VOIDS };
+
+/* One evaluation's DNS context, the DNS layer's hook. */
+struct spf_eval {
+	struct dns *dns;
+	SPF_request_t *request;
+	uint64_t deadline; /* CLOCK_MONOTONIC, ms */
+	unsigned lookup_timeout_ms;
+
+	unsigned terms, voids, records;
+	enum spf_limit limit;
+	int in_exp;	     /* expanding an explanation */
+	int deadline_passed; /* a lookup was refused for want of time */
+	int timed_out;	     /* a query ran out of time */
+	int tempfail;	     /* a lookup that mattered failed temporarily */
+	char why[64];	     /* the first temporary failure */
+
+	/* The names of the last mx or ptr answer, which libspf2 looks up in
+	 * order next: those lookups are part of that term, not terms. */
+	char *follow[SPF_MAX_FOLLOW];
+	size_t follow_count, follow_next;
+
+	char *exp_domain, *exp_text; /* last explanation, to ask once */
+};
+
+static const char *const spf_result_names[] = {
+	[SPF_NONE] = "none",		  [SPF_NEUTRAL] = "neutral",
+	[SPF_PASS] = "pass",		  [SPF_FAIL] = "fail",
+	[SPF_SOFTFAIL] = "softfail",	  [SPF_TEMPERROR] = "temperror",
+	[SPF_PERMERROR] = "permerror",
+};
+
+/* libspf2's results, one to one; its SPF_RESULT_INVALID is decided apart. */
+static const struct {
+	SPF_result_t from;
+	enum spf_result to;
+} spf_result_map[] = {
+	{SPF_RESULT_NEUTRAL, SPF_NEUTRAL},
+	{SPF_RESULT_PASS, SPF_PASS},
+	{SPF_RESULT_FAIL, SPF_FAIL},
+	{SPF_RESULT_SOFTFAIL, SPF_SOFTFAIL},
+	{SPF_RESULT_NONE, SPF_NONE},
+	{SPF_RESULT_TEMPERROR, SPF_TEMPERROR},
+	{SPF_RESULT_PERMERROR, SPF_PERMERROR},
+};
+
+static const struct {
+	ns_type ns;
+	int dns;
+} spf_types[] = {
+	{ns_t_a, DNS_T_A},	   {ns_t_aaaa, DNS_T_AAAA}, {ns_t_mx, DNS_T_MX},
+	{ns_t_ptr, DNS_T_PTR}, {ns_t_txt, DNS_T_TXT},
+};
+
+const char *spf_result_name(enum spf_result r)
+{
+	if ((unsigned)r >= sizeof(spf_result_names) / sizeof(spf_result_names[0]))
+		return "permerror";
+	return spf_result_names[r];
+}
+
+const char *spf_scope_name(enum spf_scope s)
+{
+	return s == SPF_SCOPE_HELO ? "helo" : "mfrom";
+}
+
+/* libspf2 calls its error handler for broken invariants and expects it
+ * not to return; the others go to our log. */
+static void spf_log_error(const char *file, int line, const char *msg) __attribute__((noreturn));
+static void spf_log_error(const char *file, int line, const char *msg)
+{
+	log_panic("libspf2 %s:%d: %s", file ? file : "?", line, msg);
+}
+
+static void spf_log_warning(const char *file, int line, const char *msg)
+{
+	log_info("libspf2: %s", msg);
+}
+
+static void spf_log_debug(const char *file, int line, const char *msg)
+{
+	log_debug("libspf2: %s", msg);
+}
+
+void spf_init(void)
+{
+	SPF_error_handler = spf_log_error;
+	SPF_warning_handler = spf_log_warning;
+	SPF_info_handler = spf_log_debug;
+	SPF_debug_handler = spf_log_debug;
+}
+
+static uint64_t spf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* RFC 7208 §4.3: a checkable domain has two or more labels of 1 to 63
+ * characters and at most 253 in all (no final dot).  Letters, digits,
+ * hyphens and underscores only, and a top label not all digits, which
+ * keeps IP address literals out (RFC 7208 §2.3, RFC 3696 §2). */
+static int spf_domain_ok(const char *d)
+{
+	size_t len = strlen(d), label = 0, labels = 1;
+	int digits_only = 1;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (const char *p = d; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return 0;
+			labels++;
+			label = 0;
+			digits_only = 1;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return 0;
+		if (!isdigit((unsigned char)*p))
+			digits_only = 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0 && labels >= 2 && !digits_only;
+}
+
+/* Copy of d without one final dot; the caller frees. */
+static char *spf_domain_copy(const char *d)
+{
+	size_t len = strlen(d);
+
+	if (len > 0 && d[len - 1] == '.')
+		len--;
+	return xstrndup(d, len);
+}
+
+/* Outside text (records, explanations) into the arena: printable ASCII
+ * only, capped, so it is safe in a header or an SMTP reply. */
+static char *spf_text(struct arena *a, const char *s, size_t cap)
+{
+	size_t len = strlen(s);
+	char *t;
+
+	if (len > cap)
+		len = cap;
+	t = arena_strndup(a, s, len);
+	for (char *p = t; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
+	return t;
+}
+
+static void spf_follow_clear(struct spf_eval *ev)
+{
+	for (size_t i = 0; i < ev->follow_count; i++)
+		xfree(&ev->follow[i]);
+	ev->follow_count = ev->follow_next = 0;
+}
+
+/* Keep the names of an mx or ptr answer: libspf2 looks up the first ten,
+ * in order, before its next term. */
+static void spf_follow_set(struct spf_eval *ev, int rrtype, const struct dns_answer *ans)
+{
+	spf_follow_clear(ev);
+	if (ans->status != DNS_OK)
+		return;
+	for (size_t i = 0; i < ans->count && i < SPF_MAX_FOLLOW; i++)
+		ev->follow[ev->follow_count++] =
+		    xstrdup(rrtype == DNS_T_MX ? ans->rr[i].u.mx.exchange : ans->rr[i].u.name);
+}
+
+static enum spf_kind spf_classify(struct spf_eval *ev, const char *name, int rrtype)
+{
+	if (ev->in_exp || rrtype == DNS_T_TXT)
+		return SPF_KIND_EXP;
+	if ((rrtype == DNS_T_A || rrtype == DNS_T_AAAA) && ev->follow_next < ev->follow_count &&
+	    strcasecmp(ev->follow[ev->follow_next], name) == 0) {
+		ev->follow_next++;
+		return SPF_KIND_FOLLOW;
+	}
+	/* a, mx, ptr, exists -- and a %{p} macro's PTR query, which cannot be
+	 * told from a ptr term's and so is counted as one. */
+	spf_follow_clear(ev);
+	return SPF_KIND_TERM;
+}
+
+/*
+ * Ask one question for the evaluation.  NULL means answer "try again"
+ * without asking: the deadline has gone or a limit was just passed.
+ * Otherwise the caller frees *qp.
+ */
+static const struct dns_answer *spf_query(struct spf_eval *ev, const char *name, int rrtype,
+					  enum spf_kind kind, struct dns_query **qp)
+{
+	const struct dns_answer *ans;
+	uint64_t now = spf_now_ms();
+	unsigned wait;
+
+	*qp = NULL;
+	if (ev->limit != SPF_LIMIT_NONE)
+		return NULL;
+	if (now >= ev->deadline) {
+		ev->deadline_passed = 1;
+		return NULL;
+	}
+	if (kind == SPF_KIND_TERM) {
+		if (ev->terms == SPF_MAX_DNS_TERMS) {
+			ev->limit = SPF_LIMIT_TERMS;
+			return NULL;
+		}
+		ev->terms++;
+	}
+	wait = (unsigned)(ev->deadline - now);
+	if (ev->lookup_timeout_ms != 0 && ev->lookup_timeout_ms < wait)
+		wait = ev->lookup_timeout_ms;
+	ans = dns_lookup(ev->dns, name, rrtype, wait, qp);
+
+	if (ans->status == DNS_TEMPFAIL && kind != SPF_KIND_EXP) {
+		if (!ev->tempfail)
+			snprintf(ev->why, sizeof(ev->why), "%s", ans->why ? ans->why : "");
+		ev->tempfail = 1;
+		ev->timed_out |= ans->timed_out;
+	}
+	if ((ans->status == DNS_NXDOMAIN || ans->status == DNS_NODATA) &&
+	    (kind == SPF_KIND_TERM || kind == SPF_KIND_RECORD) &&
+	    ++ev->voids > SPF_MAX_VOID_LOOKUPS) {
+		ev->limit = SPF_LIMIT_VOIDS;
+		dns_query_free(qp);
+		return NULL;
+	}
+	if (kind == SPF_KIND_TERM && (rrtype == DNS_T_MX || rrtype == DNS_T_PTR))
+		spf_follow_set(ev, rrtype, ans);
+	return ans;
+}
+
+static SPF_dns_rr_t *spf_rr_new(SPF_dns_server_t *layer, const char *name, ns_type type, int ttl,
+				SPF_dns_stat_t herrno)
+{
+	SPF_dns_rr_t *rr = SPF_dns_rr_new_init(layer, name, type, ttl, herrno);
+
+	if (rr == NULL)
+		log_panic("spf: out of memory");
+	return rr;
+}
+
+static void spf_rr_set(SPF_dns_rr_t *rr, int i, const void *data, size_t len)
+{
+	if (SPF_dns_rr_buf_realloc(rr, i, len) != SPF_E_SUCCESS)
+		log_panic("spf: out of memory");
+	memcpy(rr->rr[i], data, len);
+}
+
+/* Our answer as libspf2's: herrno and records of the type asked. */
+static SPF_dns_rr_t *spf_rr_from(SPF_dns_server_t *layer, const char *name, ns_type type,
+				 int rrtype, const struct dns_answer *ans)
+{
+	SPF_dns_rr_t *rr;
+	size_t n = 0;
+
+	if (ans == NULL || ans->status == DNS_TEMPFAIL)
+		return spf_rr_new(layer, name, type, 0, TRY_AGAIN);
+	if (ans->status == DNS_NXDOMAIN)
+		return spf_rr_new(layer, name, type, (int)ans->ttl, HOST_NOT_FOUND);
+	if (ans->status == DNS_NODATA || ans->count == 0)
+		return spf_rr_new(layer, name, type, (int)ans->ttl, NO_DATA);
+
+	rr = spf_rr_new(layer, name, type, (int)ans->ttl, NETDB_SUCCESS);
+	for (size_t i = 0; i < ans->count && n < SPF_MAX_RR; i++) {
+		const struct dns_rr *r = &ans->rr[i];
+		const char *s;
+
+		switch (rrtype) {
+		case DNS_T_A:
+			spf_rr_set(rr, (int)n++, &r->u.a, sizeof(r->u.a));
+			continue;
+		case DNS_T_AAAA:
+			spf_rr_set(rr, (int)n++, &r->u.aaaa, sizeof(r->u.aaaa));
+			continue;
+		case DNS_T_MX:
+			s = r->u.mx.exchange;
+			break;
+		default: /* PTR, TXT */
+			s = r->u.text;
+			break;
+		}
+		spf_rr_set(rr, (int)n++, s, strlen(s) + 1);
+	}
+	rr->num_rr = (int)n;
+	return rr;
+}
+
+static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *name, ns_type type,
+				      int should_cache)
+{
+	struct spf_eval *ev = layer->hook;
+	const struct dns_answer *ans;
+	struct dns_query *q;
+	SPF_dns_rr_t *rr;
+	int rrtype = 0;
+
+	for (size_t i = 0; i < sizeof(spf_types) / sizeof(spf_types[0]); i++)
+		if (spf_types[i].ns == type)
+			rrtype = spf_types[i].dns;
+	/* Nothing else is asked by 1.2.10; the obsolete SPF type (RFC 7208
+	 * §3.1) is answered "no data" without a query. */
+	if (rrtype == 0)
+		return spf_rr_new(layer, name, type, 0, NO_DATA);
+	ans = spf_query(ev, name, rrtype, spf_classify(ev, name, rrtype), &q);
+	rr = spf_rr_from(layer, name, type, rrtype, ans);
+	dns_query_free(&q);
+	return rr;
+}
+
+/* RFC 7208 §4.5: "v=spf1" exactly, then a space or the end. */
+static int spf_is_record(const char *txt)
+{
+	return strncasecmp(txt, "v=spf1", 6) == 0 && (txt[6] == ' ' || txt[6] == '\0');
+}
+
+/* The record of spf_request->cur_dom, for the check itself or for an
+ * include:/redirect= (a DNS-querying term).  On failure the response
+ * says why; libspf2 makes an include's failure a permerror, or a
+ * temperror for SPF_E_DNS_ERROR (RFC 7208 §5.2). */
+static SPF_errcode_t spf_layer_get_spf(SPF_server_t *server, SPF_request_t *req,
+				       SPF_response_t *resp, SPF_record_t **recp)
+{
+	struct spf_eval *ev = server->resolver->hook;
+	const char *domain = req->cur_dom;
+	const struct dns_answer *ans;
+	struct dns_query *q;
+	const char *text = NULL;
+	size_t found = 0;
+	SPF_errcode_t err;
+
+	*recp = NULL;
+	ans = spf_query(ev, domain, DNS_T_TXT, ev->records++ == 0 ? SPF_KIND_RECORD : SPF_KIND_TERM,
+			&q);
+	if (ans == NULL || ans->status == DNS_TEMPFAIL) {
+		dns_query_free(&q);
+		resp->result = SPF_RESULT_TEMPERROR;
+		resp->err = SPF_E_DNS_ERROR;
+		return SPF_response_add_error(resp, SPF_E_DNS_ERROR, "DNS error at %s", domain);
+	}
+	for (size_t i = 0; ans->status == DNS_OK && i < ans->count; i++) {
+		if (spf_is_record(ans->rr[i].u.text)) {
+			text = ans->rr[i].u.text;
+			found++;
+		}
+	}
+	if (found == 0) {
+		dns_query_free(&q);
+		resp->result = SPF_RESULT_NONE;
+		resp->err = SPF_E_NOT_SPF;
+		return SPF_response_add_error(resp, SPF_E_NOT_SPF, "no SPF record at %s", domain);
+	}
+	if (found > 1) { /* RFC 7208 §4.5 */
+		dns_query_free(&q);
+		resp->result = SPF_RESULT_PERMERROR;
+		resp->err = SPF_E_MULTIPLE_RECORDS;
+		return SPF_response_add_error(resp, SPF_E_MULTIPLE_RECORDS,
+					      "multiple SPF records at %s", domain);
+	}
+	/* Far past what a DNS answer should carry (RFC 7208 §3.4), and
+	 * kept from libspf2's parser. */
+	if (strlen(text) > SPF_MAX_RECORD) {
+		dns_query_free(&q);
+		resp->result = SPF_RESULT_PERMERROR;
+		resp->err = SPF_E_BIG_STRING;
+		return SPF_response_add_error(resp, SPF_E_BIG_STRING, "SPF record at %s too long",
+					      domain);
+	}
+	err = SPF_record_compile(server, resp, recp, text);
+	dns_query_free(&q);
+	if (err != SPF_E_SUCCESS) { /* RFC 7208 §4.6: a syntax error */
+		if (*recp != NULL)
+			SPF_record_free(*recp);
+		*recp = NULL;
+		resp->result = SPF_RESULT_PERMERROR;
+		resp->err = err;
+		return err;
+	}
+	return SPF_E_SUCCESS;
+}
+
+/* exp= text, macros expanded, or NULL: RFC 7208 §6.2 drops the
+ * explanation on any DNS error, no record, several, or a syntax error. */
+static char *spf_exp_fetch(struct spf_eval *ev, SPF_server_t *server, const char *domain)
+{
+	const struct dns_answer *ans;
+	struct dns_query *q;
+	SPF_response_t *resp;
+	SPF_macro_t *macro = NULL;
+	char *src, *p, *buf = NULL, *out = NULL;
+	size_t buflen = 0;
+
+	ans = spf_query(ev, domain, DNS_T_TXT, SPF_KIND_EXP, &q);
+	if (ans == NULL || ans->status != DNS_OK || ans->count != 1 ||
+	    strlen(ans->rr[0].u.text) > SPF_MAX_EXP_TEXT) {
+		dns_query_free(&q);
+		return NULL;
+	}
+	/* libspf2 garbles an explanation-string's SP (RFC 7208 §7.1) but
+	 * expands %_ to a space: rewrite before it compiles. */
+	src = p = xmalloc(strlen(ans->rr[0].u.text) * 2 + 1);
+	for (const char *t = ans->rr[0].u.text; *t != '\0'; t++) {
+		if (*t == ' ') {
+			*p++ = '%';
+			*p++ = '_';
+		} else {
+			*p++ = *t;
+		}
+	}
+	*p = '\0';
+	dns_query_free(&q);
+
+	resp = SPF_response_new(ev->request);
+	if (resp == NULL)
+		log_panic("spf: out of memory");
+	ev->in_exp = 1;
+	if (SPF_record_compile_macro(server, resp, &macro, src) == SPF_E_SUCCESS &&
+	    /* The compiled data follows the struct (spf_record.h). */
+	    SPF_record_expand_data(server, ev->request, resp, (SPF_data_t *)(void *)(macro + 1),
+				   macro->macro_len, &buf, &buflen) == SPF_E_SUCCESS &&
+	    buf != NULL)
+		out = xstrdup(buf);
+	ev->in_exp = 0;
+	if (macro != NULL)
+		SPF_macro_free(macro);
+	free(buf);
+	free(src);
+	SPF_response_free(resp);
+	return out;
+}
+
+/* libspf2 asks for the explanation whenever a record ends in fail,
+ * softfail or neutral, includes too; ask DNS once per name.  An empty
+ * string means none (the server's default explanation is empty too). */
+static SPF_errcode_t spf_layer_get_exp(SPF_server_t *server, const char *domain, char **bufp,
+				       size_t *buflenp)
+{
+	struct spf_eval *ev = server->resolver->hook;
+	const char *text;
+	size_t len;
+
+	if (ev->exp_domain == NULL || strcasecmp(ev->exp_domain, domain) != 0) {
+		char *name = xstrdup(domain);
+
+		xfree(&ev->exp_domain);
+		xfree(&ev->exp_text);
+		ev->exp_domain = name;
+		ev->exp_text = spf_exp_fetch(ev, server, name);
+	}
+	text = ev->exp_text ? ev->exp_text : "";
+	len = strlen(text) + 1;
+	if (*buflenp < len) {
+		char *nbuf = realloc(*bufp, len);
+
+		if (nbuf == NULL)
+			return SPF_E_NO_MEMORY;
+		*bufp = nbuf;
+		*buflenp = len;
+	}
+	memcpy(*bufp, text, len);
+	return SPF_E_SUCCESS;
+}
+
+/* The first error libspf2 recorded (a syntax error's words), or NULL. */
+static const char *spf_first_error(SPF_response_t *resp)
+{
+	for (int i = 0; i < SPF_response_messages(resp); i++) {
+		SPF_error_t *e = SPF_response_message(resp, i);
+
+		if (SPF_error_errorp(e) && SPF_error_message(e) != NULL)
+			return SPF_error_message(e);
+	}
+	return NULL;
+}
+
+/* libspf2's header comment without its "receiver: " prefix. */
+static const char *spf_comment(SPF_request_t *req, SPF_response_t *resp)
+{
+	const char *c = SPF_response_get_header_comment(resp);
+	const char *rec = SPF_request_get_rec_dom(req);
+	size_t len = rec ? strlen(rec) : 0;
+
+	if (c == NULL)
+		return NULL;
+	if (len > 0 && strncmp(c, rec, len) == 0 && strncmp(c + len, ": ", 2) == 0)
+		c += len + 2;
+	return c;
+}
+
+static void spf_finish_outcome(struct spf_eval *ev, SPF_request_t *req, SPF_response_t *resp,
+			       struct arena *a, struct spf_outcome *out)
+{
+	SPF_result_t r = SPF_response_result(resp);
+	const char *detail = NULL;
+
+	out->result = SPF_PERMERROR;
+	for (size_t i = 0; i < sizeof(spf_result_map) / sizeof(spf_result_map[0]); i++)
+		if (spf_result_map[i].from == r)
+			out->result = spf_result_map[i].to;
+	/* libspf2's "(invalid)": the record could not be had or read. */
+	if (r == SPF_RESULT_INVALID)
+		out->result = ev->tempfail || ev->deadline_passed ? SPF_TEMPERROR
+								  : SPF_PERMERROR;
+	if (ev->limit != SPF_LIMIT_NONE)
+		out->result = SPF_PERMERROR;
+
+	switch (out->result) {
+	case SPF_PERMERROR:
+		if (ev->limit == SPF_LIMIT_VOIDS)
+			out->reason = "too many void lookups";
+		else if (ev->limit == SPF_LIMIT_TERMS ||
+			 SPF_response_errcode(resp) == SPF_E_BIG_DNS)
+			out->reason = "too many DNS lookups";
+		else if ((detail = spf_first_error(resp)) == NULL)
+			detail = SPF_strerror(SPF_response_errcode(resp));
+		break;
+	case SPF_TEMPERROR:
+		if (ev->deadline_passed || ev->timed_out)
+			out->reason = "DNS timeout";
+		else if (ev->tempfail)
+			out->reason =
+			    arena_printf(a, "DNS error%s%s", ev->why[0] ? ": " : "", ev->why);
+		else
+			detail = SPF_strerror(SPF_response_errcode(resp));
+		break;
+	case SPF_NONE:
+		out->reason = "no SPF record";
+		break;
+	default:
+		detail = spf_comment(req, resp);
+		break;
+	}
+	if (detail != NULL)
+		out->reason = spf_text(a, detail, SPF_REASON_MAX);
+	if (out->result == SPF_FAIL) {
+		const char *exp = SPF_response_get_explanation(resp);
+
+		if (exp != NULL && exp[0] != '\0')
+			out->explanation = spf_text(a, exp, SPF_EXP_MAX);
+	}
+}
+
+/* Run check_host() for domain with libspf2 on our DNS layer. */
+static void spf_run(struct spf_eval *ev, const struct spf_params *p, const char *domain,
+		    const char *env_from, struct arena *a, struct spf_outcome *out)
+{
+	SPF_dns_server_t layer = {
+	    .destroy = NULL, /* ours, on this stack */
+	    .lookup = spf_layer_lookup,
+	    .get_spf = spf_layer_get_spf,
+	    .get_exp = spf_layer_get_exp,
+	    .name = "authscore",
+	    .hook = ev,
+	};
+	SPF_server_t *server;
+	SPF_request_t *req;
+	SPF_response_t *resp = NULL, *scratch = NULL;
+	SPF_record_t *record = NULL;
+
+	server = SPF_server_new_dns(&layer, 0);
+	if (server == NULL)
+		log_panic("spf: out of memory");
+	/* No default explanation: only a record's exp= gives one. */
+	if (SPF_server_set_explanation(server, "", &scratch) != SPF_E_SUCCESS)
+		log_panic("spf: cannot clear the default explanation");
+	SPF_response_free(scratch);
+	SPF_server_set_sanitize(server, 1);
+	SPF_server_set_max_dns_mech(server, SPF_MAX_DNS_TERMS);
+	SPF_server_set_max_dns_mx(server, SPF_MAX_FOLLOW);
+	SPF_server_set_max_dns_ptr(server, SPF_MAX_FOLLOW);
+
+	req = SPF_request_new(server);
+	if (req == NULL)
+		log_panic("spf: out of memory");
+	ev->request = req;
+	if (p->client.family == AF_INET)
+		SPF_request_set_ipv4(req, p->client.u.v4);
+	else
+		SPF_request_set_ipv6(req, p->client.u.v6);
+	/* env_from first: set_helo_dom() would otherwise make one up. */
+	if (SPF_request_set_env_from(req, env_from) != 0 ||
+	    SPF_request_set_helo_dom(req, p->helo && p->helo[0] ? p->helo : "unknown") != 0)
+		log_panic("spf: out of memory");
+
+	/* SPF_request_query_mailfrom() less its pass for loopback clients,
+	 * which RFC 7208 does not have. */
+	resp = SPF_response_new(req);
+	if (resp == NULL)
+		log_panic("spf: out of memory");
+	req->cur_dom = domain;
+	if (SPF_server_get_record(server, req, resp, &record) == SPF_E_SUCCESS) {
+		resp->spf_record_exp = record;
+		SPF_record_interpret(record, req, resp, 0);
+		SPF_record_free(record);
+		resp->spf_record_exp = NULL;
+	}
+	req->cur_dom = NULL;
+
+	spf_finish_outcome(ev, req, resp, a, out);
+	SPF_response_free(resp);
+	SPF_request_free(req);
+	SPF_server_free(server);
+	ev->request = NULL;
+}
+
+/* Always 0: every failure is an outcome.  Reasons are static text or in a. */
+int spf_evaluate(struct dns *dns, const struct spf_params *p, struct arena *a,
+		 struct spf_outcome *out)
+{
+	struct spf_eval ev = {.dns = dns, .lookup_timeout_ms = p->lookup_timeout_ms};
+	const char *identity = p->scope == SPF_SCOPE_HELO ? NULL : p->sender;
+	const char *at;
+	char *domain = NULL, *local = NULL, *env_from = NULL;
+
+	memset(out, 0, sizeof(*out));
+	out->scope = p->scope;
+	out->result = SPF_NONE;
+	ev.deadline = spf_now_ms() + (p->deadline_ms ? p->deadline_ms : SPF_DEFAULT_DEADLINE);
+
+	/* RFC 7208 §2.3, §2.4: HELO checks, and MAIL FROM checks of the null
+	 * sender, check postmaster@<HELO>. */
+	if (identity == NULL || identity[0] == '\0') {
+		domain = spf_domain_copy(p->helo ? p->helo : "");
+		if (!spf_domain_ok(domain)) {
+			out->reason = p->scope == SPF_SCOPE_HELO
+					  ? "HELO is not a domain name"
+					  : "null sender, HELO is not a domain name";
+			goto done;
+		}
+	} else {
+		if (strlen(identity) > SPF_MAX_SENDER) {
+			out->reason = "malformed sender";
+			goto done;
+		}
+		at = strrchr(identity, '@');
+		domain = spf_domain_copy(at ? at + 1 : identity);
+		/* RFC 7208 §4.3: no local-part means "postmaster". */
+		if (at != NULL && at != identity)
+			local = xstrndup(identity, (size_t)(at - identity));
+		if (!spf_domain_ok(domain)) {
+			out->reason = "malformed sender domain";
+			goto done;
+		}
+	}
+	if (p->client.family != AF_INET && p->client.family != AF_INET6) {
+		out->reason = "client address unknown";
+		goto done;
+	}
+	out->domain = arena_strdup(a, domain);
+	env_from = xasprintf("%s@%s", local ? local : "postmaster", domain);
+	spf_run(&ev, p, domain, env_from, a, out);
+
+done:
+	out->dns_queries = ev.terms;
+	out->void_lookups = ev.voids;
+	log_debug("spf: %s %s: %s (%s; %u terms, %u void)", spf_scope_name(p->scope),
+		  out->domain ? out->domain : "-", spf_result_name(out->result),
+		  out->reason ? out->reason : "", out->dns_queries, out->void_lookups);
+	spf_follow_clear(&ev);
+	xfree(&ev.exp_domain);
+	xfree(&ev.exp_text);
+	free(domain);
+	free(local);
+	free(env_from);
+	return 0;
+}
+
+struct spf_check {
+	pthread_t thread;
+	int threaded;
+	struct dns *dns;
+	struct spf_params params;
+	char *helo, *sender; /* the params' copies */
+	struct arena *arena; /* the outcome's strings until spf_finish() */
+	struct spf_outcome out;
+};
+
+static void *spf_thread(void *arg)
+{
+	struct spf_check *c = arg;
+
+	spf_evaluate(c->dns, &c->params, c->arena, &c->out);
+	return NULL;
+}
+
+struct spf_check *spf_start(struct dns *dns, const struct spf_params *p)
+{
+	struct spf_check *c = xcalloc(1, sizeof(*c));
+	pthread_attr_t attr;
+	int err;
+
+	c->dns = dns;
+	c->params = *p;
+	c->helo = p->helo ? xstrdup(p->helo) : NULL;
+	c->sender = p->sender ? xstrdup(p->sender) : NULL;
+	c->params.helo = c->helo;
+	c->params.sender = c->sender;
+	c->arena = arena_new(1024);
+
+	if ((err = pthread_attr_init(&attr)) == 0) {
+		pthread_attr_setstacksize(&attr, SPF_THREAD_STACK);
+		err = pthread_create(&c->thread, &attr, spf_thread, c);
+		pthread_attr_destroy(&attr);
+	}
+	if (err != 0) {
+		log_warn("spf: cannot start a thread (%s); checking inline", strerror(err));
+		spf_thread(c);
+	} else {
+		c->threaded = 1;
+	}
+	return c;
+}
+
+static void spf_check_free(struct spf_check **cp)
+{
+	struct spf_check *c = *cp;
+
+	if (c->threaded)
+		pthread_join(c->thread, NULL);
+	arena_free(&c->arena);
+	free(c->helo);
+	free(c->sender);
+	xfree(cp);
+}
+
+void spf_finish(struct spf_check **cp, struct arena *a, struct spf_outcome *out)
+{
+	struct spf_check *c = *cp;
+
+	if (c == NULL)
+		log_panic("spf_finish: no check");
+	if (c->threaded)
+		pthread_join(c->thread, NULL);
+	c->threaded = 0;
+	*out = c->out;
+	out->domain = arena_strdup(a, c->out.domain);
+	out->reason = arena_strdup(a, c->out.reason);
+	out->explanation = arena_strdup(a, c->out.explanation);
+	spf_check_free(cp);
+}
+
+void spf_cancel(struct spf_check **cp)
+{
+	if (*cp == NULL)
+		return;
+	spf_check_free(cp);
+}

@@ -1,0 +1,464 @@
+/*
+ * spf_test - spf.c against RFC 7208, one table row per case, over the fake
+ * resolver (tests/fake_dns.c).  Each row: zone text, client, HELO, MAIL
+ * FROM and scope, then the result expected and, where they say something,
+ * the reason, the explanation and the counts of DNS-querying terms, void
+ * lookups and queries asked.  Prints TAP.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+#include "arena.h"
+#include "check.h"
+#include "dns.h"
+#include "fake_dns.h"
+#include "spf.h"
+
+#define ANY (-1) /* a count the row does not check */
+
+struct spf_case {
+	const char *rfc; /* the section the row checks */
+	const char *what;
+	const char *zone;
+	const char *client;
+	const char *helo;
+	const char *sender; /* NULL: the null sender */
+	enum spf_scope scope;
+	enum spf_result want;
+	const char *reason; /* a substring of the reason, or NULL */
+	int terms, voids, queries;
+	const char *explanation;
+	const char *domain; /* NULL: not checked; NO_DOMAIN: none evaluated */
+};
+
+#define NO_DOMAIN ""
+
+#define MFROM SPF_SCOPE_MFROM
+#define HELO  SPF_SCOPE_HELO
+
+/* a:t1.test .. a:t11.test all exist and miss 203.0.113.5. */
+#define TERM_HOSTS                                                                                 \
+	"t1.test A 192.0.2.1\nt2.test A 192.0.2.2\nt3.test A 192.0.2.3\nt4.test A 192.0.2.4\n"     \
+	"t5.test A 192.0.2.5\nt6.test A 192.0.2.6\nt7.test A 192.0.2.7\nt8.test A 192.0.2.8\n"     \
+	"t9.test A 192.0.2.9\nt10.test A 192.0.2.10\nt11.test A 192.0.2.11\n"
+
+/* Columns: rfc, what, zone, client, helo, sender, scope, want, reason,
+ * terms, voids, queries, explanation, domain. */
+static const struct spf_case cases[] = {
+	/* pass */
+	{"§5.6", "ip4 matches", "example.test TXT \"v=spf1 ip4:203.0.113.0/24 -all\"", "203.0.113.5",
+	 "mail.example.test", "user@example.test", MFROM, SPF_PASS, "designates 203.0.113.5", 0,
+	 0, 1, NULL, "example.test"},
+	{"§3.3", "TXT strings joined", "example.test TXT \"v=spf1 ip4:203.0.113.5\" \" -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§5.3", "a matches", "example.test TXT \"v=spf1 a -all\"\nexample.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL,
+	 NULL},
+	{"§5.3", "a:domain/cidr matches",
+	 "example.test TXT \"v=spf1 a:web.example.test/24 -all\"\nweb.example.test A 203.0.113.200",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL,
+	 NULL},
+	{"§5.3", "a: through a CNAME",
+	 "example.test TXT \"v=spf1 a:alias.example.test -all\"\n"
+	 "alias.example.test CNAME real.example.test.\nreal.example.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL,
+	 NULL},
+	{"§5.4", "mx matches the second MX host",
+	 "example.test TXT \"v=spf1 mx -all\"\nexample.test MX 10 mx1.example.test\n"
+	 "example.test MX 20 mx2.example.test\nmx1.example.test A 192.0.2.1\n"
+	 "mx2.example.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 4, NULL,
+	 NULL},
+	{"§5.2", "include chain passes",
+	 "example.test TXT \"v=spf1 include:i1.test -all\"\n"
+	 "i1.test TXT \"v=spf1 include:i2.test -all\"\n"
+	 "i2.test TXT \"v=spf1 ip4:203.0.113.5 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 2, 0, 3, NULL,
+	 NULL},
+	{"§6.1", "redirect= passes",
+	 "example.test TXT \"v=spf1 redirect=r.test\"\nr.test TXT \"v=spf1 ip4:203.0.113.0/24 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL,
+	 NULL},
+	{"§5.7", "exists with %{i}",
+	 "example.test TXT \"v=spf1 exists:%{i}.ok.example.test -all\"\n"
+	 "203.0.113.5.ok.example.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL,
+	 NULL},
+	{"§5.5", "ptr validated",
+	 "example.test TXT \"v=spf1 ptr -all\"\n5.113.0.203.in-addr.arpa PTR mail.example.test\n"
+	 "mail.example.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 3, NULL,
+	 NULL},
+	{"§4.5", "version tag case-insensitive", "example.test TXT \"V=SPF1 ip4:203.0.113.5 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL,
+	 NULL},
+
+	/* fail, softfail, neutral */
+	{"§2.6.4", "-all fails, exp= explains",
+	 "example.test TXT \"v=spf1 ip4:198.51.100.1 -all exp=why.example.test\"\n"
+	 "why.example.test TXT \"%{i} is not one of %{d}'s senders\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, "does not designate", 0,
+	 0, ANY, "203.0.113.5 is not one of example.test's senders", NULL},
+	{"§2.6.4", "-all fails, no exp=: no explanation", "example.test TXT \"v=spf1 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§5.2", "include's -all is no match, then -all",
+	 "example.test TXT \"v=spf1 include:i2.test -all\"\n"
+	 "i2.test TXT \"v=spf1 ip4:198.51.100.1 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 2, NULL,
+	 NULL},
+	{"§2.6.5", "~all softfails", "example.test TXT \"v=spf1 ip4:198.51.100.1 ~all\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_SOFTFAIL, NULL, 0, 0, 1, NULL, NULL},
+	{"§2.6.2", "?all is neutral", "example.test TXT \"v=spf1 ?all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_NEUTRAL, NULL, 0, 0, 1, NULL, NULL},
+	{"§4.7", "no match, no all: neutral", "example.test TXT \"v=spf1 ip4:198.51.100.1\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_NEUTRAL, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§4.5", "bare v=spf1 is a record", "example.test TXT \"v=spf1\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_NEUTRAL, NULL, 0, 0, 1, NULL, NULL},
+	{"§2.6", "loopback client gets no free pass", "example.test TXT \"v=spf1 -all\"", "127.0.0.1",
+	 "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, 1, NULL, NULL},
+	{"§4.6.4", "two void lookups are allowed",
+	 "example.test TXT \"v=spf1 a:nx1.test a:nx2.test -all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_FAIL, NULL, 2, 2, 3, NULL, NULL},
+	{"§4.6.4", "ten DNS terms are allowed",
+	 "example.test TXT \"v=spf1 a:t1.test a:t2.test a:t3.test a:t4.test a:t5.test a:t6.test "
+	 "a:t7.test a:t8.test a:t9.test a:t10.test -all\"\n" TERM_HOSTS,
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 10, 0, 11, NULL,
+	 NULL},
+	{"§4.6.4", "MX hosts without AAAA are not void lookups",
+	 "example.test TXT \"v=spf1 mx -all\"\nexample.test MX 10 mx1.example.test\n"
+	 "example.test MX 20 mx2.example.test\nexample.test MX 30 mx3.example.test\n"
+	 "mx1.example.test A 192.0.2.1\nmx2.example.test A 192.0.2.2\nmx3.example.test A 192.0.2.3",
+	 "2001:db8::25", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 5, NULL,
+	 NULL},
+
+	/* none */
+	{"§4.5", "no TXT record", "example.test A 192.0.2.1", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_NONE, "no SPF record", 0, 1, 1, NULL, "example.test"},
+	{"§4.5", "TXT records, none SPF", "example.test TXT \"hello\"\nexample.test TXT \"v=spf10\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_NONE, "no SPF record", 0, 0, 1,
+	 NULL, NULL},
+	{"§4.3", "sender domain NXDOMAIN", "", "203.0.113.5", "h.test", "user@nowhere.test", MFROM,
+	 SPF_NONE, "no SPF record", 0, 1, 1, NULL, "nowhere.test"},
+	{"§4.3", "empty label in sender domain", "", "203.0.113.5", "h.test", "user@bad..test", MFROM,
+	 SPF_NONE, "malformed", 0, 0, 0, NULL, NO_DOMAIN},
+	{"§4.3", "label over 63 characters", "", "203.0.113.5", "h.test",
+	 "user@a123456789012345678901234567890123456789012345678901234567890123.test", MFROM,
+	 SPF_NONE, "malformed", 0, 0, 0, NULL, NO_DOMAIN},
+	{"§4.3", "single-label sender domain", "localhost TXT \"v=spf1 -all\"", "203.0.113.5", "h.test",
+	 "user@localhost", MFROM, SPF_NONE, "malformed", 0, 0, 0, NULL, NO_DOMAIN},
+	{"§4.3", "sender with empty domain", "", "203.0.113.5", "h.test", "user@", MFROM,
+	 SPF_NONE, "malformed", 0, 0, 0, NULL, NO_DOMAIN},
+
+	/* permerror */
+	{"§4.6", "unknown mechanism", "example.test TXT \"v=spf1 foo:bar -all\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PERMERROR, "nknown mechanism", 0, 0, 1, NULL,
+	 NULL},
+	{"§4.6", "bad ip4 literal", "example.test TXT \"v=spf1 ip4:203.0.113.256 -all\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PERMERROR, NULL, 0, 0, 1, NULL, NULL},
+	{"§4.5", "two SPF records",
+	 "example.test TXT \"v=spf1 -all\"\nexample.test TXT \"v=spf1 +all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_PERMERROR, "multiple SPF records", 0, 0, 1, NULL, NULL},
+	{"§4.6.4", "eleven DNS terms",
+	 "example.test TXT \"v=spf1 a:t1.test a:t2.test a:t3.test a:t4.test a:t5.test a:t6.test "
+	 "a:t7.test a:t8.test a:t9.test a:t10.test a:t11.test -all\"\n" TERM_HOSTS,
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR,
+	 "too many DNS lookups", 10, 0, 11, NULL, NULL},
+	{"§4.6.4", "eleven DNS terms, the last one last (libspf2 misses it)",
+	 "example.test TXT \"v=spf1 a:t1.test a:t2.test a:t3.test a:t4.test a:t5.test a:t6.test "
+	 "a:t7.test a:t8.test a:t9.test a:t10.test a:t11.test\"\n" TERM_HOSTS,
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR,
+	 "too many DNS lookups", 10, 0, 11, NULL, NULL},
+	{"§4.6.4", "twelve DNS terms across includes (libspf2 counts per record)",
+	 "example.test TXT \"v=spf1 include:i5.test include:i6.test -all\"\n"
+	 "i5.test TXT \"v=spf1 a:t1.test a:t2.test a:t3.test a:t4.test a:t5.test ?all\"\n"
+	 "i6.test TXT \"v=spf1 a:t6.test a:t7.test a:t8.test a:t9.test a:t10.test ?all\"\n" TERM_HOSTS,
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR,
+	 "too many DNS lookups", 10, 0, 11, NULL, NULL},
+	{"§4.6.4", "three void lookups",
+	 "example.test TXT \"v=spf1 a:nx1.test a:nx2.test a:nx3.test a:t1.test -all\"\n" TERM_HOSTS,
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR,
+	 "too many void lookups", 3, 3, 4, NULL, NULL},
+	{"§4.6.4", "void lookups are NODATA too",
+	 "example.test TXT \"v=spf1 a:d1.test a:d2.test mx:d3.test -all\"\n"
+	 "d1.test TXT \"x\"\nd2.test TXT \"x\"\nd3.test TXT \"x\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR,
+	 "too many void lookups", 3, 3, 4, NULL, NULL},
+	{"§4.6.4", "mx with eleven MX hosts",
+	 "example.test TXT \"v=spf1 mx -all\"\nexample.test MX 1 t1.test\nexample.test MX 2 t2.test\n"
+	 "example.test MX 3 t3.test\nexample.test MX 4 t4.test\nexample.test MX 5 t5.test\n"
+	 "example.test MX 6 t6.test\nexample.test MX 7 t7.test\nexample.test MX 8 t8.test\n"
+	 "example.test MX 9 t9.test\nexample.test MX 10 t10.test\nexample.test MX 11 "
+	 "t11.test\n" TERM_HOSTS,
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR,
+	 "too many DNS lookups", 1, 0, 12, NULL, NULL},
+	{"§5.2", "include of a domain without a record",
+	 "example.test TXT \"v=spf1 include:nx.test -all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_PERMERROR, NULL, 1, 1, 2, NULL, NULL},
+
+	/* temperror */
+	{"§4.4", "SERVFAIL on the record", "example.test SERVFAIL", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_TEMPERROR, "DNS error: SERVFAIL", 0, 0, 1, NULL, NULL},
+	{"§4.4", "timeout on the record", "example.test TIMEOUT", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_TEMPERROR, "DNS timeout", 0, 0, 1, NULL, NULL},
+	{"§5", "timeout on an a: lookup",
+	 "example.test TXT \"v=spf1 a:slow.test -all\"\nslow.test TIMEOUT", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_TEMPERROR, "DNS timeout", 1, 0, 2, NULL, NULL},
+	{"§5.2", "SERVFAIL on an include",
+	 "example.test TXT \"v=spf1 include:broken.test -all\"\nbroken.test SERVFAIL", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_TEMPERROR, "DNS error", 1, 0, 2, NULL, NULL},
+	{"§5.4", "SERVFAIL on an MX host",
+	 "example.test TXT \"v=spf1 mx -all\"\nexample.test MX 10 mx.example.test\n"
+	 "mx.example.test SERVFAIL",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_TEMPERROR, "DNS error", 1, 0,
+	 3, NULL, NULL},
+
+	/* IPv6 and mapped clients */
+	{"§5.6", "ip6 matches", "example.test TXT \"v=spf1 ip6:2001:db8::/32 -all\"", "2001:db8::25",
+	 "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL, NULL},
+	{"§5.3", "a finds the AAAA",
+	 "example.test TXT \"v=spf1 a -all\"\nexample.test A 203.0.113.5\n"
+	 "example.test AAAA 2001:db8::25",
+	 "2001:db8::25", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL,
+	 NULL},
+	{"§5.6", "IPv6 client misses ip4", "example.test TXT \"v=spf1 ip4:203.0.113.0/24 -all\"",
+	 "2001:db8::25", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§5", "IPv4-mapped client is IPv4", "example.test TXT \"v=spf1 ip4:203.0.113.0/24 -all\"",
+	 "::ffff:203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1,
+	 NULL, NULL},
+
+	/* identities */
+	{"§2.4", "null sender checks postmaster@HELO",
+	 "mail.helo.test TXT \"v=spf1 exists:%{l}.%{d}.x.test -all\"\n"
+	 "postmaster.mail.helo.test.x.test A 127.0.0.2",
+	 "203.0.113.5", "mail.helo.test", "", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL,
+	 "mail.helo.test"},
+	{"§2.4", "NULL sender is the null sender", "mail.helo.test TXT \"v=spf1 ip4:203.0.113.5 -all\"",
+	 "203.0.113.5", "mail.helo.test", NULL, MFROM, SPF_PASS, NULL, 0, 0, 1, NULL,
+	 "mail.helo.test"},
+	{"§2.4", "null sender, HELO an IP literal", "", "203.0.113.5", "[203.0.113.5]", "", MFROM,
+	 SPF_NONE, "HELO is not a domain name", 0, 0, 0, NULL, NO_DOMAIN},
+	{"§4.3", "no local-part means postmaster",
+	 "example.test TXT \"v=spf1 exists:%{l}.x.test -all\"\npostmaster.x.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§2.3", "HELO scope checks the HELO name",
+	 "mail.helo.test TXT \"v=spf1 ip4:203.0.113.5 -all\"\nexample.test TXT \"v=spf1 -all\"",
+	 "203.0.113.5", "mail.helo.test.", "user@example.test", HELO, SPF_PASS, NULL, 0, 0, 1,
+	 NULL, "mail.helo.test"},
+	{"§2.3", "HELO an IP literal", "", "203.0.113.5", "[203.0.113.5]", "user@example.test", HELO,
+	 SPF_NONE, "HELO is not a domain name", 0, 0, 0, NULL, NO_DOMAIN},
+	{"§2.3", "HELO a bare IPv4 address", "", "203.0.113.5", "203.0.113.5", "user@example.test",
+	 HELO, SPF_NONE, "HELO is not a domain name", 0, 0, 0, NULL, NO_DOMAIN},
+	{"§2.3", "HELO without a dot", "localhost TXT \"v=spf1 +all\"", "203.0.113.5", "localhost",
+	 "user@example.test", HELO, SPF_NONE, "HELO is not a domain name", 0, 0, 0, NULL,
+	 NO_DOMAIN},
+	{"§2.3", "HELO empty", "", "203.0.113.5", "", "user@example.test", HELO, SPF_NONE,
+	 "HELO is not a domain name", 0, 0, 0, NULL, NO_DOMAIN},
+	{"§2.3", "HELO missing", "", "203.0.113.5", NULL, "user@example.test", HELO, SPF_NONE,
+	 "HELO is not a domain name", 0, 0, 0, NULL, NO_DOMAIN},
+};
+
+static void run_case(struct dns *dns, const struct spf_case *c)
+{
+	struct spf_params p = {
+	    .helo = c->helo,
+	    .sender = c->sender,
+	    .scope = c->scope,
+	    .deadline_ms = 5000,
+	    .lookup_timeout_ms = 2000,
+	};
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+
+	if (addr_parse(c->client, &p.client) != 0) {
+		CHECK(0, "%s %s: client %s parses", c->rfc, c->what, c->client);
+		return;
+	}
+	fake_dns_reset();
+	fake_dns_load(c->zone);
+	spf_evaluate(dns, &p, a, &out);
+
+	if (!CHECK(out.result == c->want, "%s %s: %s", c->rfc, c->what, spf_result_name(c->want)))
+		printf("#   got %s (%s)\n", spf_result_name(out.result),
+		       out.reason ? out.reason : "");
+	if (c->reason != NULL && !CHECK(out.reason != NULL && strstr(out.reason, c->reason) != NULL,
+					"%s %s: reason has \"%s\"", c->rfc, c->what, c->reason))
+		printf("#   got reason: %s\n", out.reason ? out.reason : "(null)");
+	if (c->terms != ANY && !CHECK(out.dns_queries == (unsigned)c->terms, "%s %s: %d DNS terms",
+				      c->rfc, c->what, c->terms))
+		printf("#   got %u\n", out.dns_queries);
+	if (c->voids != ANY && !CHECK(out.void_lookups == (unsigned)c->voids,
+				      "%s %s: %d void lookups", c->rfc, c->what, c->voids))
+		printf("#   got %u\n", out.void_lookups);
+	if (c->queries != ANY && !CHECK(fake_dns_queries() == (unsigned)c->queries,
+					"%s %s: %d queries asked", c->rfc, c->what, c->queries))
+		printf("#   got %u\n", fake_dns_queries());
+	if (c->want == SPF_FAIL)
+		CHECK_STR(out.explanation, c->explanation, "%s %s: explanation", c->rfc, c->what);
+	if (c->domain != NULL)
+		CHECK_STR(out.domain, c->domain[0] ? c->domain : NULL, "%s %s: domain", c->rfc,
+			  c->what);
+	CHECK(out.scope == c->scope, "%s %s: scope kept", c->rfc, c->what);
+	arena_free(&a);
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* RFC 7208 §4.6.4: the whole evaluation has a deadline; a slow server
+ * cannot hold it longer. */
+static void test_deadline(struct dns *dns)
+{
+	struct spf_params p = {.helo = "h.test",
+			       .sender = "user@example.test",
+			       .deadline_ms = 300,
+			       .lookup_timeout_ms = 250};
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	struct timespec t0;
+	long ms;
+
+	addr_parse("203.0.113.5", &p.client);
+	fake_dns_reset();
+	fake_dns_load("example.test TXT \"v=spf1 a:s1.test a:s2.test a:s3.test -all\"\n"
+		      "s1.test DELAY 200\ns1.test A 192.0.2.1\n"
+		      "s2.test DELAY 5000\ns2.test A 192.0.2.2\ns3.test A 203.0.113.5\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	spf_evaluate(dns, &p, a, &out);
+	ms = elapsed_ms(&t0);
+	CHECK(out.result == SPF_TEMPERROR, "§4.6.4 deadline: temperror (got %s)",
+	      spf_result_name(out.result));
+	CHECK_STR(out.reason, "DNS timeout", "§4.6.4 deadline: reason");
+	CHECK(ms >= 250 && ms < 1000, "§4.6.4 deadline: ended at the deadline (%ld ms)", ms);
+	CHECK(fake_dns_queries() == 3, "§4.6.4 deadline: s3 never asked (%u queries)",
+	      fake_dns_queries());
+	arena_free(&a);
+}
+
+/* spf_start() overlaps; spf_finish() copies into the caller's arena. */
+static void test_thread(struct dns *dns)
+{
+	char helo[] = "mail.helo.test", sender[] = "user@example.test";
+	struct spf_params p = {.helo = helo, .sender = sender, .deadline_ms = 5000};
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	struct spf_check *c;
+	struct timespec t0;
+
+	addr_parse("2001:db8::25", &p.client);
+	fake_dns_reset();
+	fake_dns_load("example.test TXT \"v=spf1 a -all\"\nexample.test DELAY 100\n"
+		      "example.test AAAA 2001:db8::25\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c = spf_start(dns, &p);
+	CHECK(elapsed_ms(&t0) < 100, "spf_start returns before the lookups end");
+	/* The check holds its own copies of the caller's strings. */
+	memset(sender, 'x', sizeof(sender) - 1);
+	memset(helo, 'x', sizeof(helo) - 1);
+	spf_finish(&c, a, &out);
+	CHECK(c == NULL, "spf_finish clears the pointer");
+	CHECK(out.result == SPF_PASS, "threaded check passes (got %s)",
+	      spf_result_name(out.result));
+	CHECK_STR(out.domain, "example.test", "threaded check: domain");
+	CHECK(out.reason != NULL && strstr(out.reason, "2001:db8::25") != NULL,
+	      "threaded check: reason names the client");
+	CHECK(out.dns_queries == 1, "threaded check: 1 DNS term");
+
+	/* Nine includes deep: libspf2 recurses once per include, on the
+	 * check's small stack. */
+	fake_dns_reset();
+	fake_dns_load("example.test TXT \"v=spf1 include:i1.test -all\"\n"
+		      "i1.test TXT \"v=spf1 include:i2.test -all\"\n"
+		      "i2.test TXT \"v=spf1 include:i3.test -all\"\n"
+		      "i3.test TXT \"v=spf1 include:i4.test -all\"\n"
+		      "i4.test TXT \"v=spf1 include:i5.test -all\"\n"
+		      "i5.test TXT \"v=spf1 include:i6.test -all\"\n"
+		      "i6.test TXT \"v=spf1 include:i7.test -all\"\n"
+		      "i7.test TXT \"v=spf1 include:i8.test -all\"\n"
+		      "i8.test TXT \"v=spf1 include:i9.test -all exp=why.test\"\n"
+		      "why.test TXT \"not %{i} at %{d}\"\n"
+		      "i9.test TXT \"v=spf1 ip6:2001:db8::/32 -all\"\n");
+	strcpy(sender, "user@example.test");
+	c = spf_start(dns, &p);
+	spf_finish(&c, a, &out);
+	CHECK(out.result == SPF_PASS && out.dns_queries == 9,
+	      "§5.2 nine includes deep in a thread: pass, 9 terms (got %s, %u)",
+	      spf_result_name(out.result), out.dns_queries);
+
+	fake_dns_reset();
+	fake_dns_load("example.test TXT \"v=spf1 a -all\"\nexample.test DELAY 50\n");
+	c = spf_start(dns, &p);
+	spf_cancel(&c);
+	CHECK(c == NULL, "spf_cancel clears the pointer");
+	spf_cancel(&c);
+	CHECK(1, "spf_cancel accepts NULL");
+	arena_free(&a);
+}
+
+/* A record past any DNS answer's sensible size is not parsed. */
+static void test_long_record(struct dns *dns)
+{
+	struct spf_params p = {.helo = "h.test", .sender = "user@example.test"};
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	char zone[8192] = "example.test TXT \"v=spf1";
+
+	while (strlen(zone) < 4200)
+		strcat(zone, " ip4:198.51.100.1");
+	strcat(zone, " -all\"");
+	addr_parse("203.0.113.5", &p.client);
+	fake_dns_reset();
+	fake_dns_load(zone);
+	spf_evaluate(dns, &p, a, &out);
+	CHECK(out.result == SPF_PERMERROR && out.reason && strstr(out.reason, "too long"),
+	      "record over 4096 characters: permerror (got %s, %s)", spf_result_name(out.result),
+	      out.reason ? out.reason : "");
+	arena_free(&a);
+}
+
+static void test_names(void)
+{
+	static const char *const want[] = {
+	    [SPF_NONE] = "none",		  [SPF_NEUTRAL] = "neutral",
+	    [SPF_PASS] = "pass",		  [SPF_FAIL] = "fail",
+	    [SPF_SOFTFAIL] = "softfail",	  [SPF_TEMPERROR] = "temperror",
+	    [SPF_PERMERROR] = "permerror",
+	};
+
+	for (int r = SPF_NONE; r <= SPF_PERMERROR; r++)
+		CHECK_STR(spf_result_name((enum spf_result)r), want[r], "RFC 8601 §2.7.2 name %d",
+			  r);
+	CHECK_STR(spf_scope_name(SPF_SCOPE_MFROM), "mfrom", "scope name mfrom");
+	CHECK_STR(spf_scope_name(SPF_SCOPE_HELO), "helo", "scope name helo");
+}
+
+int main(void)
+{
+	struct dns *dns;
+	char *error = NULL;
+
+	spf_init();
+	dns = dns_new(NULL, &error);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(dns, &cases[i]);
+	test_deadline(dns);
+	test_long_record(dns);
+	test_thread(dns);
+	test_names();
+	fake_dns_reset();
+	dns_free(&dns);
+	return check_done();
+}
