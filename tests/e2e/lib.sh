@@ -1,0 +1,569 @@
+# tests/e2e/lib.sh - end-to-end harness for authscore (sourced, bash only).
+#
+# A scenario script does
+#     . "$(dirname "$0")/lib.sh"
+#     e2e_setup            # NSD, smtp-sink, Postfix, the milter
+#     ...assertions...
+#     done_testing
+#
+# Sourcing this file re-executes the calling script inside private network,
+# mount and PID namespaces (unshare), so nothing can leave the machine, the
+# ports are private, and every process started here dies with the script.
+# Inside: lo is up, 203.0.113.0/24 is local (any address of it can be used as
+# a client), 2001:db8::10, ::11 and ::25 are on lo.  /etc/postfix,
+# /var/spool/postfix, /var/lib/postfix and /etc/resolv.conf are replaced by
+# private copies (bind mounts), so the private Postfix uses its default paths.
+#
+# Environment:
+#   AUTHSCORE_MILTER  the daemon (default $top_builddir/authscore-milter)
+#   AUTHSCORE         the admin tool (default $top_builddir/authscore)
+#   E2E_KEEP=1        keep the temporary directory (path printed as a comment)
+#   E2E_TIMEOUT       seconds wait_delivered waits for a message (default 15)
+#   E2E_MILTER_DEFAULT_ACTION  Postfix milter_default_action (default tempfail)
+#
+# Layout of $E2E_TMP: nsd/ (conf, log), sink/ (one file per message),
+# postfix.log, milter.log, authscore.conf, msg/ (generated messages).
+
+# ---------------------------------------------------------------- namespaces
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_SCRIPT=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+
+if [ -z "${E2E_IN_NS:-}" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "1..0 # SKIP need root (unshare, Postfix, NSD)"
+		exit 0
+	fi
+	# Prefer a PID namespace too: when the script ends, everything in it is
+	# killed by the kernel, even after a crash of this harness.
+	if unshare --net --mount --pid --fork --kill-child --mount-proc true 2>/dev/null; then
+		E2E_IN_NS=pid exec unshare --net --mount --pid --fork --kill-child \
+			--mount-proc /bin/bash "$E2E_SCRIPT" "$@"
+	elif unshare --net --mount true 2>/dev/null; then
+		E2E_IN_NS=net exec unshare --net --mount /bin/bash "$E2E_SCRIPT" "$@"
+	fi
+	echo "1..0 # SKIP need root: unshare --net --mount failed"
+	exit 0
+fi
+export E2E_IN_NS
+
+: "${top_srcdir:=$(cd "$E2E_DIR/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${AUTHSCORE_MILTER:=$top_builddir/authscore-milter}"
+: "${AUTHSCORE:=$top_builddir/authscore}"
+: "${E2E_TIMEOUT:=15}"
+: "${E2E_MILTER_DEFAULT_ACTION:=tempfail}"
+
+E2E_ZONES=$E2E_DIR/zones
+E2E_AUTHSERV_ID=mx.authscore.test
+# Zones configured in NSD without a zone file: NSD 4.6 answers SERVFAIL for
+# every name in them (it logs "zonefile ... does not exist" and serves the
+# zone as not loaded).  Must not be delegated from the parent zone.
+E2E_SERVFAIL_ZONES="servfail.authscore.test"
+E2E_DNS_PORT=5353
+E2E_SINK_PORT=2525
+E2E_SMTP_PORT=25
+E2E_CLIENT4=203.0.113.10
+E2E_CLIENT6=2001:db8::10
+E2E_RCPT=user@sink.test
+
+# ---------------------------------------------------------------------- TAP
+T_N=0
+T_FAILED=0
+
+diag() {
+	local line
+	printf '%s\n' "$@" | while IFS= read -r line; do printf '# %s\n' "$line"; done
+}
+
+# print the logs' tails after a failure, unless they have not grown since
+# the last time (a scenario's later failures would repeat them)
+_LOG_STATE=
+_log_tails() {
+	local f state
+	state=$(stat -c %s "$E2E_TMP/milter.log" "$E2E_TMP/postfix.log" 2>/dev/null | tr '\n' ' ')
+	[ "$state" = "$_LOG_STATE" ] && return 0
+	_LOG_STATE=$state
+	for f in "$E2E_TMP/milter.log" "$E2E_TMP/postfix.log"; do
+		[ -s "$f" ] || continue
+		diag "---- tail ${f##*/} ----"
+		tail -n "${E2E_TAIL:-12}" "$f" | diag "$(cat)"
+	done
+}
+
+_result() { # STATUS DESC
+	T_N=$((T_N + 1))
+	if [ "$1" = 0 ]; then
+		printf 'ok %d - %s\n' "$T_N" "$2"
+		return 0
+	fi
+	T_FAILED=$((T_FAILED + 1))
+	printf 'not ok %d - %s\n' "$T_N" "$2"
+	return 1
+}
+
+# ok 'SHELL CONDITION' DESC - the condition is evaluated with eval.
+ok() {
+	local st=0
+	eval "$1" >/dev/null 2>&1 || st=1
+	_result "$st" "$2" && return 0
+	diag "  condition failed: $1"
+	_log_tails
+	return 1
+}
+
+# is GOT WANT DESC
+is() {
+	local st=0
+	[ "$1" = "$2" ] || st=1
+	_result "$st" "$3" && return 0
+	diag "       got: '$1'" "  expected: '$2'"
+	_log_tails
+	return 1
+}
+
+# like GOT ERE DESC (bash =~); unlike is the negation
+like() {
+	local st=0
+	[[ $1 =~ $2 ]] || st=1
+	_result "$st" "$3" && return 0
+	diag "  '$1'" "  doesn't match /$2/"
+	_log_tails
+	return 1
+}
+
+unlike() {
+	local st=0
+	[[ $1 =~ $2 ]] && st=1
+	_result "$st" "$3" && return 0
+	diag "  '$1'" "  matches /$2/"
+	_log_tails
+	return 1
+}
+
+fail() { _result 1 "$1"; shift; [ $# -gt 0 ] && diag "$@"; _log_tails; return 1; }
+pass() { _result 0 "$1"; }
+
+done_testing() {
+	printf '1..%d\n' "$T_N"
+	[ "$T_FAILED" = 0 ] || diag "$T_FAILED of $T_N failed; temporary files: $E2E_TMP (E2E_KEEP=1 keeps them)"
+	[ "$T_FAILED" = 0 ]
+	exit $?
+}
+
+# ------------------------------------------------------------------ helpers
+# wait_for SECONDS 'CONDITION' - poll every 0.1 s
+wait_for() {
+	local i n=$(($1 * 10))
+	for ((i = 0; i < n; i++)); do
+		eval "$2" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+_tcp_listening() { ss -Hltn "sport = :$1" | grep -q .; }
+_unix_listening() { ss -Hxl | grep -qF " $1 "; }
+
+_pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+
+# _stop_pid PID [SIG] - signal, wait up to 5 s, then SIGKILL
+_stop_pid() {
+	local pid=$1
+	_pid_alive "$pid" || return 0
+	kill -"${2:-TERM}" "$pid" 2>/dev/null
+	wait_for 5 "! _pid_alive $pid" || kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# ---------------------------------------------------------------- network
+_setup_net() {
+	ip link set lo up &&
+		ip route add local 203.0.113.0/24 dev lo &&
+		ip addr add 2001:db8::10/128 dev lo nodad &&
+		ip addr add 2001:db8::11/128 dev lo nodad &&
+		ip addr add 2001:db8::25/128 dev lo nodad
+}
+
+# --------------------------------------------------------------------- NSD
+start_nsd() {
+	local d=$E2E_TMP/nsd z name
+	mkdir -p "$d"
+	cat >"$d/nsd.conf" <<-EOF
+		server:
+		  ip-address: 127.0.0.1@$E2E_DNS_PORT
+		  ip-address: ::1@$E2E_DNS_PORT
+		  # also on port 53 for /etc/resolv.conf (Postfix's own lookups)
+		  ip-address: 127.0.0.1@53
+		  username: ""
+		  chroot: ""
+		  zonesdir: "$d"
+		  database: ""
+		  zonelistfile: "$d/zone.list"
+		  pidfile: "$d/nsd.pid"
+		  xfrdfile: "$d/xfrd.state"
+		  xfrdir: "$d"
+		  logfile: "$d/nsd.log"
+		  cookie-secret-file: "$d/cookie-secrets"
+		  server-count: 1
+		  tcp-count: 20
+		  verbosity: 1
+		  hide-version: yes
+		remote-control:
+		  control-enable: no
+	EOF
+	for z in "$E2E_ZONES"/*.zone; do
+		name=${z##*/}
+		name=${name%.zone}
+		printf 'zone:\n  name: "%s"\n  zonefile: "%s"\n' "$name" "$z" >>"$d/nsd.conf"
+	done
+	for name in $E2E_SERVFAIL_ZONES; do
+		printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.absent"\n' "$name" "$d" "$name" >>"$d/nsd.conf"
+	done
+	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
+	NSD_PID=$!
+	if ! wait_for 10 "grep -q 'nsd started' '$d/nsd.log'"; then
+		diag "NSD did not start:" "$(cat "$d/stderr" "$d/nsd.log" 2>/dev/null)"
+		return 1
+	fi
+	if grep error "$d/nsd.log" | grep -qv '\.absent does not exist'; then
+		diag "NSD zone errors:" "$(grep error "$d/nsd.log")"
+	fi
+}
+
+# ---------------------------------------------------------------- smtp-sink
+start_sink() {
+	mkdir -p "$E2E_TMP/sink"
+	chown postfix "$E2E_TMP/sink"
+	# one file per message: sink/<time>.<random>
+	smtp-sink -u postfix -h sink.test -d "$E2E_TMP/sink/%Y%m%d%H%M%S." \
+		127.0.0.1:$E2E_SINK_PORT 50 >"$E2E_TMP/sink.log" 2>&1 &
+	SINK_PID=$!
+	wait_for 10 "_tcp_listening $E2E_SINK_PORT" || { diag "smtp-sink did not start" "$(cat "$E2E_TMP/sink.log")"; return 1; }
+}
+
+# ------------------------------------------------------------------ Postfix
+_private_dir() { # REALPATH PRIVATEPATH - bind-mount PRIVATEPATH over REALPATH
+	mkdir -p "$1" && mount --bind "$2" "$1"
+}
+
+start_postfix() {
+	local pf=$E2E_TMP/postfix etc spool lib
+	etc=$pf/etc
+	spool=$pf/spool
+	lib=$pf/lib
+	mkdir -p "$etc" "$spool" "$lib"
+	cp -a /etc/postfix/. "$etc/"
+	rm -f "$etc/main.cf" "$etc/master.cf"
+	chown postfix:postfix "$lib"
+	chmod 755 "$spool"
+	: >"$E2E_TMP/postfix.log"
+	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$E2E_TMP/resolv.conf"
+	_private_dir /etc/postfix "$etc" &&
+		_private_dir /var/spool/postfix "$spool" &&
+		_private_dir /var/lib/postfix "$lib" &&
+		mount --bind "$E2E_TMP/resolv.conf" /etc/resolv.conf || return 1
+	cat >/etc/postfix/main.cf <<-EOF
+		# generated by tests/e2e/lib.sh
+		compatibility_level = 3.6
+		myhostname = $E2E_AUTHSERV_ID
+		mydomain = authscore.test
+		myorigin = \$myhostname
+		mydestination =
+		inet_interfaces = loopback-only
+		inet_protocols = all
+		mynetworks = 127.0.0.0/8 [::1]/128
+		relay_domains = sink.test
+		relayhost = [127.0.0.1]:$E2E_SINK_PORT
+		relay_transport = relay:[127.0.0.1]:$E2E_SINK_PORT
+		default_transport = smtp:[127.0.0.1]:$E2E_SINK_PORT
+		smtp_dns_support_level = disabled
+		smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+		smtpd_recipient_restrictions = permit
+		smtpd_milters = unix:$E2E_TMP/milter.sock
+		non_smtpd_milters =
+		milter_default_action = $E2E_MILTER_DEFAULT_ACTION
+		milter_protocol = 6
+		milter_connect_timeout = 5s
+		milter_command_timeout = 30s
+		milter_content_timeout = 60s
+		maillog_file = $E2E_TMP/postfix.log
+		maillog_file_prefixes = $E2E_TMP
+		alias_maps =
+		alias_database =
+		local_recipient_maps =
+		biff = no
+		append_dot_mydomain = no
+		smtputf8_enable = no
+		smtpd_tls_security_level = none
+		smtp_tls_security_level = none
+		smtpd_error_sleep_time = 0
+		smtpd_soft_error_limit = 1000
+		smtpd_hard_error_limit = 1000
+		smtpd_client_connection_rate_limit = 0
+		in_flow_delay = 0
+		queue_run_delay = 1s
+		minimal_backoff_time = 1s
+		maximal_backoff_time = 2s
+		delay_warning_time = 0
+		smtp_connect_timeout = 5s
+	EOF
+	cat >/etc/postfix/master.cf <<-EOF
+		# generated by tests/e2e/lib.sh; nothing chrooted
+		# service type  private unpriv  chroot  wakeup  maxproc command
+		127.0.0.1:$E2E_SMTP_PORT inet n - n - - smtpd
+		[::1]:$E2E_SMTP_PORT inet n - n - - smtpd
+		pickup    unix  n       -       n       60      1       pickup
+		cleanup   unix  n       -       n       -       0       cleanup
+		qmgr      unix  n       -       n       300     1       qmgr
+		rewrite   unix  -       -       n       -       -       trivial-rewrite
+		bounce    unix  -       -       n       -       0       bounce
+		defer     unix  -       -       n       -       0       bounce
+		trace     unix  -       -       n       -       0       bounce
+		verify    unix  -       -       n       -       1       verify
+		flush     unix  n       -       n       1000?   0       flush
+		proxymap  unix  -       -       n       -       -       proxymap
+		smtp      unix  -       -       n       -       -       smtp
+		relay     unix  -       -       n       -       -       smtp
+		showq     unix  n       -       n       -       -       showq
+		error     unix  -       -       n       -       -       error
+		retry     unix  -       -       n       -       -       error
+		discard   unix  -       -       n       -       -       discard
+		local     unix  -       n       n       -       -       local
+		anvil     unix  -       -       n       -       1       anvil
+		scache    unix  -       -       n       -       1       scache
+		postlog   unix-dgram n  -       n       -       1       postlogd
+	EOF
+	if ! postfix check >"$E2E_TMP/postfix-start.log" 2>&1 ||
+		! postfix start >>"$E2E_TMP/postfix-start.log" 2>&1; then
+		diag "postfix start failed:" "$(cat "$E2E_TMP/postfix-start.log")"
+		return 1
+	fi
+	POSTFIX_STARTED=1
+	wait_for 10 "_tcp_listening $E2E_SMTP_PORT" || { diag "Postfix does not listen"; return 1; }
+}
+
+stop_postfix() {
+	local pid
+	[ -n "${POSTFIX_STARTED:-}" ] || return 0
+	pid=$(sed -n 's/ //gp' /var/spool/postfix/pid/master.pid 2>/dev/null)
+	postfix stop >/dev/null 2>&1
+	[ -n "$pid" ] && { wait_for 10 "! _pid_alive $pid" || kill -KILL "$pid"; }
+	POSTFIX_STARTED=
+}
+
+# postfix_set NAME=VALUE... - change main.cf and reload
+postfix_set() {
+	postconf -e "$@" && postfix reload >/dev/null 2>&1
+}
+
+# ------------------------------------------------------------------- milter
+E2E_CONF=
+# write_milter_conf FILE [EXTRA LINE...]
+write_milter_conf() {
+	local f=$1
+	shift
+	{
+		echo "# generated by tests/e2e/lib.sh"
+		echo "socket unix:$E2E_TMP/milter.sock"
+		echo "authserv-id $E2E_AUTHSERV_ID"
+		echo "trusted-networks 127.0.0.0/8 ::1/128"
+		echo "log-to stderr"
+		echo "log-level debug"
+		echo "dns-stub test. 127.0.0.1@$E2E_DNS_PORT"
+		echo "dns-stub 113.0.203.in-addr.arpa. 127.0.0.1@$E2E_DNS_PORT"
+		echo "dns-stub 8.b.d.0.1.0.0.2.ip6.arpa. 127.0.0.1@$E2E_DNS_PORT"
+		echo "dns-timeout 2s"
+		printf '%s\n' "$@"
+	} >"$f"
+}
+
+# start_milter [EXTRA CONFIG LINE...] - (re)start the daemon with the base
+# config plus the given lines; its stderr is appended to milter.log
+start_milter() {
+	E2E_CONF=$E2E_TMP/authscore.conf
+	write_milter_conf "$E2E_CONF" "$@"
+	if [ ! -x "$AUTHSCORE_MILTER" ]; then
+		diag "milter not found: $AUTHSCORE_MILTER (set AUTHSCORE_MILTER)"
+		return 1
+	fi
+	echo "==== start $(date +%T.%N) $AUTHSCORE_MILTER -f -c $E2E_CONF" >>"$E2E_TMP/milter.log"
+	(umask 0 && exec "$AUTHSCORE_MILTER" -f -c "$E2E_CONF" -p "unix:$E2E_TMP/milter.sock") \
+		>>"$E2E_TMP/milter.log" 2>&1 &
+	MILTER_PID=$!
+	if ! wait_for 15 "_unix_listening $E2E_TMP/milter.sock || ! _pid_alive $MILTER_PID" ||
+		! _pid_alive "$MILTER_PID"; then
+		diag "milter did not start:" "$(tail -n 20 "$E2E_TMP/milter.log")"
+		return 1
+	fi
+	# Postfix's smtpd (user postfix) must be able to connect
+	chmod 0666 "$E2E_TMP/milter.sock" 2>/dev/null
+	return 0
+}
+
+# stop_milter [SIGNAL] - default TERM; KILL simulates a crash
+stop_milter() {
+	_stop_pid "${MILTER_PID:-}" "${1:-TERM}"
+	MILTER_PID=
+}
+
+# authscore_test ARGS... < message - run the admin tool with the current config
+authscore_test() {
+	"$AUTHSCORE" test -c "$E2E_CONF" "$@"
+}
+
+# -------------------------------------------------------------------- mail
+# make_msg MARKER [HEADER LINE...] - write a message to $E2E_TMP/msg/MARKER
+# and print its path.  Message-ID is <MARKER@e2e.authscore.test>, the last
+# body line is "E2E-END MARKER" (wait_delivered looks for it).
+make_msg() {
+	local marker=$1 f
+	shift
+	mkdir -p "$E2E_TMP/msg"
+	f=$E2E_TMP/msg/$marker
+	{
+		[ $# -gt 0 ] && printf '%s\n' "$@"
+		printf 'From: <sender@authscore.test>\n'
+		printf 'To: <%s>\n' "$E2E_RCPT"
+		printf 'Subject: e2e %s\n' "$marker"
+		printf 'Date: %s\n' "$(date -R)"
+		printf 'Message-ID: <%s@e2e.authscore.test>\n' "$marker"
+		printf 'MIME-Version: 1.0\n'
+		printf 'Content-Type: text/plain; charset=us-ascii\n'
+		printf '\n'
+		printf 'Test message %s.\n' "$marker"
+		printf 'E2E-END %s\n' "$marker"
+	} >"$f"
+	echo "$f"
+}
+
+# send_mail [--ip ADDR] [--helo H] [--from A] [--to R] [--data FILE] [swaks args...]
+# Connects from ADDR (default 203.0.113.10; IPv6 addresses go to [::1]) and
+# prints swaks' transcript (SMTP replies on lines starting "<-" / "<**").
+# Returns swaks' exit status.
+send_mail() {
+	local ip=$E2E_CLIENT4 helo=client.authscore.test from=user@pass.authscore.test
+	local to=$E2E_RCPT
+	local -a rest=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--ip) ip=$2; shift 2 ;;
+		--helo) helo=$2; shift 2 ;;
+		--from) from=$2; shift 2 ;;
+		--to) to=$2; shift 2 ;;
+		--data) [ -f "$2" ] && rest+=(--data "@$2") || rest+=(--data "$2"); shift 2 ;;
+		*) rest+=("$1"); shift ;;
+		esac
+	done
+	local -a server
+	case $ip in
+	# swaks needs IO::Socket::INET6 (Debian: libio-socket-inet6-perl) for IPv6
+	*:*) server=(--server ::1 --port "$E2E_SMTP_PORT" -6) ;;
+	*) server=(--server 127.0.0.1 --port "$E2E_SMTP_PORT" -4) ;;
+	esac
+	swaks "${server[@]}" --local-interface "$ip" --helo "$helo" \
+		--from "$from" --to "$to" --timeout 60 --hide-informational \
+		"${rest[@]}" 2>&1
+}
+
+# data_reply TRANSCRIPT - the server's reply to the end of DATA ("." line),
+# or to the command that ended the transaction early
+data_reply() {
+	awk '/^ *-> \.$/ { dot = 1; next }
+	     dot && /^<(-|\*\*) / { sub(/^<(-|\*\*) +/, ""); print; exit }
+	     /^<\*\* / { err = $0 }
+	     END { if (!dot && err != "") { sub(/^<\*\* +/, "", err); print err } }' <<<"$1"
+}
+
+# wait_delivered MARKER [TIMEOUT] - print the sink file of the message whose
+# body ends with "E2E-END MARKER"; fail after TIMEOUT (default E2E_TIMEOUT) s
+wait_delivered() {
+	local marker=$1 t=${2:-$E2E_TIMEOUT} f i n
+	n=$((t * 10))
+	for ((i = 0; i < n; i++)); do
+		f=$(grep -lx "E2E-END $marker" "$E2E_TMP"/sink/* 2>/dev/null | head -n 1)
+		if [ -n "$f" ]; then
+			echo "$f"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# delivered_headers FILE - the message's header lines as delivered to the
+# sink, unfolded, one per line, without smtp-sink's own records (its
+# X-Client-*, X-Helo/Mail/Rcpt-Args and its Received header, which come
+# first)
+delivered_headers() {
+	awk 'BEGIN { inhdr = 1 }
+	     !inhdr { exit }
+	     /^$/ { inhdr = 0; if (cur != "") print cur; exit }
+	     /^[ \t]/ { gsub(/^[ \t]+/, " "); cur = cur $0; next }
+	     { if (cur != "") print cur; cur = $0 }' "$1" |
+		awk 'skip_done { print; next }
+		     /^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args):/ { next }
+		     /^Received: .*\(smtp-sink\)/ { skip_done = 1; next }
+		     { print }'
+}
+
+# ar_headers FILE [AUTHSERV-ID] - delivered Authentication-Results headers
+# (unfolded) whose authserv-id is ours (or the given one), case-insensitive
+ar_headers() {
+	local id=${2:-$E2E_AUTHSERV_ID}
+	delivered_headers "$1" | awk -v id="$id" '
+		{ l = tolower($0) }
+		l ~ /^authentication-results[ \t]*:/ {
+			v = l; sub(/^authentication-results[ \t]*:[ \t]*/, "", v)
+			split(v, a, /[ \t;]/)
+			if (a[1] == tolower(id)) print }'
+}
+
+# spf_results TEXT - the "spf=RESULT smtp.PROP=VALUE" pairs in TEXT, sorted,
+# space separated, lowercased
+spf_results() {
+	grep -oiE 'spf=[a-z]+([[:space:]]*\([^)]*\))?[[:space:]]+smtp\.(mailfrom|helo)=[^;[:space:]]+' <<<"$1" |
+		sed -E 's/[[:space:]]*\([^)]*\)//; s/[[:space:]]+/ /g' | tr 'A-Z' 'a-z' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# ------------------------------------------------------------ setup/teardown
+e2e_cleanup() {
+	local st=$?
+	trap - EXIT INT TERM
+	stop_milter TERM
+	stop_postfix
+	_stop_pid "${SINK_PID:-}"
+	_stop_pid "${NSD_PID:-}"
+	if [ "${E2E_KEEP:-0}" = 1 ]; then
+		diag "kept $E2E_TMP"
+	elif [ -n "${E2E_TMP:-}" ]; then
+		# the private mounts vanish with the namespace; unmount anyway so
+		# rm does not walk into them while the namespace still exists
+		umount /etc/postfix /var/spool/postfix /var/lib/postfix /etc/resolv.conf 2>/dev/null
+		rm -rf "$E2E_TMP"
+	fi
+	exit "$st"
+}
+
+# e2e_setup [EXTRA MILTER CONFIG LINE...] - bring everything up.  A failing
+# milter start is reported as a failed test, not a bail-out, so the
+# scenarios still run (and fail).
+e2e_setup() {
+	E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/authscore-e2e.XXXXXX") || exit 1
+	chmod 0755 "$E2E_TMP"
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	[ "${E2E_KEEP:-0}" = 1 ] && diag "temporary directory: $E2E_TMP"
+	if ! _setup_net; then
+		echo "Bail out! cannot set up the network namespace"
+		exit 1
+	fi
+	start_nsd || { echo "Bail out! NSD did not start"; exit 1; }
+	start_sink || { echo "Bail out! smtp-sink did not start"; exit 1; }
+	start_postfix || { echo "Bail out! Postfix did not start"; exit 1; }
+	if start_milter "$@"; then
+		pass "milter starts ($AUTHSCORE_MILTER)"
+	else
+		fail "milter starts ($AUTHSCORE_MILTER)"
+	fi
+}
