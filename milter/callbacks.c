@@ -29,11 +29,25 @@ struct conn {
 	unsigned long noreply; /* SMFIP_NR_* granted by the MTA */
 };
 
-static atomic_int active;
+/* Callbacks running now.  Once libmilter is told to stop it stops its
+ * workers and never calls xxfi_close for the sessions it drops, so a clean
+ * stop waits for this count, not for connections. */
+static atomic_int busy;
 
-int callbacks_active(void)
+int callbacks_busy(void)
 {
-	return atomic_load(&active);
+	return atomic_load(&busy);
+}
+
+static void enter(void)
+{
+	atomic_fetch_add(&busy, 1);
+}
+
+static sfsistat leave(sfsistat r)
+{
+	atomic_fetch_sub(&busy, 1);
+	return r;
 }
 
 static struct conn *conn_get(SMFICTX *ctx)
@@ -53,7 +67,7 @@ static const unsigned long wanted_steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP
 static const unsigned long noreply_steps =
 	SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
 
-static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+static sfsistat do_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
 			     unsigned long *pf2, unsigned long *pf3)
 {
@@ -64,7 +78,6 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	*pf2 = *pf3 = 0;
 	c->noreply = *pf1 & noreply_steps;
 	smfi_setpriv(ctx, c);
-	atomic_fetch_add(&active, 1);
 	return SMFIS_CONTINUE;
 }
 
@@ -75,12 +88,11 @@ static struct conn *conn_ensure(SMFICTX *ctx)
 	if (c == NULL) { /* an MTA that does not negotiate (milter protocol < 6) */
 		c = xcalloc(1, sizeof(*c));
 		smfi_setpriv(ctx, c);
-		atomic_fetch_add(&active, 1);
 	}
 	return c;
 }
 
-static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+static sfsistat do_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct conn *c = conn_ensure(ctx);
 	struct runtime *rt = runtime_current();
@@ -97,7 +109,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+static sfsistat do_helo(SMFICTX *ctx, char *helo)
 {
 	struct conn *c = conn_get(ctx);
 
@@ -115,7 +127,7 @@ static char *strip_brackets(const char *arg)
 	return xstrdup(arg);
 }
 
-static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
 	char *from = strip_brackets(argv[0] != NULL ? argv[0] : "");
@@ -135,7 +147,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+static sfsistat do_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
 
@@ -144,7 +156,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 	return reply(c, SMFIP_NR_RCPT);
 }
 
-static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+static sfsistat do_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = conn_get(ctx);
 
@@ -153,7 +165,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 	return reply(c, SMFIP_NR_HDR);
 }
 
-static sfsistat cb_eoh(SMFICTX *ctx)
+static sfsistat do_eoh(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 
@@ -162,7 +174,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 	return reply(c, SMFIP_NR_EOH);
 }
 
-static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
+static sfsistat do_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
 	struct conn *c = conn_get(ctx);
 
@@ -210,7 +222,7 @@ static sfsistat apply(SMFICTX *ctx, const struct message_edits *e, const struct 
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_eom(SMFICTX *ctx)
+static sfsistat do_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 	struct message_edits edits;
@@ -227,7 +239,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	return r;
 }
 
-static sfsistat cb_abort(SMFICTX *ctx)
+static sfsistat do_abort(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 
@@ -236,7 +248,7 @@ static sfsistat cb_abort(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-static sfsistat cb_close(SMFICTX *ctx)
+static sfsistat do_close(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 
@@ -246,8 +258,54 @@ static sfsistat cb_close(SMFICTX *ctx)
 	session_free(&c->session);
 	free(c);
 	smfi_setpriv(ctx, NULL);
-	atomic_fetch_sub(&active, 1);
 	return SMFIS_CONTINUE;
+}
+
+/* Each libmilter entry point: count it as busy while it runs. */
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+			     unsigned long *pf2, unsigned long *pf3)
+{
+	enter();
+	return leave(do_negotiate(ctx, f0, f1, f2, f3, pf0, pf1, pf2, pf3));
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	enter();
+	return leave(do_connect(ctx, hostname, hostaddr));
+}
+
+#define CB_ARG(name, type)                                                                         \
+	static sfsistat cb_##name(SMFICTX *ctx, type arg)                                          \
+	{                                                                                          \
+		enter();                                                                           \
+		return leave(do_##name(ctx, arg));                                                 \
+	}
+#define CB_NOARG(name)                                                                             \
+	static sfsistat cb_##name(SMFICTX *ctx)                                                    \
+	{                                                                                          \
+		enter();                                                                           \
+		return leave(do_##name(ctx));                                                      \
+	}
+CB_ARG(helo, char *)
+CB_ARG(envfrom, char **)
+CB_ARG(envrcpt, char **)
+CB_NOARG(eoh)
+CB_NOARG(eom)
+CB_NOARG(abort)
+CB_NOARG(close)
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	enter();
+	return leave(do_header(ctx, name, value));
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	enter();
+	return leave(do_body(ctx, data, len));
 }
 
 int callbacks_register(const char *name)

@@ -379,16 +379,17 @@ int main(int argc, char **argv)
 			reload(&o, dns);
 		}
 	}
-	log_notice("stopping: no new connections; waiting for %d in flight", callbacks_active());
+	log_notice("stopping: no new connections; waiting for %d message(s) in progress",
+		   callbacks_busy());
 	smfi_stop();
 	pthread_join(milter, NULL);
-	for (int i = 0; i < STOP_GRACE_SECONDS * 10 && callbacks_active() > 0; i++) {
+	for (int i = 0; i < STOP_GRACE_SECONDS * 10 && callbacks_busy() > 0; i++) {
 		struct timespec ts = {0, 100000000};
 
 		nanosleep(&ts, NULL);
 	}
-	if (callbacks_active() > 0)
-		log_warn("stopped with %d connections still open", callbacks_active());
+	if (callbacks_busy() > 0)
+		log_warn("stopped with %d message(s) still in progress", callbacks_busy());
 	if (pidfile != NULL && unlink(pidfile) != 0)
 		log_warn("cannot remove %s: %s", pidfile, strerror(errno));
 	if (path != NULL)

@@ -144,6 +144,15 @@ fail() { _result 1 "$1"; shift; [ $# -gt 0 ] && diag "$@"; _log_tails; return 1;
 pass() { _result 0 "$1"; }
 
 done_testing() {
+	# A sanitizer build reports memory errors, undefined behaviour and leaks
+	# in the milter's log (leaks only at exit): stop it cleanly and look.
+	if [ -n "${MILTER_PID:-}" ]; then
+		kill -TERM "$MILTER_PID" 2>/dev/null
+		wait_for 30 "! _pid_alive $MILTER_PID"
+		MILTER_PID=
+	fi
+	unlike "$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$E2E_TMP/milter.log" 2>/dev/null | head -5)" . \
+		"no sanitizer report in the milter log"
 	printf '1..%d\n' "$T_N"
 	[ "$T_FAILED" = 0 ] || diag "$T_FAILED of $T_N failed; temporary files: $E2E_TMP (E2E_KEEP=1 keeps them)"
 	[ "$T_FAILED" = 0 ]
@@ -544,6 +553,72 @@ e2e_cleanup() {
 	fi
 	exit "$st"
 }
+
+# --------------------------------------------------------- scenario helpers
+ID_RE='mx\.authscore\.test'
+
+# spec_re 'spf=RESULT smtp.PROP=VALUE' - regex for that resinfo in a
+# lowercased AR (an optional comment after the result; a local-part before
+# a mailfrom domain allowed)
+spec_re() {
+	local r=${1%% *} p=${1#* }
+	local prop=${p%%=*} val=${p#*=} lp=
+	[ "$prop" = smtp.mailfrom ] && lp='([^;[:space:]]*@)?'
+	printf '(^|;)[[:space:]]*%s([[:space:]]+\\([^)]*\\))?[[:space:]]+%s=%s%s([;[:space:]]|$)' \
+		"${r//./\\.}" "${prop//./\\.}" "$lp" "${val//./\\.}"
+}
+
+LAST_FILE='' LAST_AR='' LAST_MSG=''
+MSG_HEADERS=() # extra header lines for the next message, put on top
+# accepted NAME SPEC... -- [send_mail args] - the message must be accepted
+# (250), delivered, and carry exactly one AR of ours containing every SPEC
+# ('spf=RESULT smtp.PROP=VALUE').  Always emits 3 + (number of SPECs)
+# test results.
+accepted() {
+	local name=$1 marker reply out f ar n re
+	shift
+	local -a res=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do res+=("$1"); shift; done
+	shift
+	marker=$name-$$-$RANDOM
+	LAST_MSG=$(make_msg "$marker" "${MSG_HEADERS[@]}")
+	MSG_HEADERS=()
+	out=$(send_mail --data "$LAST_MSG" "$@")
+	reply=$(data_reply "$out")
+	like "$reply" '^250 ' "$name: accepted" || diag "$(grep -E '^(<|<\*\*| ->) ' <<<"$out" | grep -v '^ -> [A-Z][a-z-]*:' | tail -n 8)"
+	LAST_FILE='' LAST_AR=''
+	if [[ $reply == 250\ * ]] && f=$(wait_delivered "$marker"); then
+		LAST_FILE=$f
+		pass "$name: delivered to the sink"
+	else
+		fail "$name: delivered to the sink" "not delivered within ${E2E_TIMEOUT}s"
+	fi
+	if [ -n "$LAST_FILE" ]; then
+		ar=$(ar_headers "$LAST_FILE")
+		LAST_AR=$ar
+		n=$(grep -c . <<<"$ar")
+		is "$n" 1 "$name: one Authentication-Results of ours" || diag "headers:" "$(delivered_headers "$LAST_FILE")"
+	else
+		fail "$name: one Authentication-Results of ours" "no message"
+	fi
+	for re in "${res[@]}"; do
+		like "$(tr 'A-Z' 'a-z' <<<"$LAST_AR")" "$(spec_re "$re")" "$name: AR has $re"
+	done
+}
+
+# refused NAME REPLY-REGEX [send_mail args] - the end of DATA (or an earlier
+# command) gets a reply matching REPLY-REGEX and nothing is delivered
+refused() {
+	local name=$1 want=$2 marker out reply
+	shift 2
+	marker=$name-$$-$RANDOM
+	LAST_MSG=$(make_msg "$marker")
+	out=$(send_mail --data "$LAST_MSG" "$@")
+	reply=$(data_reply "$out")
+	like "$reply" "$want" "$name: reply $want"
+	ok "! grep -qx 'E2E-END $marker' '$E2E_TMP'/sink/* " "$name: not delivered"
+}
+
 
 # e2e_setup [EXTRA MILTER CONFIG LINE...] - bring everything up.  A failing
 # milter start is reported as a failed test, not a bail-out, so the

@@ -1,0 +1,68 @@
+#!/bin/bash
+# tests/e2e/daemon.sh - the daemon as an admin runs it: -n, SIGHUP reload
+# (a good file applied, a broken one refused while mail keeps flowing),
+# SIGTERM letting a message in flight finish.  Prints TAP.  Run as root.
+. "$(dirname "$0")/lib.sh"
+
+# slow.test. goes to a UDP port that takes queries and never answers, so a
+# lookup there lasts until its deadline: a message that is "in flight".
+e2e_setup "on-spf-fail accept" "on-spf-temperror accept" "dns-stub slow.test. 127.0.0.1@5399" \
+	"spf-timeout 4s"
+perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:5399", Proto => "udp") or die; sleep 300' &
+BLACKHOLE=$!
+
+# ---------------------------------------------------------------- -n
+good=$E2E_TMP/good.conf bad=$E2E_TMP/bad.conf
+cp "$E2E_CONF" "$good"
+{ cat "$E2E_CONF"; echo "skip-authenticated sometimes"; } >"$bad"
+out=$("$AUTHSCORE_MILTER" -n -c "$good" 2>&1)
+is "$?" 0 "-n: a valid file exits 0"
+out=$("$AUTHSCORE_MILTER" -n -c "$bad" 2>&1)
+is "$?" 1 "-n: a broken file exits 1"
+line=$(wc -l <"$bad")
+like "$out" "$bad:$line:20: skip-authenticated: expected yes or no, not \"sometimes\"" "-n: the error names file:line:column"
+
+# -------------------------------------------------------------- SIGHUP
+accepted before-reload 'spf=fail smtp.mailfrom=fail.authscore.test' -- --from user@fail.authscore.test
+pid=$MILTER_PID
+write_milter_conf "$E2E_CONF" "on-spf-fail reject" "on-spf-temperror accept" "dns-stub slow.test. 127.0.0.1@5399"
+kill -HUP "$pid"
+ok 'wait_for 5 "grep -q \"configuration reloaded\" \"$E2E_TMP/milter.log\""' "SIGHUP: reload logged"
+refused after-reload '^550 5\.7\.23 ' --from user@fail.authscore.test
+ok '_pid_alive $pid' "SIGHUP: same process, not restarted"
+
+cp "$bad" "$E2E_CONF"
+kill -HUP "$pid"
+ok 'wait_for 5 "grep -q \"reload failed, keeping the running configuration\" \"$E2E_TMP/milter.log\""' \
+	"SIGHUP with a broken file: the failure is logged"
+like "$(grep 'reload failed' "$E2E_TMP/milter.log" | tail -1)" "$E2E_CONF:[0-9]+:20: skip-authenticated" \
+	"SIGHUP with a broken file: the log names file:line:column"
+ok '_pid_alive $pid' "SIGHUP with a broken file: the daemon keeps running"
+refused old-config-kept '^550 5\.7\.23 ' --from user@fail.authscore.test
+accepted mail-flows 'spf=pass smtp.mailfrom=pass.authscore.test' -- --from user@pass.authscore.test
+
+# -------------------------------------------------------------- SIGTERM
+# A message whose SPF lookups hang is in flight when SIGTERM arrives: it
+# must get the milter's own answer (temperror, accepted by this config),
+# not Postfix's milter-failure reply.
+marker=inflight-$$-$RANDOM
+msg=$(make_msg "$marker")
+send_mail --data "$msg" --from user@hang.slow.test >"$E2E_TMP/inflight.out" &
+sender=$!
+wait_for 5 "grep -q 'message-id=<$marker@' '$E2E_TMP/postfix.log'"
+sleep 0.3
+kill -TERM "$pid"
+wait "$sender"
+like "$(data_reply "$(cat "$E2E_TMP/inflight.out")")" '^250 ' "SIGTERM: the message in flight is answered by the milter"
+if f=$(wait_delivered "$marker"); then
+	like "$(ar_headers "$f")" 'spf=temperror' "SIGTERM: the message in flight carries our AR (spf=temperror)"
+else
+	fail "SIGTERM: the message in flight carries our AR (spf=temperror)" "not delivered"
+fi
+ok 'wait_for 10 "! _pid_alive $pid"' "SIGTERM: the daemon exits after the message"
+like "$(grep -E 'stopping|stopped' "$E2E_TMP/milter.log" | tr '\n' ' ')" 'stopping: no new connections; waiting for 1 message\(s\) in progress.*stopped' \
+	"SIGTERM: it waited for the connection in flight"
+MILTER_PID=
+refused milter-stopped '^451 4\.7\.1 ' --from user@pass.authscore.test
+kill "$BLACKHOLE" 2>/dev/null
+done_testing
