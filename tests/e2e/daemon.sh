@@ -22,6 +22,24 @@ is "$?" 1 "-n: a broken file exits 1"
 line=$(wc -l <"$bad")
 like "$out" "$bad:$line:20: skip-authenticated: expected yes or no, not \"sometimes\"" "-n: the error names file:line:column"
 
+# ---------------------------------------------------- -u, -P, -p, no -f
+# A second instance as a daemon (no -f): binds as root, drops to nobody,
+# writes its pid file, detaches.
+"$AUTHSCORE_MILTER" -c "$good" -p "unix:$E2E_TMP/second.sock" -u nobody:nogroup \
+	-P "$E2E_TMP/second.pid"
+is "$?" 0 "daemon mode: the parent exits 0 once detached"
+ok 'wait_for 5 "[ -s $E2E_TMP/second.pid ] && _unix_listening $E2E_TMP/second.sock"' \
+	"-P/-p: pid file written, socket listening"
+second=$(cat "$E2E_TMP/second.pid" 2>/dev/null)
+like "$(awk '/^Uid:/ {print $2, $3}' "/proc/$second/status" 2>/dev/null)" "^$(id -u nobody) $(id -u nobody)\$" \
+	"-u: runs as nobody after binding"
+like "$(awk '/^Gid:/ {print $2}' "/proc/$second/status" 2>/dev/null)" "^$(getent group nogroup | cut -d: -f3)\$" \
+	"-u user:group: runs with that group"
+kill -TERM "$second" 2>/dev/null
+ok 'wait_for 10 "! _pid_alive $second"' "daemon mode: stops on SIGTERM"
+out=$("$AUTHSCORE_MILTER" -n -c "$good" -u no-such-user-here 2>&1)
+like "$?:$out" "^1:.*user no-such-user-here: no such user" "-u with an unknown user is refused"
+
 # -------------------------------------------------------------- SIGHUP
 accepted before-reload 'spf=fail smtp.mailfrom=fail.authscore.test' -- --from user@fail.authscore.test
 pid=$MILTER_PID
