@@ -13,4 +13,5 @@ apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev \
 	libmaxminddb-dev libunbound-dev libsqlite3-dev \
-	postfix swaks libio-socket-inet6-perl nsd iproute2 util-linux procps ca-certificates
+	postfix swaks libio-socket-inet6-perl nsd iproute2 util-linux procps ca-certificates \
+	python3-yaml

@@ -33,18 +33,34 @@
 #include "log.h"
 #include "mem.h"
 #include "spf.h"
+#include "spf_record.h"
 
 /*
- * libspf2 1.2.10 quirks, each seen in the library and worked around here:
- * an include: counts DNS terms afresh in the included record, and an 11th
- * term is noticed only at the next mechanism, so terms are counted by the
- * layer; SPF_request_query_mailfrom() passes loopback clients
- * unconditionally, which RFC 7208 does not, so the record is fetched and
- * interpreted directly; explanation strings with spaces come out garbled
- * (RFC 7208 §7.1 SP), so spaces become %_ before libspf2 compiles one;
- * there is no void-lookup limit; a record that does not parse, or whose
- * lookup fails, comes back SPF_RESULT_INVALID, so our get_spf sets the
- * result itself.
+ * libspf2 1.2.10 quirks, each seen in the library and worked around here
+ * or in spf_record.c:
+ * - an include: counts DNS terms afresh in the included record, and an
+ *   11th term is noticed only at the next mechanism: terms are counted by
+ *   the layer, across the whole evaluation (RFC 7208 §4.6.4);
+ * - there is no void-lookup limit: the layer counts NXDOMAIN/NODATA;
+ * - more than 10 PTR names make the ptr mechanism a permerror, where
+ *   §4.6.4 says to ignore the rest: the layer hands over the first ten;
+ * - more than 10 MX records: it checks ten hosts before its permerror,
+ *   and a match among them passes; the layer stops at the MX answer;
+ * - SPF_request_query_mailfrom() passes loopback clients unconditionally,
+ *   which RFC 7208 does not: the record is fetched and interpreted here;
+ * - a record that does not parse, or whose lookup fails, comes back
+ *   SPF_RESULT_INVALID: our get_spf sets the result itself;
+ * - its parser accepts what RFC 7208 rejects (bad domain-specs, "/032",
+ *   bad macros, duplicate or empty modifiers, bytes after a NUL -- it
+ *   sees a C string) and rejects what it allows (/0, modifier names with
+ *   ".", the ',' and '/' macro delimiters); it runs redirect= where it
+ *   stands: every record goes through spf_record_parse() and libspf2
+ *   compiles spf_record_render()'s text instead;
+ * - explanations: spaces become garbage and URL escaping is wrong, so the
+ *   exp= text is expanded by spf_record_explain();
+ * - it does not cut an expanded name to 253 characters (§7.3) and asks
+ *   for names DNS cannot hold: the layer does both (an impossible name is
+ *   answered "no such name", RFC 7208 §4.3 by analogy).
  */
 #define SPF_MAX_DNS_TERMS    10	   /* RFC 7208 §4.6.4 */
 #define SPF_MAX_VOID_LOOKUPS 2	   /* RFC 7208 §4.6.4 */
@@ -52,8 +68,6 @@
 #define SPF_MAX_RR	     100   /* records handed to libspf2 per answer */
 #define SPF_DEFAULT_DEADLINE 20000 /* ms; RFC 7208 §4.6.4: at least 20 seconds */
 #define SPF_MAX_SENDER	     512
-#define SPF_MAX_EXP_TEXT     1024 /* exp= TXT we expand */
-#define SPF_MAX_RECORD	     4096 /* record text we compile */
 #define SPF_REASON_MAX	     200
 #define SPF_EXP_MAX	     512
 #ifdef __SANITIZE_ADDRESS__
@@ -70,7 +84,7 @@ enum spf_kind {
 	SPF_KIND_EXP,	 /* exp= text and its macros: neither, and no error */
 };
 
-enum spf_limit { SPF_LIMIT_NONE, SPF_LIMIT_TERMS, SPF_LIMIT_VOIDS };
+enum spf_limit { SPF_LIMIT_NONE, SPF_LIMIT_TERMS, SPF_LIMIT_VOIDS, SPF_LIMIT_MX };
 
 /* One evaluation's DNS context, the DNS layer's hook. */
 struct spf_eval {
@@ -88,11 +102,20 @@ struct spf_eval {
 	char why[64];	     /* the first temporary failure */
 
 	/* The names of the last mx or ptr answer, which libspf2 looks up in
-	 * order next: those lookups are part of that term, not terms. */
+	 * order next: those lookups are part of that term, not terms.
+	 * follow_any: the mx had a /0 prefix (SPF_RECORD_ANY_ADDRESS). */
 	char *follow[SPF_MAX_FOLLOW];
 	size_t follow_count, follow_next;
+	int follow_any;
 
 	char *exp_domain, *exp_text; /* last explanation, to ask once */
+
+	/* What macros expand to (RFC 7208 §7.2), for spf_record. */
+	struct addr client;
+	const char *sender, *local, *sender_domain, *helo;
+	const char *p_domain; /* the current domain while expanding */
+	char *validated;      /* p, once computed for explanations */
+	int validated_done;
 };
 
 static const char *const spf_result_names[] = {
@@ -231,6 +254,7 @@ static void spf_follow_clear(struct spf_eval *ev)
 	for (size_t i = 0; i < ev->follow_count; i++)
 		xfree(&ev->follow[i]);
 	ev->follow_count = ev->follow_next = 0;
+	ev->follow_any = 0;
 }
 
 /* Keep the names of an mx or ptr answer: libspf2 looks up the first ten,
@@ -255,20 +279,71 @@ static enum spf_kind spf_classify(struct spf_eval *ev, const char *name, int rrt
 		return SPF_KIND_FOLLOW;
 	}
 	/* a, mx, ptr, exists -- and a %{p} macro's PTR query, which cannot be
-	 * told from a ptr term's and so is counted as one. */
+	 * told from a ptr term's and so is counted as one (§4.6.4 counts the
+	 * p macro's PTR lookup too). */
 	spf_follow_clear(ev);
 	return SPF_KIND_TERM;
 }
 
 /*
+ * The name to ask for: without a final dot, cut from the left to 253
+ * characters (RFC 7208 §7.3), in presentation form for the resolver
+ * (octets outside printable ASCII, and backslashes, as \DDD).  Returns -1
+ * for a name DNS cannot hold -- empty, an empty label, a label over 63
+ * octets -- which the caller answers "no such name" (RFC 7208 §4.3 by
+ * analogy; the openspf suite accepts that or permerror).
+ */
+static int spf_name_prepare(const char *name, char *out, size_t size)
+{
+	size_t len = strlen(name), label = 0, o = 0;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	while (len > 253) {
+		const char *dot = memchr(name, '.', len);
+
+		if (dot == NULL)
+			return -1;
+		len -= (size_t)(dot - name) + 1;
+		name = dot + 1;
+	}
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char c = i < len ? (unsigned char)name[i] : '.';
+
+		if (c == '.') {
+			if (label == 0 || label > 63)
+				return -1;
+			label = 0;
+			if (i < len)
+				out[o++] = '.';
+			continue;
+		}
+		label++;
+		if (o + 5 >= size)
+			return -1;
+		if (c <= ' ' || c >= 0x7f || c == '\\')
+			o += (size_t)snprintf(out + o, size - o, "\\%03u", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/*
  * Ask one question for the evaluation.  NULL means answer "try again"
  * without asking: the deadline has gone or a limit was just passed.
- * Otherwise the caller frees *qp.
+ * Otherwise the caller frees *qp (which stays NULL for a name that
+ * cannot exist: that is answered NXDOMAIN without a query).
  */
 static const struct dns_answer *spf_query(struct spf_eval *ev, const char *name, int rrtype,
 					  enum spf_kind kind, struct dns_query **qp)
 {
+	static const struct dns_answer no_such_name = {.status = DNS_NXDOMAIN, .rcode = 3};
 	const struct dns_answer *ans;
+	char qname[253 * 4 + 1];
 	uint64_t now = spf_now_ms();
 	unsigned wait;
 
@@ -289,7 +364,10 @@ static const struct dns_answer *spf_query(struct spf_eval *ev, const char *name,
 	wait = (unsigned)(ev->deadline - now);
 	if (ev->lookup_timeout_ms != 0 && ev->lookup_timeout_ms < wait)
 		wait = ev->lookup_timeout_ms;
-	ans = dns_lookup(ev->dns, name, rrtype, wait, qp);
+	if (spf_name_prepare(name, qname, sizeof(qname)) < 0)
+		ans = &no_such_name;
+	else
+		ans = dns_lookup(ev->dns, qname, rrtype, wait, qp);
 
 	if (ans->status == DNS_TEMPFAIL && kind != SPF_KIND_EXP) {
 		if (!ev->tempfail)
@@ -301,6 +379,15 @@ static const struct dns_answer *spf_query(struct spf_eval *ev, const char *name,
 	    (kind == SPF_KIND_TERM || kind == SPF_KIND_RECORD) &&
 	    ++ev->voids > SPF_MAX_VOID_LOOKUPS) {
 		ev->limit = SPF_LIMIT_VOIDS;
+		dns_query_free(qp);
+		return NULL;
+	}
+	/* §4.6.4: more than ten MX records make the mx mechanism a
+	 * permerror.  libspf2 checks ten hosts first, so a shuffled answer
+	 * could pass: stop it here. */
+	if (kind == SPF_KIND_TERM && rrtype == DNS_T_MX && ans->status == DNS_OK &&
+	    ans->count > SPF_MAX_FOLLOW) {
+		ev->limit = SPF_LIMIT_MX;
 		dns_query_free(qp);
 		return NULL;
 	}
@@ -326,10 +413,16 @@ static void spf_rr_set(SPF_dns_rr_t *rr, int i, const void *data, size_t len)
 	memcpy(rr->rr[i], data, len);
 }
 
-/* Our answer as libspf2's: herrno and records of the type asked. */
-static SPF_dns_rr_t *spf_rr_from(SPF_dns_server_t *layer, const char *name, ns_type type,
-				 int rrtype, const struct dns_answer *ans)
+/* Our answer as libspf2's: herrno and records of the type asked.  With
+ * any_address, addresses are answered as the client's own (see
+ * SPF_RECORD_ANY_ADDRESS). */
+static SPF_dns_rr_t *spf_rr_from(struct spf_eval *ev, SPF_dns_server_t *layer, const char *name,
+				 ns_type type, int rrtype, const struct dns_answer *ans,
+				 int any_address)
 {
+	/* §4.6.4: past ten PTR names, "all records other than the first 10
+	 * MUST be ignored"; libspf2 would give permerror. */
+	size_t max = rrtype == DNS_T_PTR ? SPF_MAX_FOLLOW : SPF_MAX_RR;
 	SPF_dns_rr_t *rr;
 	size_t n = 0;
 
@@ -341,7 +434,15 @@ static SPF_dns_rr_t *spf_rr_from(SPF_dns_server_t *layer, const char *name, ns_t
 		return spf_rr_new(layer, name, type, (int)ans->ttl, NO_DATA);
 
 	rr = spf_rr_new(layer, name, type, (int)ans->ttl, NETDB_SUCCESS);
-	for (size_t i = 0; i < ans->count && n < SPF_MAX_RR; i++) {
+	if (any_address && (rrtype == DNS_T_A || rrtype == DNS_T_AAAA)) {
+		if (rrtype == DNS_T_A && ev->client.family == AF_INET)
+			spf_rr_set(rr, (int)n++, &ev->client.u.v4, sizeof(ev->client.u.v4));
+		else if (rrtype == DNS_T_AAAA && ev->client.family == AF_INET6)
+			spf_rr_set(rr, (int)n++, &ev->client.u.v6, sizeof(ev->client.u.v6));
+		rr->num_rr = (int)n;
+		return rr;
+	}
+	for (size_t i = 0; i < ans->count && n < max; i++) {
 		const struct dns_rr *r = &ans->rr[i];
 		const char *s;
 
@@ -365,14 +466,28 @@ static SPF_dns_rr_t *spf_rr_from(SPF_dns_server_t *layer, const char *name, ns_t
 	return rr;
 }
 
-static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *name, ns_type type,
+/* Remove SPF_RECORD_ANY_ADDRESS from the end of name; 1 if it was there. */
+static int spf_strip_any(const char *name, char *out, size_t size)
+{
+	size_t len = strlen(name), mark = sizeof(SPF_RECORD_ANY_ADDRESS) - 1;
+	int any = len > mark && strcasecmp(name + len - mark, SPF_RECORD_ANY_ADDRESS) == 0;
+
+	if (any)
+		len -= mark;
+	snprintf(out, size, "%.*s", (int)len, name);
+	return any;
+}
+
+static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *qname, ns_type type,
 				      int should_cache)
 {
 	struct spf_eval *ev = layer->hook;
 	const struct dns_answer *ans;
 	struct dns_query *q;
 	SPF_dns_rr_t *rr;
-	int rrtype = 0;
+	enum spf_kind kind;
+	char name[1024];
+	int rrtype = 0, any, any_address;
 
 	for (size_t i = 0; i < sizeof(spf_types) / sizeof(spf_types[0]); i++)
 		if (spf_types[i].ns == type)
@@ -380,17 +495,139 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *layer, const char *name,
 	/* Nothing else is asked by 1.2.10; the obsolete SPF type (RFC 7208
 	 * §3.1) is answered "no data" without a query. */
 	if (rrtype == 0)
-		return spf_rr_new(layer, name, type, 0, NO_DATA);
-	ans = spf_query(ev, name, rrtype, spf_classify(ev, name, rrtype), &q);
-	rr = spf_rr_from(layer, name, type, rrtype, ans);
+		return spf_rr_new(layer, qname, type, 0, NO_DATA);
+	any = spf_strip_any(qname, name, sizeof(name));
+	kind = spf_classify(ev, name, rrtype);
+	any_address = (kind == SPF_KIND_TERM && any) || (kind == SPF_KIND_FOLLOW && ev->follow_any);
+	ans = spf_query(ev, name, rrtype, kind, &q);
+	if (kind == SPF_KIND_TERM && rrtype == DNS_T_MX)
+		ev->follow_any = any;
+	rr = spf_rr_from(ev, layer, qname, type, rrtype, ans, any_address);
 	dns_query_free(&q);
 	return rr;
 }
 
-/* RFC 7208 §4.5: "v=spf1" exactly, then a space or the end. */
-static int spf_is_record(const char *txt)
+/* One final dot dropped: the current domain as macros see it. */
+static void spf_domain_trim(const char *d, char *out, size_t size)
 {
-	return strncasecmp(txt, "v=spf1", 6) == 0 && (txt[6] == ' ' || txt[6] == '\0');
+	size_t len = strlen(d);
+
+	if (len > 0 && d[len - 1] == '.')
+		len--;
+	snprintf(out, size, "%.*s", (int)len, d);
+}
+
+/* The reverse-lookup name of an address (RFC 1035 §3.5, RFC 3596 §2.5). */
+static void spf_reverse_name(const struct addr *a, char *out, size_t size)
+{
+	size_t o = 0;
+
+	if (a->family == AF_INET) {
+		const unsigned char *b = (const unsigned char *)&a->u.v4;
+
+		snprintf(out, size, "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
+		return;
+	}
+	for (int i = 15; i >= 0 && o + 4 < size; i--)
+		o += (size_t)snprintf(out + o, size - o, "%x.%x.", a->u.v6.s6_addr[i] & 0xf,
+				      a->u.v6.s6_addr[i] >> 4);
+	snprintf(out + o, size - o, "ip6.arpa");
+}
+
+static int spf_name_within(const char *name, const char *domain)
+{
+	size_t n = strlen(name), d = strlen(domain);
+
+	if (d == 0 || n < d || strcasecmp(name + n - d, domain) != 0)
+		return 0;
+	return n == d || name[n - d - 1] == '.';
+}
+
+/*
+ * The p macro (RFC 7208 §7.3): a name of the client, from its PTR
+ * records (at most ten, §4.6.4), whose addresses include the client,
+ * preferring the current domain or one below it (§5.5's validation).
+ * NULL means "unknown".  Its PTR query counts as a DNS term, as the
+ * libspf2-expanded p macro's does, except while explaining (§6.2 lookups
+ * are not counted); the address lookups are part of it.
+ */
+static char *spf_find_validated(struct spf_eval *ev)
+{
+	const struct dns_answer *ans;
+	struct dns_query *q;
+	char rev[80], *names[SPF_MAX_FOLLOW], *found = NULL;
+	size_t n = 0;
+
+	spf_reverse_name(&ev->client, rev, sizeof(rev));
+	ans = spf_query(ev, rev, DNS_T_PTR, ev->in_exp ? SPF_KIND_EXP : SPF_KIND_TERM, &q);
+	for (size_t i = 0; ans != NULL && ans->status == DNS_OK && i < ans->count; i++)
+		if (n < SPF_MAX_FOLLOW)
+			names[n++] = xstrdup(ans->rr[i].u.name);
+	dns_query_free(&q);
+	spf_follow_clear(ev);
+	for (size_t i = 0; i < n; i++) {
+		int rrtype = ev->client.family == AF_INET ? DNS_T_A : DNS_T_AAAA, match = 0;
+
+		if (found != NULL && spf_name_within(found, ev->p_domain))
+			break;
+		ans = spf_query(ev, names[i], rrtype, SPF_KIND_EXP, &q);
+		for (size_t k = 0; ans != NULL && ans->status == DNS_OK && k < ans->count; k++)
+			match |= rrtype == DNS_T_A
+				     ? memcmp(&ans->rr[k].u.a, &ev->client.u.v4, 4) == 0
+				     : memcmp(&ans->rr[k].u.aaaa, &ev->client.u.v6, 16) == 0;
+		dns_query_free(&q);
+		if (match && (found == NULL || spf_name_within(names[i], ev->p_domain))) {
+			free(found);
+			found = xstrdup(names[i]);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	return found;
+}
+
+static const char *spf_validated_name(void *ctx)
+{
+	struct spf_eval *ev = ctx;
+
+	if (!ev->in_exp) { /* rare: a record's P or p with ',' '/' delimiters */
+		free(ev->validated);
+		ev->validated = spf_find_validated(ev);
+		ev->validated_done = 0;
+		return ev->validated;
+	}
+	if (!ev->validated_done) {
+		ev->validated = spf_find_validated(ev);
+		ev->validated_done = 1;
+	}
+	return ev->validated;
+}
+
+static void spf_env(struct spf_eval *ev, const char *domain, struct spf_macro_env *env)
+{
+	SPF_request_t *req = ev->request;
+
+	ev->p_domain = domain;
+	*env = (struct spf_macro_env){
+	    .sender = ev->sender,
+	    .local = ev->local,
+	    .sender_domain = ev->sender_domain,
+	    .domain = domain,
+	    .helo = ev->helo,
+	    .receiver = req ? SPF_request_get_rec_dom(req) : NULL,
+	    .client = ev->client,
+	    .now = time(NULL),
+	    .validated_name = spf_validated_name,
+	    .ctx = ev,
+	};
+}
+
+static SPF_errcode_t spf_get_spf_error(SPF_response_t *resp, SPF_result_t result, SPF_errcode_t err,
+				       const char *why, const char *domain)
+{
+	resp->result = result;
+	resp->err = err;
+	return SPF_response_add_error(resp, err, "%s at %s", why, domain);
 }
 
 /* The record of spf_request->cur_dom, for the check itself or for an
@@ -404,7 +641,10 @@ static SPF_errcode_t spf_layer_get_spf(SPF_server_t *server, SPF_request_t *req,
 	const char *domain = req->cur_dom;
 	const struct dns_answer *ans;
 	struct dns_query *q;
-	const char *text = NULL;
+	const struct dns_rr *spf = NULL;
+	struct spf_record *record;
+	struct spf_macro_env env;
+	char why[SPF_RECORD_WHY_MAX], current[256], *text;
 	size_t found = 0;
 	SPF_errcode_t err;
 
@@ -413,41 +653,47 @@ static SPF_errcode_t spf_layer_get_spf(SPF_server_t *server, SPF_request_t *req,
 			&q);
 	if (ans == NULL || ans->status == DNS_TEMPFAIL) {
 		dns_query_free(&q);
-		resp->result = SPF_RESULT_TEMPERROR;
-		resp->err = SPF_E_DNS_ERROR;
-		return SPF_response_add_error(resp, SPF_E_DNS_ERROR, "DNS error at %s", domain);
+		return spf_get_spf_error(resp, SPF_RESULT_TEMPERROR, SPF_E_DNS_ERROR, "DNS error",
+					 domain);
 	}
+	/* §4.5 selects on the record's bytes: one with a NUL is still an SPF
+	 * record, and an invalid one (libspf2 would see it cut short). */
 	for (size_t i = 0; ans->status == DNS_OK && i < ans->count; i++) {
-		if (spf_is_record(ans->rr[i].u.text)) {
-			text = ans->rr[i].u.text;
+		if (spf_record_is_spf(ans->rr[i].u.text, ans->rr[i].len)) {
+			spf = &ans->rr[i];
 			found++;
 		}
 	}
-	if (found == 0) {
+	if (found != 1) {
 		dns_query_free(&q);
-		resp->result = SPF_RESULT_NONE;
-		resp->err = SPF_E_NOT_SPF;
-		return SPF_response_add_error(resp, SPF_E_NOT_SPF, "no SPF record at %s", domain);
+		if (found == 0)
+			return spf_get_spf_error(resp, SPF_RESULT_NONE, SPF_E_NOT_SPF,
+						 "no SPF record", domain);
+		return spf_get_spf_error(resp, SPF_RESULT_PERMERROR, SPF_E_MULTIPLE_RECORDS,
+					 "multiple SPF records", domain); /* §4.5 */
 	}
-	if (found > 1) { /* RFC 7208 §4.5 */
+	/* Far past what a DNS answer should carry (RFC 7208 §3.4). */
+	if (spf->len > SPF_RECORD_MAX_LEN) {
 		dns_query_free(&q);
-		resp->result = SPF_RESULT_PERMERROR;
-		resp->err = SPF_E_MULTIPLE_RECORDS;
-		return SPF_response_add_error(resp, SPF_E_MULTIPLE_RECORDS,
-					      "multiple SPF records at %s", domain);
+		return spf_get_spf_error(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_STRING,
+					 "SPF record too long", domain);
 	}
-	/* Far past what a DNS answer should carry (RFC 7208 §3.4), and
-	 * kept from libspf2's parser. */
-	if (strlen(text) > SPF_MAX_RECORD) {
-		dns_query_free(&q);
-		resp->result = SPF_RESULT_PERMERROR;
-		resp->err = SPF_E_BIG_STRING;
-		return SPF_response_add_error(resp, SPF_E_BIG_STRING, "SPF record at %s too long",
-					      domain);
-	}
-	err = SPF_record_compile(server, resp, recp, text);
+	record = spf_record_parse(spf->u.text, spf->len, why);
 	dns_query_free(&q);
-	if (err != SPF_E_SUCCESS) { /* RFC 7208 §4.6: a syntax error */
+	if (record == NULL) /* §4.6: a syntax error anywhere */
+		return spf_get_spf_error(resp, SPF_RESULT_PERMERROR, SPF_E_SYNTAX, why, domain);
+	spf_domain_trim(domain, current, sizeof(current));
+	spf_env(ev, current, &env);
+	text = spf_record_render(record, &env);
+	spf_record_free(&record);
+	if (text == NULL)
+		return spf_get_spf_error(resp, SPF_RESULT_PERMERROR, SPF_E_BIG_STRING,
+					 "SPF record too long after macro expansion", domain);
+	err = SPF_record_compile(server, resp, recp, text);
+	free(text);
+	/* libspf2 refusing our rendering of a valid record: none known
+	 * (spf_record_test's random records) */
+	if (err != SPF_E_SUCCESS) {
 		if (*recp != NULL)
 			SPF_record_free(*recp);
 		*recp = NULL;
@@ -460,51 +706,24 @@ static SPF_errcode_t spf_layer_get_spf(SPF_server_t *server, SPF_request_t *req,
 
 /* exp= text, macros expanded, or NULL: RFC 7208 §6.2 drops the
  * explanation on any DNS error, no record, several, or a syntax error. */
-static char *spf_exp_fetch(struct spf_eval *ev, SPF_server_t *server, const char *domain)
+static char *spf_exp_fetch(struct spf_eval *ev, const char *domain)
 {
 	const struct dns_answer *ans;
 	struct dns_query *q;
-	SPF_response_t *resp;
-	SPF_macro_t *macro = NULL;
-	char *src, *p, *buf = NULL, *out = NULL;
-	size_t buflen = 0;
+	struct spf_macro_env env;
+	char current[256];
+	char *out = NULL;
 
-	ans = spf_query(ev, domain, DNS_T_TXT, SPF_KIND_EXP, &q);
-	if (ans == NULL || ans->status != DNS_OK || ans->count != 1 ||
-	    strlen(ans->rr[0].u.text) > SPF_MAX_EXP_TEXT) {
-		dns_query_free(&q);
-		return NULL;
-	}
-	/* libspf2 garbles an explanation-string's SP (RFC 7208 §7.1) but
-	 * expands %_ to a space: rewrite before it compiles. */
-	src = p = xmalloc(strlen(ans->rr[0].u.text) * 2 + 1);
-	for (const char *t = ans->rr[0].u.text; *t != '\0'; t++) {
-		if (*t == ' ') {
-			*p++ = '%';
-			*p++ = '_';
-		} else {
-			*p++ = *t;
-		}
-	}
-	*p = '\0';
-	dns_query_free(&q);
-
-	resp = SPF_response_new(ev->request);
-	if (resp == NULL)
-		log_panic("spf: out of memory");
 	ev->in_exp = 1;
-	if (SPF_record_compile_macro(server, resp, &macro, src) == SPF_E_SUCCESS &&
-	    /* The compiled data follows the struct (spf_record.h). */
-	    SPF_record_expand_data(server, ev->request, resp, (SPF_data_t *)(void *)(macro + 1),
-				   macro->macro_len, &buf, &buflen) == SPF_E_SUCCESS &&
-	    buf != NULL)
-		out = xstrdup(buf);
+	ans = spf_query(ev, domain, DNS_T_TXT, SPF_KIND_EXP, &q);
+	if (ans != NULL && ans->status == DNS_OK && ans->count == 1) {
+		spf_domain_trim(ev->request && ev->request->cur_dom ? ev->request->cur_dom : "",
+				current, sizeof(current));
+		spf_env(ev, current, &env);
+		out = spf_record_explain(ans->rr[0].u.text, ans->rr[0].len, &env);
+	}
+	dns_query_free(&q);
 	ev->in_exp = 0;
-	if (macro != NULL)
-		SPF_macro_free(macro);
-	free(buf);
-	free(src);
-	SPF_response_free(resp);
 	return out;
 }
 
@@ -524,7 +743,7 @@ static SPF_errcode_t spf_layer_get_exp(SPF_server_t *server, const char *domain,
 		xfree(&ev->exp_domain);
 		xfree(&ev->exp_text);
 		ev->exp_domain = name;
-		ev->exp_text = spf_exp_fetch(ev, server, name);
+		ev->exp_text = spf_exp_fetch(ev, name);
 	}
 	text = ev->exp_text ? ev->exp_text : "";
 	len = strlen(text) + 1;
@@ -587,6 +806,8 @@ static void spf_finish_outcome(struct spf_eval *ev, SPF_request_t *req, SPF_resp
 	case SPF_PERMERROR:
 		if (ev->limit == SPF_LIMIT_VOIDS)
 			out->reason = "too many void lookups";
+		else if (ev->limit == SPF_LIMIT_MX)
+			out->reason = "more than 10 MX records";
 		else if (ev->limit == SPF_LIMIT_TERMS ||
 			 SPF_response_errcode(resp) == SPF_E_BIG_DNS)
 			out->reason = "too many DNS lookups";
@@ -621,7 +842,8 @@ static void spf_finish_outcome(struct spf_eval *ev, SPF_request_t *req, SPF_resp
 
 /* Run check_host() for domain with libspf2 on our DNS layer. */
 static void spf_run(struct spf_eval *ev, const struct spf_params *p, const char *domain,
-		    const char *env_from, struct arena *a, struct spf_outcome *out)
+		    const char *local, const char *env_from, struct arena *a,
+		    struct spf_outcome *out)
 {
 	SPF_dns_server_t layer = {
 	    .destroy = NULL, /* ours, on this stack */
@@ -652,13 +874,27 @@ static void spf_run(struct spf_eval *ev, const struct spf_params *p, const char 
 	if (req == NULL)
 		log_panic("spf: out of memory");
 	ev->request = req;
-	if (p->client.family == AF_INET)
-		SPF_request_set_ipv4(req, p->client.u.v4);
+	/* RFC 7208 §5: an IPv4-mapped IPv6 client is an IPv4 client.
+	 * addr_parse() stores it so already; a hand-made addr may not. */
+	ev->client = p->client;
+	if (ev->client.family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ev->client.u.v6)) {
+		struct in_addr v4;
+
+		memcpy(&v4, &ev->client.u.v6.s6_addr[12], sizeof(v4));
+		ev->client.family = AF_INET;
+		ev->client.u.v4 = v4;
+	}
+	if (ev->client.family == AF_INET)
+		SPF_request_set_ipv4(req, ev->client.u.v4);
 	else
-		SPF_request_set_ipv6(req, p->client.u.v6);
+		SPF_request_set_ipv6(req, ev->client.u.v6);
+	ev->sender = env_from;
+	ev->local = local;
+	ev->sender_domain = domain;
+	ev->helo = p->helo && p->helo[0] ? p->helo : "unknown";
 	/* env_from first: set_helo_dom() would otherwise make one up. */
 	if (SPF_request_set_env_from(req, env_from) != 0 ||
-	    SPF_request_set_helo_dom(req, p->helo && p->helo[0] ? p->helo : "unknown") != 0)
+	    SPF_request_set_helo_dom(req, ev->helo) != 0)
 		log_panic("spf: out of memory");
 
 	/* SPF_request_query_mailfrom() less its pass for loopback clients,
@@ -727,7 +963,7 @@ int spf_evaluate(struct dns *dns, const struct spf_params *p, struct arena *a,
 	}
 	out->domain = arena_strdup(a, domain);
 	env_from = xasprintf("%s@%s", local ? local : "postmaster", domain);
-	spf_run(&ev, p, domain, env_from, a, out);
+	spf_run(&ev, p, domain, local ? local : "postmaster", env_from, a, out);
 
 done:
 	out->dns_queries = ev.terms;
@@ -738,6 +974,7 @@ done:
 	spf_follow_clear(&ev);
 	xfree(&ev.exp_domain);
 	xfree(&ev.exp_text);
+	xfree(&ev.validated);
 	free(domain);
 	free(local);
 	free(env_from);

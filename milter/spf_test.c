@@ -47,6 +47,22 @@ struct spf_case {
 	"t5.test A 192.0.2.5\nt6.test A 192.0.2.6\nt7.test A 192.0.2.7\nt8.test A 192.0.2.8\n"     \
 	"t9.test A 192.0.2.9\nt10.test A 192.0.2.10\nt11.test A 192.0.2.11\n"
 
+/* 5.113.0.203.in-addr.arpa has eleven PTR names, n1.test .. n10.test then
+ * example.test; only those given an address validate. */
+#define PTR_NAMES                                                                                  \
+	"5.113.0.203.in-addr.arpa PTR n1.test\n5.113.0.203.in-addr.arpa PTR n2.test\n"             \
+	"5.113.0.203.in-addr.arpa PTR n3.test\n5.113.0.203.in-addr.arpa PTR n4.test\n"             \
+	"5.113.0.203.in-addr.arpa PTR n5.test\n5.113.0.203.in-addr.arpa PTR n6.test\n"             \
+	"5.113.0.203.in-addr.arpa PTR n7.test\n5.113.0.203.in-addr.arpa PTR n8.test\n"             \
+	"5.113.0.203.in-addr.arpa PTR n9.test\n5.113.0.203.in-addr.arpa PTR n10.test\n"            \
+	"5.113.0.203.in-addr.arpa PTR example.test\n"
+
+/* foobar.%{o} eight times .example.test, cut from the left to 253 characters */
+#define LONG_EXP_NAME                                                                              \
+	"long.exp.example.test.somewhat.long.exp.example.test.somewhat.long.exp.example.test."     \
+	"somewhat.long.exp.example.test.somewhat.long.exp.example.test.somewhat.long.exp.example." \
+	"test.somewhat.long.exp.example.test.somewhat.long.exp.example.test.example.test"
+
 /* Columns: rfc, what, zone, client, helo, sender, scope, want, reason,
  * terms, voids, queries, explanation, domain. */
 static const struct spf_case cases[] = {
@@ -198,7 +214,15 @@ static const struct spf_case cases[] = {
 	 "example.test MX 9 t9.test\nexample.test MX 10 t10.test\nexample.test MX 11 "
 	 "t11.test\n" TERM_HOSTS,
 	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR,
-	 "too many DNS lookups", 1, 0, 12, NULL, NULL},
+	 "more than 10 MX records", 1, 0, 2, NULL, NULL},
+	{"§4.6.4", "mx with eleven MX records, a match among the first ten",
+	 "example.test TXT \"v=spf1 mx -all\"\nexample.test MX 1 t1.test\nexample.test MX 2 t2.test\n"
+	 "example.test MX 3 t3.test\nexample.test MX 4 t4.test\nexample.test MX 5 t5.test\n"
+	 "example.test MX 6 t6.test\nexample.test MX 7 t7.test\nexample.test MX 8 t8.test\n"
+	 "example.test MX 9 t9.test\nexample.test MX 10 t10.test\nexample.test MX 11 "
+	 "t11.test\n" TERM_HOSTS,
+	 "192.0.2.1", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "more than 10 MX records",
+	 1, 0, 2, NULL, NULL},
 	{"§5.2", "include of a domain without a record",
 	 "example.test TXT \"v=spf1 include:nx.test -all\"", "203.0.113.5", "h.test",
 	 "user@example.test", MFROM, SPF_PERMERROR, NULL, 1, 1, 2, NULL, NULL},
@@ -264,6 +288,241 @@ static const struct spf_case cases[] = {
 	 "HELO is not a domain name", 0, 0, 0, NULL, NO_DOMAIN},
 	{"§2.3", "HELO missing", "", "203.0.113.5", NULL, "user@example.test", HELO, SPF_NONE,
 	 "HELO is not a domain name", 0, 0, 0, NULL, NO_DOMAIN},
+	/* Syntax: the whole record is checked before libspf2 sees it (§4.6) */
+	{"§4.6", "error after a matching term", "example.test TXT \"v=spf1 ip4:203.0.113.5 -all moo\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "unknown mechanism", 0,
+	 0, 1, NULL, NULL},
+	{"§7.1", "a: with a bare top label", "example.test TXT \"v=spf1 a:museum +all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "top-level label", 0, 0,
+	 1, NULL, NULL},
+	{"§5.3", "a: with an empty domain-spec", "example.test TXT \"v=spf1 a: +all\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PERMERROR, "empty domain-spec", 0, 0, 1, NULL,
+	 NULL},
+	{"§5.7", "exists: with a prefix length", "example.test TXT \"v=spf1 exists:x/24 +all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "top-level label", 0, 0,
+	 1, NULL, NULL},
+	{"§7.1", "a: with a port", "example.test TXT \"v=spf1 a:example.test:8080 +all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§5.6", "prefix length with a leading zero",
+	 "example.test TXT \"v=spf1 ip4:203.0.113.5/032 -all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_PERMERROR, "prefix length", 0, 0, 1, NULL, NULL},
+	{"§5.6", "ip4 address with a port", "example.test TXT \"v=spf1 ip4:203.0.113.5:8080\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "IPv4 address", 0, 0, 1,
+	 NULL, NULL},
+	{"§5.1", "all with an argument", "example.test TXT \"v=spf1 -all:foobar\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PERMERROR, "no argument", 0, 0, 1, NULL, NULL},
+	{"§3.1", "a NUL cuts nothing short", "example.test TXT \"v=spf1 +all\\000 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "0x00", 0, 0, 1, NULL,
+	 NULL},
+	{"§3.1", "a NUL in a non-SPF TXT is none of our business",
+	 "example.test TXT \"v=spf1 ip4:203.0.113.5 -all\"\nexample.test TXT \"x\\000y\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL, NULL},
+	{"§3.1", "non-ASCII byte", "example.test TXT \"v=spf1 \\128a:example.test -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "0x80", 0, 0, 1, NULL,
+	 NULL},
+	{"§4.6.1", "a control character is no separator",
+	 "example.test TXT \"v=spf1 ip4:203.0.113.5\\013-all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_PERMERROR, "0x0d", 0, 0, 1, NULL, NULL},
+	{"§7.1", "bad macro", "example.test TXT \"v=spf1 -exists:%(ir).sbl.test ?all\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PERMERROR, "not a macro", 0, 0, 1, NULL, NULL},
+	{"§7.2", "c, r, t only in explanations",
+	 "example.test TXT \"v=spf1 -exists:%{t}.%{r}.%{c}.x.test ?all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_PERMERROR, "only in explanations", 0, 0, 1, NULL, NULL},
+	{"§5.2", "include of a record with a syntax error",
+	 "example.test TXT \"v=spf1 include:bad.test -all\"\nbad.test TXT \"v=spf1 a:museum\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, NULL, 1, 0, 2, NULL,
+	 NULL},
+
+	/* Modifiers (§6) */
+	{"§6", "modifier names with '.', '-', '_'",
+	 "example.test TXT \"v=spf1 moo.cow-far_out=man:dog/cat ip4:203.0.113.5 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL, NULL},
+	{"§6", "unknown modifier default= changes nothing", "example.test TXT \"v=spf1 default=-\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_NEUTRAL, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§6", "exp= twice", "example.test TXT \"v=spf1 exp=a.test -all exp=b.test\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PERMERROR, "twice", 0, 0, 1, NULL, NULL},
+	{"§6", "redirect= twice",
+	 "example.test TXT \"v=spf1 redirect=r.test redirect=r.test\"\nr.test TXT \"v=spf1 +all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "twice", 0, 0, 1, NULL,
+	 NULL},
+	{"§6.2", "empty exp=", "example.test TXT \"v=spf1 exp= -all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_PERMERROR, "empty domain-spec", 0, 0, 1, NULL, NULL},
+	{"§6.1", "empty redirect=", "example.test TXT \"v=spf1 ?all redirect=\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PERMERROR, "empty domain-spec", 0, 0, 1, NULL,
+	 NULL},
+	{"§6.1", "redirect= after the mechanisms (libspf2 runs it first)",
+	 "example.test TXT \"v=spf1 redirect=r.test ip4:203.0.113.5\"\nr.test TXT \"v=spf1 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL, NULL},
+	{"§6.1", "redirect= when nothing matched",
+	 "example.test TXT \"v=spf1 redirect=r.test ip4:198.51.100.1\"\nr.test TXT \"v=spf1 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 2, NULL, NULL},
+	{"§6.1", "redirect= beside all is ignored",
+	 "example.test TXT \"v=spf1 redirect=r.test ~all\"\nr.test TXT \"v=spf1 +all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_SOFTFAIL, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§6.1", "redirect= to a domain without a record", "example.test TXT \"v=spf1 redirect=nx.test\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, NULL, 1, 1, 2, NULL,
+	 NULL},
+	{"§6.1", "redirect= changes the current domain",
+	 "example.test TXT \"v=spf1 redirect=r.test\"\nexample.test A 198.51.100.1\n"
+	 "r.test TXT \"v=spf1 a -all\"\nr.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 2, 0, 3, NULL, NULL},
+	{"§6.2", "redirect= drops the first record's exp=",
+	 "example.test TXT \"v=spf1 exp=why1.test redirect=r.test\"\nr.test TXT \"v=spf1 -all\"\n"
+	 "why1.test TXT \"No-see-um\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, ANY, NULL, NULL},
+	{"§6.2", "redirect= target's exp= is used",
+	 "example.test TXT \"v=spf1 exp=why1.test redirect=r.test\"\n"
+	 "r.test TXT \"v=spf1 -all exp=why2.test\"\nwhy1.test TXT \"No-see-um\"\n"
+	 "why2.test TXT \"See me.\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, ANY, "See me.",
+	 NULL},
+	{"§6.2", "an include's exp= is not used",
+	 "example.test TXT \"v=spf1 include:i.test -all exp=why1.test\"\n"
+	 "i.test TXT \"v=spf1 -all exp=why2.test\"\nwhy1.test TXT \"Correct!\"\n"
+	 "why2.test TXT \"Wrong\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, ANY, "Correct!",
+	 NULL},
+
+	/* Prefix lengths (§5.3-§5.6) */
+	{"§5.6", "ip4 /0 matches any IPv4", "example.test TXT \"v=spf1 ip4:192.0.2.1/0 -all\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL, NULL},
+	{"§5.6", "ip6 /0 matches any IPv6", "example.test TXT \"v=spf1 ip6:2001:db8::1/0 -all\"",
+	 "2001:db8:ffff::1", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§5", "ip6 /0 does not match an IPv4 client", "example.test TXT \"v=spf1 ip6:::1.1.1.1/0\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_NEUTRAL, NULL, 0, 0, 1, NULL,
+	 NULL},
+	{"§5.3", "a/0 matches if there is any A",
+	 "example.test TXT \"v=spf1 a:any.test/0 -all\"\nany.test A 198.51.100.7", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.3", "a/0 does not match without an A",
+	 "example.test TXT \"v=spf1 a:any.test/0 -all\"\nany.test AAAA 2001:db8::7", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 1, 2, NULL, NULL},
+	{"§5.3", "a/0 of the current domain",
+	 "example.test TXT \"v=spf1 a/0 -all\"\nexample.test A 198.51.100.7", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.3", "a//0 matches any AAAA for an IPv6 client",
+	 "example.test TXT \"v=spf1 a//0 -all\"\nexample.test AAAA 2001:db8::7", "2001:db8:ffff::1",
+	 "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.3", "a//0 is not for an IPv4 client",
+	 "example.test TXT \"v=spf1 a//0 -all\"\nexample.test A 198.51.100.7", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.4", "mx/0 matches if an MX host has an A",
+	 "example.test TXT \"v=spf1 mx/0 -all\"\nexample.test MX 10 h.mx.test\n"
+	 "h.mx.test A 198.51.100.8",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 3, NULL, NULL},
+	{"§5.4", "mx//0 matches if an MX host has an AAAA",
+	 "example.test TXT \"v=spf1 mx//0 -all\"\nexample.test MX 10 h.mx.test\n"
+	 "h.mx.test AAAA 2001:db8::8",
+	 "2001:db8:ffff::1", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 3, NULL,
+	 NULL},
+	{"§5.4", "mx/0 with no addresses does not match",
+	 "example.test TXT \"v=spf1 mx/0 -all\"\nexample.test MX 10 h.mx.test\n"
+	 "h.mx.test TXT \"x\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 3, NULL, NULL},
+
+	/* IPv4-mapped clients are IPv4 (§5) */
+	{"§5", "mapped client: ip4 fails before ip6 matches",
+	 "example.test TXT \"v=spf1 -ip4:203.0.113.5 ip6:::FFFF:203.0.113.5\"", "::ffff:203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, 1, NULL, NULL},
+	{"§5", "mapped client: a looks up A",
+	 "example.test TXT \"v=spf1 a -all\"\nexample.test A 203.0.113.5", "::ffff:203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+
+	/* Limits (§4.6.4) */
+	{"§4.6.4", "include loop", "example.test TXT \"v=spf1 include:l1.test\"\n"
+	 "l1.test TXT \"v=spf1 include:l2.test\"\nl2.test TXT \"v=spf1 include:l1.test\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PERMERROR, "too many DNS lookups",
+	 10, 0, 11, NULL, NULL},
+	{"§4.6.4", "eleven PTR names: the eleventh is ignored",
+	 "example.test TXT \"v=spf1 ptr\"\n" PTR_NAMES "example.test A 203.0.113.5", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_NEUTRAL, NULL, 1, 0, 12, NULL, NULL},
+	{"§4.6.4", "eleven PTR names: one of the first ten validates",
+	 "example.test TXT \"v=spf1 ptr:n3.test -all\"\n" PTR_NAMES "n3.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 5, NULL, NULL},
+	{"§5.4", "null MX: no address lookup",
+	 "mail.test TXT \"v=spf1 mx\"\nmail.test MX 0 .\nmail.test A 203.0.113.5", "203.0.113.5",
+	 "mail.test", "", MFROM, SPF_NEUTRAL, NULL, 1, 0, 2, NULL, NULL},
+	{"§4.6.4", "exp= lookups are not void lookups",
+	 "example.test TXT \"v=spf1 a:nx1.test a:nx2.test exp=nx3.test -all\"", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 2, 2, ANY, NULL, NULL},
+
+	/* Names (§4.3, §7.3) */
+	{"§7.3", "a label over 63 octets is no such name",
+	 "example.test TXT \"v=spf1 a:%{l}.example.test -all\"", "203.0.113.5", "h.test",
+	 "a123456789012345678901234567890123456789012345678901234567890123@example.test", MFROM,
+	 SPF_FAIL, NULL, 1, 1, 1, NULL, NULL},
+	{"§7.1", "an empty label is no such name",
+	 "example.test TXT \"v=spf1 a:mail.example...test -all\"", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_FAIL, NULL, 1, 1, 1, NULL, NULL},
+	{"§7.1", "':' and '/' in a domain-spec",
+	 "example.test TXT \"v=spf1 a:foo:bar/baz.example.test -all\"\n"
+	 "foo:bar/baz.example.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§7.1", "trailing dots are ignored",
+	 "example.test TXT \"v=spf1 include:o.test. -all\"\no.test TXT \"v=spf1 ip4:203.0.113.5\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§7.3", "a name over 253 characters is cut from the left",
+	 "somewhat.long.exp.example.test TXT \"v=spf1 -all "
+	 "exp=foobar.%{o}.%{o}.%{o}.%{o}.%{o}.%{o}.%{o}.%{o}.example.test\"\n" LONG_EXP_NAME
+	 " TXT \"Congratulations!  That was tricky.\"",
+	 "203.0.113.5", "h.test", "user@somewhat.long.exp.example.test", MFROM, SPF_FAIL, NULL, 0, 0,
+	 ANY, "Congratulations!  That was tricky.", NULL},
+	{"§7.3", "',' delimiter (libspf2 rejects it)",
+	 "example.test TXT \"v=spf1 exists:%{l1r,}.ok.test -all\"\nfirst.ok.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "first,second@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL,
+	 NULL},
+	{"§7.3", "upper-case macro: RFC 3986 escaping",
+	 "example.test TXT \"v=spf1 exists:%{L}.ok.test -all\"\no%27k%21.ok.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "o'k!@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§7.3", "%{l2r-}", "example.test TXT \"v=spf1 exists:%{i}.%{l2r-}.user.%{d2}\"\n"
+	 "203.0.113.5.gladstone.philip.user.example.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "philip-gladstone-test@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2,
+	 NULL, NULL},
+	{"§4.3", "domain literal sender", "", "203.0.113.5", "h.test", "foo@[203.0.113.5]", MFROM,
+	 SPF_NONE, "malformed", 0, 0, 0, NULL, NO_DOMAIN},
+
+	/* Explanations (§6.2, §7) */
+	{"§7.3", "explanation: upper-case macro escaped",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\n"
+	 "why.test TXT \"http://why.test/why.html?l=%{L}\"",
+	 "203.0.113.5", "h.test", "~jack&jill=up-a_b3.c@example.test", MFROM, SPF_FAIL, NULL, 0, 0,
+	 ANY, "http://why.test/why.html?l=~jack%26jill%3Dup-a_b3.c", NULL},
+	{"§7.3", "explanation: c, v and IPv6 i",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\n"
+	 "why.test TXT \"%{c} is queried as %{ir}.%{v}.arpa\"",
+	 "2001:db8::cb01", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, ANY,
+	 "2001:db8::cb01 is queried as "
+	 "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+	 NULL},
+	{"§7.3", "explanation: validated p",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\nwhy.test TXT \"connect from %{p}\"\n"
+	 "5.113.0.203.in-addr.arpa PTR mx.example.test\nmx.example.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, ANY,
+	 "connect from mx.example.test", NULL},
+	{"§7.3", "explanation: p not validated",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\nwhy.test TXT \"connect from %{p}\"\n"
+	 "5.113.0.203.in-addr.arpa PTR mx.example.test\nmx.example.test A 198.51.100.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, ANY,
+	 "connect from unknown", NULL},
+	{"§4.3", "explanation: no local-part is postmaster",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\nwhy.test TXT \"%{l}\"", "203.0.113.5",
+	 "h.test", "@example.test", MFROM, SPF_FAIL, NULL, 0, 0, ANY, "postmaster", NULL},
+	{"§6.2", "explanation with a syntax error is dropped",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\nwhy.test TXT \"The %{x}-files.\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, ANY, NULL, NULL},
+	{"§6.2", "explanation: two TXT records, none",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\nwhy.test TXT \"one\"\nwhy.test TXT \"two\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, ANY, NULL, NULL},
+	{"§6.2", "explanation: DNS error, none, still fail",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\nwhy.test TIMEOUT", "203.0.113.5", "h.test",
+	 "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, ANY, NULL, NULL},
+	{"§6.2", "explanation: non-ASCII, none",
+	 "example.test TXT \"v=spf1 -all exp=why.test\"\nwhy.test TXT \"\\239\\187\\191Explanation\"",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 0, 0, ANY, NULL, NULL},
 };
 
 static void run_case(struct dns *dns, const struct spf_case *c)

@@ -34,6 +34,7 @@ struct fake_record {
 	int type;
 	unsigned number; /* MX preference; DELAY milliseconds */
 	char *text;	 /* TXT data; MX exchange; PTR, CNAME target */
+	size_t text_len; /* TXT: may hold NULs (\000) */
 	struct in_addr a;
 	struct in6_addr aaaa;
 };
@@ -96,14 +97,16 @@ static const char *token_end(const char *p)
 
 /* One or more "character-strings", joined (RFC 7208 §3.3); unquoted data
  * is taken whole, as one string. */
-static char *fake_parse_txt(const char *p, size_t len, const char *line)
+static char *fake_parse_txt(const char *p, size_t len, const char *line, size_t *len_r)
 {
 	const char *end = p + len;
 	char *out;
 	size_t n = 0;
 
-	if (*p != '"')
+	if (*p != '"') {
+		*len_r = len;
 		return xstrndup(p, len);
+	}
 	out = xmalloc(len + 1);
 	for (; p < end; p = skip_space(p)) {
 		if (*p != '"')
@@ -125,6 +128,7 @@ static char *fake_parse_txt(const char *p, size_t len, const char *line)
 		p++;
 	}
 	out[n] = '\0';
+	*len_r = n;
 	return out;
 }
 
@@ -180,7 +184,7 @@ static void fake_parse_line(const char *line)
 		break;
 	}
 	case DNS_T_TXT:
-		r.text = fake_parse_txt(data, (size_t)(end - data), line);
+		r.text = fake_parse_txt(data, (size_t)(end - data), line, &r.text_len);
 		break;
 	case DNS_T_MX:
 	case FAKE_T_DELAY:
@@ -293,7 +297,12 @@ static void fake_copy_rr(struct dns_rr *rr, const struct fake_record *r)
 		rr->u.mx.exchange = xstrdup(r->text);
 		rr->len = strlen(r->text);
 		break;
-	default: /* TXT, PTR, CNAME: one string */
+	case DNS_T_TXT:
+		rr->u.text = xmalloc(r->text_len + 1);
+		memcpy(rr->u.text, r->text, r->text_len + 1);
+		rr->len = r->text_len;
+		break;
+	default: /* PTR, CNAME: one string */
 		rr->u.text = xstrdup(r->text);
 		rr->len = strlen(r->text);
 		break;

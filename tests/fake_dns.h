@@ -7,15 +7,16 @@
  *	NAME TYPE DATA		# comment
  *
  * TYPE is A, AAAA, TXT (DATA: "quoted strings", joined, with \" and \\
- * escapes; unquoted: the rest of the line, as one string), MX ("10
- * mx.example.test"), PTR or CNAME (followed for other types, as a resolver
- * would), or a pseudo type: SERVFAIL (every query for NAME is a temporary
- * failure), TIMEOUT (the same, with timed_out set) or DELAY ms (answers for
- * NAME take ms milliseconds; a query whose deadline is shorter times out at
- * its deadline).  Names are case-insensitive, the trailing dot optional.  A
- * name with no records and no names below it is NXDOMAIN; one with records
- * but none of the type asked, or only names below it, is NODATA.  dns_new()
- * ignores its configuration.  A malformed zone line is a broken test:
+ * escapes and \DDD for any octet, NUL too; unquoted: the rest of the line,
+ * as one string), MX ("10 mx.example.test"), PTR or CNAME (followed for
+ * other types, as a resolver would), or a pseudo type: SERVFAIL (every
+ * query for NAME is a temporary failure), TIMEOUT (the same, with
+ * timed_out set) or DELAY ms (answers for NAME take ms milliseconds; a
+ * query whose deadline is shorter times out at its deadline).  Names are
+ * case-insensitive, the trailing dot optional.  A name with no records and
+ * no names below it is NXDOMAIN; one with records but none of the type
+ * asked, or only names below it, is NODATA.  dns_new() ignores its
+ * configuration.  A malformed zone line is a broken test:
  * log_panic().
  *
  * fake_dns_reset() drops every record and zeroes the query counter;
