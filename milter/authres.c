@@ -57,7 +57,8 @@ static void put_pvalue(struct buf *b, const char *v)
 	buf_puts(b, "\"");
 }
 
-/* A comment: parentheses and backslashes escaped, controls dropped. */
+/* A comment: parentheses and backslashes escaped (RFC 5322 quoted-pair),
+ * controls dropped, other bytes outside ASCII replaced. */
 static void put_comment(struct buf *b, const char *text)
 {
 	buf_puts(b, " (");
@@ -66,6 +67,8 @@ static void put_comment(struct buf *b, const char *text)
 
 		if (c == '(' || c == ')' || c == '\\')
 			buf_printf(b, "\\%c", c);
+		else if (c >= 0x80) /* header fields are ASCII (RFC 5322 §2.2) */
+			buf_puts(b, "?");
 		else if (c >= ' ' && c != 0x7f)
 			buf_append(b, p, 1);
 	}
@@ -81,7 +84,77 @@ static void put_spf(struct buf *b, const struct spf_outcome *o, const char *ptyp
 	put_pvalue(b, ptype_value);
 }
 
-char *authres_render(struct arena *a, const char *authserv_id, const struct facts *f)
+static void put_dkim(struct buf *b, const struct dkim_results *r)
+{
+	if (r->count == 0) {
+		buf_puts(b, ";\n\tdkim=none");
+		if (r->skipped > 0)
+			buf_printf(b, " (%u signatures not verified)", r->skipped);
+		return;
+	}
+	for (size_t i = 0; i < r->count; i++) {
+		const struct dkim_sig *s = &r->sig[i];
+
+		buf_printf(b, ";\n\tdkim=%s", dkim_result_name(s->result));
+		if (s->reason != NULL)
+			put_comment(b, s->reason);
+		if (i + 1 == r->count && r->skipped > 0)
+			buf_printf(b, " (%u more signatures not verified)", r->skipped);
+		if (s->domain != NULL) {
+			buf_puts(b, " header.d=");
+			put_pvalue(b, s->domain);
+		}
+		if (s->selector != NULL) {
+			buf_puts(b, " header.s=");
+			put_pvalue(b, s->selector);
+		}
+		if (s->algorithm != NULL) {
+			buf_puts(b, " header.a=");
+			put_pvalue(b, s->algorithm);
+		}
+		if (s->b8 != NULL) {
+			buf_puts(b, " header.b=");
+			put_pvalue(b, s->b8);
+		}
+	}
+}
+
+static void put_dmarc(struct buf *b, const struct facts *f, const struct verdict *v)
+{
+	const struct dmarc_outcome *d = &f->dmarc;
+	const struct dmarc_record *r = &f->dmarc_record;
+
+	buf_printf(b, ";\n\tdmarc=%s", dmarc_result_name(d->result));
+	if (f->from_error != NULL) {
+		put_comment(b, f->from_error);
+	} else if (r->found) {
+		struct buf c;
+
+		buf_init(&c, 256);
+		buf_printf(&c, "p=%s", dmarc_policy_name(r->p));
+		if (r->sp != DMARC_POLICY_UNSET)
+			buf_printf(&c, " sp=%s", dmarc_policy_name(r->sp));
+		if (r->np != DMARC_POLICY_UNSET)
+			buf_printf(&c, " np=%s", dmarc_policy_name(r->np));
+		if (r->testing)
+			buf_puts(&c, " t=y");
+		if (f->dmarc_override != NULL)
+			buf_printf(&c, "; not enforced: %s", f->dmarc_override);
+		put_comment(b, buf_str(&c));
+		buf_release(&c);
+	} else if (r->why != NULL) {
+		put_comment(b, r->why);
+	}
+	if (d->header_from != NULL) {
+		buf_puts(b, " header.from=");
+		put_pvalue(b, d->header_from);
+	}
+	if (r->found && (d->result == DMARC_PASS || d->result == DMARC_FAIL))
+		buf_printf(b, " policy.dmarc=%s", dmarc_policy_name(v->dmarc_disposition));
+}
+
+char *authres_render(struct arena *a, const char *authserv_id, const struct facts *f,
+		     const struct verdict *v)
 {
 	struct buf b;
 	char *out;
@@ -94,8 +167,13 @@ char *authres_render(struct arena *a, const char *authserv_id, const struct fact
 		put_spf(&b, &f->spf_mfrom, f->mail_from_domain);
 	if (f->helo != NULL)
 		put_spf(&b, &f->spf_helo, f->helo);
-	if (f->mail_from_domain == NULL && f->helo == NULL)
-		buf_puts(&b, "; none");
+	put_dkim(&b, &f->dkim);
+	put_dmarc(&b, f, v);
+	if (b.overflow) { /* never a header with a piece missing: say less instead */
+		buf_reset(&b);
+		put_pvalue(&b, authserv_id);
+		buf_puts(&b, "; none (results too long to report)");
+	}
 	out = arena_strndup(a, buf_str(&b), b.len);
 	buf_release(&b);
 	return out;

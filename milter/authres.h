@@ -17,10 +17,13 @@
 
 #include "arena.h"
 #include "facts.h"
+#include "verdict.h"
 
 #define AUTHRES_HEADER "Authentication-Results"
 
-char *authres_render(struct arena *a, const char *authserv_id, const struct facts *f);
+/* v: the verdict, for the DMARC disposition applied (policy.dmarc) */
+char *authres_render(struct arena *a, const char *authserv_id, const struct facts *f,
+		     const struct verdict *v);
 int authres_is_ours(const char *value, const char *authserv_id);
 
 #endif

@@ -8,6 +8,8 @@
 #include "authres.h"
 #include "check.h"
 
+#define TAIL ";\n\tdkim=none;\n\tdmarc=none"
+
 static struct facts base(void)
 {
 	struct facts f;
@@ -27,43 +29,102 @@ int main(void)
 {
 	struct arena *a = arena_new(1024);
 	struct facts f = base();
+	struct verdict v = {.action = VERDICT_ACCEPT, .dmarc_disposition = DMARC_POLICY_NONE};
 
-	CHECK_STR(authres_render(a, "mx.authscore.test", &f),
+	CHECK_STR(authres_render(a, "mx.authscore.test", &f, &v),
 		  "mx.authscore.test;\n\tspf=pass smtp.mailfrom=example.test;\n\tspf=none "
-		  "smtp.helo=mx.example.test",
+		  "smtp.helo=mx.example.test" TAIL,
 		  "both identities, one resinfo each");
 
 	f.spf_mfrom.result = SPF_FAIL;
 	f.spf_mfrom.reason = "client (not) allowed \\ by -all";
-	CHECK_STR(authres_render(a, "mx", &f),
+	CHECK_STR(authres_render(a, "mx", &f, &v),
 		  "mx;\n\tspf=fail (client \\(not\\) allowed \\\\ by -all) smtp.mailfrom=example.test;"
-		  "\n\tspf=none smtp.helo=mx.example.test",
+		  "\n\tspf=none smtp.helo=mx.example.test" TAIL,
 		  "comment parentheses and backslashes escaped");
 
 	f = base();
 	f.mail_from = "";
 	f.mail_from_domain = NULL;
 	f.spf_helo.result = SPF_PASS;
-	CHECK_STR(authres_render(a, "mx", &f), "mx;\n\tspf=pass smtp.helo=mx.example.test",
+	CHECK_STR(authres_render(a, "mx", &f, &v), "mx;\n\tspf=pass smtp.helo=mx.example.test" TAIL,
 		  "null sender: the HELO identity only (RFC 7208 §2.4)");
 
 	f = base();
 	f.helo = "evil; dkim=pass header.d=bank.test";
-	CHECK_STR(authres_render(a, "mx", &f),
+	CHECK_STR(authres_render(a, "mx", &f, &v),
 		  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tspf=none "
-		  "smtp.helo=\"evil; dkim=pass header.d=bank.test\"",
+		  "smtp.helo=\"evil; dkim=pass header.d=bank.test\"" TAIL,
 		  "hostile HELO is quoted, cannot inject a resinfo");
 
 	f = base();
 	f.mail_from_domain = "ex\"am\tple";
 	f.helo = NULL;
-	CHECK_STR(authres_render(a, "mx", &f), "mx;\n\tspf=pass smtp.mailfrom=\"ex\\\"am?ple\"",
+	CHECK_STR(authres_render(a, "mx", &f, &v), "mx;\n\tspf=pass smtp.mailfrom=\"ex\\\"am?ple\"" TAIL,
 		  "quotes escaped, controls replaced");
 
 	f = base();
 	f.mail_from_domain = NULL;
 	f.helo = NULL;
-	CHECK_STR(authres_render(a, "mx", &f), "mx; none", "nothing to report: none");
+	CHECK_STR(authres_render(a, "mx", &f, &v), "mx" TAIL, "no SPF identity: DKIM and DMARC only");
+
+	/* DKIM: one resinfo per signature, RFC 8601 §2.7.1 properties */
+	{
+		struct dkim_sig sigs[2] = {
+			{.result = DKIM_PASS, .domain = "example.test", .selector = "sel1",
+			 .algorithm = "rsa-sha256", .b8 = "abcdEFGH", .key_bits = 2048},
+			{.result = DKIM_POLICY, .domain = "old.test", .selector = "s", .algorithm = "rsa-sha1",
+			 .b8 = "12345678", .reason = "rsa-sha1 (RFC 8301)"},
+		};
+		f = base();
+		f.helo = NULL;
+		f.dkim.count = 2;
+		f.dkim.sig = sigs;
+		f.dkim.skipped = 3;
+		f.from_domain = "example.test";
+		f.dmarc.result = DMARC_PASS;
+		f.dmarc.header_from = "example.test";
+		f.dmarc_record.found = 1;
+		f.dmarc_record.p = DMARC_POLICY_REJECT;
+		f.dmarc_record.sp = DMARC_POLICY_QUARANTINE;
+		f.dmarc_record.testing = 1;
+		CHECK_STR(authres_render(a, "mx", &f, &v),
+			  "mx;\n\tspf=pass smtp.mailfrom=example.test;"
+			  "\n\tdkim=pass header.d=example.test header.s=sel1 header.a=rsa-sha256 "
+			  "header.b=abcdEFGH;"
+			  "\n\tdkim=policy (rsa-sha1 \\(RFC 8301\\)) (3 more signatures not verified) "
+			  "header.d=old.test header.s=s header.a=rsa-sha1 header.b=12345678;"
+			  "\n\tdmarc=pass (p=reject sp=quarantine t=y) header.from=example.test "
+			  "policy.dmarc=none",
+			  "DKIM signatures, skipped count, DMARC with published policy");
+	}
+	f = base();
+	f.helo = NULL;
+	f.from_domain = "bank.test";
+	f.dmarc.result = DMARC_FAIL;
+	f.dmarc.header_from = "bank.test";
+	f.dmarc_record.found = 1;
+	f.dmarc_record.p = DMARC_POLICY_REJECT;
+	v.dmarc_disposition = DMARC_POLICY_QUARANTINE;
+	CHECK_STR(authres_render(a, "mx", &f, &v),
+		  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tdkim=none;"
+		  "\n\tdmarc=fail (p=reject) header.from=bank.test policy.dmarc=quarantine",
+		  "policy.dmarc names the disposition applied");
+	f.dmarc_override = "trusted_forwarder";
+	v.dmarc_disposition = DMARC_POLICY_NONE;
+	CHECK_STR(authres_render(a, "mx", &f, &v),
+		  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tdkim=none;"
+		  "\n\tdmarc=fail (p=reject; not enforced: trusted_forwarder) header.from=bank.test "
+		  "policy.dmarc=none",
+		  "an override is said, and the disposition is none");
+	f = base();
+	f.helo = NULL;
+	f.from_error = "2 From header fields";
+	f.dmarc.result = DMARC_PERMERROR;
+	CHECK_STR(authres_render(a, "mx", &f, &v),
+		  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tdkim=none;"
+		  "\n\tdmarc=permerror (2 From header fields)",
+		  "a From error: permerror with the reason, no header.from");
 
 	CHECK(authres_is_ours("mx.authscore.test; spf=pass", "mx.authscore.test"), "exact id");
 	CHECK(authres_is_ours(" MX.AuthScore.TEST ; spf=pass", "mx.authscore.test"),

@@ -61,8 +61,7 @@ static sfsistat reply(const struct conn *c, unsigned long nr_flag)
 }
 
 /* The stages we never act on, and the replies that are always continue. */
-static const unsigned long wanted_steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOBODY |
-					  SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR |
+static const unsigned long wanted_steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR |
 					  SMFIP_NR_EOH | SMFIP_NR_BODY;
 static const unsigned long noreply_steps =
 	SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
@@ -195,6 +194,17 @@ static char *reply_text(const char *text)
 	return t;
 }
 
+static void edit_headers(SMFICTX *ctx, const struct message_edits *e)
+{
+	for (size_t i = 0; i < e->ar_delete_count; i++)
+		if (smfi_chgheader(ctx, AUTHRES_HEADER, (int)e->ar_delete[i], NULL) != MI_SUCCESS)
+			log_warn("cannot remove forged %s header #%u", AUTHRES_HEADER,
+				 e->ar_delete[i]);
+	if (e->ar_value != NULL &&
+	    smfi_insheader(ctx, 0, AUTHRES_HEADER, (char *)e->ar_value) != MI_SUCCESS)
+		log_warn("cannot add the %s header", AUTHRES_HEADER);
+}
+
 static sfsistat apply(SMFICTX *ctx, const struct message_edits *e, const struct verdict *v)
 {
 	char *text;
@@ -209,16 +219,23 @@ static sfsistat apply(SMFICTX *ctx, const struct message_edits *e, const struct 
 		if (r != MI_SUCCESS)
 			log_warn("cannot set the SMTP reply %s %s", v->rcode, v->xcode);
 		return v->action == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	case VERDICT_QUARANTINE:
+		edit_headers(ctx, e);
+		text = reply_text(v->text);
+		if (smfi_quarantine(ctx, text) != MI_SUCCESS)
+			log_warn("cannot quarantine the message: %s", text);
+		free(text);
+		return SMFIS_CONTINUE;
+	case VERDICT_TAG:
+		edit_headers(ctx, e);
+		/* What existing Sieve rules match (SpamAssassin's flag). */
+		if (smfi_addheader(ctx, "X-Spam-Flag", "YES") != MI_SUCCESS)
+			log_warn("cannot add the X-Spam-Flag header");
+		return SMFIS_CONTINUE;
 	case VERDICT_ACCEPT:
 		break;
 	}
-	for (size_t i = 0; i < e->ar_delete_count; i++)
-		if (smfi_chgheader(ctx, AUTHRES_HEADER, (int)e->ar_delete[i], NULL) != MI_SUCCESS)
-			log_warn("cannot remove forged %s header #%u", AUTHRES_HEADER,
-				 e->ar_delete[i]);
-	if (e->ar_value != NULL &&
-	    smfi_insheader(ctx, 0, AUTHRES_HEADER, (char *)e->ar_value) != MI_SUCCESS)
-		log_warn("cannot add the %s header", AUTHRES_HEADER);
+	edit_headers(ctx, e);
 	return SMFIS_CONTINUE;
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -24,11 +25,14 @@
 #define CONF_MAX_LINE 8192
 #define CONF_MAX_WORDS 256
 
-enum key_kind { K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION, K_LOGLEVEL, K_LOGTO, K_CIDRS };
+enum key_kind { K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION, K_LOGLEVEL, K_LOGTO, K_CIDRS };
 
 #define A_ACCEPT (1u << ACTION_ACCEPT)
 #define A_TEMPFAIL (1u << ACTION_TEMPFAIL)
 #define A_REJECT (1u << ACTION_REJECT)
+#define A_QUARANTINE (1u << ACTION_QUARANTINE)
+#define A_TAG (1u << ACTION_TAG)
+#define A_ENFORCE (A_ACCEPT | A_TEMPFAIL | A_REJECT | A_QUARANTINE)
 
 struct key {
 	const char *name;
@@ -58,6 +62,17 @@ static const struct key keys[] = {
 	{"on-spf-permerror", K_ACTION, F(on_spf_permerror), A_ACCEPT | A_REJECT, 0},
 	{"on-spf-temperror", K_ACTION, F(on_spf_temperror), A_ACCEPT | A_TEMPFAIL, 0},
 	{"max-recipients", K_COUNT, F(max_recipients), 0, 0},
+	{"dkim-max-signatures", K_COUNT, F(dkim_max_signatures), 0, 0},
+	{"on-dkim-temperror", K_ACTION, F(on_dkim_temperror), A_ENFORCE, 0},
+	{"on-dkim-permerror", K_ACTION, F(on_dkim_permerror), A_ENFORCE, 0},
+	{"on-dmarc-temperror", K_ACTION, F(on_dmarc_temperror), A_ENFORCE, 0},
+	{"on-dmarc-permerror", K_ACTION, F(on_dmarc_permerror), A_ENFORCE, 0},
+	{"on-dmarc-reject", K_ACTION, F(on_dmarc_reject), A_ACCEPT | A_REJECT | A_QUARANTINE | A_TAG, 0},
+	{"on-dmarc-quarantine", K_ACTION, F(on_dmarc_quarantine), A_ACCEPT | A_QUARANTINE | A_TAG, 0},
+	{"on-from-error", K_ACTION, F(on_from_error), A_ACCEPT | A_TEMPFAIL | A_REJECT, 0},
+	{"dmarc-reject-text", K_TEMPLATE, F(dmarc_reject_text), 0, 0},
+	{"dmarc-override-domains", K_WORDS, F(dmarc_override_domains), 0, 0},
+	{"dmarc-override-networks", K_CIDRS, F(dmarc_override_networks), 0, 0},
 };
 #undef F
 
@@ -65,6 +80,8 @@ static const char *const action_names[] = {
 	[ACTION_ACCEPT] = "accept",
 	[ACTION_TEMPFAIL] = "tempfail",
 	[ACTION_REJECT] = "reject",
+	[ACTION_QUARANTINE] = "quarantine",
+	[ACTION_TAG] = "tag",
 };
 
 const char *conf_action_name(enum conf_action a)
@@ -207,6 +224,21 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 		*(unsigned *)field = (unsigned)v;
 		return 0;
 	}
+	case K_TEMPLATE: {
+		/* reply text: printable, and {domain} the only placeholder */
+		const char *t = w[0].text;
+
+		for (const char *b = strchr(t, '{'); b != NULL; b = strchr(b + 1, '{'))
+			if (strncmp(b, "{domain}", 8) != 0)
+				return perr(p, w[0].col + (unsigned)(b - t) + 1,
+					    "%s: unknown placeholder (only {domain} is known)",
+					    k->name);
+		if (strlen(t) > 400)
+			return perr(p, w[0].col, "%s: longer than 400 characters", k->name);
+		free(*(char **)field);
+		*(char **)field = xstrdup(t);
+		return 0;
+	}
 	case K_SOCKET:
 		if (strncmp(w[0].text, "unix:/", 6) != 0 && strncmp(w[0].text, "local:/", 7) != 0 &&
 		    strncmp(w[0].text, "inet:", 5) != 0 && strncmp(w[0].text, "inet6:", 6) != 0 &&
@@ -313,19 +345,19 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 				    k->name, w[0].text);
 		return 0;
 	case K_CIDRS: {
-		struct conf *cfg = p->cfg;
+		struct cidr_list *l = field;
 
-		free(cfg->trusted);
-		cfg->trusted = xcalloc((size_t)n, sizeof(*cfg->trusted));
-		cfg->trusted_count = 0;
+		free(l->nets);
+		l->nets = xcalloc((size_t)n, sizeof(*l->nets));
+		l->count = 0;
 		for (int i = 0; i < n; i++) {
 			if (strcmp(w[i].text, "none") == 0 && n == 1)
 				break;
-			if (cidr_parse(w[i].text, &cfg->trusted[cfg->trusted_count]) < 0)
+			if (cidr_parse(w[i].text, &l->nets[l->count]) < 0)
 				return perr(p, w[i].col,
 					    "%s: \"%s\" is not an IPv4 or IPv6 address or network",
 					    k->name, w[i].text);
-			cfg->trusted_count++;
+			l->count++;
 		}
 		return 0;
 	}
@@ -343,10 +375,10 @@ static void conf_defaults(struct conf *cfg)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	cfg->authserv_id = xstrdup(host);
-	cfg->trusted = xcalloc(2, sizeof(*cfg->trusted));
+	cfg->trusted.nets = xcalloc(2, sizeof(*cfg->trusted.nets));
 	for (size_t i = 0; i < 2; i++)
-		if (cidr_parse(trusted[i], &cfg->trusted[cfg->trusted_count]) == 0)
-			cfg->trusted_count++;
+		if (cidr_parse(trusted[i], &cfg->trusted.nets[cfg->trusted.count]) == 0)
+			cfg->trusted.count++;
 	cfg->skip_authenticated = 1;
 	cfg->dns_timeout_ms = 5000;
 	cfg->spf_timeout_ms = 20000;
@@ -357,6 +389,15 @@ static void conf_defaults(struct conf *cfg)
 	cfg->on_spf_permerror = ACTION_ACCEPT;
 	cfg->on_spf_temperror = ACTION_TEMPFAIL;
 	cfg->max_recipients = 1000;
+	cfg->dkim_max_signatures = 5;
+	cfg->on_dkim_temperror = ACTION_TEMPFAIL;
+	cfg->on_dkim_permerror = ACTION_ACCEPT;
+	cfg->on_dmarc_temperror = ACTION_TEMPFAIL;
+	cfg->on_dmarc_permerror = ACTION_ACCEPT;
+	cfg->on_dmarc_reject = ACTION_REJECT;
+	cfg->on_dmarc_quarantine = ACTION_QUARANTINE;
+	cfg->on_from_error = ACTION_REJECT;
+	cfg->dmarc_reject_text = xstrdup("rejected by the DMARC policy of {domain}");
 }
 
 static int parse_line(struct parser *p, char *line)
@@ -465,17 +506,41 @@ void conf_free(struct conf **confp)
 	free(cfg->user);
 	free(cfg->pidfile);
 	free(cfg->authserv_id);
-	free(cfg->trusted);
+	free(cfg->trusted.nets);
+	free(cfg->dmarc_reject_text);
+	words_free(&cfg->dmarc_override_domains);
+	free(cfg->dmarc_override_networks.nets);
 	words_free(&cfg->dns_forwarders);
 	words_free(&cfg->dns_stubs);
 	free(cfg->dns_trust_anchor);
 	xfree(confp);
 }
 
+int cidr_list_contains(const struct cidr_list *l, const struct addr *a)
+{
+	for (size_t i = 0; i < l->count; i++)
+		if (cidr_contains(&l->nets[i], a))
+			return 1;
+	return 0;
+}
+
 int conf_is_trusted(const struct conf *cfg, const struct addr *client)
 {
-	for (size_t i = 0; i < cfg->trusted_count; i++)
-		if (cidr_contains(&cfg->trusted[i], client))
+	return cidr_list_contains(&cfg->trusted, client);
+}
+
+int conf_domain_listed(char *const *list, const char *domain)
+{
+	size_t dlen = domain != NULL ? strlen(domain) : 0;
+
+	for (; dlen > 0 && list != NULL && *list != NULL; list++) {
+		size_t llen = strlen(*list);
+
+		if (llen == dlen && strcasecmp(*list, domain) == 0)
 			return 1;
+		if (llen < dlen && domain[dlen - llen - 1] == '.' &&
+		    strcasecmp(*list, domain + dlen - llen) == 0)
+			return 1;
+	}
 	return 0;
 }

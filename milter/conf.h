@@ -23,7 +23,12 @@
 #define CONF_DEFAULT_PATH SYSCONFDIR "/authscore/authscore.conf"
 
 /* What a check's outcome does to the message (the DNS-error table). */
-enum conf_action { ACTION_ACCEPT, ACTION_TEMPFAIL, ACTION_REJECT };
+enum conf_action { ACTION_ACCEPT, ACTION_TEMPFAIL, ACTION_REJECT, ACTION_QUARANTINE, ACTION_TAG };
+
+struct cidr_list {
+	struct cidr *nets;
+	size_t count;
+};
 
 struct conf {
 	char *path;
@@ -32,8 +37,7 @@ struct conf {
 	char *user; /* "user" or "user:group"; NULL: stay who we are */
 	char *pidfile;
 	char *authserv_id;
-	struct cidr *trusted;
-	size_t trusted_count;
+	struct cidr_list trusted;
 	int skip_authenticated;
 	char **dns_forwarders; /* NULL-terminated; empty: full recursion */
 	char **dns_stubs;      /* NULL-terminated "zone addr..." strings */
@@ -46,6 +50,19 @@ struct conf {
 	enum conf_action on_spf_permerror;
 	enum conf_action on_spf_temperror;
 	unsigned max_recipients;
+
+	/* DKIM and DMARC */
+	unsigned dkim_max_signatures;
+	enum conf_action on_dkim_temperror;  /* a key lookup failed and DMARC could not pass */
+	enum conf_action on_dkim_permerror;
+	enum conf_action on_dmarc_temperror; /* the policy could not be discovered */
+	enum conf_action on_dmarc_permerror;
+	enum conf_action on_dmarc_reject;     /* what p=reject does */
+	enum conf_action on_dmarc_quarantine; /* what p=quarantine does */
+	enum conf_action on_from_error;	      /* no, several or unusable From */
+	char *dmarc_reject_text;	      /* template; {domain} is the Author Domain */
+	char **dmarc_override_domains;	      /* envelope domains whose DMARC failure is not enforced */
+	struct cidr_list dmarc_override_networks;
 };
 
 struct conf *conf_load(const char *path, int must_exist, char **error_r);
@@ -54,6 +71,9 @@ struct conf *conf_parse(const char *name, const char *text, char **error_r);
 void conf_free(struct conf **confp);
 
 int conf_is_trusted(const struct conf *cfg, const struct addr *client);
+int cidr_list_contains(const struct cidr_list *l, const struct addr *a);
+/* Is domain, or a parent of it, in the NULL-terminated list? */
+int conf_domain_listed(char *const *list, const char *domain);
 const char *conf_action_name(enum conf_action a);
 
 #endif

@@ -36,8 +36,21 @@ int main(void)
 	CHECK(conf_is_trusted(c, &a), "loopback trusted by default");
 	addr_parse("203.0.113.10", &a);
 	CHECK(!conf_is_trusted(c, &a), "others not trusted by default");
+	CHECK(c->on_dkim_temperror == ACTION_TEMPFAIL && c->on_dmarc_temperror == ACTION_TEMPFAIL &&
+		      c->on_dmarc_reject == ACTION_REJECT &&
+		      c->on_dmarc_quarantine == ACTION_QUARANTINE && c->on_from_error == ACTION_REJECT,
+	      "default DKIM/DMARC actions: temporary errors tempfail, policies enforced");
+	CHECK(c->dkim_max_signatures == 5, "default: at most 5 signatures verified");
 	conf_free(&c);
 	CHECK(c == NULL, "conf_free clears the pointer");
+	{
+		char *list[] = {"lists.example.test", "fwd.test", NULL};
+
+		CHECK(conf_domain_listed(list, "lists.example.test") && conf_domain_listed(list, "a.fwd.test") &&
+			      !conf_domain_listed(list, "evilfwd.test") &&
+			      !conf_domain_listed(list, "example.test") && !conf_domain_listed(list, NULL),
+		      "override domains match the domain and its subdomains only");
+	}
 
 	c = conf_parse("t.conf",
 		       "# comment\n"
@@ -60,7 +73,7 @@ int main(void)
 		printf("# %s\n", error);
 	else {
 		CHECK_STR(c->authserv_id, "mx.example.test", "quoted value");
-		CHECK(c->trusted_count == 2, "two trusted networks");
+		CHECK(c->trusted.count == 2, "two trusted networks");
 		addr_parse("2001:db8:1:2::3", &a);
 		CHECK(conf_is_trusted(c, &a), "IPv6 trusted network matches");
 		CHECK(c->dns_forwarders[0] && c->dns_forwarders[1] && !c->dns_forwarders[2],
@@ -74,6 +87,11 @@ int main(void)
 	}
 	conf_free(&c);
 
+	expect_error("on-dmarc-quarantine reject\n",
+		     "t.conf:1:21: on-dmarc-quarantine: expected accept or quarantine or tag, not "
+		     "\"reject\"");
+	expect_error("dmarc-reject-text \"no {dom} here\"\n",
+		     "t.conf:1:23: dmarc-reject-text: unknown placeholder (only {domain} is known)");
 	expect_error("bogus-key 1\n", "t.conf:1:1: unknown key \"bogus-key\"");
 	expect_error("\n  on-spf-fail tempfail\n",
 		     "t.conf:2:15: on-spf-fail: expected accept or reject, not \"tempfail\"");

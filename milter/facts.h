@@ -13,6 +13,8 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "dkim.h"
+#include "dmarc.h"
 #include "spf.h"
 
 struct facts {
@@ -39,6 +41,18 @@ struct facts {
 	 * RFC 7208 §2.4) and the HELO identity, always evaluated */
 	struct spf_outcome spf_mfrom;
 	struct spf_outcome spf_helo;
+
+	/* From (RFC 5322 §3.6.2): exactly one field with one address gives the
+	 * Author Domain; anything else is a from_error (two From fields is the
+	 * classic DMARC bypass) */
+	unsigned from_fields;
+	const char *from_domain;
+	const char *from_error;
+
+	struct dkim_results dkim;
+	struct dmarc_record dmarc_record; /* the policy discovered for from_domain */
+	struct dmarc_outcome dmarc;
+	const char *dmarc_override; /* RFC 9990 override type when not enforced, or NULL */
 };
 
 #endif

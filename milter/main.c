@@ -30,6 +30,7 @@
 
 #include "callbacks.h"
 #include "conf.h"
+#include "dkim.h"
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
@@ -324,6 +325,8 @@ int main(int argc, char **argv)
 		if ((dns = dns_new(&dc, &error)) == NULL)
 			log_fatal("%s", error);
 	}
+	if (dkim_module_init(dns, &error) < 0)
+		log_fatal("%s", error);
 	runtime_publish(runtime_new(conf, dns)); /* from here on `conf` is valid until a reload */
 
 	conn = milter_socket(conf->socket);
@@ -397,6 +400,7 @@ int main(int argc, char **argv)
 	free(pidfile);
 	free(conn);
 	runtime_publish(NULL);
+	dkim_module_deinit();
 	dns_free(&dns);
 	log_notice("stopped");
 	return 0;

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -13,14 +14,29 @@
 #include "log.h"
 #include "mem.h"
 #include "message.h"
+#include "rfc5322.h"
 
 #define FIELD_MAX 998 /* RFC 5322 §2.1.1 line limit bounds what we keep of a value */
+#define ORG_LOOKUPS_MAX 6 /* identifier domains whose Organizational Domain we discover */
+
+/* An identifier domain (SPF, DKIM d=) and the discovery of its
+ * Organizational Domain, for relaxed alignment (RFC 9989). */
+struct org_lookup {
+	const char *domain;
+	struct dmarc_discovery *discovery;
+	struct dmarc_record record;
+};
 
 struct message {
 	struct session *s;
 	struct arena *arena;
 	struct facts facts;
 	struct spf_check *mfrom_check;
+	struct dkim_check *dkim_check;
+	const char *from_value; /* the first From field */
+	struct dmarc_discovery *policy;
+	struct org_lookup org[ORG_LOOKUPS_MAX];
+	size_t org_count;
 	struct timespec started;
 	unsigned ar_seen; /* Authentication-Results headers so far */
 	unsigned *ar_ours;
@@ -73,7 +89,14 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 			.deadline_ms = conf->spf_timeout_ms,
 			.lookup_timeout_ms = conf->dns_timeout_ms,
 		};
+		struct dkim_params dp = {
+			.max_signatures = conf->dkim_max_signatures,
+			.lookup_timeout_ms = conf->dns_timeout_ms,
+			.min_rsa_bits = 1024,
+		};
+
 		m->mfrom_check = spf_start(s->rt->dns, &p);
+		m->dkim_check = dkim_check_new(&dp, NULL);
 	}
 	return m;
 }
@@ -106,6 +129,10 @@ void message_header(struct message *m, const char *name, const char *value)
 	struct facts *f = &m->facts;
 
 	f->header_bytes += strlen(name) + strlen(value) + 3;
+	if (m->dkim_check != NULL)
+		dkim_check_header(m->dkim_check, name, value);
+	if (strcasecmp(name, "From") == 0 && f->from_fields++ == 0)
+		m->from_value = arena_strndup(m->arena, value, strnlen(value, RFC5322_MAX_VALUE + 1));
 	if (strcasecmp(name, AUTHRES_HEADER) == 0) {
 		m->ar_seen++;
 		if (authres_is_ours(value, m->s->rt->conf->authserv_id)) {
@@ -130,15 +157,131 @@ void message_header(struct message *m, const char *name, const char *value)
 	}
 }
 
+/* Start the discovery of an identifier domain's Organizational Domain,
+ * unless it is the Author Domain itself (whose walk is already running) or
+ * already started. */
+static void org_start(struct message *m, const char *domain)
+{
+	struct facts *f = &m->facts;
+
+	if (domain == NULL || f->from_domain == NULL || strcasecmp(domain, f->from_domain) == 0)
+		return;
+	for (size_t i = 0; i < m->org_count; i++)
+		if (strcasecmp(m->org[i].domain, domain) == 0)
+			return;
+	if (m->org_count == ORG_LOOKUPS_MAX)
+		return;
+	m->org[m->org_count].domain = arena_strdup(m->arena, domain);
+	m->org[m->org_count].discovery =
+		dmarc_orgdomain_start(m->s->rt->dns, domain, m->s->rt->conf->dns_timeout_ms);
+	m->org_count++;
+}
+
+static const char *org_domain_of(struct message *m, const char *domain)
+{
+	struct facts *f = &m->facts;
+
+	if (domain == NULL)
+		return NULL;
+	if (f->from_domain != NULL && strcasecmp(domain, f->from_domain) == 0)
+		return f->dmarc_record.org_domain;
+	for (size_t i = 0; i < m->org_count; i++) {
+		struct org_lookup *o = &m->org[i];
+
+		if (strcasecmp(o->domain, domain) != 0)
+			continue;
+		if (o->discovery != NULL)
+			dmarc_discover_finish(&o->discovery, m->arena, &o->record);
+		return o->record.org_domain;
+	}
+	return NULL;
+}
+
+/* The Author Domain: one From field with one address (RFC 9989 §4.4). */
+static void author_domain(struct message *m)
+{
+	struct facts *f = &m->facts;
+	const char *domains[1], *error = NULL;
+	int n;
+
+	if (f->from_fields == 0) {
+		f->from_error = "no From header field";
+		return;
+	}
+	if (f->from_fields > 1) {
+		f->from_error = arena_printf(m->arena, "%u From header fields", f->from_fields);
+		return;
+	}
+	n = rfc5322_mailbox_domains(m->from_value, m->arena, domains, 1, &error);
+	if (n < 0)
+		f->from_error = arena_printf(m->arena, "unusable From address: %s", error);
+	else if (n > 1)
+		f->from_error = arena_printf(m->arena, "%d addresses in From", n);
+	else
+		f->from_domain = domains[0];
+}
+
 void message_eoh(struct message *m)
 {
-	(void)m;
+	struct facts *f = &m->facts;
+	const struct runtime *rt = m->s->rt;
+
+	if (f->skipped != NULL)
+		return;
+	author_domain(m);
+	/* Everything that needs only the header starts now, in parallel. */
+	dkim_check_eoh(m->dkim_check);
+	if (f->from_domain != NULL) {
+		m->policy = dmarc_discover_start(rt->dns, f->from_domain, rt->conf->dns_timeout_ms);
+		org_start(m, f->mail_from_domain);
+		{
+			const char *d[ORG_LOOKUPS_MAX];
+			size_t n = dkim_check_domains(m->dkim_check, d, ORG_LOOKUPS_MAX);
+
+			for (size_t i = 0; i < n; i++)
+				org_start(m, d[i]);
+		}
+	}
 }
 
 void message_body(struct message *m, const unsigned char *data, size_t len)
 {
-	(void)data;
 	m->facts.body_bytes += len;
+	if (m->dkim_check != NULL)
+		dkim_check_body(m->dkim_check, data, len);
+}
+
+static void dmarc_collect(struct message *m)
+{
+	struct facts *f = &m->facts;
+	const struct conf *conf = m->s->rt->conf;
+	const char **dkim_orgs;
+	struct dmarc_inputs in;
+
+	if (f->from_domain == NULL) {
+		f->dmarc.result = DMARC_PERMERROR; /* no single Author Domain to evaluate */
+		return;
+	}
+	dmarc_discover_finish(&m->policy, m->arena, &f->dmarc_record);
+	dkim_orgs = arena_alloc(m->arena, (f->dkim.count + 1) * sizeof(*dkim_orgs));
+	for (size_t i = 0; i < f->dkim.count; i++)
+		dkim_orgs[i] = org_domain_of(m, f->dkim.sig[i].domain);
+	in = (struct dmarc_inputs){
+		.author_domain = f->from_domain,
+		.record = &f->dmarc_record,
+		.spf_mfrom = &f->spf_mfrom,
+		.spf_org_domain = org_domain_of(m, f->spf_mfrom.domain),
+		.dkim = &f->dkim,
+		.dkim_org_domains = dkim_orgs,
+	};
+	dmarc_evaluate(&in, m->arena, &f->dmarc);
+	/* Local overrides: recorded always, they only stop enforcement. */
+	if (f->dmarc.result == DMARC_FAIL) {
+		if (cidr_list_contains(&conf->dmarc_override_networks, &f->client))
+			f->dmarc_override = "trusted_forwarder";
+		else if (conf_domain_listed(conf->dmarc_override_domains, f->mail_from_domain))
+			f->dmarc_override = "local_policy";
+	}
 }
 
 void message_eom(struct message *m, struct verdict *v_r, struct message_edits *edits_r)
@@ -154,7 +297,12 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 			f->spf_helo = *session_helo_spf(s);
 		if (m->mfrom_check != NULL)
 			spf_finish(&m->mfrom_check, m->arena, &f->spf_mfrom);
-		edits_r->ar_value = authres_render(m->arena, conf->authserv_id, f);
+		dkim_check_finish(m->dkim_check, m->arena, &f->dkim);
+		dmarc_collect(m);
+	}
+	verdict_decide(conf, f, m->arena, v_r);
+	if (f->skipped == NULL) {
+		edits_r->ar_value = authres_render(m->arena, conf->authserv_id, f, v_r);
 		/* Delete from the highest index down: Postfix renumbers after each. */
 		desc = arena_alloc(m->arena, (m->ar_ours_count + 1) * sizeof(*desc));
 		for (size_t i = 0; i < m->ar_ours_count; i++)
@@ -162,7 +310,6 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 		edits_r->ar_delete = desc;
 		edits_r->ar_delete_count = m->ar_ours_count;
 	}
-	verdict_decide(conf, f, m->arena, v_r);
 	m->elapsed_ms = ms_since(&m->started);
 }
 
@@ -182,13 +329,28 @@ void message_log(const struct message *m, const struct verdict *v)
 			 f->skipped);
 		return;
 	}
-	log_info("%s: client=%s [%s] helo=%s from=<%s> spf=%s spf.helo=%s forged_ar=%zu "
-		 "action=%s%s%s ms=%ld",
-		 f->queue_id ? f->queue_id : "NOQUEUE", f->client_host ? f->client_host : "unknown",
-		 f->client_ip, f->helo ? f->helo : "(none)", f->mail_from,
-		 spf_result_name(f->spf_mfrom.result), spf_result_name(f->spf_helo.result),
-		 m->ar_ours_count, verdict_action_name(v->action), v->why ? " reason=" : "",
-		 v->why ? v->why : "", m->elapsed_ms);
+	{
+		char dkim[256];
+		size_t o = 0;
+
+		dkim[0] = '\0';
+		for (size_t i = 0; i < f->dkim.count && o < sizeof(dkim) - 1; i++)
+			o += (size_t)snprintf(dkim + o, sizeof(dkim) - o, "%s%s:%s", i ? "," : "",
+					      dkim_result_name(f->dkim.sig[i].result),
+					      f->dkim.sig[i].domain ? f->dkim.sig[i].domain : "?");
+		log_info("%s: client=%s [%s] helo=%s from=<%s> header.from=%s spf=%s spf.helo=%s "
+			 "dkim=%s dmarc=%s%s%s forged_ar=%zu action=%s%s%s ms=%ld",
+			 f->queue_id ? f->queue_id : "NOQUEUE",
+			 f->client_host ? f->client_host : "unknown", f->client_ip,
+			 f->helo ? f->helo : "(none)", f->mail_from,
+			 f->from_domain ? f->from_domain : "(none)",
+			 spf_result_name(f->spf_mfrom.result), spf_result_name(f->spf_helo.result),
+			 o ? dkim : "none", dmarc_result_name(f->dmarc.result),
+			 f->dmarc_record.found ? " policy=" : "",
+			 f->dmarc_record.found ? dmarc_policy_name(f->dmarc.policy) : "",
+			 m->ar_ours_count, verdict_action_name(v->action), v->why ? " reason=" : "",
+			 v->why ? v->why : "", m->elapsed_ms);
+	}
 }
 
 void message_free(struct message **mp)
@@ -199,6 +361,10 @@ void message_free(struct message **mp)
 	if (m == NULL)
 		return;
 	spf_cancel(&m->mfrom_check);
+	dkim_check_free(&m->dkim_check);
+	dmarc_discover_cancel(&m->policy);
+	for (size_t i = 0; i < m->org_count; i++)
+		dmarc_discover_cancel(&m->org[i].discovery);
 	a = m->arena;
 	arena_free(&a); /* the message itself lives in its arena */
 	*mp = NULL;

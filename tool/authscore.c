@@ -19,6 +19,7 @@
 #include "authres.h"
 #include "buf.h"
 #include "conf.h"
+#include "dkim.h"
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
@@ -180,7 +181,7 @@ static int cmd_test(int argc, char **argv)
 			.trust_anchor_file = conf->dns_trust_anchor,
 			.timeout_ms = conf->dns_timeout_ms,
 		};
-		if ((dns = dns_new(&dc, &error)) == NULL) {
+		if ((dns = dns_new(&dc, &error)) == NULL || dkim_module_init(dns, &error) < 0) {
 			fprintf(stderr, "authscore test: %s\n", error);
 			return 1;
 		}
@@ -205,12 +206,15 @@ static int cmd_test(int argc, char **argv)
 		       AUTHRES_HEADER);
 	if (v.action == VERDICT_ACCEPT)
 		printf("action: accept\n");
+	else if (v.action == VERDICT_TAG || v.action == VERDICT_QUARANTINE)
+		printf("action: %s (%s)\n", verdict_action_name(v.action), v.text);
 	else
 		printf("action: %s %s %s %s\n", verdict_action_name(v.action), v.rcode, v.xcode,
 		       v.text);
 	message_free(&m);
 	session_free(&s);
 	runtime_unref(&rt);
+	dkim_module_deinit();
 	dns_free(&dns);
 	buf_release(&msg);
 	return 0;

@@ -16,6 +16,7 @@ void buf_init(struct buf *b, size_t cap)
 	b->data = NULL;
 	b->len = b->size = 0;
 	b->cap = cap;
+	b->overflow = 0;
 }
 
 void buf_release(struct buf *b)
@@ -27,6 +28,7 @@ void buf_release(struct buf *b)
 void buf_reset(struct buf *b)
 {
 	b->len = 0;
+	b->overflow = 0;
 	if (b->data != NULL)
 		b->data[0] = '\0';
 }
@@ -35,8 +37,10 @@ static int buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 
-	if (extra > b->cap || need > b->cap + 1)
+	if (extra > b->cap || need > b->cap + 1) {
+		b->overflow = 1;
 		return -1;
+	}
 	if (need > b->size) {
 		size_t size = b->size ? b->size : 64;
 

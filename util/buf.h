@@ -1,9 +1,10 @@
 /*
  * buf - a growable byte string, always NUL-terminated, with a hard cap.
  *
- * buf_init() on a caller-owned struct; appends past the cap fail with -1
- * and leave the content as it was, so a hostile input can never grow a
- * buffer without bound.  buf_release() frees the storage.  Not thread-safe.
+ * buf_init() on a caller-owned struct; appends past the cap fail with -1,
+ * leave the content as it was and set `overflow`, so a hostile input can
+ * never grow a buffer without bound, and a writer that appends many pieces
+ * can check once at the end that none was dropped.  buf_release() frees the storage.  Not thread-safe.
  */
 #ifndef AUTHSCORE_BUF_H
 #define AUTHSCORE_BUF_H
@@ -13,6 +14,7 @@
 struct buf {
 	char *data;
 	size_t len, size, cap;
+	int overflow; /* an append was refused */
 };
 
 void buf_init(struct buf *b, size_t cap);

@@ -564,7 +564,8 @@ spec_re() {
 	local r=${1%% *} p=${1#* }
 	local prop=${p%%=*} val=${p#*=} lp=
 	[ "$prop" = smtp.mailfrom ] && lp='([^;[:space:]]*@)?'
-	printf '(^|;)[[:space:]]*%s([[:space:]]+\\([^)]*\\))?[[:space:]]+%s=%s%s([;[:space:]]|$)' \
+	# a comment may hold escaped parentheses (quoted-pairs, RFC 5322 §3.2.1)
+	printf '(^|;)[[:space:]]*%s([[:space:]]+\\(([^()\\\\]|\\\\.)*\\))*[[:space:]]+%s=%s%s([;[:space:]]|$)' \
 		"${r//./\\.}" "${prop//./\\.}" "$lp" "${val//./\\.}"
 }
 
@@ -619,6 +620,94 @@ refused() {
 	ok "! grep -qx 'E2E-END $marker' '$E2E_TMP'/sink/* " "$name: not delivered"
 }
 
+# ------------------------------------ DKIM/DMARC helpers (dkim.sh, dmarc.sh)
+# dkim_sign SELECTOR DOMAIN KEYFILE [ALG] < MESSAGE - the message with a
+# DKIM-Signature prepended (python3-dkim's dkimsign, c=relaxed/simple).
+# ALG: rsa-sha256 (default), ed25519-sha256, rsa-sha1; KEYFILE: a PEM RSA
+# key or a base64 Ed25519 seed (tests/e2e/data/keys/).
+dkim_sign() {
+	dkimsign --signalg "${4:-rsa-sha256}" "$1" "$2" "$3"
+}
+
+# queued_id TRANSCRIPT - the id in Postfix's "250 2.0.0 Ok: queued as ID"
+queued_id() {
+	sed -n 's/^<- *250 .*queued as \([0-9A-Za-z]*\).*/\1/p' <<<"$1" | tail -n 1
+}
+
+# wait_delivered_qid QID [TIMEOUT] - like wait_delivered, for messages that
+# cannot carry an E2E-END line (fixed, signed test vectors): the sink file
+# whose Postfix Received header names the queue id QID
+wait_delivered_qid() {
+	local qid=$1 t=${2:-$E2E_TIMEOUT} f i
+	[ -n "$qid" ] || return 1
+	for ((i = 0; i < t * 10; i++)); do
+		f=$(grep -lE "\(Postfix\) with [A-Z]+ id $qid([^0-9A-Za-z]|\$)" "$E2E_TMP"/sink/* 2>/dev/null | head -n 1)
+		[ -n "$f" ] && { echo "$f"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# resinfo_re 'METHOD=RESULT PROP=VALUE...' - ERE for that resinfo in a
+# lowercased AR: the result, then each property in the given order, with
+# anything but ';' between (comments, other properties).  Only dots are
+# escaped, so RESULT may be an alternative: 'dkim=(fail|permerror)'.
+resinfo_re() {
+	local w re=
+	for w in $1; do
+		w=${w//./\\.}
+		if [ -z "$re" ]; then
+			re="(^|;)[[:space:]]*$w"
+		else
+			re+="([^;]*[[:space:]])?$w"
+		fi
+	done
+	printf '%s([;[:space:]]|$)' "$re"
+}
+
+# send_file NAME FILE [send_mail args] - send FILE as it is (swaks --data;
+# only line endings become CRLF).  Sets SENT_OUT (transcript), SENT_REPLY
+# (reply to the end of DATA), SENT_QID (Postfix queue id, if queued) and
+# SENT_SECS (seconds the whole SMTP session took).
+send_file() {
+	local t0 t1
+	shift
+	t0=$(date +%s.%N)
+	SENT_OUT=$(send_mail --data "$@")
+	t1=$(date +%s.%N)
+	SENT_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	SENT_REPLY=$(data_reply "$SENT_OUT")
+	SENT_QID=$(queued_id "$SENT_OUT")
+}
+
+# delivered_ok NAME - the last send_file got 250 and its message reached
+# the sink with exactly one AR of ours.  Sets LAST_FILE and LAST_AR
+# (lowercased).  Always emits 3 test results.
+delivered_ok() {
+	local name=$1 n
+	LAST_FILE='' LAST_AR=''
+	like "$SENT_REPLY" '^250 ' "$name: accepted" ||
+		diag "$(grep -E '^(<|<\*\*) ' <<<"$SENT_OUT" | tail -n 4)"
+	if [[ $SENT_REPLY == 250\ * ]] && LAST_FILE=$(wait_delivered_qid "$SENT_QID"); then
+		pass "$name: delivered to the sink"
+		LAST_AR=$(ar_headers "$LAST_FILE" | tr 'A-Z' 'a-z')
+		n=$(grep -c . <<<"$LAST_AR")
+		is "$n" 1 "$name: one Authentication-Results of ours" || diag "headers:" "$(delivered_headers "$LAST_FILE")"
+	else
+		LAST_FILE=''
+		fail "$name: delivered to the sink" "not delivered within ${E2E_TIMEOUT}s"
+		fail "$name: one Authentication-Results of ours" "no message"
+	fi
+}
+
+# ar_has NAME SPEC... - LAST_AR has every resinfo SPEC (see resinfo_re)
+ar_has() {
+	local name=$1 spec
+	shift
+	for spec in "$@"; do
+		like "$LAST_AR" "$(resinfo_re "${spec,,}")" "$name: AR has $spec"
+	done
+}
 
 # e2e_setup [EXTRA MILTER CONFIG LINE...] - bring everything up.  A failing
 # milter start is reported as a failed test, not a bail-out, so the
