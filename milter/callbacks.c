@@ -27,6 +27,7 @@ struct conn {
 	struct session *session;
 	struct message *message;
 	unsigned long noreply; /* SMFIP_NR_* granted by the MTA */
+	int leadspc;	       /* SMFIP_HDR_LEADSPC: header values travel with their leading blank */
 };
 
 /* Callbacks running now.  Once libmilter is told to stop it stops its
@@ -61,7 +62,8 @@ static sfsistat reply(const struct conn *c, unsigned long nr_flag)
 }
 
 /* The stages we never act on, and the replies that are always continue. */
-static const unsigned long wanted_steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR |
+static const unsigned long wanted_steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_HDR_LEADSPC |
+					  SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR |
 					  SMFIP_NR_EOH | SMFIP_NR_BODY;
 static const unsigned long noreply_steps =
 	SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
@@ -76,6 +78,7 @@ static sfsistat do_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	*pf1 = f1 & wanted_steps;
 	*pf2 = *pf3 = 0;
 	c->noreply = *pf1 & noreply_steps;
+	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, c);
 	return SMFIS_CONTINUE;
 }
@@ -159,8 +162,17 @@ static sfsistat do_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c->message != NULL)
+	if (c->message == NULL)
+		return reply(c, SMFIP_NR_HDR);
+	if (c->leadspc) {
 		message_header(c->message, name, value);
+	} else {
+		/* The MTA removed the blank after the colon: put the usual one back. */
+		char *raw = xasprintf(" %s", value);
+
+		message_header(c->message, name, raw);
+		free(raw);
+	}
 	return reply(c, SMFIP_NR_HDR);
 }
 
@@ -194,18 +206,33 @@ static char *reply_text(const char *text)
 	return t;
 }
 
-static void edit_headers(SMFICTX *ctx, const struct message_edits *e)
+/* With SMFIP_HDR_LEADSPC the MTA adds no blank after the colon of the
+ * headers we add: we bring our own. */
+static int add_header(SMFICTX *ctx, const struct conn *c, int index, const char *name,
+		      const char *value)
+{
+	char *v = xasprintf("%s%s", c->leadspc ? " " : "", value);
+	int r = index < 0 ? smfi_addheader(ctx, (char *)name, v)
+			  : smfi_insheader(ctx, index, (char *)name, v);
+
+	free(v);
+	if (r != MI_SUCCESS)
+		log_warn("cannot add the %s header", name);
+	return r;
+}
+
+static void edit_headers(SMFICTX *ctx, const struct conn *c, const struct message_edits *e)
 {
 	for (size_t i = 0; i < e->ar_delete_count; i++)
 		if (smfi_chgheader(ctx, AUTHRES_HEADER, (int)e->ar_delete[i], NULL) != MI_SUCCESS)
 			log_warn("cannot remove forged %s header #%u", AUTHRES_HEADER,
 				 e->ar_delete[i]);
-	if (e->ar_value != NULL &&
-	    smfi_insheader(ctx, 0, AUTHRES_HEADER, (char *)e->ar_value) != MI_SUCCESS)
-		log_warn("cannot add the %s header", AUTHRES_HEADER);
+	if (e->ar_value != NULL)
+		add_header(ctx, c, 0, AUTHRES_HEADER, e->ar_value);
 }
 
-static sfsistat apply(SMFICTX *ctx, const struct message_edits *e, const struct verdict *v)
+static sfsistat apply(SMFICTX *ctx, const struct conn *c, const struct message_edits *e,
+		      const struct verdict *v)
 {
 	char *text;
 	int r;
@@ -220,22 +247,21 @@ static sfsistat apply(SMFICTX *ctx, const struct message_edits *e, const struct 
 			log_warn("cannot set the SMTP reply %s %s", v->rcode, v->xcode);
 		return v->action == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	case VERDICT_QUARANTINE:
-		edit_headers(ctx, e);
+		edit_headers(ctx, c, e);
 		text = reply_text(v->text);
 		if (smfi_quarantine(ctx, text) != MI_SUCCESS)
 			log_warn("cannot quarantine the message: %s", text);
 		free(text);
 		return SMFIS_CONTINUE;
 	case VERDICT_TAG:
-		edit_headers(ctx, e);
+		edit_headers(ctx, c, e);
 		/* What existing Sieve rules match (SpamAssassin's flag). */
-		if (smfi_addheader(ctx, "X-Spam-Flag", "YES") != MI_SUCCESS)
-			log_warn("cannot add the X-Spam-Flag header");
+		add_header(ctx, c, -1, "X-Spam-Flag", "YES");
 		return SMFIS_CONTINUE;
 	case VERDICT_ACCEPT:
 		break;
 	}
-	edit_headers(ctx, e);
+	edit_headers(ctx, c, e);
 	return SMFIS_CONTINUE;
 }
 
@@ -250,7 +276,7 @@ static sfsistat do_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
 	message_eom(c->message, &v, &edits);
-	r = apply(ctx, &edits, &v);
+	r = apply(ctx, c, &edits, &v);
 	message_log(c->message, &v);
 	message_free(&c->message);
 	return r;

@@ -442,7 +442,7 @@ void dkim_check_header(struct dkim_check *c, const char *name, const char *value
 	if (c == NULL || c->dkim == NULL || c->unusable || c->eoh_done)
 		return;
 	buf_init(&b, DKIM_HEADER_MAX);
-	if (buf_puts(&b, name) < 0 || buf_puts(&b, ": ") < 0)
+	if (buf_puts(&b, name) < 0 || buf_puts(&b, ":") < 0)
 		goto too_long;
 	for (const char *p = value; *p != '\0'; p++) {
 		if (*p == '\n' && (p == value || p[-1] != '\r')) {

@@ -63,9 +63,9 @@ int dkim_module_init(struct dns *dns, char **error_r);
 void dkim_module_deinit(void);
 
 struct dkim_check *dkim_check_new(const struct dkim_params *p, const char *queue_id);
-/* name and value exactly as received (value without the leading space
- * Postfix strips: one is put back, as RFC 6376 simple canonicalization
- * needs the original bytes). */
+/* name and value exactly as received: the value is everything after the
+ * colon, leading blanks and folding included, as RFC 6376 simple header
+ * canonicalization needs the original bytes. */
 void dkim_check_header(struct dkim_check *c, const char *name, const char *value);
 void dkim_check_eoh(struct dkim_check *c);
 /* After eoh: the distinct d= domains of the signatures that will be

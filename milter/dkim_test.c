@@ -141,9 +141,7 @@ static const char *feed_headers(struct dkim_check *c, const char *msg, size_t le
 			continue;
 		}
 		name = xstrndup(s, (size_t)(colon - s));
-		colon++;
-		if (colon < vend && *colon == ' ')
-			colon++; /* what Postfix strips */
+		colon++; /* the value as received: everything after the colon */
 		value = xstrndup(colon, (size_t)(vend - colon));
 		dkim_check_header(c, name, value);
 		free(name);

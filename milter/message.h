@@ -33,6 +33,7 @@ const char *message_skipped(const struct message *m);
 void message_set_queue_id(struct message *m, const char *queue_id);
 void message_set_tls(struct message *m, const char *tls_version);
 void message_rcpt(struct message *m, const char *rcpt);
+/* value: everything after the colon, as received (leading blank included) */
 void message_header(struct message *m, const char *name, const char *value);
 void message_eoh(struct message *m);
 void message_body(struct message *m, const unsigned char *data, size_t len);

@@ -74,7 +74,7 @@ static size_t feed_headers(struct message *m, const char *text, size_t len)
 				char *colon = strchr(field.data, ':');
 
 				*colon = '\0';
-				message_header(m, field.data, colon[1] == ' ' ? colon + 2 : colon + 1);
+				message_header(m, field.data, colon + 1);
 				buf_reset(&field);
 			}
 			if (memchr(line, ':', clen) == NULL)
@@ -87,7 +87,7 @@ static size_t feed_headers(struct message *m, const char *text, size_t len)
 		char *colon = strchr(field.data, ':');
 
 		*colon = '\0';
-		message_header(m, field.data, colon[1] == ' ' ? colon + 2 : colon + 1);
+		message_header(m, field.data, colon + 1);
 	}
 	buf_release(&field);
 	return pos;
