@@ -14,4 +14,5 @@ apt-get install -y -q --no-install-recommends \
 	libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev \
 	libmaxminddb-dev libunbound-dev libsqlite3-dev \
 	postfix swaks libio-socket-inet6-perl nsd iproute2 util-linux procps ca-certificates \
+	python3-dkim python3-nacl \
 	python3-yaml

@@ -629,6 +629,19 @@ dkim_sign() {
 	dkimsign --signalg "${4:-rsa-sha256}" "$1" "$2" "$3"
 }
 
+# dkim_sign_file FILE SELECTOR DOMAIN KEYFILE [ALG] - the same, FILE in place
+dkim_sign_file() {
+	dkim_sign "$2" "$3" "$4" "${5:-}" <"$1" >"$1.signed" && mv "$1.signed" "$1"
+}
+
+# msg_from MARKER FROM [HEADER...] - make_msg with the given From address
+msg_from() {
+	local f
+	f=$(make_msg "$1" "${@:3}") || return 1
+	sed -i "s/^From: <sender@authscore\.test>\$/From: <$2>/" "$f"
+	echo "$f"
+}
+
 # queued_id TRANSCRIPT - the id in Postfix's "250 2.0.0 Ok: queued as ID"
 queued_id() {
 	sed -n 's/^<- *250 .*queued as \([0-9A-Za-z]*\).*/\1/p' <<<"$1" | tail -n 1
@@ -650,7 +663,7 @@ wait_delivered_qid() {
 
 # resinfo_re 'METHOD=RESULT PROP=VALUE...' - ERE for that resinfo in a
 # lowercased AR: the result, then each property in the given order, with
-# anything but ';' between (comments, other properties).  Only dots are
+# comments (which may hold ';') and other properties between.  Only dots are
 # escaped, so RESULT may be an alternative: 'dkim=(fail|permerror)'.
 resinfo_re() {
 	local w re=
@@ -659,7 +672,7 @@ resinfo_re() {
 		if [ -z "$re" ]; then
 			re="(^|;)[[:space:]]*$w"
 		else
-			re+="([^;]*[[:space:]])?$w"
+			re+="(([^;()]|\\(([^()\\\\]|\\\\.)*\\))*[[:space:]])?$w"
 		fi
 	done
 	printf '%s([;[:space:]]|$)' "$re"
