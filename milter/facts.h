@@ -12,10 +12,28 @@
 
 #include <stddef.h>
 
+#define FACTS_MAX_HEADERS 500
+#define FACTS_MAX_RCPTS 100
+
 #include "addr.h"
 #include "dkim.h"
 #include "dmarc.h"
+#include "dnsbl.h"
+#include "geoip.h"
+#include "iprev.h"
 #include "spf.h"
+
+struct header_field {
+	const char *name;
+	const char *value; /* unfolded as received, leading blanks removed */
+};
+
+/* A domain-list answer, and which identity's domain was asked. */
+enum facts_identity { IDENT_MAIL_FROM, IDENT_FROM, IDENT_HELO, IDENT_DKIM };
+struct domain_listing {
+	enum facts_identity identity;
+	struct dnsbl_result r;
+};
 
 struct facts {
 	/* connection */
@@ -26,13 +44,24 @@ struct facts {
 	const char *auth_user;	 /* SMTP AUTH identity ({auth_authen}), or NULL */
 	const char *tls_version; /* {tls_version}, or NULL */
 
+	/* reputation, looked up from connect time */
+	struct dnsbl_result *ip_lists; /* one per configured IP list (block and allow) */
+	size_t ip_list_count;
+	struct domain_listing *domain_lists; /* one per (domain list, identity domain) asked */
+	size_t domain_list_count;
+	struct iprev_outcome iprev;
+	struct geoip_result geoip;
+
 	/* transaction */
 	const char *queue_id;
 	const char *mail_from;	      /* without <>; "" for the null sender */
 	const char *mail_from_domain; /* NULL for the null sender */
 	size_t rcpt_count;
+	const char **rcpts; /* the first FACTS_MAX_RCPTS */
 	const char *message_id;
 	size_t header_bytes, body_bytes;
+	const struct header_field *headers; /* the first FACTS_MAX_HEADERS, in order */
+	size_t header_count;
 
 	/* why no checks ran, or NULL: "trusted network", "authenticated" */
 	const char *skipped;
@@ -53,6 +82,13 @@ struct facts {
 	struct dmarc_record dmarc_record; /* the policy discovered for from_domain */
 	struct dmarc_outcome dmarc;
 	const char *dmarc_override; /* RFC 9990 override type when not enforced, or NULL */
+
+	/* scoring (rules/): what the rules made of all the above */
+	double score;
+	const char **rules_hit; /* names of the rules that fired and scored */
+	size_t rules_hit_count;
+	const char **monitors_hit; /* monitor rules that fired (logged, never scored) */
+	size_t monitors_hit_count;
 };
 
 #endif

@@ -1,0 +1,40 @@
+/*
+ * iprev - reverse DNS with forward confirmation (RFC 8601 §3, "iprev").
+ *
+ * iprev_start() asks for the client's PTR names at connect time;
+ * iprev_finish() looks each name (at most IPREV_MAX_NAMES) up forward (A or
+ * AAAA, in parallel) and passes when one of them maps back to the client.
+ * Results, in RFC 8601 §2.7.3's words: pass (a name maps back), fail (the
+ * forward lookups completed and none maps back: NXDOMAIN, NODATA, other
+ * addresses), temperror (no name maps back and a lookup failed temporarily
+ * or timed out), permerror ("no PTR data are published": the PTR lookup
+ * gave NXDOMAIN or NODATA, or only names that are not host names).  A name
+ * that confirms wins over other names' errors.  Forward lookups get their
+ * own timeout_ms (the PTR answer has usually long arrived by then).
+ * A check belongs to one session; results go to the caller's arena.
+ */
+#ifndef AUTHSCORE_IPREV_H
+#define AUTHSCORE_IPREV_H
+
+#include "addr.h"
+#include "arena.h"
+#include "dns.h"
+
+#define IPREV_MAX_NAMES 10
+
+enum iprev_result { IPREV_NONE, IPREV_PASS, IPREV_FAIL, IPREV_TEMPERROR, IPREV_PERMERROR };
+
+struct iprev_outcome {
+	enum iprev_result result;
+	const char *name;   /* the confirmed name (pass), or the first PTR name, or NULL */
+	const char *reason; /* why it did not pass, or NULL */
+};
+
+struct iprev_check;
+
+struct iprev_check *iprev_start(struct dns *dns, const struct addr *client, unsigned timeout_ms);
+void iprev_finish(struct iprev_check **cp, struct arena *a, struct iprev_outcome *out);
+void iprev_cancel(struct iprev_check **cp);
+const char *iprev_result_name(enum iprev_result r);
+
+#endif
