@@ -169,6 +169,13 @@ char *authres_render(struct arena *a, const char *authserv_id, const struct fact
 		put_spf(&b, &f->spf_helo, f->helo);
 	put_dkim(&b, &f->dkim);
 	put_dmarc(&b, f, v);
+	if (f->iprev.result != IPREV_NONE) {
+		/* RFC 8601 §3: policy.iprev is the client address */
+		buf_printf(&b, ";\n\tiprev=%s", iprev_result_name(f->iprev.result));
+		if (f->iprev.name != NULL)
+			put_comment(&b, f->iprev.name);
+		buf_printf(&b, " policy.iprev=%s", f->client_ip);
+	}
 	if (b.overflow) { /* never a header with a piece missing: say less instead */
 		buf_reset(&b);
 		put_pvalue(&b, authserv_id);

@@ -229,6 +229,19 @@ static void edit_headers(SMFICTX *ctx, const struct conn *c, const struct messag
 				 e->ar_delete[i]);
 	if (e->ar_value != NULL)
 		add_header(ctx, c, 0, AUTHRES_HEADER, e->ar_value);
+	for (size_t i = 0; i < e->add_count; i++)
+		add_header(ctx, c, -1, e->add[i].name, e->add[i].value);
+	if (e->subject != NULL) {
+		if (!e->subject_exists) {
+			add_header(ctx, c, -1, "Subject", e->subject);
+		} else {
+			char *v = xasprintf("%s%s", c->leadspc ? " " : "", e->subject);
+
+			if (smfi_chgheader(ctx, "Subject", 1, v) != MI_SUCCESS)
+				log_warn("cannot change the Subject header");
+			free(v);
+		}
+	}
 }
 
 static sfsistat apply(SMFICTX *ctx, const struct conn *c, const struct message_edits *e,
@@ -253,11 +266,9 @@ static sfsistat apply(SMFICTX *ctx, const struct conn *c, const struct message_e
 			log_warn("cannot quarantine the message: %s", text);
 		free(text);
 		return SMFIS_CONTINUE;
+	case VERDICT_DISCARD:
+		return SMFIS_DISCARD;
 	case VERDICT_TAG:
-		edit_headers(ctx, c, e);
-		/* What existing Sieve rules match (SpamAssassin's flag). */
-		add_header(ctx, c, -1, "X-Spam-Flag", "YES");
-		return SMFIS_CONTINUE;
 	case VERDICT_ACCEPT:
 		break;
 	}

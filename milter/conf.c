@@ -73,6 +73,12 @@ static const struct key keys[] = {
 	{"dmarc-reject-text", K_TEMPLATE, F(dmarc_reject_text), 0, 0},
 	{"dmarc-override-domains", K_WORDS, F(dmarc_override_domains), 0, 0},
 	{"dmarc-override-networks", K_CIDRS, F(dmarc_override_networks), 0, 0},
+	{"rules", K_STRING, F(rules_path), 0, 0},
+	{"geoip-country", K_STRING, F(geoip_country_path), 0, 0},
+	{"geoip-asn", K_STRING, F(geoip_asn_path), 0, 0},
+	{"dnsbl-blocked", K_WORDS, F(dnsbl_blocked), 0, 1},
+	{"result-header", K_BOOL, F(result_header), 0, 0},
+	{"tag-subject-prefix", K_STRING, F(tag_subject_prefix), 0, 0},
 };
 #undef F
 
@@ -398,6 +404,7 @@ static void conf_defaults(struct conf *cfg)
 	cfg->on_dmarc_quarantine = ACTION_QUARANTINE;
 	cfg->on_from_error = ACTION_REJECT;
 	cfg->dmarc_reject_text = xstrdup("rejected by the DMARC policy of {domain}");
+	cfg->result_header = 1;
 }
 
 static int parse_line(struct parser *p, char *line)
@@ -510,6 +517,11 @@ void conf_free(struct conf **confp)
 	free(cfg->dmarc_reject_text);
 	words_free(&cfg->dmarc_override_domains);
 	free(cfg->dmarc_override_networks.nets);
+	free(cfg->rules_path);
+	free(cfg->geoip_country_path);
+	free(cfg->geoip_asn_path);
+	words_free(&cfg->dnsbl_blocked);
+	free(cfg->tag_subject_prefix);
 	words_free(&cfg->dns_forwarders);
 	words_free(&cfg->dns_stubs);
 	free(cfg->dns_trust_anchor);

@@ -63,6 +63,14 @@ struct conf {
 	char *dmarc_reject_text;	      /* template; {domain} is the Author Domain */
 	char **dmarc_override_domains;	      /* envelope domains whose DMARC failure is not enforced */
 	struct cidr_list dmarc_override_networks;
+
+	/* reputation and scoring */
+	char *rules_path;	    /* NULL: the built-in default rules */
+	char *geoip_country_path;   /* NULL: no country database */
+	char *geoip_asn_path;	    /* NULL: no ASN database */
+	char **dnsbl_blocked;	    /* "zone code..." lines: a list's refusal codes */
+	int result_header;	    /* add X-Authscore-Result */
+	char *tag_subject_prefix;   /* NULL: the Subject is left alone */
 };
 
 struct conf *conf_load(const char *path, int must_exist, char **error_r);

@@ -34,6 +34,7 @@
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
+#include "rules.h"
 #include "runtime.h"
 #include "spf.h"
 
@@ -249,7 +250,7 @@ static int same_dns(const struct conf *a, const struct conf *b)
 
 static void reload(const struct options *o, struct dns *dns)
 {
-	struct runtime *old = runtime_current();
+	struct runtime *old = runtime_current(), *fresh;
 	char *error = NULL;
 	struct conf *conf = load_conf(o, &error);
 
@@ -263,10 +264,17 @@ static void reload(const struct options *o, struct dns *dns)
 		log_warn("reload: DNS settings changed; they take effect at the next restart");
 	if (strcmp(old->conf->socket, conf->socket) != 0)
 		log_warn("reload: socket changed; it takes effect at the next restart");
-	log_set_level(conf->log_level);
-	runtime_publish(runtime_new(conf, dns));
+	if ((fresh = runtime_load(conf, dns, &error)) == NULL) {
+		log_err("reload failed, keeping the running configuration: %s", error);
+		free(error);
+		runtime_unref(&old);
+		return;
+	}
+	log_set_level(fresh->conf->log_level);
+	log_notice("configuration reloaded from %s (%zu rules)", fresh->conf->path,
+		   rules_count(fresh->rules));
+	runtime_publish(fresh);
 	runtime_unref(&old);
-	log_notice("configuration reloaded from %s", conf->path);
 }
 
 int main(int argc, char **argv)
@@ -296,8 +304,17 @@ int main(int argc, char **argv)
 		have_user = 1;
 	}
 	if (o.check_only) {
-		printf("%s: configuration OK\n", conf->path);
-		conf_free(&conf);
+		/* The rules and GeoIP databases are part of the configuration. */
+		struct runtime *rt = runtime_load(conf, NULL, &error);
+
+		if (rt == NULL) {
+			fprintf(stderr, "authscore-milter: %s\n", error);
+			return 1;
+		}
+		printf("%s: configuration OK (%zu rules from %s)\n", rt->conf->path,
+		       rules_count(rt->rules),
+		       rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
+		runtime_unref(&rt);
 		return 0;
 	}
 	/* Unless the file says where, a daemon in the foreground logs to stderr. */
@@ -327,7 +344,15 @@ int main(int argc, char **argv)
 	}
 	if (dkim_module_init(dns, &error) < 0)
 		log_fatal("%s", error);
-	runtime_publish(runtime_new(conf, dns)); /* from here on `conf` is valid until a reload */
+	{
+		struct runtime *rt = runtime_load(conf, dns, &error);
+
+		if (rt == NULL)
+			log_fatal("%s", error);
+		log_info("%zu rules loaded from %s", rules_count(rt->rules),
+			 rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
+		runtime_publish(rt); /* from here on `conf` is valid until a reload */
+	}
 
 	conn = milter_socket(conf->socket);
 	if ((path = socket_path(conn)) != NULL) {

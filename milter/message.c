@@ -15,9 +15,12 @@
 #include "mem.h"
 #include "message.h"
 #include "rfc5322.h"
+#include "buf.h"
+#include "rules.h"
 
 #define FIELD_MAX 998 /* RFC 5322 §2.1.1 line limit bounds what we keep of a value */
 #define ORG_LOOKUPS_MAX 6 /* identifier domains whose Organizational Domain we discover */
+#define HEADER_VALUE_MAX 16384 /* of a value kept for the rules */
 
 /* An identifier domain (SPF, DKIM d=) and the discovery of its
  * Organizational Domain, for relaxed alignment (RFC 9989). */
@@ -34,9 +37,12 @@ struct message {
 	struct spf_check *mfrom_check;
 	struct dkim_check *dkim_check;
 	const char *from_value; /* the first From field */
+	struct header_field *headers; /* kept for the rules, FACTS_MAX_HEADERS at most */
 	struct dmarc_discovery *policy;
 	struct org_lookup org[ORG_LOOKUPS_MAX];
 	size_t org_count;
+	struct domain_lookup *lists[2 + ORG_LOOKUPS_MAX]; /* domain lists: MAIL FROM, From, d= */
+	size_t list_count;
 	struct timespec started;
 	unsigned ar_seen; /* Authentication-Results headers so far */
 	unsigned *ar_ours;
@@ -50,6 +56,16 @@ static long ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void list_start(struct message *m, enum facts_identity identity, const char *domain)
+{
+	struct domain_lookup *d = domain_lookup_start(m->s->rt, m->arena, identity, domain);
+
+	if (d != NULL && m->list_count < sizeof(m->lists) / sizeof(m->lists[0]))
+		m->lists[m->list_count++] = d;
+	else if (d != NULL)
+		domain_lookup_cancel(d);
 }
 
 struct message *message_new(struct session *s, const char *mail_from, const char *auth_user)
@@ -97,6 +113,7 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 
 		m->mfrom_check = spf_start(s->rt->dns, &p);
 		m->dkim_check = dkim_check_new(&dp, NULL);
+		list_start(m, IDENT_MAIL_FROM, f->mail_from_domain);
 	}
 	return m;
 }
@@ -120,8 +137,47 @@ void message_set_tls(struct message *m, const char *tls_version)
 
 void message_rcpt(struct message *m, const char *rcpt)
 {
-	(void)rcpt;
-	m->facts.rcpt_count++;
+	struct facts *f = &m->facts;
+
+	if (f->rcpts == NULL)
+		f->rcpts = arena_alloc(m->arena, FACTS_MAX_RCPTS * sizeof(*f->rcpts));
+	if (f->rcpt_count < FACTS_MAX_RCPTS)
+		f->rcpts[f->rcpt_count] = arena_strndup(m->arena, rcpt, strnlen(rcpt, FIELD_MAX));
+	f->rcpt_count++;
+}
+
+/* A header value as the rules see it: unfolded (RFC 5322 §2.2.3), leading
+ * blanks removed, capped. */
+static const char *unfold(struct arena *a, const char *value)
+{
+	size_t len = strnlen(value, HEADER_VALUE_MAX), o = 0;
+	char *out = arena_alloc(a, len + 1);
+
+	while (*value == ' ' || *value == '\t')
+		value++, len--;
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] == '\r' && value[i + 1] == '\n')
+			continue;
+		if (value[i] == '\n' && (value[i + 1] == ' ' || value[i + 1] == '\t'))
+			continue;
+		out[o++] = value[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void keep_header(struct message *m, const char *name, const char *value)
+{
+	struct facts *f = &m->facts;
+
+	if (f->header_count == FACTS_MAX_HEADERS)
+		return;
+	if (m->headers == NULL)
+		m->headers = arena_alloc(m->arena, FACTS_MAX_HEADERS * sizeof(*m->headers));
+	m->headers[f->header_count].name = arena_strndup(m->arena, name, strnlen(name, 256));
+	m->headers[f->header_count].value = unfold(m->arena, value);
+	f->headers = m->headers;
+	f->header_count++;
 }
 
 void message_header(struct message *m, const char *name, const char *value)
@@ -129,6 +185,8 @@ void message_header(struct message *m, const char *name, const char *value)
 	struct facts *f = &m->facts;
 
 	f->header_bytes += strlen(name) + strlen(value) + 3;
+	if (f->skipped == NULL)
+		keep_header(m, name, value);
 	if (m->dkim_check != NULL)
 		dkim_check_header(m->dkim_check, name, value);
 	if (strcasecmp(name, "From") == 0 && f->from_fields++ == 0)
@@ -231,13 +289,17 @@ void message_eoh(struct message *m)
 	author_domain(m);
 	/* Everything that needs only the header starts now, in parallel. */
 	dkim_check_eoh(m->dkim_check);
-	if (f->from_domain != NULL) {
-		m->policy = dmarc_discover_start(rt->dns, f->from_domain, rt->conf->dns_timeout_ms);
-		org_start(m, f->mail_from_domain);
-		{
-			const char *d[ORG_LOOKUPS_MAX];
-			size_t n = dkim_check_domains(m->dkim_check, d, ORG_LOOKUPS_MAX);
+	list_start(m, IDENT_FROM, f->from_domain);
+	{
+		const char *d[ORG_LOOKUPS_MAX];
+		size_t n = dkim_check_domains(m->dkim_check, d, ORG_LOOKUPS_MAX);
 
+		for (size_t i = 0; i < n; i++)
+			list_start(m, IDENT_DKIM, d[i]);
+		if (f->from_domain != NULL) {
+			m->policy = dmarc_discover_start(rt->dns, f->from_domain,
+							 rt->conf->dns_timeout_ms);
+			org_start(m, f->mail_from_domain);
 			for (size_t i = 0; i < n; i++)
 				org_start(m, d[i]);
 		}
@@ -284,32 +346,116 @@ static void dmarc_collect(struct message *m)
 	}
 }
 
+static struct header_field *edits_add(struct message *m, struct message_edits *e,
+				       const char *name, const char *value)
+{
+	struct header_field *h = (struct header_field *)e->add + e->add_count++;
+
+	h->name = name;
+	h->value = value;
+	(void)m;
+	return h;
+}
+
+/* "RULE_A,RULE_B" for X-Spam-Status, or "RULE_A(3.5),RULE_B(-1)" for ours. */
+static const char *rule_list(struct arena *a, const struct rules_verdict *rv, int scores)
+{
+	struct buf b;
+	const char *out;
+
+	buf_init(&b, 8192);
+	for (size_t i = 0; i < rv->hit_count; i++) {
+		buf_printf(&b, "%s%s", i ? "," : "", rv->hits[i]);
+		if (scores)
+			buf_printf(&b, "(%g)", rv->hit_scores[i]);
+	}
+	if (b.overflow)
+		buf_puts(&b, ",...");
+	out = b.len ? arena_strdup(a, buf_str(&b)) : "none";
+	buf_release(&b);
+	return out;
+}
+
+/* Headers that report the score: ours always (unless off), SpamAssassin's
+ * when the message is marked, so existing Sieve rules keep working. */
+static void score_headers(struct message *m, const struct verdict *v,
+			  const struct rules_verdict *rv, struct message_edits *e)
+{
+	const struct conf *conf = m->s->rt->conf;
+	double required = rules_threshold(m->s->rt->rules, RULES_TAG);
+	int marked = v->action == VERDICT_TAG || v->action == VERDICT_QUARANTINE;
+
+	e->add = arena_alloc(m->arena, 4 * sizeof(*e->add));
+	if (conf->result_header) {
+		const char *value = arena_printf(m->arena, "score=%.1f action=%s rules=%s", rv->score,
+						 verdict_action_name(v->action),
+						 rule_list(m->arena, rv, 1));
+		if (rv->monitor_count > 0) {
+			struct rules_verdict mon = {.hits = rv->monitors, .hit_count = rv->monitor_count};
+
+			value = arena_printf(m->arena, "%s monitors=%s", value,
+					     rule_list(m->arena, &mon, 0));
+		}
+		edits_add(m, e, "X-Authscore-Result", value);
+	}
+	if (!marked)
+		return;
+	edits_add(m, e, "X-Spam-Flag", "YES");
+	edits_add(m, e, "X-Spam-Score", arena_printf(m->arena, "%.1f", rv->score));
+	edits_add(m, e, "X-Spam-Status",
+		  arena_printf(m->arena, "Yes, score=%.1f required=%.1f tests=%s", rv->score,
+			       required >= 0 ? required : 0.0, rule_list(m->arena, rv, 0)));
+	if (conf->tag_subject_prefix != NULL) {
+		const char *subject = NULL;
+
+		for (size_t i = 0; i < m->facts.header_count && subject == NULL; i++)
+			if (strcasecmp(m->facts.headers[i].name, "Subject") == 0)
+				subject = m->facts.headers[i].value;
+		e->subject_exists = subject != NULL;
+		e->subject = arena_printf(m->arena, "%s%s", conf->tag_subject_prefix,
+					  subject != NULL ? subject : "");
+	}
+}
+
 void message_eom(struct message *m, struct verdict *v_r, struct message_edits *edits_r)
 {
 	struct facts *f = &m->facts;
 	struct session *s = m->s;
 	const struct conf *conf = s->rt->conf;
+	struct rules_verdict rv;
 	unsigned *desc;
 
 	memset(edits_r, 0, sizeof(*edits_r));
-	if (f->skipped == NULL) {
-		if (s->helo != NULL)
-			f->spf_helo = *session_helo_spf(s);
-		if (m->mfrom_check != NULL)
-			spf_finish(&m->mfrom_check, m->arena, &f->spf_mfrom);
-		dkim_check_finish(m->dkim_check, m->arena, &f->dkim);
-		dmarc_collect(m);
+	if (f->skipped != NULL) {
+		verdict_decide(conf, f, NULL, m->arena, v_r);
+		m->elapsed_ms = ms_since(&m->started);
+		return;
 	}
-	verdict_decide(conf, f, m->arena, v_r);
-	if (f->skipped == NULL) {
-		edits_r->ar_value = authres_render(m->arena, conf->authserv_id, f, v_r);
-		/* Delete from the highest index down: Postfix renumbers after each. */
-		desc = arena_alloc(m->arena, (m->ar_ours_count + 1) * sizeof(*desc));
-		for (size_t i = 0; i < m->ar_ours_count; i++)
-			desc[i] = m->ar_ours[m->ar_ours_count - 1 - i];
-		edits_r->ar_delete = desc;
-		edits_r->ar_delete_count = m->ar_ours_count;
-	}
+	if (s->helo != NULL)
+		f->spf_helo = *session_helo_spf(s);
+	if (m->mfrom_check != NULL)
+		spf_finish(&m->mfrom_check, m->arena, &f->spf_mfrom);
+	dkim_check_finish(m->dkim_check, m->arena, &f->dkim);
+	dmarc_collect(m);
+	session_reputation(s, m->arena, f);
+	for (size_t i = 0; i < m->list_count; i++)
+		domain_lookup_collect(m->lists[i], m->arena, f);
+	rules_evaluate(s->rt->rules, f, m->arena, &rv);
+	f->score = rv.score;
+	f->rules_hit = rv.hits;
+	f->rules_hit_count = rv.hit_count;
+	f->monitors_hit = rv.monitors;
+	f->monitors_hit_count = rv.monitor_count;
+	verdict_decide(conf, f, &rv, m->arena, v_r);
+
+	edits_r->ar_value = authres_render(m->arena, conf->authserv_id, f, v_r);
+	/* Delete from the highest index down: Postfix renumbers after each. */
+	desc = arena_alloc(m->arena, (m->ar_ours_count + 1) * sizeof(*desc));
+	for (size_t i = 0; i < m->ar_ours_count; i++)
+		desc[i] = m->ar_ours[m->ar_ours_count - 1 - i];
+	edits_r->ar_delete = desc;
+	edits_r->ar_delete_count = m->ar_ours_count;
+	score_headers(m, v_r, &rv, edits_r);
 	m->elapsed_ms = ms_since(&m->started);
 }
 
@@ -339,7 +485,8 @@ void message_log(const struct message *m, const struct verdict *v)
 					      dkim_result_name(f->dkim.sig[i].result),
 					      f->dkim.sig[i].domain ? f->dkim.sig[i].domain : "?");
 		log_info("%s: client=%s [%s] helo=%s from=<%s> header.from=%s spf=%s spf.helo=%s "
-			 "dkim=%s dmarc=%s%s%s forged_ar=%zu action=%s%s%s ms=%ld",
+			 "dkim=%s dmarc=%s%s%s iprev=%s country=%s asn=%u score=%.1f forged_ar=%zu "
+			 "action=%s%s%s ms=%ld",
 			 f->queue_id ? f->queue_id : "NOQUEUE",
 			 f->client_host ? f->client_host : "unknown", f->client_ip,
 			 f->helo ? f->helo : "(none)", f->mail_from,
@@ -348,7 +495,8 @@ void message_log(const struct message *m, const struct verdict *v)
 			 o ? dkim : "none", dmarc_result_name(f->dmarc.result),
 			 f->dmarc_record.found ? " policy=" : "",
 			 f->dmarc_record.found ? dmarc_policy_name(f->dmarc.policy) : "",
-			 m->ar_ours_count, verdict_action_name(v->action), v->why ? " reason=" : "",
+			 iprev_result_name(f->iprev.result), f->geoip.country[0] ? f->geoip.country : "-",
+			 f->geoip.asn, f->score, m->ar_ours_count, verdict_action_name(v->action), v->why ? " reason=" : "",
 			 v->why ? v->why : "", m->elapsed_ms);
 	}
 }
@@ -363,6 +511,8 @@ void message_free(struct message **mp)
 	spf_cancel(&m->mfrom_check);
 	dkim_check_free(&m->dkim_check);
 	dmarc_discover_cancel(&m->policy);
+	for (size_t i = 0; i < m->list_count; i++)
+		domain_lookup_cancel(m->lists[i]);
 	for (size_t i = 0; i < m->org_count; i++)
 		dmarc_discover_cancel(&m->org[i].discovery);
 	a = m->arena;

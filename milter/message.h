@@ -21,6 +21,10 @@ struct message_edits {
 	const char *ar_value;	/* our Authentication-Results value, inserted at index 0 */
 	const unsigned *ar_delete; /* 1-based indexes among Authentication-Results headers */
 	size_t ar_delete_count;    /* ... in descending order, so deletions do not shift */
+	const struct header_field *add; /* headers to append (result, X-Spam-*) */
+	size_t add_count;
+	const char *subject;	/* new Subject value (tag prefix), or NULL */
+	int subject_exists;	/* change the first Subject field, or add one */
 };
 
 struct message;

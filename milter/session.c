@@ -23,7 +23,92 @@ struct session *session_new(struct runtime *rt, const char *client_host,
 	s->client_host = client_host != NULL ? arena_strdup(s->arena, client_host) : NULL;
 	if (s->client.family != 0 && conf_is_trusted(rt->conf, &s->client))
 		s->trusted = "trusted network";
+	if (s->trusted == NULL && s->client.family != 0) {
+		/* Everything that needs only the client's address starts now. */
+		if (rt->geoip != NULL) {
+			geoip_refresh(rt->geoip);
+			geoip_lookup(rt->geoip, &s->client, s->arena, &s->geoip);
+		}
+		s->iprev_check = iprev_start(rt->dns, &s->client, rt->conf->dns_timeout_ms);
+		if (rt->ip_list_count > 0)
+			s->ip_query = dnsbl_ip_start(rt->dns, &s->client, rt->ip_lists,
+						     rt->ip_list_count, rt->conf->dns_timeout_ms);
+	}
 	return s;
+}
+
+struct domain_lookup *domain_lookup_start(const struct runtime *rt, struct arena *a,
+					  enum facts_identity identity, const char *domain)
+{
+	struct dnsbl_list *lists;
+	struct domain_lookup *d;
+	size_t n = 0;
+
+	if (domain == NULL || domain[0] == '\0')
+		return NULL;
+	lists = arena_alloc(a, (rt->domain_list_count + 1) * sizeof(*lists));
+	for (size_t i = 0; i < rt->domain_list_count; i++)
+		if (rt->domain_list_identities[i] & (1u << identity))
+			lists[n++] = rt->domain_lists[i];
+	if (n == 0)
+		return NULL;
+	d = arena_alloc(a, sizeof(*d));
+	d->arena = a;
+	d->identity = identity;
+	d->query = dnsbl_domain_start(rt->dns, domain, lists, n, rt->conf->dns_timeout_ms);
+	d->results = arena_alloc(a, n * sizeof(*d->results));
+	d->count = n;
+	return d;
+}
+
+void domain_lookup_collect(struct domain_lookup *d, struct arena *a, struct facts *f)
+{
+	struct domain_listing *all;
+
+	if (d == NULL)
+		return;
+	if (!d->done) {
+		struct dnsbl_result *r = arena_alloc(d->arena, d->count * sizeof(*r));
+
+		d->count = dnsbl_finish(&d->query, d->arena, r, d->count);
+		for (size_t i = 0; i < d->count; i++) {
+			d->results[i].identity = d->identity;
+			d->results[i].r = r[i];
+		}
+		d->done = 1;
+	}
+	all = arena_alloc(a, (f->domain_list_count + d->count) * sizeof(*all));
+	if (f->domain_list_count > 0)
+		memcpy(all, f->domain_lists, f->domain_list_count * sizeof(*all));
+	memcpy(all + f->domain_list_count, d->results, d->count * sizeof(*all));
+	f->domain_lists = all;
+	f->domain_list_count += d->count;
+}
+
+void domain_lookup_cancel(struct domain_lookup *d)
+{
+	if (d != NULL)
+		dnsbl_cancel(&d->query);
+}
+
+void session_reputation(struct session *s, struct arena *a, struct facts *f)
+{
+	if (!s->reputation_done) {
+		if (s->iprev_check != NULL)
+			iprev_finish(&s->iprev_check, s->arena, &s->iprev);
+		if (s->ip_query != NULL) {
+			s->ip_results = arena_alloc(s->arena,
+						    s->rt->ip_list_count * sizeof(*s->ip_results));
+			s->ip_result_count = dnsbl_finish(&s->ip_query, s->arena, s->ip_results,
+							  s->rt->ip_list_count);
+		}
+		s->reputation_done = 1;
+	}
+	f->geoip = s->geoip;
+	f->iprev = s->iprev;
+	f->ip_lists = s->ip_results;
+	f->ip_list_count = s->ip_result_count;
+	domain_lookup_collect(s->helo_lists, a, f);
 }
 
 static struct spf_params helo_params(const struct session *s)
@@ -45,10 +130,12 @@ void session_helo(struct session *s, const char *helo)
 	struct spf_params p;
 
 	spf_cancel(&s->helo_check);
+	domain_lookup_cancel(s->helo_lists);
 	s->helo_done = 0;
 	s->helo = arena_strndup(s->arena, helo, strnlen(helo, HELO_MAX));
 	if (s->trusted != NULL)
 		return;
+	s->helo_lists = domain_lookup_start(s->rt, s->arena, IDENT_HELO, s->helo);
 	p = helo_params(s);
 	s->helo_check = spf_start(s->rt->dns, &p);
 }
@@ -73,6 +160,9 @@ void session_free(struct session **sp)
 	if (s == NULL)
 		return;
 	spf_cancel(&s->helo_check);
+	domain_lookup_cancel(s->helo_lists);
+	iprev_cancel(&s->iprev_check);
+	dnsbl_cancel(&s->ip_query);
 	arena_free(&s->arena);
 	runtime_unref(&s->rt);
 	xfree(sp);

@@ -14,7 +14,7 @@
 static const char *const action_names[] = {
 	[VERDICT_ACCEPT] = "accept",	     [VERDICT_TAG] = "tag",
 	[VERDICT_QUARANTINE] = "quarantine", [VERDICT_TEMPFAIL] = "tempfail",
-	[VERDICT_REJECT] = "reject",
+	[VERDICT_REJECT] = "reject",	     [VERDICT_DISCARD] = "discard",
 };
 
 const char *verdict_action_name(enum verdict_action action)
@@ -167,8 +167,8 @@ static void spf_actions(const struct conf *conf, const struct facts *f, struct a
 	}
 }
 
-void verdict_decide(const struct conf *conf, const struct facts *f, struct arena *a,
-		    struct verdict *v)
+static void protocol_decide(const struct conf *conf, const struct facts *f, struct arena *a,
+			    struct verdict *v)
 {
 	const struct dmarc_outcome *d = &f->dmarc;
 
@@ -213,4 +213,69 @@ void verdict_decide(const struct conf *conf, const struct facts *f, struct arena
 		break;
 	}
 	spf_actions(conf, f, a, v);
+}
+
+/* How bad an action is, to take the more severe of two. */
+static int severity(enum verdict_action a)
+{
+	static const int rank[] = {
+		[VERDICT_ACCEPT] = 0,	  [VERDICT_TAG] = 1,	  [VERDICT_QUARANTINE] = 2,
+		[VERDICT_TEMPFAIL] = 3, [VERDICT_REJECT] = 4, [VERDICT_DISCARD] = 4,
+	};
+	return rank[a];
+}
+
+static void rules_decide(const struct rules_verdict *rv, struct arena *a, struct verdict *r)
+{
+	const char *why = rv->forced_by != NULL
+				  ? arena_printf(a, "rule %s", rv->forced_by)
+				  : arena_printf(a, "score %.1f", rv->score);
+
+	memset(r, 0, sizeof(*r));
+	switch (rv->action) {
+	case RULES_ACCEPT:
+		set(r, VERDICT_ACCEPT, NULL, NULL, NULL, NULL);
+		break;
+	case RULES_TAG:
+		set(r, VERDICT_TAG, NULL, NULL, rv->text, why);
+		break;
+	case RULES_QUARANTINE:
+		set(r, VERDICT_QUARANTINE, NULL, NULL,
+		    rv->text ? rv->text : arena_printf(a, "spam score %.1f", rv->score), why);
+		break;
+	case RULES_TEMPFAIL:
+		set(r, VERDICT_TEMPFAIL, "451", "4.7.1",
+		    rv->text ? rv->text : "message deferred by local policy; try again later", why);
+		break;
+	case RULES_REJECT:
+		set(r, VERDICT_REJECT, "550", "5.7.1",
+		    rv->text ? rv->text
+			     : arena_printf(a, "message refused by local policy (spam score %.1f)",
+					    rv->score),
+		    why);
+		break;
+	case RULES_DISCARD:
+		set(r, VERDICT_DISCARD, NULL, NULL, rv->text, why);
+		break;
+	}
+	r->by_rules = 1;
+}
+
+void verdict_decide(const struct conf *conf, const struct facts *f,
+		    const struct rules_verdict *rv, struct arena *a, struct verdict *v)
+{
+	struct verdict r;
+
+	protocol_decide(conf, f, a, v);
+	if (f->skipped != NULL || rv == NULL)
+		return;
+	/* A protocol "no" or "later" stands: an uncertain fact never becomes a
+	 * reject through the back door of a score. */
+	if (v->action == VERDICT_REJECT || v->action == VERDICT_TEMPFAIL)
+		return;
+	rules_decide(rv, a, &r);
+	if (severity(r.action) > severity(v->action)) {
+		r.dmarc_disposition = v->dmarc_disposition;
+		*v = r;
+	}
 }

@@ -7,8 +7,11 @@
  * discovered; a DMARC failure under an enforcing policy (where a DKIM or
  * SPF lookup that failed temporarily could have changed the result, the
  * temporary-error action wins: never a wrong reject or quarantine); then
- * the SPF actions, unless DMARC passed.  Reply strings are static or in
- * the message's arena.  Thread-safe.
+ * the SPF actions, unless DMARC passed.  Then the rules: a reject,
+ * discard or tempfail they force or score wins over a protocol accept, tag
+ * or quarantine (but never over a protocol tempfail or reject); otherwise
+ * the more severe of the two.  Reply strings are static or in the
+ * message's arena.  Thread-safe.
  */
 #ifndef AUTHSCORE_VERDICT_H
 #define AUTHSCORE_VERDICT_H
@@ -16,6 +19,7 @@
 #include "arena.h"
 #include "conf.h"
 #include "facts.h"
+#include "rules.h"
 
 enum verdict_action {
 	VERDICT_ACCEPT,
@@ -23,6 +27,7 @@ enum verdict_action {
 	VERDICT_QUARANTINE, /* deliver to the MTA's hold queue */
 	VERDICT_TEMPFAIL,
 	VERDICT_REJECT,
+	VERDICT_DISCARD, /* accept and drop: a rule's forced action only */
 };
 
 struct verdict {
@@ -32,10 +37,12 @@ struct verdict {
 	const char *text;  /* reply text, or the quarantine reason */
 	const char *why;   /* short reason for the log line */
 	enum dmarc_policy dmarc_disposition; /* what was done for DMARC: none, quarantine, reject */
+	int by_rules;			     /* the rules decided the action */
 };
 
-void verdict_decide(const struct conf *conf, const struct facts *f, struct arena *a,
-		    struct verdict *v);
+/* rv: the rules' verdict on the same facts, or NULL */
+void verdict_decide(const struct conf *conf, const struct facts *f,
+		    const struct rules_verdict *rv, struct arena *a, struct verdict *v);
 const char *verdict_action_name(enum verdict_action action);
 
 #endif

@@ -25,6 +25,7 @@
 #include "mem.h"
 #include "message.h"
 #include "runtime.h"
+#include "rules.h"
 #include "session.h"
 #include "spf.h"
 
@@ -34,7 +35,8 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: authscore test [-c config] --ip ADDR [--helo NAME] "
-		     "[--mail-from ADDR] [--rcpt ADDR]... < message\n");
+		     "[--mail-from ADDR] [--rcpt ADDR]... < message\n"
+		     "       authscore rules check FILE\n");
 }
 
 static int read_all(FILE *in, struct buf *b)
@@ -186,7 +188,10 @@ static int cmd_test(int argc, char **argv)
 			return 1;
 		}
 	}
-	rt = runtime_new(conf, dns);
+	if ((rt = runtime_load(conf, dns, &error)) == NULL) {
+		fprintf(stderr, "authscore test: %s\n", error);
+		return 1;
+	}
 	s = session_new(rt, NULL, &client);
 	if (helo != NULL)
 		session_helo(s, helo);
@@ -201,13 +206,19 @@ static int cmd_test(int argc, char **argv)
 		printf("skipped: %s\n", message_skipped(m));
 	if (edits.ar_value != NULL)
 		printf("%s: %s\n", AUTHRES_HEADER, edits.ar_value);
+	for (size_t i = 0; i < edits.add_count; i++)
+		printf("%s: %s\n", edits.add[i].name, edits.add[i].value);
+	if (edits.subject != NULL)
+		printf("Subject: %s\n", edits.subject);
 	if (edits.ar_delete_count > 0)
 		printf("removed: %zu forged %s header(s)\n", edits.ar_delete_count,
 		       AUTHRES_HEADER);
 	if (v.action == VERDICT_ACCEPT)
 		printf("action: accept\n");
-	else if (v.action == VERDICT_TAG || v.action == VERDICT_QUARANTINE)
-		printf("action: %s (%s)\n", verdict_action_name(v.action), v.text);
+	else if (v.action == VERDICT_TAG || v.action == VERDICT_QUARANTINE ||
+		 v.action == VERDICT_DISCARD)
+		printf("action: %s (%s)\n", verdict_action_name(v.action),
+		       v.text ? v.text : v.why ? v.why : "");
 	else
 		printf("action: %s %s %s %s\n", verdict_action_name(v.action), v.rcode, v.xcode,
 		       v.text);
@@ -224,6 +235,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "test") == 0)
 		return cmd_test(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "rules") == 0)
+		return rules_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("authscore %s\n", PACKAGE_VERSION);
 		return 0;

@@ -46,6 +46,7 @@ strip_added() {
 		if (!sink && /^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args):/) { drop = 1; next }
 		if (!sink && /^Received: /) { sink = 1; drop = 1; next }
 		if (/^Authentication-Results: mx\.authscore\.test;/) { drop = 1; next }
+		if (/^X-Authscore-Result: /) { drop = 1; next }
 		if (!pf && /^Received: from client\.authscore\.test /) { pf = 1; drop = 1; next }
 	     }
 	     { print }' "$1" | tr -d '\r' | drop_trailing_empty
@@ -95,13 +96,13 @@ for file in "${FILES[@]}"; do
 		"$name: ${#specs[@]} dkim result(s)" || diag "$LAST_AR"
 	if [ -n "$LAST_FILE" ]; then
 		if cmp -s <(strip_added "$LAST_FILE") <(tr -d '\r' <"$DATA/$file" | drop_trailing_empty); then
-			pass "$name: delivered unchanged (only Received and AR added)"
+			pass "$name: delivered unchanged (only Received, AR and X-Authscore-Result added)"
 		else
-			fail "$name: delivered unchanged (only Received and AR added)" \
+			fail "$name: delivered unchanged (only Received, AR and X-Authscore-Result added)" \
 				"$(diff <(strip_added "$LAST_FILE") <(tr -d '\r' <"$DATA/$file" | drop_trailing_empty) | head -n 10)"
 		fi
 	else
-		fail "$name: delivered unchanged (only Received and AR added)" "no message"
+		fail "$name: delivered unchanged (only Received, AR and X-Authscore-Result added)" "no message"
 	fi
 	case $file in
 	*six-sigs*)

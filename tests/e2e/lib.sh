@@ -382,6 +382,11 @@ write_milter_conf() {
 		echo "dns-stub test. 127.0.0.1@$E2E_DNS_PORT"
 		echo "dns-stub 113.0.203.in-addr.arpa. 127.0.0.1@$E2E_DNS_PORT"
 		echo "dns-stub 8.b.d.0.1.0.0.2.ip6.arpa. 127.0.0.1@$E2E_DNS_PORT"
+		# the DNS lists of the default rules, served by our NSD (zones/)
+		for z in zen.spamhaus.org bl.spamcop.net b.barracudacentral.org \
+			list.dnswl.org dbl.spamhaus.org; do
+			echo "dns-stub $z. 127.0.0.1@$E2E_DNS_PORT"
+		done
 		echo "dns-timeout 2s"
 		printf '%s\n' "$@"
 	} >"$f"
