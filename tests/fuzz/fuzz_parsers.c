@@ -1,0 +1,106 @@
+/*
+ * fuzz_parsers - libFuzzer targets for the parsers of outside bytes other
+ * than the rules: From mailbox lists (util/rfc5322.c), the daemon
+ * configuration (milter/conf.c), SPF records (milter/spf_record.c) and DMARC
+ * records (milter/dmarc.c).  One source, one target per FUZZ_* macro:
+ * tests/fuzz/run-fuzz.sh builds each with clang -fsanitize=fuzzer,address,
+ * undefined and -DFUZZ_<NAME>.  Each input is capped by the parser itself;
+ * the target only checks that a parse never crashes, hangs or leaks, and
+ * that what it returns is consistent.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+
+#if defined(FUZZ_HEADERS)
+#include "rfc5322.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct arena *a = arena_new(1024);
+	char *text = malloc(size + 1);
+	const char *domains[4], *error = NULL;
+	int n;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	n = rfc5322_mailbox_domains(text, a, domains, 4, &error);
+	if (n < 0 && error == NULL)
+		abort(); /* a refusal always says why */
+	for (int i = 0; i < n && i < 4; i++)
+		if (domains[i] == NULL || domains[i][0] == '\0' || strchr(domains[i], ' ') != NULL)
+			abort(); /* a domain is never empty or blank */
+	free(text);
+	arena_free(&a);
+	return 0;
+}
+
+#elif defined(FUZZ_CONF)
+#include "conf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1), *error = NULL;
+	struct conf *c;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	c = conf_parse("fuzz.conf", text, &error);
+	if ((c == NULL) == (error == NULL))
+		abort(); /* either a configuration or an error, never both or neither */
+	if (error != NULL && strncmp(error, "fuzz.conf:", 10) != 0)
+		abort(); /* every error names file:line:column */
+	conf_free(&c);
+	free(error);
+	free(text);
+	return 0;
+}
+
+#elif defined(FUZZ_SPF)
+#include "spf_record.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char why[SPF_RECORD_WHY_MAX];
+	struct spf_record *r;
+
+	(void)spf_record_is_spf((const char *)data, size);
+	why[0] = '\0';
+	r = spf_record_parse((const char *)data, size, why);
+	if (r == NULL && why[0] == '\0')
+		abort(); /* a syntax error is always described */
+	spf_record_free(&r);
+	return 0;
+}
+
+#elif defined(FUZZ_DMARC)
+#include "dmarc.h"
+
+/* dmarc.c names results in its explanations; the names are not under test. */
+const char *spf_result_name(enum spf_result r)
+{
+	return r == SPF_PASS ? "pass" : "other";
+}
+
+const char *dkim_result_name(enum dkim_result r)
+{
+	return r == DKIM_PASS ? "pass" : "other";
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct arena *a = arena_new(1024);
+	struct dmarc_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	(void)dmarc_record_parse((const char *)data, size, a, &rec);
+	arena_free(&a);
+	return 0;
+}
+#else
+#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC"
+#endif
