@@ -3,8 +3,8 @@
  * names against RFC 5782's examples, listed / not listed / blocked /
  * out-of-range / SERVFAIL / timeout answers, several codes, domain lists,
  * the warning limiter (stderr captured) and the one-round promise (every
- * query started before the first wait: dns_start and dns_wait are wrapped
- * at link time).  Prints TAP.
+ * query started before the first wait, read from the fake resolver's call
+ * trace).  Prints TAP.
  */
 #include "config.h"
 
@@ -25,31 +25,7 @@
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
 
 static struct dns *dns;
-static char dns_log[256];
 
-struct dns_query *__real_dns_start(struct dns *d, const char *name, int rrtype,
-				   unsigned deadline_ms);
-const struct dns_answer *__real_dns_wait(struct dns_query *q);
-struct dns_query *__wrap_dns_start(struct dns *d, const char *name, int rrtype,
-				   unsigned deadline_ms);
-const struct dns_answer *__wrap_dns_wait(struct dns_query *q);
-
-struct dns_query *__wrap_dns_start(struct dns *d, const char *name, int rrtype,
-				   unsigned deadline_ms)
-{
-	size_t n = strlen(dns_log);
-
-	snprintf(dns_log + n, sizeof(dns_log) - n, "S");
-	return __real_dns_start(d, name, rrtype, deadline_ms);
-}
-
-const struct dns_answer *__wrap_dns_wait(struct dns_query *q)
-{
-	size_t n = strlen(dns_log);
-
-	snprintf(dns_log + n, sizeof(dns_log) - n, "W");
-	return __real_dns_wait(q);
-}
 
 static struct addr ip(const char *text)
 {
@@ -154,14 +130,14 @@ static void test_ip_lists(void)
 
 	fake_dns_reset();
 	fake_dns_load(ip_zone);
-	dns_log[0] = '\0';
+	fake_dns_trace_reset();
 	q = dnsbl_ip_start(dns, &client, lists, L_COUNT, 200);
 	n = dnsbl_finish(&q, a, r, L_COUNT);
 	CHECK(q == NULL, "dnsbl_finish frees the query");
 	CHECK(n == L_COUNT - 1, "one result per IP list, the domain list left out (%zu)", n);
 	CHECK(fake_dns_queries() == L_COUNT - 1, "one query per IP list");
-	CHECK(strspn(dns_log, "S") == L_COUNT - 1, "every query started before the first wait (%s)",
-	      dns_log);
+	CHECK(strspn(fake_dns_trace(), "S") == L_COUNT - 1, "every query started before the first wait (%s)",
+	      fake_dns_trace());
 
 	CHECK(r[L_ZEN].status == DNSBL_LISTED && r[L_ZEN].code_count == 3 &&
 		  r[L_ZEN].codes[0] == IP4(127, 0, 0, 2) &&

@@ -2,7 +2,7 @@
  * iprev_test - iprev.c over the fake resolver (tests/fake_dns.c), one table
  * row per case: zone text, client, the result, name and reason expected,
  * and the queries asked.  The forward lookups must all start before the
- * first is waited for (dns_start and dns_wait are wrapped at link time).
+ * first is waited for (the fake resolver's call trace shows the order).
  * Prints TAP.
  */
 #include "config.h"
@@ -19,31 +19,7 @@
 #include "iprev.h"
 #include "log.h"
 
-static char dns_log[256];
 
-struct dns_query *__real_dns_start(struct dns *d, const char *name, int rrtype,
-				   unsigned deadline_ms);
-const struct dns_answer *__real_dns_wait(struct dns_query *q);
-struct dns_query *__wrap_dns_start(struct dns *d, const char *name, int rrtype,
-				   unsigned deadline_ms);
-const struct dns_answer *__wrap_dns_wait(struct dns_query *q);
-
-struct dns_query *__wrap_dns_start(struct dns *d, const char *name, int rrtype,
-				   unsigned deadline_ms)
-{
-	size_t n = strlen(dns_log);
-
-	snprintf(dns_log + n, sizeof(dns_log) - n, "S");
-	return __real_dns_start(d, name, rrtype, deadline_ms);
-}
-
-const struct dns_answer *__wrap_dns_wait(struct dns_query *q)
-{
-	size_t n = strlen(dns_log);
-
-	snprintf(dns_log + n, sizeof(dns_log) - n, "W");
-	return __real_dns_wait(q);
-}
 
 #define PTR4 "99.2.0.192.in-addr.arpa PTR "
 #define PTR6 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR "
@@ -129,7 +105,7 @@ static void run_case(const struct iprev_case *tc, struct dns *dns)
 
 	fake_dns_reset();
 	fake_dns_load(tc->zone);
-	dns_log[0] = '\0';
+	fake_dns_trace_reset();
 	if (addr_parse(tc->client, &client) < 0) {
 		printf("Bail out! bad client %s\n", tc->client);
 		exit(1);
@@ -143,11 +119,11 @@ static void run_case(const struct iprev_case *tc, struct dns *dns)
 	     (tc->reason == NULL ? out.reason == NULL
 				 : out.reason != NULL && strstr(out.reason, tc->reason) != NULL);
 	ok = ok && fake_dns_queries() == tc->queries;
-	ok = ok && (tc->log == NULL || strcmp(dns_log, tc->log) == 0);
+	ok = ok && (tc->log == NULL || strcmp(fake_dns_trace(), tc->log) == 0);
 	if (!CHECK(ok, "%s", tc->what))
 		printf("#   got %s name=%s reason=%s queries=%u log=%s\n",
 		       iprev_result_name(out.result), out.name ? out.name : "(null)",
-		       out.reason ? out.reason : "(null)", fake_dns_queries(), dns_log);
+		       out.reason ? out.reason : "(null)", fake_dns_queries(), fake_dns_trace());
 	arena_free(&a);
 }
 

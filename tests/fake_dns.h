@@ -32,4 +32,9 @@ void fake_dns_load(const char *zone_text);
 void fake_dns_reset(void);
 unsigned fake_dns_queries(void);
 
+/* The order of dns_start ("S") and dns_wait ("W") calls since the last
+ * fake_dns_trace_reset(): lookups started at once read "SS...WW...". */
+const char *fake_dns_trace(void);
+void fake_dns_trace_reset(void);
+
 #endif
