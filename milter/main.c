@@ -332,16 +332,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	spf_init();
-	{
-		struct dns_config dc = {
-			.forwarders = (const char *const *)conf->dns_forwarders,
-			.stubs = (const char *const *)conf->dns_stubs,
-			.trust_anchor_file = conf->dns_trust_anchor,
-			.timeout_ms = conf->dns_timeout_ms,
-		};
-		if ((dns = dns_new(&dc, &error)) == NULL)
-			log_fatal("%s", error);
-	}
+	if ((dns = runtime_dns_new(conf, &error)) == NULL)
+		log_fatal("%s", error);
 	if (dkim_module_init(dns, &error) < 0)
 		log_fatal("%s", error);
 	{

@@ -74,6 +74,18 @@ static int lists_build(struct runtime *rt, char **error_r)
 	return r;
 }
 
+struct dns *runtime_dns_new(const struct conf *conf, char **error_r)
+{
+	struct dns_config dc = {
+		.forwarders = (const char *const *)conf->dns_forwarders,
+		.stubs = (const char *const *)conf->dns_stubs,
+		.trust_anchor_file = conf->dns_trust_anchor,
+		.timeout_ms = conf->dns_timeout_ms,
+	};
+
+	return dns_new(&dc, error_r);
+}
+
 static void runtime_destroy(struct runtime *rt)
 {
 	rules_free(&rt->rules);

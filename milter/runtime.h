@@ -33,6 +33,9 @@ struct runtime {
 	int refs;	 /* guarded by runtime.c's lock */
 };
 
+/* The process's resolver, as the configuration's DNS settings say. */
+struct dns *runtime_dns_new(const struct conf *conf, char **error_r);
+
 /* Takes conf over (also on error, when it is freed). */
 struct runtime *runtime_load(struct conf *conf, struct dns *dns, char **error_r);
 struct runtime *runtime_ref(struct runtime *rt);

@@ -176,17 +176,9 @@ static int cmd_test(int argc, char **argv)
 		return 2;
 	}
 	spf_init();
-	{
-		struct dns_config dc = {
-			.forwarders = (const char *const *)conf->dns_forwarders,
-			.stubs = (const char *const *)conf->dns_stubs,
-			.trust_anchor_file = conf->dns_trust_anchor,
-			.timeout_ms = conf->dns_timeout_ms,
-		};
-		if ((dns = dns_new(&dc, &error)) == NULL || dkim_module_init(dns, &error) < 0) {
-			fprintf(stderr, "authscore test: %s\n", error);
-			return 1;
-		}
+	if ((dns = runtime_dns_new(conf, &error)) == NULL || dkim_module_init(dns, &error) < 0) {
+		fprintf(stderr, "authscore test: %s\n", error);
+		return 1;
 	}
 	if ((rt = runtime_load(conf, dns, &error)) == NULL) {
 		fprintf(stderr, "authscore test: %s\n", error);
