@@ -12,7 +12,9 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev \
-	libmaxminddb-dev libunbound-dev libsqlite3-dev libpcre2-dev clang \
+	libmaxminddb-dev libunbound-dev libsqlite3-dev libpq-dev libpcre2-dev clang \
+	postgresql \
 	postfix swaks libio-socket-inet6-perl nsd iproute2 util-linux procps ca-certificates \
 	python3-dkim python3-nacl \
-	python3-yaml
+	python3-yaml \
+	libxml2-dev zlib1g-dev libxml2-utils dmarc-cat

@@ -79,6 +79,13 @@ static const struct key keys[] = {
 	{"dnsbl-blocked", K_WORDS, F(dnsbl_blocked), 0, 1},
 	{"result-header", K_BOOL, F(result_header), 0, 0},
 	{"tag-subject-prefix", K_STRING, F(tag_subject_prefix), 0, 0},
+	{"state-dir", K_STRING, F(state_dir), 0, 0},
+	{"history", K_STRING, F(history), 0, 0},
+	{"history-retention-days", K_COUNT, F(history_retention_days), 0, 0},
+	{"report-org-name", K_STRING, F(report_org_name), 0, 0},
+	{"report-email", K_STRING, F(report_email), 0, 0},
+	{"report-relay", K_STRING, F(report_relay), 0, 0},
+	{"report-suppress", K_WORDS, F(report_suppress), 0, 0},
 };
 #undef F
 
@@ -405,6 +412,8 @@ static void conf_defaults(struct conf *cfg)
 	cfg->on_from_error = ACTION_REJECT;
 	cfg->dmarc_reject_text = xstrdup("rejected by the DMARC policy of {domain}");
 	cfg->result_header = 1;
+	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/authscore");
+	cfg->history_retention_days = 180;
 }
 
 static int parse_line(struct parser *p, char *line)
@@ -522,6 +531,12 @@ void conf_free(struct conf **confp)
 	free(cfg->geoip_asn_path);
 	words_free(&cfg->dnsbl_blocked);
 	free(cfg->tag_subject_prefix);
+	free(cfg->state_dir);
+	free(cfg->history);
+	free(cfg->report_org_name);
+	free(cfg->report_email);
+	free(cfg->report_relay);
+	words_free(&cfg->report_suppress);
 	words_free(&cfg->dns_forwarders);
 	words_free(&cfg->dns_stubs);
 	free(cfg->dns_trust_anchor);
@@ -555,4 +570,11 @@ int conf_domain_listed(char *const *list, const char *domain)
 			return 1;
 	}
 	return 0;
+}
+
+char *conf_history_location(const struct conf *cfg)
+{
+	if (cfg->history != NULL)
+		return strcmp(cfg->history, "none") == 0 ? NULL : xstrdup(cfg->history);
+	return xasprintf("sqlite:%s/history.db", cfg->state_dir);
 }

@@ -71,7 +71,20 @@ struct conf {
 	char **dnsbl_blocked;	    /* "zone code..." lines: a list's refusal codes */
 	int result_header;	    /* add X-Authscore-Result */
 	char *tag_subject_prefix;   /* NULL: the Subject is left alone */
+
+	/* history and reports */
+	char *state_dir;	   /* the store's file and spool live here */
+	char *history;		   /* store location; "none": no history */
+	unsigned history_retention_days;
+	char *report_org_name;	   /* <org_name> of our reports */
+	char *report_email;	   /* From: of our reports */
+	char *report_relay;	   /* host:port; NULL: sendmail(1) */
+	char **report_suppress;	   /* destinations (addresses or domains) never mailed */
 };
+
+/* The store location the configuration means: `history`, or the SQLite
+ * file in the state directory; NULL when history is off.  malloc'd. */
+char *conf_history_location(const struct conf *cfg);
 
 struct conf *conf_load(const char *path, int must_exist, char **error_r);
 /* Parse from memory; `name` is used in error messages. */

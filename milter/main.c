@@ -37,6 +37,7 @@
 #include "rules.h"
 #include "runtime.h"
 #include "spf.h"
+#include "store.h"
 
 #define STOP_GRACE_SECONDS 60
 
@@ -233,6 +234,32 @@ static void *milter_thread(void *arg)
 	return NULL;
 }
 
+/* The history store in writer mode: milter threads only queue records.
+ * An unreachable store is not fatal: records are spooled until it works. */
+static struct store *open_store(const struct conf *conf)
+{
+	char *location = conf_history_location(conf), *error = NULL;
+	struct store_options so = {
+		.location = location,
+		.spool_dir = conf->state_dir,
+		.writer = 1,
+	};
+	struct store *store;
+
+	if (location == NULL) {
+		log_notice("history off (history none): no DMARC records, no reports");
+		return NULL;
+	}
+	if ((store = store_open(&so, &error)) == NULL) {
+		log_err("history store %s: %s; no history will be kept", location, error);
+		free(error);
+	} else {
+		log_info("history store %s", location);
+	}
+	free(location);
+	return store;
+}
+
 static int same_dns(const struct conf *a, const struct conf *b)
 {
 	char **lists[2][2] = {{a->dns_forwarders, a->dns_stubs}, {b->dns_forwarders, b->dns_stubs}};
@@ -264,7 +291,7 @@ static void reload(const struct options *o, struct dns *dns)
 		log_warn("reload: DNS settings changed; they take effect at the next restart");
 	if (strcmp(old->conf->socket, conf->socket) != 0)
 		log_warn("reload: socket changed; it takes effect at the next restart");
-	if ((fresh = runtime_load(conf, dns, &error)) == NULL) {
+	if ((fresh = runtime_load(conf, dns, old->store, &error)) == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", error);
 		free(error);
 		runtime_unref(&old);
@@ -285,6 +312,7 @@ int main(int argc, char **argv)
 	struct identity id = {0};
 	int have_user = 0;
 	char *error = NULL, *conn, *pidfile = NULL;
+	struct store *store;
 	const char *path;
 	sigset_t sigs, none;
 	pthread_t milter;
@@ -305,7 +333,7 @@ int main(int argc, char **argv)
 	}
 	if (o.check_only) {
 		/* The rules and GeoIP databases are part of the configuration. */
-		struct runtime *rt = runtime_load(conf, NULL, &error);
+		struct runtime *rt = runtime_load(conf, NULL, NULL, &error);
 
 		if (rt == NULL) {
 			fprintf(stderr, "authscore-milter: %s\n", error);
@@ -336,16 +364,6 @@ int main(int argc, char **argv)
 		log_fatal("%s", error);
 	if (dkim_module_init(dns, &error) < 0)
 		log_fatal("%s", error);
-	{
-		struct runtime *rt = runtime_load(conf, dns, &error);
-
-		if (rt == NULL)
-			log_fatal("%s", error);
-		log_info("%zu rules loaded from %s", rules_count(rt->rules),
-			 rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
-		runtime_publish(rt); /* from here on `conf` is valid until a reload */
-	}
-
 	conn = milter_socket(conf->socket);
 	if ((path = socket_path(conn)) != NULL) {
 		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
@@ -377,10 +395,28 @@ int main(int argc, char **argv)
 		pidfile = xstrdup(conf->pidfile);
 		write_pidfile(pidfile);
 	}
+	/* The state directory (history store, spool) belongs to our user. */
+	if (mkdir(conf->state_dir, 0750) == 0 || errno == EEXIST) {
+		if (have_user && chown(conf->state_dir, id.uid, id.gid) != 0)
+			log_warn("chown %s: %s", conf->state_dir, strerror(errno));
+	} else {
+		log_warn("state directory %s: %s", conf->state_dir, strerror(errno));
+	}
 	if (have_user)
 		drop_privileges(&id);
 	else if (geteuid() == 0)
 		log_notice("running as root: set `user` in %s or use -u", conf->path);
+	store = open_store(conf);
+	/* Rules and databases are read as our user, as every reload will be. */
+	{
+		struct runtime *rt = runtime_load(conf, dns, store, &error);
+
+		if (rt == NULL)
+			log_fatal("%s", error);
+		log_info("%zu rules loaded from %s", rules_count(rt->rules),
+			 rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
+		runtime_publish(rt); /* from here on `conf` belongs to the runtime */
+	}
 
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
 		log_fatal("cannot start the milter thread");
@@ -417,6 +453,7 @@ int main(int argc, char **argv)
 	free(pidfile);
 	free(conn);
 	runtime_publish(NULL);
+	store_close(&store); /* flushes the queue, spooling what it cannot write */
 	dkim_module_deinit();
 	dns_free(&dns);
 	log_notice("stopped");

@@ -16,7 +16,9 @@
 #include "message.h"
 #include "rfc5322.h"
 #include "buf.h"
+#include "record.h"
 #include "rules.h"
+#include "store.h"
 
 #define FIELD_MAX 998 /* RFC 5322 §2.1.1 line limit bounds what we keep of a value */
 #define ORG_LOOKUPS_MAX 6 /* identifier domains whose Organizational Domain we discover */
@@ -456,6 +458,12 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	edits_r->ar_delete = desc;
 	edits_r->ar_delete_count = m->ar_ours_count;
 	score_headers(m, v_r, &rv, edits_r);
+	if (s->rt->store != NULL) { /* queued, never written on this thread */
+		struct history_record r;
+
+		record_from_facts(f, v_r, (int64_t)time(NULL), m->arena, &r);
+		store_append(s->rt->store, &r);
+	}
 	m->elapsed_ms = ms_since(&m->started);
 }
 

@@ -97,13 +97,15 @@ static void runtime_destroy(struct runtime *rt)
 	free(rt);
 }
 
-struct runtime *runtime_load(struct conf *conf, struct dns *dns, char **error_r)
+struct runtime *runtime_load(struct conf *conf, struct dns *dns, struct store *store,
+			     char **error_r)
 {
 	struct runtime *rt = xcalloc(1, sizeof(*rt));
 
 	*error_r = NULL;
 	rt->conf = conf;
 	rt->dns = dns;
+	rt->store = store;
 	rt->refs = 1;
 	rt->rules = conf->rules_path != NULL ? rules_load(conf->rules_path, error_r)
 					     : rules_parse("(built-in default.rules)",

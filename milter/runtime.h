@@ -19,6 +19,7 @@
 #include "geoip.h"
 
 struct ruleset;
+struct store;
 
 struct runtime {
 	struct conf *conf;	 /* owned */
@@ -29,15 +30,17 @@ struct runtime {
 	struct dnsbl_list *domain_lists; /* owned: the domain lists the rules use */
 	unsigned *domain_list_identities; /* per domain list: bit (1 << facts_identity) */
 	size_t domain_list_count;
-	struct dns *dns; /* shared by every snapshot; owned by main */
+	struct dns *dns;     /* shared by every snapshot; owned by main */
+	struct store *store; /* the history store, or NULL; shared, owned by main */
 	int refs;	 /* guarded by runtime.c's lock */
 };
 
 /* The process's resolver, as the configuration's DNS settings say. */
 struct dns *runtime_dns_new(const struct conf *conf, char **error_r);
 
-/* Takes conf over (also on error, when it is freed). */
-struct runtime *runtime_load(struct conf *conf, struct dns *dns, char **error_r);
+/* Takes conf over (also on error, when it is freed).  store may be NULL. */
+struct runtime *runtime_load(struct conf *conf, struct dns *dns, struct store *store,
+			     char **error_r);
 struct runtime *runtime_ref(struct runtime *rt);
 void runtime_unref(struct runtime **rtp);
 

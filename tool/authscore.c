@@ -24,6 +24,7 @@
 #include "log.h"
 #include "mem.h"
 #include "message.h"
+#include "report_cmd.h"
 #include "runtime.h"
 #include "rules.h"
 #include "session.h"
@@ -36,7 +37,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: authscore test [-c config] --ip ADDR [--helo NAME] "
 		     "[--mail-from ADDR] [--rcpt ADDR]... < message\n"
-		     "       authscore rules check FILE\n");
+		     "       authscore rules check FILE\n"
+		     "       authscore report [-c config] [--period YYYY-MM-DD] [--dry-run DIR] ...\n");
 }
 
 static int read_all(FILE *in, struct buf *b)
@@ -180,7 +182,7 @@ static int cmd_test(int argc, char **argv)
 		fprintf(stderr, "authscore test: %s\n", error);
 		return 1;
 	}
-	if ((rt = runtime_load(conf, dns, &error)) == NULL) {
+	if ((rt = runtime_load(conf, dns, NULL, &error)) == NULL) {
 		fprintf(stderr, "authscore test: %s\n", error);
 		return 1;
 	}
@@ -229,6 +231,8 @@ int main(int argc, char **argv)
 		return cmd_test(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "rules") == 0)
 		return rules_cmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "report") == 0)
+		return report_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("authscore %s\n", PACKAGE_VERSION);
 		return 0;

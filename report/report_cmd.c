@@ -1,0 +1,312 @@
+/*
+ * report_cmd - `authscore report`: build and send one period's DMARC
+ * aggregate reports (RFC 9990) from the history store.
+ *
+ *   authscore report [-c CONFIG] [--period YYYY-MM-DD | --begin T --end T]
+ *                    [--domain D] [--dry-run DIR] [--history LOCATION]
+ *                    [--sendmail PATH] [--schema XSD]
+ *
+ * The period defaults to the previous UTC day; T is UNIX seconds or
+ * YYYY-MM-DD[THH:MM[:SS]] (UTC), --end exclusive.  Records are read from
+ * the store an hour at a time (each hour's arena freed), aggregated, and
+ * handed to report_run() with the store as ledger, report_send() as
+ * sender and the configured resolver for `_report._dmarc` checks.
+ * Exit status: 0 done, 1 configuration or store error, 2 usage, 3 some
+ * report failed (invalid, not sent, or to be retried).
+ *
+ * Configuration keys read (milter/conf.c):
+ *   report-org-name NAME    <org_name>; default: the report-email domain
+ *   report-email ADDR       <email> and From: of the reports (required)
+ *   report-relay HOST:PORT  SMTP smarthost; unset: sendmail(1)
+ *   report-suppress WORD... addresses or domains never mailed
+ *   history LOCATION        the store; default sqlite:STATE-DIR/history.db
+ *   state-dir DIR           invalid reports are kept in DIR/reports/failed
+ *   dns-* (forwarders, stubs, trust anchor, timeout) for the resolver
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "dns.h"
+#include "log.h"
+#include "mem.h"
+#include "report_agg.h"
+#include "report_cmd.h"
+#include "report_run.h"
+#include "report_send.h"
+#include "report_xml.h"
+#include "runtime.h"
+#include "store.h"
+
+#define DAY  86400
+#define HOUR 3600
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: authscore report [-c config] [--period YYYY-MM-DD | --begin T --end T]\n"
+		"                        [--domain D] [--dry-run DIR] [--history LOCATION]\n"
+		"                        [--sendmail PATH] [--schema XSD]\n");
+}
+
+/* UNIX seconds, or YYYY-MM-DD[THH:MM[:SS]][Z] in UTC. */
+static int parse_time(const char *s, int64_t *t_r)
+{
+	struct tm tm = {0};
+	char *end;
+	int n = 0;
+
+	if (s[strspn(s, "0123456789")] == '\0' && *s != '\0') {
+		*t_r = strtoll(s, &end, 10);
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3)
+		return -1;
+	s += n;
+	if (*s == 'T' || *s == ' ') {
+		n = 0;
+		if (sscanf(s + 1, "%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &n) != 2)
+			return -1;
+		s += 1 + n;
+		if (*s == ':') {
+			n = 0;
+			if (sscanf(s + 1, "%2d%n", &tm.tm_sec, &n) != 1)
+				return -1;
+			s += 1 + n;
+		}
+	}
+	if (*s == 'Z')
+		s++;
+	if (*s != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*t_r = (int64_t)timegm(&tm);
+	return 0;
+}
+
+static int ledger_sent(void *arg, const char *domain, int64_t begin, int64_t end)
+{
+	return store_report_sent(arg, domain, begin, end);
+}
+
+static int ledger_mark(void *arg, const char *domain, int64_t begin, int64_t end,
+		       const char *report_id, char **error_r)
+{
+	return store_mark_sent(arg, domain, begin, end, report_id, error_r);
+}
+
+static int sender_send(void *arg, const char *from, const char *const *rcpts, size_t count,
+		       const char *msg, size_t len, char **error_r)
+{
+	return report_send(arg, from, rcpts, count, msg, len, error_r);
+}
+
+static int add_record(const struct history_record *r, void *arg)
+{
+	report_agg_add(arg, r);
+	return 0;
+}
+
+int report_cmd_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"period", required_argument, NULL, 'p'},
+	    {"begin", required_argument, NULL, 'b'},
+	    {"end", required_argument, NULL, 'e'},
+	    {"domain", required_argument, NULL, 'd'},
+	    {"dry-run", required_argument, NULL, 'n'},
+	    {"history", required_argument, NULL, 'H'},
+	    {"sendmail", required_argument, NULL, 's'},
+	    {"schema", required_argument, NULL, 'x'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *period = NULL, *begin_s = NULL, *end_s = NULL;
+	const char *history = NULL, *sendmail = NULL, *schema_path = NULL;
+	struct report_run_options ro = {0};
+	struct report_run_stats st;
+	struct report_send_options so = {0};
+	struct store_options sto = {0};
+	struct report_ledger ledger = {ledger_sent, ledger_mark, NULL};
+	struct report_sender sender = {sender_send, &so};
+	struct report_schema *schema = NULL;
+	struct report_agg *agg = NULL;
+	struct store *store = NULL;
+	struct dns *dns = NULL;
+	struct conf *conf;
+	char *error = NULL, *location = NULL, *failed_dir = NULL, *receiver;
+	const char *at;
+	int ch, rc = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'p':
+			period = optarg;
+			break;
+		case 'b':
+			begin_s = optarg;
+			break;
+		case 'e':
+			end_s = optarg;
+			break;
+		case 'd':
+			ro.only_domain = optarg;
+			break;
+		case 'n':
+			ro.dry_run_dir = optarg;
+			break;
+		case 'H':
+			history = optarg;
+			break;
+		case 's':
+			sendmail = optarg;
+			break;
+		case 'x':
+			schema_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (period != NULL && (begin_s || end_s)) ||
+	    (begin_s == NULL) != (end_s == NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	ro.now = (int64_t)time(NULL);
+	if (period != NULL) {
+		if (strlen(period) != 10 || parse_time(period, &ro.begin) < 0) {
+			fprintf(stderr, "authscore report: --period %s: not YYYY-MM-DD\n", period);
+			return 2;
+		}
+		ro.end = ro.begin + DAY;
+	} else if (begin_s != NULL) {
+		if (parse_time(begin_s, &ro.begin) < 0 || parse_time(end_s, &ro.end) < 0 ||
+		    ro.end <= ro.begin) {
+			fprintf(stderr, "authscore report: --begin/--end: bad times (UNIX seconds "
+					"or YYYY-MM-DD[THH:MM[:SS]], begin before end)\n");
+			return 2;
+		}
+	} else {
+		ro.end = ro.now - ro.now % DAY; /* the previous UTC day */
+		ro.begin = ro.end - DAY;
+	}
+
+	conf =
+	    conf_load(config_path ? config_path : CONF_DEFAULT_PATH, config_path != NULL, &error);
+	if (conf == NULL) {
+		fprintf(stderr, "authscore report: %s\n", error);
+		free(error);
+		return 1;
+	}
+	log_init("authscore-report", conf->log_to_stderr != 0);
+	log_set_level(conf->log_level);
+	if (conf->report_email == NULL || (at = strrchr(conf->report_email, '@')) == NULL ||
+	    at[1] == '\0') {
+		fprintf(stderr,
+			"authscore report: report-email (the reports' From address) "
+			"is not set in %s\n",
+			conf->path ? conf->path : "the configuration");
+		goto out;
+	}
+	receiver = (char *)at + 1;
+	ro.receiver = receiver;
+	ro.email = conf->report_email;
+	ro.org_name = conf->report_org_name ? conf->report_org_name : receiver;
+	ro.generator = "authscore " PACKAGE_VERSION;
+	ro.suppress = conf->report_suppress;
+	ro.dns_timeout_ms = conf->dns_timeout_ms;
+	failed_dir = ro.dry_run_dir != NULL ? xasprintf("%s/failed", ro.dry_run_dir)
+					    : xasprintf("%s/reports/failed", conf->state_dir);
+	ro.failed_dir = failed_dir;
+	so.sendmail = sendmail;
+	so.relay = conf->report_relay;
+	so.helo = NULL;
+
+	location = history != NULL ? xstrdup(history) : conf_history_location(conf);
+	if (location == NULL) {
+		fprintf(stderr, "authscore report: history is off (history none): nothing to "
+				"report\n");
+		goto out;
+	}
+	if ((schema = report_xml_schema_new(schema_path, &error)) == NULL) {
+		fprintf(stderr, "authscore report: %s\n", error);
+		goto out;
+	}
+	ro.schema = schema;
+	sto.location = location;
+	sto.spool_dir = conf->state_dir;
+	sto.writer = 0;
+	if ((store = store_open(&sto, &error)) == NULL) {
+		fprintf(stderr, "authscore report: %s: %s\n", location, error);
+		goto out;
+	}
+	ledger.arg = store;
+	ro.ledger = &ledger;
+	ro.sender = &sender;
+	if ((dns = runtime_dns_new(conf, &error)) == NULL) {
+		fprintf(stderr, "authscore report: %s\n", error);
+		goto out;
+	}
+	ro.dns = dns;
+
+	/* an hour at a time: the records' arena stays small on busy days */
+	agg = report_agg_new();
+	for (int64_t t = ro.begin; t < ro.end; t += HOUR) {
+		struct arena *a = arena_new(64 * 1024);
+		int64_t stop = t + HOUR < ro.end ? t + HOUR : ro.end;
+		int e = store_each(store, t, stop, a, add_record, agg, &error);
+
+		arena_free(&a);
+		if (e < 0) {
+			log_err("report: cannot read the history: %s", error ? error : "?");
+			goto out;
+		}
+	}
+	log_info("report: period %" PRId64 "..%" PRId64 ": %zu policy domain(s), %" PRIu64
+		 " record(s) without a policy",
+		 ro.begin, ro.end - 1, report_agg_domain_count(agg), report_agg_skipped(agg));
+	rc = report_run(&ro, agg, &st) != 0 ? 3 : 0;
+	if (ro.dry_run_dir == NULL) {
+		/* the daily run also keeps the history to its retention */
+		long gone = store_expire(store, conf->history_retention_days, &error);
+
+		if (gone < 0)
+			log_warn("report: history retention: %s", error ? error : "?");
+		else if (gone > 0)
+			log_info("report: %ld record(s) older than %u days removed", gone,
+				 conf->history_retention_days);
+	}
+	log_notice("report: %u domain(s): %u sent, %u written, %u already sent, %u without "
+		   "destination, %u invalid, %u failed",
+		   st.domains, st.sent, st.written, st.already_sent, st.no_destination, st.invalid,
+		   st.failed);
+out:
+	report_agg_free(&agg);
+	store_close(&store);
+	dns_free(&dns);
+	report_xml_schema_free(&schema);
+	conf_free(&conf);
+	free(location);
+	free(failed_dir);
+	free(error);
+	return rc;
+}
