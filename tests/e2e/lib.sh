@@ -388,6 +388,10 @@ write_milter_conf() {
 			echo "dns-stub $z. 127.0.0.1@$E2E_DNS_PORT"
 		done
 		echo "dns-timeout 2s"
+		# history store and reports stay in the test's directory
+		echo "state-dir $E2E_TMP/state"
+		echo "report-email dmarc-reports@mx.authscore.test"
+		echo "report-org-name \"authscore e2e\""
 		printf '%s\n' "$@"
 	} >"$f"
 }
