@@ -234,6 +234,26 @@ static void *milter_thread(void *arg)
 	return NULL;
 }
 
+/* mkdir -p: the default state directory's parents may not exist yet. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	int r = 0;
+
+	for (char *s = p + 1; r == 0 && *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			r = -1;
+		*s = '/';
+	}
+	if (r == 0 && mkdir(p, mode) != 0 && errno != EEXIST)
+		r = -1;
+	free(p);
+	return r;
+}
+
 /* The history store in writer mode: milter threads only queue records.
  * An unreachable store is not fatal: records are spooled until it works. */
 static struct store *open_store(const struct conf *conf)
@@ -396,7 +416,7 @@ int main(int argc, char **argv)
 		write_pidfile(pidfile);
 	}
 	/* The state directory (history store, spool) belongs to our user. */
-	if (mkdir(conf->state_dir, 0750) == 0 || errno == EEXIST) {
+	if (mkdir_p(conf->state_dir, 0750) == 0) {
 		if (have_user && chown(conf->state_dir, id.uid, id.gid) != 0)
 			log_warn("chown %s: %s", conf->state_dir, strerror(errno));
 	} else {
