@@ -30,6 +30,7 @@
 
 #include "arena.h"
 #include "dns.h"
+#include "domain.h"
 #include "log.h"
 #include "mem.h"
 #include "spf.h"
@@ -191,36 +192,6 @@ static uint64_t spf_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* RFC 7208 §4.3: a checkable domain has two or more labels of 1 to 63
- * characters and at most 253 in all (no final dot).  Letters, digits,
- * hyphens and underscores only, and a top label not all digits, which
- * keeps IP address literals out (RFC 7208 §2.3, RFC 3696 §2). */
-static int spf_domain_ok(const char *d)
-{
-	size_t len = strlen(d), label = 0, labels = 1;
-	int digits_only = 1;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (const char *p = d; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return 0;
-			labels++;
-			label = 0;
-			digits_only = 1;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-			return 0;
-		if (!isdigit((unsigned char)*p))
-			digits_only = 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0 && labels >= 2 && !digits_only;
 }
 
 /* Copy of d without one final dot; the caller frees. */
@@ -936,7 +907,7 @@ int spf_evaluate(struct dns *dns, const struct spf_params *p, struct arena *a,
 	 * sender, check postmaster@<HELO>. */
 	if (identity == NULL || identity[0] == '\0') {
 		domain = spf_domain_copy(p->helo ? p->helo : "");
-		if (!spf_domain_ok(domain)) {
+		if (!domain_valid(domain, DOMAIN_HOSTLIKE)) {
 			out->reason = p->scope == SPF_SCOPE_HELO
 					  ? "HELO is not a domain name"
 					  : "null sender, HELO is not a domain name";
@@ -952,7 +923,7 @@ int spf_evaluate(struct dns *dns, const struct spf_params *p, struct arena *a,
 		/* RFC 7208 §4.3: no local-part means "postmaster". */
 		if (at != NULL && at != identity)
 			local = xstrndup(identity, (size_t)(at - identity));
-		if (!spf_domain_ok(domain)) {
+		if (!domain_valid(domain, DOMAIN_HOSTLIKE)) {
 			out->reason = "malformed sender domain";
 			goto done;
 		}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "domain.h"
 #include "report_rua.h"
 
 #define ADDRESS_MAX 254
@@ -47,27 +48,6 @@ static int parse_size(const char *s, size_t len, uint64_t *size_r)
 		return -1;
 	*size_r = v * mult;
 	return v == 0 ? -1 : 0;
-}
-
-static int domain_ok(const char *d)
-{
-	size_t label = 0, len = strlen(d);
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (const char *p = d; *p != '\0'; p++) {
-		if (*p == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum((unsigned char)*p) || *p == '-' || *p == '_') {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
-		}
-	}
-	return label > 0;
 }
 
 static void parse_one(const char *uri, size_t len, struct arena *a, struct report_rua *r)
@@ -124,7 +104,7 @@ static void parse_one(const char *uri, size_t len, struct arena *a, struct repor
 		*d = (char)tolower((unsigned char)*d);
 	if (n > 0 && addr[n - 1] == '.')
 		addr[--n] = '\0';
-	if (!domain_ok(at + 1)) {
+	if (!domain_valid(at + 1, 0)) {
 		r->error = "bad domain in the address";
 		return;
 	}
