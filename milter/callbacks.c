@@ -132,10 +132,15 @@ static char *strip_brackets(const char *arg)
 static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
-	char *from = strip_brackets(argv[0] != NULL ? argv[0] : "");
+	char *from = strip_brackets(argv[0] != NULL ? argv[0] : ""), *auth;
 
 	message_free(&c->message);
-	c->message = message_new(c->session, from, smfi_getsymval(ctx, "{auth_authen}"));
+	/* An MTA may send the macro empty for a client that did not authenticate:
+	 * only a name means SMTP AUTH succeeded. */
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	if (auth != NULL && auth[0] == '\0')
+		auth = NULL;
+	c->message = message_new(c->session, from, auth);
 	free(from);
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
 	message_set_tls(c->message, smfi_getsymval(ctx, "{tls_version}"));
