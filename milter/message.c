@@ -91,7 +91,7 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 	f->mail_from_domain = f->mail_from[0] == '\0' ? NULL
 			      : at != NULL	  ? at + 1
 						  : f->mail_from;
-	f->auth_user = auth_user != NULL ? arena_strdup(a, auth_user) : NULL;
+	f->auth_user = auth_user != NULL && auth_user[0] != '\0' ? arena_strdup(a, auth_user) : NULL;
 	f->spf_mfrom.scope = SPF_SCOPE_MFROM;
 	f->spf_helo.scope = SPF_SCOPE_HELO;
 	if (s->trusted != NULL)
