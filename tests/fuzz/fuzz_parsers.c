@@ -1,8 +1,8 @@
 /*
  * fuzz_parsers - libFuzzer targets for the parsers of outside bytes other
  * than the rules: From mailbox lists (util/rfc5322.c), the daemon
- * configuration (milter/conf.c), SPF records (milter/spf_record.c) and DMARC
- * records (milter/dmarc.c).  One source, one target per FUZZ_* macro:
+ * configuration (milter/conf.c), SPF records (milter/spf_record.c), DMARC
+ * records (milter/dmarc.c) and stored history records (report/record.c).  One source, one target per FUZZ_* macro:
  * tests/fuzz/run-fuzz.sh builds each with clang -fsanitize=fuzzer,address,
  * undefined and -DFUZZ_<NAME>.  Each input is capped by the parser itself;
  * the target only checks that a parse never crashes, hangs or leaks, and
@@ -101,6 +101,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	arena_free(&a);
 	return 0;
 }
+#elif defined(FUZZ_RECORD)
+#include "record.h"
+
+/* record.c names results when it builds a record from facts; decoding, the
+ * part under test, never does. */
+const char *dkim_result_name(enum dkim_result r) { return r ? "x" : "none"; }
+const char *dmarc_policy_name(enum dmarc_policy p) { return p ? "x" : "none"; }
+const char *dmarc_result_name(enum dmarc_result r) { return r ? "x" : "none"; }
+const char *dnsbl_status_name(enum dnsbl_status st) { return st ? "x" : "none"; }
+const char *iprev_result_name(enum iprev_result r) { return r ? "x" : "none"; }
+const char *spf_result_name(enum spf_result r) { return r ? "x" : "none"; }
+const char *spf_scope_name(enum spf_scope sc) { return sc ? "helo" : "mfrom"; }
+const char *verdict_action_name(enum verdict_action a) { return a ? "x" : "accept"; }
+
+/* A history record from the spool or the store: decoded strictly, and what
+ * decodes encodes again. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct arena *a = arena_new(4096);
+	struct history_record r;
+	const char *error = NULL;
+
+	memset(&r, 0, sizeof(r));
+	if (record_decode((const char *)data, size, a, &r, &error) == 0) {
+		if (record_encode(&r, a) == NULL)
+			abort(); /* a decoded record is always encodable */
+	} else if (error == NULL) {
+		abort(); /* a refusal always says why */
+	}
+	arena_free(&a);
+	return 0;
+}
 #else
-#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC"
+#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC, FUZZ_RECORD"
 #endif
