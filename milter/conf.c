@@ -518,28 +518,27 @@ void conf_free(struct conf **confp)
 	if (cfg == NULL)
 		return;
 	free(cfg->path);
-	free(cfg->socket);
-	free(cfg->user);
-	free(cfg->pidfile);
-	free(cfg->authserv_id);
-	free(cfg->trusted.nets);
-	free(cfg->dmarc_reject_text);
-	words_free(&cfg->dmarc_override_domains);
-	free(cfg->dmarc_override_networks.nets);
-	free(cfg->rules_path);
-	free(cfg->geoip_country_path);
-	free(cfg->geoip_asn_path);
-	words_free(&cfg->dnsbl_blocked);
-	free(cfg->tag_subject_prefix);
-	free(cfg->state_dir);
-	free(cfg->history);
-	free(cfg->report_org_name);
-	free(cfg->report_email);
-	free(cfg->report_relay);
-	words_free(&cfg->report_suppress);
-	words_free(&cfg->dns_forwarders);
-	words_free(&cfg->dns_stubs);
-	free(cfg->dns_trust_anchor);
+	/* Every owned field is a key of the table: its kind says how to free it,
+	 * so a new key can never be forgotten here. */
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		void *field = (char *)cfg + keys[i].offset;
+
+		switch (keys[i].kind) {
+		case K_TEMPLATE:
+		case K_SOCKET:
+		case K_STRING:
+			free(*(char **)field);
+			break;
+		case K_WORDS:
+			words_free(field);
+			break;
+		case K_CIDRS:
+			free(((struct cidr_list *)field)->nets);
+			break;
+		default:
+			break;
+		}
+	}
 	xfree(confp);
 }
 
