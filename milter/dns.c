@@ -8,12 +8,21 @@
  * callback exclude each other).  A timed-out query therefore stays valid
  * until both sides are done with it, whichever comes last.
  *
+ * Answers: each classified answer is a struct dns_entry, shared by
+ * reference between the queries that asked and the answer cache
+ * (dns_cache.c), which keeps those with a TTL so that a repeated question
+ * is answered in the caller's thread without crossing into libunbound.
+ * Failures are never cached.
+ *
  * Locking: one mutex guards every query's state; it is never held while
- * calling into libunbound, so no lock order exists between the two.
+ * calling into libunbound, so no lock order exists between the two.  The
+ * cache has its own lock and is never called with ours held.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <poll.h>
 #include <stdio.h>
 #include <pthread.h>
@@ -25,19 +34,36 @@
 #include <unbound.h>
 
 #include "dns.h"
+#include "dns_cache.h"
 #include "log.h"
 #include "mem.h"
 
+/* Entries kept by the answer cache (~200 bytes each plus records), and the
+ * longest an answer is kept whatever its TTL says: a listing a DNSBL drops
+ * should not outlive an hour here. */
+#define DNS_CACHE_ENTRIES 20000
+#define DNS_CACHE_MAX_TTL 3600
+
 struct dns {
 	struct ub_ctx *ctx;
+	struct dns_cache *cache;
 	unsigned timeout_ms;
 	pthread_t thread;
 	int wake[2]; /* writing here stops the event thread */
 	pthread_mutex_t lock;
 };
 
+/* A classified answer, shared read-only once built. */
+struct dns_entry {
+	atomic_int refs;
+	int rrtype;
+	struct dns_answer answer;
+};
+
 struct dns_query {
 	struct dns *dns;
+	struct dns_entry *entry; /* the answer's records, when one arrived */
+	char *name;		 /* asked of libunbound: the cache key of its answer */
 	pthread_cond_t cond;
 	int refs;
 	int in_flight; /* unbound still owns a callback for this query */
@@ -47,6 +73,8 @@ struct dns_query {
 	struct timespec deadline;
 	struct dns_answer answer;
 };
+
+static const struct dns_cache_value_ops entry_ops;
 
 static const char *const status_names[] = {
 	[DNS_OK] = "ok",
@@ -155,6 +183,7 @@ struct dns *dns_new(const struct dns_config *cfg, char **error_r)
 	dns->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 5000;
 	pthread_mutex_init(&dns->lock, NULL);
 	dns->wake[0] = dns->wake[1] = -1;
+	dns->cache = dns_cache_new(DNS_CACHE_ENTRIES, &entry_ops);
 	if ((dns->ctx = ub_ctx_create()) == NULL) {
 		*error_r = xstrdup("dns: cannot create the libunbound context");
 		goto fail;
@@ -177,6 +206,7 @@ fail:
 	}
 	if (dns->ctx != NULL)
 		ub_ctx_delete(dns->ctx);
+	dns_cache_free(&dns->cache);
 	pthread_mutex_destroy(&dns->lock);
 	free(dns);
 	return NULL;
@@ -194,6 +224,7 @@ void dns_free(struct dns **dnsp)
 	close(dns->wake[0]);
 	close(dns->wake[1]);
 	ub_ctx_delete(dns->ctx);
+	dns_cache_free(&dns->cache);
 	pthread_mutex_destroy(&dns->lock);
 	xfree(dnsp);
 }
@@ -322,6 +353,7 @@ static void answer_classify(struct dns_answer *ans, int err, struct ub_result *r
 	}
 	ans->rcode = res->rcode;
 	ans->secure = res->secure;
+	ans->ttl = res->ttl > 0 ? (unsigned)res->ttl : 0; /* negative answers: from the SOA */
 	if (res->bogus) {
 		answer_tempfail(ans, "DNSSEC bogus");
 	} else if (res->rcode == 3) {
@@ -341,7 +373,6 @@ static void answer_classify(struct dns_answer *ans, int err, struct ub_result *r
 				      &ans->rr[ans->count]) == 0)
 				ans->count++;
 		}
-		ans->ttl = res->ttl > 0 ? (unsigned)res->ttl : 0;
 		if (ans->count == 0)
 			answer_tempfail(ans, "malformed answer");
 		else
@@ -349,13 +380,40 @@ static void answer_classify(struct dns_answer *ans, int err, struct ub_result *r
 	}
 }
 
+static void entry_ref(void *p)
+{
+	atomic_fetch_add_explicit(&((struct dns_entry *)p)->refs, 1, memory_order_relaxed);
+}
+
+static void entry_unref(void *p)
+{
+	struct dns_entry *e = p;
+
+	if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (size_t i = 0; i < e->answer.count; i++)
+		rr_release(e->rrtype, &e->answer.rr[i]);
+	free(e->answer.rr);
+	free(e);
+}
+
+static const struct dns_cache_value_ops entry_ops = {entry_ref, entry_unref};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void query_unref_locked(struct dns_query *q)
 {
 	if (--q->refs > 0)
 		return;
-	for (size_t i = 0; i < q->answer.count; i++)
-		rr_release(q->rrtype, &q->answer.rr[i]);
-	free(q->answer.rr);
+	if (q->entry != NULL)
+		entry_unref(q->entry);
+	free(q->name);
 	pthread_cond_destroy(&q->cond);
 	free(q);
 }
@@ -364,29 +422,51 @@ static void dns_callback(void *arg, int err, struct ub_result *res)
 {
 	struct dns_query *q = arg;
 	struct dns *dns = q->dns;
+	struct dns_entry *e = xcalloc(1, sizeof(*e));
 
+	atomic_init(&e->refs, 1);
+	e->rrtype = q->rrtype;
+	answer_classify(&e->answer, err, res);
+	if (res != NULL)
+		ub_resolve_free(res);
+	/* Kept even when the asker has timed out: the next one gains. */
+	if (e->answer.status != DNS_TEMPFAIL)
+		dns_cache_put(dns->cache, q->name, q->rrtype, e,
+			      e->answer.ttl < DNS_CACHE_MAX_TTL ? e->answer.ttl : DNS_CACHE_MAX_TTL,
+			      now_ms());
 	pthread_mutex_lock(&dns->lock);
 	q->in_flight = 0;
 	if (!q->answered) {
-		answer_classify(&q->answer, err, res);
+		q->entry = e; /* our reference passes to the query */
+		q->answer = e->answer;
+		e = NULL;
 		q->answered = 1;
 		pthread_cond_signal(&q->cond);
 	}
 	query_unref_locked(q);
 	pthread_mutex_unlock(&dns->lock);
-	if (res != NULL)
-		ub_resolve_free(res);
+	if (e != NULL)
+		entry_unref(e);
 }
 
 struct dns_query *dns_start(struct dns *dns, const char *name, int rrtype, unsigned deadline_ms)
 {
 	struct dns_query *q = xcalloc(1, sizeof(*q));
 	pthread_condattr_t attr;
-	unsigned ms = deadline_ms ? deadline_ms : dns->timeout_ms;
+	unsigned ms = deadline_ms ? deadline_ms : dns->timeout_ms, ttl_left;
 	int async_id = -1, err;
 
 	q->dns = dns;
 	q->rrtype = rrtype;
+	if ((q->entry = dns_cache_get(dns->cache, name, rrtype, now_ms(), &ttl_left)) != NULL) {
+		q->answer = q->entry->answer;
+		q->answer.ttl = ttl_left;
+		q->answered = 1;
+		q->refs = 1;
+		pthread_cond_init(&q->cond, NULL); /* destroyed with the query, never waited on */
+		return q;
+	}
+	q->name = xstrdup(name);
 	q->refs = 2;
 	q->in_flight = 1;
 	q->async_id = -1;
