@@ -496,6 +496,18 @@ struct dns_query *dns_start(struct dns *dns, const char *name, int rrtype, unsig
 	return q;
 }
 
+void dns_prefetch(struct dns *dns, const char *name, int rrtype)
+{
+	struct dns_query *q = dns_start(dns, name, rrtype, 0);
+
+	/* Let the answer arrive into the cache: drop our reference without
+	 * cancelling (dns_query_free would); the callback drops the other. */
+	pthread_mutex_lock(&dns->lock);
+	q->answered = q->answered || q->in_flight;
+	query_unref_locked(q);
+	pthread_mutex_unlock(&dns->lock);
+}
+
 /* Give up on a query unbound still holds: after a successful cancel the
  * callback never runs, so its reference is ours to drop.  Called unlocked. */
 static void query_cancel(struct dns_query *q)

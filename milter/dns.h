@@ -92,6 +92,12 @@ const struct dns_answer *dns_wait(struct dns_query *q);
 int dns_done(struct dns_query *q);
 void dns_query_free(struct dns_query **qp);
 
+/* Ask now for an answer a later dns_start() is likely to want, so that it
+ * finds the answer cached or in flight: nothing to wait for or free.  For
+ * a dependent lookup whose name is known early (the A record that a HELO
+ * name's "v=spf1 a -all" asks for), this takes a DNS round off the path. */
+void dns_prefetch(struct dns *dns, const char *name, int rrtype);
+
 /* dns_start + dns_wait; the caller frees *query_r. */
 const struct dns_answer *dns_lookup(struct dns *dns, const char *name, int rrtype,
 				    unsigned deadline_ms, struct dns_query **query_r);

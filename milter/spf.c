@@ -16,6 +16,7 @@
 
 #include <arpa/nameser.h>
 #include <ctype.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -952,9 +953,24 @@ done:
 	return 0;
 }
 
+/*
+ * The checks started with spf_start() run on a pool of worker threads:
+ * creating two threads per message (MAIL FROM and HELO) cost more than the
+ * evaluations themselves with a warm cache.  A check waits in the queue
+ * only when every worker is busy and the pool is at SPF_POOL_MAX; a worker
+ * idle for SPF_POOL_IDLE_S exits, so a burst does not keep its threads.
+ * A check abandoned by spf_cancel() while it runs is freed by its worker.
+ */
+#define SPF_POOL_MAX 64
+#define SPF_POOL_IDLE_S 30
+
+enum spf_check_state { CHECK_QUEUED, CHECK_RUNNING, CHECK_DONE };
+
 struct spf_check {
-	pthread_t thread;
-	int threaded;
+	struct spf_check *next; /* in the pool's queue */
+	enum spf_check_state state;
+	int abandoned;		/* spf_cancel() while running: the worker frees it */
+	pthread_cond_t done;	/* signalled when state becomes CHECK_DONE */
 	struct dns *dns;
 	struct spf_params params;
 	char *helo, *sender; /* the params' copies */
@@ -962,19 +978,121 @@ struct spf_check {
 	struct spf_outcome out;
 };
 
-static void *spf_thread(void *arg)
-{
-	struct spf_check *c = arg;
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct spf_check *head, *tail;
+	unsigned threads, idle;
+} spf_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
 
-	spf_evaluate(c->dns, &c->params, c->arena, &c->out);
-	return NULL;
+static void spf_check_release(struct spf_check *c)
+{
+	pthread_cond_destroy(&c->done);
+	arena_free(&c->arena);
+	free(c->helo);
+	free(c->sender);
+	free(c);
+}
+
+static void *spf_worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&spf_pool.lock);
+	for (;;) {
+		struct spf_check *c;
+		struct timespec until;
+		int err;
+
+		while (spf_pool.head == NULL) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += SPF_POOL_IDLE_S;
+			spf_pool.idle++;
+			err = pthread_cond_timedwait(&spf_pool.work, &spf_pool.lock, &until);
+			spf_pool.idle--;
+			if (err == ETIMEDOUT && spf_pool.head == NULL) {
+				spf_pool.threads--;
+				pthread_mutex_unlock(&spf_pool.lock);
+				return NULL;
+			}
+		}
+		c = spf_pool.head;
+		if ((spf_pool.head = c->next) == NULL)
+			spf_pool.tail = NULL;
+		c->state = CHECK_RUNNING;
+		pthread_mutex_unlock(&spf_pool.lock);
+
+		spf_evaluate(c->dns, &c->params, c->arena, &c->out);
+
+		pthread_mutex_lock(&spf_pool.lock);
+		c->state = CHECK_DONE;
+		if (c->abandoned)
+			spf_check_release(c);
+		else
+			pthread_cond_signal(&c->done);
+	}
+}
+
+static void spf_pool_unqueue_locked(struct spf_check *c)
+{
+	struct spf_check *prev = NULL;
+
+	for (struct spf_check **p = &spf_pool.head; *p != NULL; prev = *p, p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			if (spf_pool.tail == c)
+				spf_pool.tail = prev;
+			return;
+		}
+	}
+}
+
+/* Queue c; start a worker when none is idle.  Returns -1 when the check
+ * must run inline (no worker exists and none can be started). */
+static int spf_pool_submit(struct spf_check *c)
+{
+	int start, err = 0;
+	pthread_t thread;
+	pthread_attr_t attr;
+
+	pthread_mutex_lock(&spf_pool.lock);
+	c->state = CHECK_QUEUED;
+	if (spf_pool.tail != NULL)
+		spf_pool.tail->next = c;
+	else
+		spf_pool.head = c;
+	spf_pool.tail = c;
+	start = spf_pool.idle == 0 && spf_pool.threads < SPF_POOL_MAX;
+	if (start)
+		spf_pool.threads++;
+	else
+		pthread_cond_signal(&spf_pool.work);
+	pthread_mutex_unlock(&spf_pool.lock);
+	if (!start)
+		return 0;
+
+	if ((err = pthread_attr_init(&attr)) == 0) {
+		pthread_attr_setstacksize(&attr, SPF_THREAD_STACK);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		err = pthread_create(&thread, &attr, spf_worker, NULL);
+		pthread_attr_destroy(&attr);
+	}
+	if (err == 0)
+		return 0;
+	log_warn("spf: cannot start a worker thread: %s", strerror(err));
+	pthread_mutex_lock(&spf_pool.lock);
+	spf_pool.threads--;
+	if (spf_pool.threads > 0) {
+		pthread_mutex_unlock(&spf_pool.lock); /* a running worker will take it */
+		return 0;
+	}
+	spf_pool_unqueue_locked(c); /* no worker at all: the caller runs it */
+	pthread_mutex_unlock(&spf_pool.lock);
+	return -1;
 }
 
 struct spf_check *spf_start(struct dns *dns, const struct spf_params *p)
 {
 	struct spf_check *c = xcalloc(1, sizeof(*c));
-	pthread_attr_t attr;
-	int err;
 
 	c->dns = dns;
 	c->params = *p;
@@ -983,31 +1101,18 @@ struct spf_check *spf_start(struct dns *dns, const struct spf_params *p)
 	c->params.helo = c->helo;
 	c->params.sender = c->sender;
 	c->arena = arena_new(1024);
+	pthread_cond_init(&c->done, NULL);
+	/* RFC 7208 §2.3 recommends "v=spf1 a -all" for a HELO name: its
+	 * address record is asked beside the TXT record, not after it. */
+	if (p->scope == SPF_SCOPE_HELO && p->helo != NULL && p->helo[0] != '\0' &&
+	    p->client.family != 0)
+		dns_prefetch(dns, p->helo, p->client.family == AF_INET ? DNS_T_A : DNS_T_AAAA);
 
-	if ((err = pthread_attr_init(&attr)) == 0) {
-		pthread_attr_setstacksize(&attr, SPF_THREAD_STACK);
-		err = pthread_create(&c->thread, &attr, spf_thread, c);
-		pthread_attr_destroy(&attr);
-	}
-	if (err != 0) {
-		log_warn("spf: cannot start a thread (%s); checking inline", strerror(err));
-		spf_thread(c);
-	} else {
-		c->threaded = 1;
+	if (spf_pool_submit(c) < 0) {
+		spf_evaluate(c->dns, &c->params, c->arena, &c->out);
+		c->state = CHECK_DONE;
 	}
 	return c;
-}
-
-static void spf_check_free(struct spf_check **cp)
-{
-	struct spf_check *c = *cp;
-
-	if (c->threaded)
-		pthread_join(c->thread, NULL);
-	arena_free(&c->arena);
-	free(c->helo);
-	free(c->sender);
-	xfree(cp);
 }
 
 void spf_finish(struct spf_check **cp, struct arena *a, struct spf_outcome *out)
@@ -1016,19 +1121,34 @@ void spf_finish(struct spf_check **cp, struct arena *a, struct spf_outcome *out)
 
 	if (c == NULL)
 		log_panic("spf_finish: no check");
-	if (c->threaded)
-		pthread_join(c->thread, NULL);
-	c->threaded = 0;
+	pthread_mutex_lock(&spf_pool.lock);
+	while (c->state != CHECK_DONE)
+		pthread_cond_wait(&c->done, &spf_pool.lock);
+	pthread_mutex_unlock(&spf_pool.lock);
 	*out = c->out;
 	out->domain = arena_strdup(a, c->out.domain);
 	out->reason = arena_strdup(a, c->out.reason);
 	out->explanation = arena_strdup(a, c->out.explanation);
-	spf_check_free(cp);
+	spf_check_release(c);
+	*cp = NULL;
 }
 
 void spf_cancel(struct spf_check **cp)
 {
-	if (*cp == NULL)
+	struct spf_check *c = *cp;
+	int release = 1;
+
+	if (c == NULL)
 		return;
-	spf_check_free(cp);
+	pthread_mutex_lock(&spf_pool.lock);
+	if (c->state == CHECK_QUEUED) {
+		spf_pool_unqueue_locked(c); /* never started */
+	} else if (c->state == CHECK_RUNNING) {
+		c->abandoned = 1;
+		release = 0;
+	}
+	pthread_mutex_unlock(&spf_pool.lock);
+	if (release)
+		spf_check_release(c);
+	*cp = NULL;
 }

@@ -6,10 +6,11 @@
  * and enforces a deadline for the whole evaluation, then maps libspf2's
  * outcome to the seven RFC 7208 §2.6 results, never collapsing two.
  *
- * spf_evaluate() is synchronous.  spf_start() runs the same evaluation in
- * its own thread so it overlaps with the rest of the SMTP transaction;
- * spf_finish() waits for it, copies the outcome into the caller's arena and
- * frees the check.  spf_cancel() abandons it (result discarded).
+ * spf_evaluate() is synchronous.  spf_start() runs the same evaluation on
+ * a pool of worker threads (grown on demand, bounded, idle ones exit) so
+ * it overlaps with the rest of the SMTP transaction; spf_finish() waits
+ * for it, copies the outcome into the caller's arena and frees the check.
+ * spf_cancel() abandons it without waiting (result discarded).
  * Thread-safe: each check is independent; the resolver is shared.
  */
 #ifndef AUTHSCORE_SPF_H

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "addr.h"
@@ -660,10 +661,52 @@ static void test_thread(struct dns *dns)
 	fake_dns_reset();
 	fake_dns_load("example.test TXT \"v=spf1 a -all\"\nexample.test DELAY 50\n");
 	c = spf_start(dns, &p);
+	usleep(10 * 1000); /* let a worker take it */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	spf_cancel(&c);
+	CHECK(elapsed_ms(&t0) < 40, "spf_cancel does not wait for a running check (%ld ms)",
+	      elapsed_ms(&t0));
 	CHECK(c == NULL, "spf_cancel clears the pointer");
 	spf_cancel(&c);
 	CHECK(1, "spf_cancel accepts NULL");
+	usleep(300 * 1000); /* the abandoned check ends (its worker frees it) before the zone goes */
+	arena_free(&a);
+}
+
+/* Many checks at once share the worker pool and still overlap. */
+static void test_pool(struct dns *dns)
+{
+	enum { N = 40 };
+	struct spf_params p = {.helo = "mail.helo.test", .sender = "user@example.test",
+			       .deadline_ms = 5000};
+	struct spf_check *c[N];
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	struct timespec t0;
+	int passed = 0;
+	long ms;
+
+	addr_parse("2001:db8::25", &p.client);
+	fake_dns_reset();
+	fake_dns_load("example.test TXT \"v=spf1 a -all\"\nexample.test DELAY 30\n"
+		      "example.test AAAA 2001:db8::25\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < N; i++)
+		c[i] = spf_start(dns, &p);
+	for (int i = 0; i < N; i++) {
+		spf_finish(&c[i], a, &out);
+		passed += out.result == SPF_PASS;
+	}
+	ms = elapsed_ms(&t0);
+	CHECK(passed == N, "%d checks started at once: all pass (%d)", N, passed);
+	CHECK(ms < N * 30 / 2, "they overlap: %ld ms for %d checks of two 30 ms lookups", ms, N);
+	/* a queued check can be cancelled before any worker takes it */
+	for (int i = 0; i < N; i++)
+		c[i] = spf_start(dns, &p);
+	for (int i = N - 1; i >= 0; i--)
+		spf_cancel(&c[i]);
+	CHECK(c[0] == NULL && c[N - 1] == NULL, "cancelling queued and running checks");
+	usleep(300 * 1000);
 	arena_free(&a);
 }
 
@@ -716,6 +759,7 @@ int main(void)
 	test_deadline(dns);
 	test_long_record(dns);
 	test_thread(dns);
+	test_pool(dns);
 	test_names();
 	fake_dns_reset();
 	dns_free(&dns);
