@@ -56,6 +56,7 @@ static const struct key keys[] = {
 	{"dns-trust-anchor", K_STRING, F(dns_trust_anchor), 0, 0},
 	{"dns-timeout", K_DURATION, F(dns_timeout_ms), 0, 0},
 	{"spf-timeout", K_DURATION, F(spf_timeout_ms), 0, 0},
+	{"iprev-trust-mta", K_BOOL, F(iprev_trust_mta), 0, 0},
 	{"log-level", K_LOGLEVEL, F(log_level), 0, 0},
 	{"log-to", K_LOGTO, F(log_to_stderr), 0, 0},
 	{"on-spf-fail", K_ACTION, F(on_spf_fail), A_ACCEPT | A_REJECT, 0},
@@ -394,6 +395,7 @@ static void conf_defaults(struct conf *cfg)
 			cfg->trusted.count++;
 	cfg->skip_authenticated = 1;
 	cfg->dns_timeout_ms = 5000;
+	cfg->iprev_trust_mta = 1;
 	cfg->spf_timeout_ms = 20000;
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->log_to_stderr = -1;

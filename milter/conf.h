@@ -44,6 +44,7 @@ struct conf {
 	char *dns_trust_anchor;
 	unsigned dns_timeout_ms;
 	unsigned spf_timeout_ms;
+	int iprev_trust_mta; /* take the MTA's forward-confirmed client name as iprev=pass */
 	enum log_level log_level;
 	int log_to_stderr; /* 1 stderr, 0 syslog, -1 unset: stderr in the foreground */
 	enum conf_action on_spf_fail;

@@ -28,6 +28,7 @@ struct iprev_check {
 	struct addr client;
 	unsigned timeout_ms;
 	struct dns_query *ptr;
+	char *mta_name; /* confirmed by the MTA: pass without lookups */
 };
 
 static const char *const iprev_result_names[] = {
@@ -42,7 +43,10 @@ const char *iprev_result_name(enum iprev_result r)
 	return iprev_result_names[r];
 }
 
-struct iprev_check *iprev_start(struct dns *dns, const struct addr *client, unsigned timeout_ms)
+static int iprev_is_host_name(const char *name);
+
+struct iprev_check *iprev_start(struct dns *dns, const struct addr *client, const char *mta_name,
+				unsigned timeout_ms)
 {
 	struct iprev_check *c = xcalloc(1, sizeof(*c));
 	char name[IPREV_NAME_MAX + 2];
@@ -50,6 +54,12 @@ struct iprev_check *iprev_start(struct dns *dns, const struct addr *client, unsi
 	c->dns = dns;
 	c->client = *client;
 	c->timeout_ms = timeout_ms;
+	/* "[203.0.113.5]" and Postfix's "unknown" are not confirmed names;
+	 * "unknown" is also a valid host name, so it is named here. */
+	if (mta_name != NULL && iprev_is_host_name(mta_name) && strcasecmp(mta_name, "unknown") != 0) {
+		c->mta_name = xstrdup(mta_name);
+		return c;
+	}
 	/* The reverse tree reverses octets or nibbles exactly as a DNSBL does
 	 * (RFC 1035 §3.5, RFC 3596 §2.5, RFC 5782 §2.1, §2.4). */
 	if (dnsbl_ip_name(client, client->family == AF_INET ? "in-addr.arpa" : "ip6.arpa", name,
@@ -116,6 +126,10 @@ void iprev_finish(struct iprev_check **cp, struct arena *a, struct iprev_outcome
 	memset(out, 0, sizeof(*out));
 	if (c == NULL)
 		return;
+	if (c->mta_name != NULL) {
+		iprev_set(out, a, IPREV_PASS, c->mta_name, NULL);
+		goto done;
+	}
 	if (c->ptr == NULL) {
 		iprev_set(out, a, IPREV_PERMERROR, NULL, "no client address");
 		goto done;
@@ -191,5 +205,6 @@ void iprev_cancel(struct iprev_check **cp)
 	if (*cp == NULL)
 		return;
 	dns_query_free(&(*cp)->ptr);
+	free((*cp)->mta_name);
 	xfree(cp);
 }

@@ -110,7 +110,7 @@ static void run_case(const struct iprev_case *tc, struct dns *dns)
 		printf("Bail out! bad client %s\n", tc->client);
 		exit(1);
 	}
-	c = iprev_start(dns, &client, 500);
+	c = iprev_start(dns, &client, NULL, 500);
 	iprev_finish(&c, a, &out);
 	ok = c == NULL && out.result == tc->want;
 	ok = ok && (tc->name == NULL ? out.name == NULL
@@ -148,16 +148,39 @@ int main(void)
 	a = arena_new(256);
 	fake_dns_reset();
 	addr_parse("192.0.2.99", &client);
-	c = iprev_start(dns, &client, 500);
+	c = iprev_start(dns, &client, NULL, 500);
 	iprev_cancel(&c);
 	CHECK(c == NULL, "iprev_cancel frees and clears");
 	iprev_cancel(&c);
 	iprev_finish(&c, a, &out);
 	CHECK(out.result == IPREV_NONE, "iprev_finish of NULL: none");
 	client.family = 0;
-	c = iprev_start(dns, &client, 500);
+	c = iprev_start(dns, &client, NULL, 500);
 	iprev_finish(&c, a, &out);
 	CHECK(out.result == IPREV_PERMERROR && c == NULL, "no client address: permerror");
+
+	/* The MTA's confirmed name: pass, no query; "[addr]" and "unknown"
+	 * are not names, so our own lookups run. */
+	fake_dns_reset();
+	fake_dns_load("99.2.0.192.in-addr.arpa PTR other.test\nother.test A 192.0.2.1\n");
+	addr_parse("192.0.2.99", &client);
+	c = iprev_start(dns, &client, "mx.example.test", 500);
+	iprev_finish(&c, a, &out);
+	CHECK(out.result == IPREV_PASS && out.name != NULL &&
+		  strcmp(out.name, "mx.example.test") == 0 && fake_dns_queries() == 0,
+	      "the MTA's confirmed name passes without a query (%s, %u queries)",
+	      iprev_result_name(out.result), fake_dns_queries());
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const unconfirmed[] = {"[192.0.2.99]", "unknown", "bad name!"};
+
+		fake_dns_reset();
+		fake_dns_load("99.2.0.192.in-addr.arpa PTR other.test\nother.test A 192.0.2.1\n");
+		c = iprev_start(dns, &client, unconfirmed[i], 500);
+		iprev_finish(&c, a, &out);
+		CHECK(out.result == IPREV_FAIL && fake_dns_queries() == 2,
+		      "MTA name \"%s\" is not confirmed: our lookups decide (%s, %u queries)",
+		      unconfirmed[i], iprev_result_name(out.result), fake_dns_queries());
+	}
 	CHECK(strcmp(iprev_result_name(IPREV_TEMPERROR), "temperror") == 0 &&
 		  strcmp(iprev_result_name((enum iprev_result)42), "permerror") == 0,
 	      "result names");

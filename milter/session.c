@@ -29,7 +29,9 @@ struct session *session_new(struct runtime *rt, const char *client_host,
 			geoip_refresh(rt->geoip);
 			geoip_lookup(rt->geoip, &s->client, s->arena, &s->geoip);
 		}
-		s->iprev_check = iprev_start(rt->dns, &s->client, rt->conf->dns_timeout_ms);
+		s->iprev_check = iprev_start(rt->dns, &s->client,
+					     rt->conf->iprev_trust_mta ? client_host : NULL,
+					     rt->conf->dns_timeout_ms);
 		if (rt->ip_list_count > 0)
 			s->ip_query = dnsbl_ip_start(rt->dns, &s->client, rt->ip_lists,
 						     rt->ip_list_count, rt->conf->dns_timeout_ms);
