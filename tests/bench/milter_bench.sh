@@ -19,7 +19,8 @@
 # Environment: top_srcdir, top_builddir (default: two levels up),
 # BENCH_ROUNDS, BENCH_MSGS, BENCH_CONC, BENCH_HOLD, BENCH_KEEP=1 (keep the
 # temporary directory), BENCH_SOLO (messages of the one-session latency
-# run, default 100).
+# run, default 100), BENCH_RESULTS (a file the figures are appended to as
+# "milter.KIND.TRANSPORT.KEY VALUE" lines, for tests/bench/bench_table.sh).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$BENCH_DIR/../.." && pwd)}"
@@ -102,7 +103,11 @@ start_filter() {
 		;;
 	authscore)
 		rm -rf "$E2E_TMP/state"
-		write_milter_conf "$E2E_TMP/authscore.conf"
+		# every check on, as in production: the default rules (three
+		# DNSBLs, a DNSWL, a domain list, iprev) and GeoIP
+		write_milter_conf "$E2E_TMP/authscore.conf" \
+			"geoip-country $top_srcdir/tests/data/geoip/GeoLite2-Country-Test.mmdb" \
+			"geoip-asn $top_srcdir/tests/data/geoip/GeoLite2-ASN-Test.mmdb"
 		sed -i 's/^log-level .*/log-level warning/' "$E2E_TMP/authscore.conf"
 		"$AUTHSCORE_MILTER" -f -c "$E2E_TMP/authscore.conf" -p "$sock" \
 			>>"$E2E_TMP/milter.log" 2>&1 &
@@ -212,5 +217,11 @@ for kind in null authscore; do
 		"$(awk -v a="${R[$kind,inet,solo_p50]}" -v b="${R[$kind,unix,solo_p50]}" 'BEGIN { print a - b }')"
 done
 printf 'authscore replies (last round): %s\n' "${R[authscore,unix,replies]}"
+# for tests/bench/bench_table.sh: one "key value" line per figure
+if [ -n "${BENCH_RESULTS:-}" ]; then
+	for k in "${!R[@]}"; do
+		printf 'milter.%s %s\n' "${k//,/.}" "${R[$k]}"
+	done >>"$BENCH_RESULTS"
+fi
 sed -n 's/^milter_load: mod /authscore modification: /p' "$E2E_TMP/authscore-unix.mods" | cut -c1-150
 exit 0

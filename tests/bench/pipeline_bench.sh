@@ -32,7 +32,9 @@
 # Environment: PIPELINE_BENCH_MESSAGES (500), _SESSIONS (10), _ROUNDS (6),
 # _LATENCY_MESSAGES (20), _DELAY_MS (50); NULL_MILTER (default
 # $top_builddir/tests/bench/null_milter, run as `null_milter unix:SOCKET`,
-# else `null_milter -p unix:SOCKET`); DNS_DELAY (dns_delay's path).
+# else `null_milter -p unix:SOCKET`); DNS_DELAY (dns_delay's path);
+# BENCH_RESULTS (a file the figures are appended to, "pipeline.SET.KEY
+# VALUE" lines, for tests/bench/bench_table.sh).
 . "$(dirname "$0")/../e2e/lib.sh"
 
 N=${PIPELINE_BENCH_MESSAGES:-500}
@@ -257,3 +259,11 @@ for set in $SETS; do
 	printf '%-10s | %-24s | %8s | %s\n' "$set" "$ratio" "$m" "${ROUNDS_OF[$set]:--}"
 done
 say "# times: throughput $((T_LAT - T_START)) s, latency $((SECONDS - T_LAT)) s"
+# for tests/bench/bench_table.sh: one "key value" line per figure
+if [ -n "${BENCH_RESULTS:-}" ]; then
+	for set in $SETS; do
+		printf 'pipeline.%s.rate %s\n' "$set" "$(printf '%s\n' ${RATES[$set]} | median)"
+		printf 'pipeline.%s.ratio %s\n' "$set" "$(printf '%s\n' ${RATIOS[$set]} | median)"
+		printf 'pipeline.%s.dns_rounds %s\n' "$set" "${ROUNDS_OF[$set]:--}"
+	done >>"$BENCH_RESULTS"
+fi
