@@ -11,7 +11,7 @@ fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
-	libmilter-dev libspf2-dev libopendkim-dev libopendmarc-dev \
+	libmilter-dev libspf2-dev libopendkim-dev libssl-dev libopendmarc-dev \
 	libmaxminddb-dev libunbound-dev libsqlite3-dev libpq-dev libpcre2-dev clang \
 	postgresql \
 	postfix swaks libio-socket-inet6-perl nsd iproute2 util-linux procps ca-certificates \
