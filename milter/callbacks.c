@@ -63,10 +63,10 @@ static sfsistat reply(const struct conn *c, unsigned long nr_flag)
 
 /* The stages we never act on, and the replies that are always continue. */
 static const unsigned long wanted_steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_HDR_LEADSPC |
-					  SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR |
-					  SMFIP_NR_EOH | SMFIP_NR_BODY;
-static const unsigned long noreply_steps =
-	SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+					  SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT |
+					  SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
+static const unsigned long noreply_steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT |
+					   SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
 
 static sfsistat do_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
@@ -106,9 +106,12 @@ static sfsistat do_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (c->session->trusted != NULL) {
 		log_debug("client %s [%s]: %s, not checked", hostname ? hostname : "unknown",
 			  c->session->client_ip, c->session->trusted);
-		return SMFIS_ACCEPT;
+		/* Every inbound connection would wait for this reply; a trusted
+		 * one is accepted at MAIL FROM instead (message_skipped). */
+		if (!(c->noreply & SMFIP_NR_CONN))
+			return SMFIS_ACCEPT;
 	}
-	return SMFIS_CONTINUE;
+	return reply(c, SMFIP_NR_CONN);
 }
 
 static sfsistat do_helo(SMFICTX *ctx, char *helo)

@@ -40,6 +40,22 @@ ok 'wait_for 10 "! _pid_alive $second"' "daemon mode: stops on SIGTERM"
 out=$("$AUTHSCORE_MILTER" -n -c "$good" -u no-such-user-here 2>&1)
 like "$?:$out" "^1:.*user no-such-user-here: no such user" "-u with an unknown user is refused"
 
+# ------------------------------------------------------ trusted network
+# 127.0.0.0/8 is trusted: no checks, no AR of ours, one "skipped" line.  The
+# connect stage is negotiated without a reply (one round trip fewer for
+# every client), so the accept comes at MAIL FROM.
+marker=trusted-$$
+msg=$(make_msg "$marker")
+out=$(send_mail --ip 127.0.0.1 --data "$msg")
+like "$(data_reply "$out")" '^250 ' "trusted network: accepted"
+if f=$(wait_delivered "$marker"); then
+	is "$(ar_headers "$f" | grep -c .)" 0 "trusted network: no Authentication-Results of ours"
+else
+	fail "trusted network: no Authentication-Results of ours" "not delivered"
+fi
+ok "wait_for 5 \"grep -q 'client=.*\\[127.0.0.1\\].*skipped (trusted network) action=accept' '$E2E_TMP/milter.log'\"" \
+	"trusted network: logged as skipped"
+
 # -------------------------------------------------------------- SIGHUP
 accepted before-reload 'spf=fail smtp.mailfrom=fail.authscore.test' -- --from user@fail.authscore.test
 pid=$MILTER_PID
