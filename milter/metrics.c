@@ -58,6 +58,7 @@ static const char *const phase_names[] = {
 };
 
 static struct {
+	counter connections[2]; /* [trusted] */
 	counter messages[N_ACTIONS];
 	counter skipped[SKIP_REASONS];
 	counter spf[2][N_SPF]; /* [scope][result] */
@@ -153,6 +154,11 @@ void metrics_spf_dns(const struct spf_outcome *o)
 		if (o->reason != NULL && strcmp(o->reason, "DNS timeout") == 0)
 			add(&row[C_TIMEOUTS], 1);
 	}
+}
+
+void metrics_connection(int trusted)
+{
+	add(&m.connections[trusted != 0], 1);
 }
 
 static enum skip_reason skip_reason(const char *why)
@@ -309,6 +315,11 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 	       "When the daemon started, in seconds since the Unix epoch");
 	buf_printf(b, "authscore_start_time_seconds %lld\n", (long long)atomic_load(&m.started));
 
+	family(
+	    b, "authscore_connections_total", "counter",
+	    "SMTP connections; trusted networks are accepted at connect, unchecked and unlogged");
+	sample(b, "authscore_connections_total", "trusted", "no", get(&m.connections[0]));
+	sample(b, "authscore_connections_total", "trusted", "yes", get(&m.connections[1]));
 	family(b, "authscore_messages_total", "counter",
 	       "Messages by the action taken (one per summary log line)");
 	for (unsigned a = 0; a < N_ACTIONS; a++)

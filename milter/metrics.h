@@ -60,6 +60,8 @@ void metrics_dns(enum metrics_dns_kind kind, const char *zone, enum dns_status s
 /* SPF evaluates inside libspf2: its DNS-querying terms and whether the
  * evaluation ended in a temporary error (and by a timeout). */
 void metrics_spf_dns(const struct spf_outcome *o);
+/* A connection; trusted ones are accepted at connect, with no message line. */
+void metrics_connection(int trusted);
 /* One message, with the same facts and verdict as its summary log line. */
 void metrics_message(const struct facts *f, const struct verdict *v);
 void metrics_observe(enum metrics_phase phase, uint64_t usec);

@@ -111,6 +111,9 @@ int main(void)
 	v.action = VERDICT_ACCEPT;
 	f.skipped = "authenticated";
 	metrics_message(&f, &v);
+	metrics_connection(1);
+	metrics_connection(0);
+	metrics_connection(0);
 	metrics_dns(METRICS_DNS_DNSBL, "zen.example", DNS_NXDOMAIN, 0);
 	metrics_dns(METRICS_DNS_DNSBL, "zen.example", DNS_TEMPFAIL, 1);
 	metrics_dns(METRICS_DNS_DNSBL, "bad\"zone\\\n\xff.example", DNS_OK, 0);
@@ -135,6 +138,9 @@ int main(void)
 	CHECK(value(t, "authscore_messages_total{action=\"reject\"}") == 2 &&
 		  value(t, "authscore_messages_total{action=\"accept\"}") == 1,
 	      "messages by action");
+	CHECK(value(t, "authscore_connections_total{trusted=\"yes\"}") == 1 &&
+		  value(t, "authscore_connections_total{trusted=\"no\"}") == 2,
+	      "connections, trusted apart");
 	CHECK(value(t, "authscore_messages_skipped_total{reason=\"authenticated\"}") == 1,
 	      "skipped by reason");
 	CHECK(value(t, "authscore_spf_results_total{scope=\"mfrom\",result=\"fail\"}") == 2 &&

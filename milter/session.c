@@ -24,6 +24,7 @@ struct session *session_new(struct runtime *rt, const char *client_host,
 	s->client_host = client_host != NULL ? arena_strdup(s->arena, client_host) : NULL;
 	if (s->client.family != 0 && conf_is_trusted(rt->conf, &s->client))
 		s->trusted = "trusted network";
+	metrics_connection(s->trusted != NULL);
 	if (s->trusted == NULL && s->client.family != 0) {
 		/* Everything that needs only the client's address starts now. */
 		if (rt->geoip != NULL) {

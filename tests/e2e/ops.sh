@@ -90,6 +90,10 @@ like "$SENT_REPLY" '^250 ' "hostile HELO and MAIL FROM: accepted (SPF aligns)" &
 	want_accept=$((want_accept + 1))
 sent=$((want_accept + want_reject + want_quarantine + want_tempfail))
 is "$sent" 7 "7 messages sent as planned"
+# A trusted client is accepted at connect: a connection, no message.
+new trusted "u@reject.$D"
+send_file trusted "$M" --ip 127.0.0.1 --from "user@reject.$D"
+like "$SENT_REPLY" '^250 ' "trusted network (127.0.0.1): accepted unchecked"
 
 # ---------------------------------------------------------- the JSON log
 # summary lines: the log lines whose message is a JSON object
@@ -132,6 +136,8 @@ for a in accept reject quarantine tempfail; do
 	w=want_$a
 	is "$(value "authscore_messages_total{action=\"$a\"}")" "${!w}" "messages_total{action=\"$a\"} is ${!w}"
 done
+is "$(value 'authscore_connections_total{trusted="no"}') $(value 'authscore_connections_total{trusted="yes"}')" \
+	"$sent 1" "connections: one per checked message, the trusted one apart"
 is "$(value 'authscore_messages_total{action="tag"}') $(value 'authscore_messages_total{action="discard"}')" \
 	"0 0" "no tag, no discard"
 is "$(value 'authscore_dmarc_results_total{result="pass"}')" "$want_accept" "DMARC pass counted"
