@@ -147,7 +147,9 @@ int metrics_http_start(struct metrics_http *h, struct store *store, const char *
 {
 	h->store = store;
 	h->spool_path = spool_path != NULL ? xstrdup(spool_path) : NULL;
-	h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, h,
+	/* poll or epoll, not select(): a busy milter has descriptors past
+	 * FD_SETSIZE, and select() could not watch a scrape's connection. */
+	h->daemon = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, handle, h,
 				     MHD_OPTION_LISTEN_SOCKET, h->fd, MHD_OPTION_CONNECTION_LIMIT,
 				     (unsigned)CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
 				     (unsigned)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
