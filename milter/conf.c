@@ -25,7 +25,7 @@
 #define CONF_MAX_LINE 8192
 #define CONF_MAX_WORDS 256
 
-enum key_kind { K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION, K_LOGLEVEL, K_LOGTO, K_CIDRS };
+enum key_kind { K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION, K_LOGLEVEL, K_LOGTO, K_CIDRS, K_LISTEN, K_LOGFORMAT };
 
 #define A_ACCEPT (1u << ACTION_ACCEPT)
 #define A_TEMPFAIL (1u << ACTION_TEMPFAIL)
@@ -87,6 +87,8 @@ static const struct key keys[] = {
 	{"report-email", K_STRING, F(report_email), 0, 0},
 	{"report-relay", K_STRING, F(report_relay), 0, 0},
 	{"report-suppress", K_WORDS, F(report_suppress), 0, 0},
+	{"metrics-listen", K_LISTEN, F(metrics_listen), 0, 0},
+	{"log-format", K_LOGFORMAT, F(log_json), 0, 0},
 };
 #undef F
 
@@ -197,6 +199,43 @@ static int parse_duration(const char *s, unsigned *ms_r)
 	if (v == 0 || v > 3600000)
 		return -1;
 	*ms_r = (unsigned)v;
+	return 0;
+}
+
+/* "PORT" (on 127.0.0.1), "IPv4:PORT" or "[IPv6]:PORT"; "none" turns it off. */
+static int parse_listen(const char *s, struct conf_listen *l)
+{
+	const char *colon = strrchr(s, ':'), *port = s;
+	char host[ADDR_STRLEN + 2];
+	char *end;
+	unsigned long v;
+
+	memset(l, 0, sizeof(*l));
+	if (strcmp(s, "none") == 0)
+		return 0;
+	if (colon != NULL) {
+		size_t hlen = (size_t)(colon - s);
+
+		if (hlen == 0 || hlen >= sizeof(host))
+			return -1;
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		/* an IPv6 address needs its brackets, or its last group is the port */
+		if (strchr(host, ':') != NULL && (host[0] != '[' || host[hlen - 1] != ']'))
+			return -1;
+		if (addr_parse(host, &l->addr) < 0)
+			return -1;
+		port = colon + 1;
+	} else {
+		addr_parse("127.0.0.1", &l->addr);
+	}
+	if (*port < '1' || *port > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(port, &end, 10);
+	if (errno != 0 || *end != '\0' || v > 65535)
+		return -1;
+	l->port = (unsigned)v;
 	return 0;
 }
 
@@ -357,6 +396,19 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 		else
 			return perr(p, w[0].col, "%s: expected syslog or stderr, not \"%s\"",
 				    k->name, w[0].text);
+		return 0;
+	case K_LISTEN:
+		if (parse_listen(w[0].text, field) < 0)
+			return perr(p, w[0].col,
+				    "%s: \"%s\" is not PORT, IPv4:PORT, [IPv6]:PORT or none",
+				    k->name, w[0].text);
+		return 0;
+	case K_LOGFORMAT:
+		if (strcmp(w[0].text, "text") == 0 || strcmp(w[0].text, "json") == 0)
+			*(int *)field = strcmp(w[0].text, "json") == 0;
+		else
+			return perr(p, w[0].col, "%s: expected text or json, not \"%s\"", k->name,
+				    w[0].text);
 		return 0;
 	case K_CIDRS: {
 		struct cidr_list *l = field;

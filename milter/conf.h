@@ -30,6 +30,12 @@ struct cidr_list {
 	size_t count;
 };
 
+/* An address to listen on (metrics-listen); port 0: not configured. */
+struct conf_listen {
+	struct addr addr;
+	unsigned port;
+};
+
 struct conf {
 	char *path;
 	char *socket;
@@ -81,6 +87,10 @@ struct conf {
 	char *report_email;	   /* From: of our reports */
 	char *report_relay;	   /* host:port; NULL: sendmail(1) */
 	char **report_suppress;	   /* destinations (addresses or domains) never mailed */
+
+	/* operations */
+	struct conf_listen metrics_listen; /* the Prometheus endpoint; off unless set */
+	int log_json;			   /* log-format json: the summary line as JSON */
 };
 
 /* The store location the configuration means: `history`, or the SQLite

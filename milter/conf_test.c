@@ -145,5 +145,49 @@ int main(void)
 		CHECK(none != NULL, "the default path may be absent: defaults apply");
 		conf_free(&none);
 	}
+	{ /* monitoring: metrics-listen, log-format */
+		char text[ADDR_STRLEN];
+
+		c = conf_parse("t.conf", "", &error);
+		CHECK(c->metrics_listen.port == 0 && c->log_json == 0,
+		      "metrics off and text logs by default");
+		conf_free(&c);
+		c = conf_parse("t.conf", "metrics-listen 9187\nlog-format json\n", &error);
+		CHECK(c != NULL && c->metrics_listen.port == 9187 &&
+			      strcmp(addr_format(&c->metrics_listen.addr, text, sizeof(text)),
+				     "127.0.0.1") == 0 &&
+			      c->log_json == 1,
+		      "a bare port listens on 127.0.0.1; log-format json");
+		conf_free(&c);
+		c = conf_parse("t.conf", "metrics-listen [::1]:9100\n", &error);
+		CHECK(c != NULL && c->metrics_listen.port == 9100 &&
+			      c->metrics_listen.addr.family == AF_INET6,
+		      "[IPv6]:port");
+		conf_free(&c);
+		c = conf_parse("t.conf", "metrics-listen 0.0.0.0:9187\nlog-format text\n", &error);
+		CHECK(c != NULL && c->metrics_listen.port == 9187 && c->log_json == 0,
+		      "IPv4:port; log-format text");
+		conf_free(&c);
+		c = conf_parse("t.conf", "metrics-listen none\n", &error);
+		CHECK(c != NULL && c->metrics_listen.port == 0, "metrics-listen none: off");
+		conf_free(&c);
+		expect_error("# metrics\nmetrics-listen  127.0.0.1\n",
+			     "t.conf:2:17: metrics-listen: \"127.0.0.1\" is not PORT, IPv4:PORT, "
+			     "[IPv6]:PORT or none");
+		expect_error("metrics-listen ::1:9187\n",
+			     "t.conf:1:16: metrics-listen: \"::1:9187\" is not PORT, IPv4:PORT, "
+			     "[IPv6]:PORT or none");
+		expect_error("metrics-listen 127.0.0.1:65536\n",
+			     "t.conf:1:16: metrics-listen: \"127.0.0.1:65536\" is not PORT, "
+			     "IPv4:PORT, [IPv6]:PORT or none");
+		expect_error("metrics-listen localhost:9187\n",
+			     "t.conf:1:16: metrics-listen: \"localhost:9187\" is not PORT, "
+			     "IPv4:PORT, [IPv6]:PORT or none");
+		expect_error("metrics-listen 0\n",
+			     "t.conf:1:16: metrics-listen: \"0\" is not PORT, IPv4:PORT, "
+			     "[IPv6]:PORT or none");
+		expect_error("log-format yaml\n",
+			     "t.conf:1:12: log-format: expected text or json, not \"yaml\"");
+	}
 	return check_done();
 }

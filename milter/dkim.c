@@ -44,6 +44,7 @@
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 
 /*
  * libopendkim 2.11.0~beta2 quirks seen in its source and worked around:
@@ -180,6 +181,7 @@ static const struct dns_answer *dkim_key_wait(struct dkim_key *k)
 {
 	if (k->answer == NULL) {
 		k->answer = dns_wait(k->query);
+		metrics_dns(METRICS_DNS_DKIM, NULL, k->answer->status, k->answer->timed_out);
 		if (k->answer->status == DNS_OK && k->answer->count > 0)
 			k->text_len = k->answer->rr[0].len;
 	}

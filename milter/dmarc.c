@@ -22,6 +22,7 @@
 #include "dmarc.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 
 #define DMARC_WALK_MAX	 8    /* §4.10: at most eight queries */
 #define DMARC_SKIP_TO	 7    /* §4.10 step 4: long names are cut to 7 labels */
@@ -474,6 +475,8 @@ void dmarc_discover_finish(struct dmarc_discovery **dp, struct arena *a, struct 
 		const struct dns_answer *ans = dns_wait(d->q[i]);
 		int n;
 
+		metrics_dns(METRICS_DNS_DMARC, NULL, ans->status, ans->timed_out);
+
 		if (ans->status == DNS_TEMPFAIL) {
 			tempfail = (int)i;
 			note =
@@ -552,6 +555,8 @@ void dmarc_discover_finish(struct dmarc_discovery **dp, struct arena *a, struct 
 	if (d->exists_q != NULL) {
 		const struct dns_answer *ans = dns_wait(d->exists_q);
 		const struct dns_answer *own = dns_wait(d->q[0]);
+
+		metrics_dns(METRICS_DNS_DMARC, NULL, ans->status, ans->timed_out);
 
 		if (ans->status == DNS_NXDOMAIN)
 			out->domain_exists = 0;

@@ -25,6 +25,7 @@
 #include "dnsbl.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 
 #define DNSBL_NAME_MAX	     253 /* RFC 1035 §2.3.4, in presentation form */
 #define DNSBL_LABEL_MAX	     63
@@ -437,6 +438,7 @@ size_t dnsbl_finish(struct dnsbl_query **qp, struct arena *a, struct dnsbl_resul
 	for (size_t i = 0; i < n; i++) {
 		struct dnsbl_entry *e = &q->entries[i];
 		struct dnsbl_result *r = &out[i];
+		const struct dns_answer *ans;
 
 		memset(r, 0, sizeof(*r));
 		r->list = e->list;
@@ -447,7 +449,9 @@ size_t dnsbl_finish(struct dnsbl_query **qp, struct arena *a, struct dnsbl_resul
 			r->reason = e->skip_reason;
 			continue;
 		}
-		dnsbl_classify(e->list, dns_wait(e->query), r);
+		ans = dns_wait(e->query);
+		metrics_dns(METRICS_DNS_DNSBL, e->list->zone, ans->status, ans->timed_out);
+		dnsbl_classify(e->list, ans, r);
 		if (!e->seen) {
 			e->ms = dnsbl_elapsed_ms(&e->started);
 			e->seen = 1;

@@ -19,6 +19,7 @@
 #include "iprev.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
 
 #define IPREV_NAME_MAX	253
 #define IPREV_LABEL_MAX 63
@@ -135,6 +136,7 @@ void iprev_finish(struct iprev_check **cp, struct arena *a, struct iprev_outcome
 		goto done;
 	}
 	ptr = dns_wait(c->ptr);
+	metrics_dns(METRICS_DNS_IPREV, NULL, ptr->status, ptr->timed_out);
 	switch (ptr->status) {
 	case DNS_TEMPFAIL:
 		snprintf(reason, sizeof(reason), "PTR lookup: %s",
@@ -177,6 +179,8 @@ void iprev_finish(struct iprev_check **cp, struct arena *a, struct iprev_outcome
 		fwd[i] = dns_start(c->dns, names[i], rrtype, c->timeout_ms);
 	for (size_t i = 0; i < n; i++) {
 		const struct dns_answer *ans = dns_wait(fwd[i]);
+
+		metrics_dns(METRICS_DNS_IPREV, NULL, ans->status, ans->timed_out);
 
 		if (confirmed == IPREV_MAX_NAMES && iprev_matches(ans, &c->client))
 			confirmed = i;

@@ -38,12 +38,15 @@
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "rules.h"
 #include "runtime.h"
 #include "spf.h"
 #include "store.h"
 
 #define STOP_GRACE_SECONDS 60
+#define SPOOL_FILE "authscore-spool.jsonl" /* store.c's SPOOL_NAME, for its size */
 
 struct options {
 	const char *config_path;
@@ -364,18 +367,24 @@ static void reload(const struct options *o, struct dns *dns)
 		log_err("reload failed, keeping the running configuration: %s", error);
 		free(error);
 		runtime_unref(&old);
+		metrics_reload(0);
 		return;
 	}
 	if (!same_dns(old->conf, conf))
 		log_warn("reload: DNS settings changed; they take effect at the next restart");
 	if (strcmp(old->conf->socket, conf->socket) != 0)
 		log_warn("reload: socket changed; it takes effect at the next restart");
+	if (memcmp(&old->conf->metrics_listen, &conf->metrics_listen, sizeof(conf->metrics_listen)) !=
+	    0)
+		log_warn("reload: metrics-listen changed; it takes effect at the next restart");
 	if ((fresh = runtime_load(conf, dns, old->store, &error)) == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", error);
 		free(error);
 		runtime_unref(&old);
+		metrics_reload(0);
 		return;
 	}
+	metrics_reload(1);
 	log_set_level(fresh->conf->log_level);
 	log_notice("configuration reloaded from %s (%zu rules)", fresh->conf->path,
 		   rules_count(fresh->rules));
@@ -392,6 +401,7 @@ int main(int argc, char **argv)
 	int have_user = 0;
 	char *error = NULL, *conn, *pidfile = NULL;
 	struct store *store;
+	struct metrics_http *metrics = NULL;
 	const char *path;
 	sigset_t sigs, none;
 	pthread_t milter;
@@ -439,6 +449,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	spf_init();
+	metrics_start(PACKAGE_VERSION);
 	if ((dns = runtime_dns_new(conf, &error)) == NULL)
 		log_fatal("%s", error);
 	if (dkim_module_init(dns, &error) < 0)
@@ -466,6 +477,11 @@ int main(int argc, char **argv)
 	}
 	if (path == NULL)
 		tcp_nodelay_on_listener();
+	/* Bound as root, like the milter socket; off unless configured. */
+	if (conf->metrics_listen.port != 0 &&
+	    (metrics = metrics_http_listen(&conf->metrics_listen.addr, conf->metrics_listen.port,
+					   &error)) == NULL)
+		log_fatal("%s", error);
 	if (path != NULL) {
 		if (chmod(path, conf->socket_mode) != 0)
 			log_warn("chmod %s: %s", path, strerror(errno));
@@ -496,6 +512,19 @@ int main(int argc, char **argv)
 			log_fatal("%s", error);
 		log_info("%zu rules loaded from %s", rules_count(rt->rules),
 			 rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
+		if (metrics != NULL) {
+			char *spool = xasprintf("%s/%s", conf->state_dir, SPOOL_FILE);
+
+			if (metrics_http_start(metrics, store, spool, &error) < 0)
+				log_fatal("%s", error);
+			log_info("metrics on http://%s%s%s:%u/metrics",
+				 conf->metrics_listen.addr.family == AF_INET6 ? "[" : "",
+				 addr_format(&conf->metrics_listen.addr, (char[ADDR_STRLEN]){0},
+					     ADDR_STRLEN),
+				 conf->metrics_listen.addr.family == AF_INET6 ? "]" : "",
+				 conf->metrics_listen.port);
+			free(spool);
+		}
 		runtime_publish(rt); /* from here on `conf` belongs to the runtime */
 	}
 
@@ -535,6 +564,7 @@ int main(int argc, char **argv)
 	free(pidfile);
 	free(conn);
 	runtime_publish(NULL);
+	metrics_http_stop(&metrics); /* before the store it reads */
 	store_close(&store); /* flushes the queue, spooling what it cannot write */
 	dkim_module_deinit();
 	dns_free(&dns);

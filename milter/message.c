@@ -14,11 +14,13 @@
 #include "log.h"
 #include "mem.h"
 #include "message.h"
+#include "metrics.h"
 #include "rfc5322.h"
 #include "buf.h"
 #include "record.h"
 #include "rules.h"
 #include "store.h"
+#include "summary.h"
 
 #define FIELD_MAX 998 /* RFC 5322 §2.1.1 line limit bounds what we keep of a value */
 #define ORG_LOOKUPS_MAX 6 /* identifier domains whose Organizational Domain we discover */
@@ -50,6 +52,7 @@ struct message {
 	unsigned *ar_ours;
 	size_t ar_ours_count, ar_ours_size;
 	long elapsed_ms;
+	uint64_t elapsed_us, dns_wait_us, rules_us; /* for the latency histograms */
 };
 
 static long ms_since(const struct timespec *t0)
@@ -58,6 +61,14 @@ static long ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static uint64_t us_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)((now.tv_sec - t0->tv_sec) * 1000000 + (now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
 static void list_start(struct message *m, enum facts_identity identity, const char *domain)
@@ -426,23 +437,31 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	const struct conf *conf = s->rt->conf;
 	struct rules_verdict rv;
 	unsigned *desc;
+	struct timespec t0;
 
 	memset(edits_r, 0, sizeof(*edits_r));
 	if (f->skipped != NULL) {
 		verdict_decide(conf, f, NULL, m->arena, v_r);
 		m->elapsed_ms = ms_since(&m->started);
+		m->elapsed_us = us_since(&m->started);
 		return;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (s->helo != NULL)
 		f->spf_helo = *session_helo_spf(s);
-	if (m->mfrom_check != NULL)
+	if (m->mfrom_check != NULL) {
 		spf_finish(&m->mfrom_check, m->arena, &f->spf_mfrom);
+		metrics_spf_dns(&f->spf_mfrom);
+	}
 	dkim_check_finish(m->dkim_check, m->arena, &f->dkim);
 	dmarc_collect(m);
 	session_reputation(s, m->arena, f);
 	for (size_t i = 0; i < m->list_count; i++)
 		domain_lookup_collect(m->lists[i], m->arena, f);
+	m->dns_wait_us = us_since(&t0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rules_evaluate(s->rt->rules, f, m->arena, &rv);
+	m->rules_us = us_since(&t0);
 	f->score = rv.score;
 	f->rules_hit = rv.hits;
 	f->rules_hit_count = rv.hit_count;
@@ -465,6 +484,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 		store_append(s->rt->store, &r);
 	}
 	m->elapsed_ms = ms_since(&m->started);
+	m->elapsed_us = us_since(&m->started);
 }
 
 const struct facts *message_facts(const struct message *m)
@@ -472,10 +492,31 @@ const struct facts *message_facts(const struct message *m)
 	return &m->facts;
 }
 
+/* The counters see exactly the messages the summary lines tell of. */
+static void message_count(const struct message *m, const struct verdict *v)
+{
+	metrics_message(&m->facts, v);
+	if (m->facts.skipped != NULL)
+		return;
+	metrics_observe(METRICS_PHASE_MESSAGE, m->elapsed_us);
+	metrics_observe(METRICS_PHASE_DNS_WAIT, m->dns_wait_us);
+	metrics_observe(METRICS_PHASE_RULES, m->rules_us);
+}
+
 void message_log(const struct message *m, const struct verdict *v)
 {
 	const struct facts *f = &m->facts;
 
+	message_count(m, v);
+	if (m->s->rt->conf->log_json) {
+		struct buf b;
+
+		buf_init(&b, SUMMARY_MAX_BYTES);
+		summary_json(&b, f, v, m->ar_ours_count, m->elapsed_ms);
+		log_info("%s", b.overflow ? "{\"error\":\"summary line too long\"}" : buf_str(&b));
+		buf_release(&b);
+		return;
+	}
 	if (f->skipped != NULL) {
 		log_info("%s: client=%s [%s] from=<%s> skipped (%s) action=accept",
 			 f->queue_id ? f->queue_id : "NOQUEUE",

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mem.h"
+#include "metrics.h"
 #include "session.h"
 
 #define HELO_MAX 255 /* RFC 5321 §4.5.3.1.2: a domain is at most 255 octets */
@@ -23,6 +24,7 @@ struct session *session_new(struct runtime *rt, const char *client_host,
 	s->client_host = client_host != NULL ? arena_strdup(s->arena, client_host) : NULL;
 	if (s->client.family != 0 && conf_is_trusted(rt->conf, &s->client))
 		s->trusted = "trusted network";
+	metrics_connection(s->trusted != NULL);
 	if (s->trusted == NULL && s->client.family != 0) {
 		/* Everything that needs only the client's address starts now. */
 		if (rt->geoip != NULL) {
@@ -145,9 +147,10 @@ void session_helo(struct session *s, const char *helo)
 const struct spf_outcome *session_helo_spf(struct session *s)
 {
 	if (!s->helo_done) {
-		if (s->helo_check != NULL)
+		if (s->helo_check != NULL) {
 			spf_finish(&s->helo_check, s->arena, &s->helo_spf);
-		else
+			metrics_spf_dns(&s->helo_spf);
+		} else
 			memset(&s->helo_spf, 0, sizeof(s->helo_spf));
 		s->helo_spf.scope = SPF_SCOPE_HELO;
 		s->helo_done = 1;

@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 mkdir -p "$builddir/tests/fuzz"
 # the install paths conf.c is built with (Makefile.am passes them as -D)
 printf '#define SYSCONFDIR "/etc"\n#define LOCALSTATEDIR "/var"\n' >"$work/paths.h"
-util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c"
+util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $s/util/json.c"
 
 # name | extra compiler flags | sources | corpus | dictionary
 targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_parse.c $s/rules/rules_eval.c -lpcre2-8|corpus_rules|rules.dict

@@ -1,0 +1,431 @@
+/*
+ * metrics - atomic counters and the Prometheus text exposition (see
+ * metrics.h).  The fixed families are arrays indexed by the checks' own
+ * enums; the families labelled by a name (rule, zone) are `struct names`,
+ * an insert-only open-addressing table whose slots are claimed with a
+ * compare-and-swap and never freed.  Counters use relaxed ordering: a
+ * scrape may see one message's counts half added, never a torn count.
+ */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "mem.h"
+#include "metrics.h"
+
+#define NAME_MAX_LEN 255 /* a DNS name; longer rule names go to "_other" */
+#define OTHER	     METRICS_NAMES_MAX
+
+typedef _Atomic uint64_t counter;
+
+/* Columns of the per-name tables. */
+enum { C_HITS = 0 };
+enum { C_QUERIES, C_RECORDS, C_ERRORS, C_TIMEOUTS, C_COLS };
+
+struct names {
+	_Atomic(char *) name[METRICS_NAMES_MAX];
+	counter count[METRICS_NAMES_MAX + 1][C_COLS]; /* the last row is "_other" */
+};
+
+#define N_ACTIONS (VERDICT_DISCARD + 1)
+#define N_SPF	  (SPF_PERMERROR + 1)
+#define N_DKIM	  (DKIM_PERMERROR + 1)
+#define N_DMARC	  (DMARC_PERMERROR + 1)
+#define N_IPREV	  (IPREV_PERMERROR + 1)
+
+/* Upper bounds of the latency buckets, in microseconds. */
+static const uint64_t bucket_us[] = {1000,    2500,    5000,	 10000,	   25000,
+				     50000,   100000,  250000,	 500000,   1000000,
+				     2500000, 5000000, 10000000, 30000000, 60000000};
+#define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
+
+enum skip_reason { SKIP_TRUSTED, SKIP_AUTHENTICATED, SKIP_OTHER, SKIP_REASONS };
+static const char *const skip_names[] = {"trusted_network", "authenticated", "other"};
+
+static const char *const dns_kind_names[] = {
+    [METRICS_DNS_DNSBL] = "dnsbl", [METRICS_DNS_IPREV] = "iprev", [METRICS_DNS_SPF] = "spf",
+    [METRICS_DNS_DKIM] = "dkim",   [METRICS_DNS_DMARC] = "dmarc",
+};
+static const char *const phase_names[] = {
+    [METRICS_PHASE_MESSAGE] = "message",
+    [METRICS_PHASE_DNS_WAIT] = "dns_wait",
+    [METRICS_PHASE_RULES] = "rules",
+};
+
+static struct {
+	counter connections[2]; /* [trusted] */
+	counter messages[N_ACTIONS];
+	counter skipped[SKIP_REASONS];
+	counter spf[2][N_SPF]; /* [scope][result] */
+	counter dkim[N_DKIM];
+	counter dmarc[N_DMARC];
+	counter iprev[N_IPREV];
+	counter dns[METRICS_DNS_KINDS][C_COLS];
+	counter buckets[METRICS_PHASES][N_BUCKETS + 1]; /* the last one is +Inf */
+	counter sum_us[METRICS_PHASES];
+	counter reloads, reload_failures;
+	_Atomic long long started;
+	_Atomic(const char *) version;
+} m;
+
+static struct names rules_tab, monitors_tab, zones_tab;
+
+static void add(counter *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static uint64_t get(counter *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* The row of `name`, claiming a free slot the first time it is seen. */
+static size_t names_row(struct names *t, const char *name)
+{
+	size_t len = strnlen(name, NAME_MAX_LEN + 1);
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	if (len > NAME_MAX_LEN)
+		return OTHER;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	for (size_t i = 0; i < METRICS_NAMES_MAX; i++) {
+		size_t j = (h + i) % METRICS_NAMES_MAX;
+		char *cur = atomic_load_explicit(&t->name[j], memory_order_acquire);
+
+		if (cur == NULL) {
+			char *mine = xstrdup(name), *expected = NULL;
+
+			if (atomic_compare_exchange_strong_explicit(&t->name[j], &expected, mine,
+								    memory_order_acq_rel,
+								    memory_order_acquire))
+				return j;
+			free(mine); /* another thread took the slot first */
+			cur = expected;
+		}
+		if (strcmp(cur, name) == 0)
+			return j;
+	}
+	return OTHER;
+}
+
+void metrics_start(const char *version)
+{
+	atomic_store(&m.started, (long long)time(NULL));
+	atomic_store(&m.version, version);
+}
+
+static void dns_count(counter *row, enum dns_status status, int timed_out)
+{
+	add(&row[C_QUERIES], 1);
+	if (status == DNS_OK)
+		add(&row[C_RECORDS], 1);
+	else if (status == DNS_TEMPFAIL)
+		add(&row[C_ERRORS], 1);
+	if (timed_out)
+		add(&row[C_TIMEOUTS], 1);
+}
+
+void metrics_dns(enum metrics_dns_kind kind, const char *zone, enum dns_status status,
+		 int timed_out)
+{
+	if ((unsigned)kind >= METRICS_DNS_KINDS)
+		return;
+	dns_count(m.dns[kind], status, timed_out);
+	if (zone != NULL)
+		dns_count(zones_tab.count[names_row(&zones_tab, zone)], status, timed_out);
+}
+
+void metrics_spf_dns(const struct spf_outcome *o)
+{
+	counter *row = m.dns[METRICS_DNS_SPF];
+
+	/* RFC 7208 §4.6.4 counts the terms that query; the record's own TXT
+	 * lookup comes on top whenever there was a domain to ask about. */
+	add(&row[C_QUERIES], o->dns_queries + (o->domain != NULL));
+	if (o->result == SPF_TEMPERROR) {
+		add(&row[C_ERRORS], 1);
+		if (o->reason != NULL && strcmp(o->reason, "DNS timeout") == 0)
+			add(&row[C_TIMEOUTS], 1);
+	}
+}
+
+void metrics_connection(int trusted)
+{
+	add(&m.connections[trusted != 0], 1);
+}
+
+static enum skip_reason skip_reason(const char *why)
+{
+	if (strcmp(why, "trusted network") == 0)
+		return SKIP_TRUSTED;
+	if (strcmp(why, "authenticated") == 0)
+		return SKIP_AUTHENTICATED;
+	return SKIP_OTHER;
+}
+
+void metrics_message(const struct facts *f, const struct verdict *v)
+{
+	if ((unsigned)v->action < N_ACTIONS)
+		add(&m.messages[v->action], 1);
+	if (f->skipped != NULL) {
+		add(&m.skipped[skip_reason(f->skipped)], 1);
+		return;
+	}
+	if ((unsigned)f->spf_mfrom.result < N_SPF)
+		add(&m.spf[SPF_SCOPE_MFROM][f->spf_mfrom.result], 1);
+	if ((unsigned)f->spf_helo.result < N_SPF)
+		add(&m.spf[SPF_SCOPE_HELO][f->spf_helo.result], 1);
+	if (f->dkim.count == 0)
+		add(&m.dkim[DKIM_NONE], 1);
+	for (size_t i = 0; i < f->dkim.count; i++)
+		if ((unsigned)f->dkim.sig[i].result < N_DKIM)
+			add(&m.dkim[f->dkim.sig[i].result], 1);
+	if ((unsigned)f->dmarc.result < N_DMARC)
+		add(&m.dmarc[f->dmarc.result], 1);
+	if ((unsigned)f->iprev.result < N_IPREV)
+		add(&m.iprev[f->iprev.result], 1);
+	for (size_t i = 0; i < f->rules_hit_count; i++)
+		add(&rules_tab.count[names_row(&rules_tab, f->rules_hit[i])][C_HITS], 1);
+	for (size_t i = 0; i < f->monitors_hit_count; i++)
+		add(&monitors_tab.count[names_row(&monitors_tab, f->monitors_hit[i])][C_HITS], 1);
+}
+
+void metrics_observe(enum metrics_phase phase, uint64_t usec)
+{
+	size_t b = 0;
+
+	if ((unsigned)phase >= METRICS_PHASES)
+		return;
+	while (b < N_BUCKETS && usec > bucket_us[b])
+		b++;
+	add(&m.buckets[phase][b], 1);
+	add(&m.sum_us[phase], usec);
+}
+
+void metrics_reload(int ok)
+{
+	add(ok ? &m.reloads : &m.reload_failures, 1);
+}
+
+/* ---------------------------------------------------------- exposition */
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value: \\, \" and \n escaped (exposition format 0.0.4); a byte
+ * that is not UTF-8 becomes '?', since label values must be UTF-8. */
+static void label_value(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		size_t len = json_utf8_len(p + i, n - i);
+
+		if (len == 0) {
+			buf_append(b, "?", 1);
+			i++;
+		} else if (p[i] == '\\' || p[i] == '"') {
+			buf_append(b, "\\", 1);
+			buf_append(b, p + i++, 1);
+		} else if (p[i] == '\n') {
+			buf_puts(b, "\\n");
+			i++;
+		} else {
+			buf_append(b, p + i, len);
+			i += len;
+		}
+	}
+}
+
+static void sample(struct buf *b, const char *name, const char *label, const char *value,
+		   uint64_t n)
+{
+	buf_puts(b, name);
+	if (label != NULL) {
+		buf_printf(b, "{%s=\"", label);
+		label_value(b, value);
+		buf_puts(b, "\"}");
+	}
+	buf_printf(b, " %llu\n", (unsigned long long)n);
+}
+
+static void sample2(struct buf *b, const char *name, const char *l1, const char *v1, const char *l2,
+		    const char *v2, uint64_t n)
+{
+	buf_printf(b, "%s{%s=\"%s\",%s=\"%s\"} %llu\n", name, l1, v1, l2, v2,
+		   (unsigned long long)n);
+}
+
+static void names_samples(struct buf *b, struct names *t, const char *name, const char *label,
+			  int col)
+{
+	for (size_t i = 0; i <= METRICS_NAMES_MAX; i++) {
+		const char *n = i < METRICS_NAMES_MAX
+				    ? atomic_load_explicit(&t->name[i], memory_order_acquire)
+				    : "_other";
+
+		if (n != NULL && (i < METRICS_NAMES_MAX || get(&t->count[i][col]) > 0))
+			sample(b, name, label, n, get(&t->count[i][col]));
+	}
+}
+
+static const char *spf_name(unsigned r)
+{
+	return spf_result_name((enum spf_result)r);
+}
+
+int metrics_render(struct buf *b, const struct metrics_extra *x)
+{
+	static const struct {
+		int col;
+		const char *name, *help;
+	} dns_cols[] = {
+	    {C_QUERIES, "authscore_dns_queries_total", "DNS answers consumed by the checks"},
+	    {C_RECORDS, "authscore_dns_answers_with_records_total",
+	     "DNS answers that carried records"},
+	    {C_ERRORS, "authscore_dns_errors_total",
+	     "DNS temporary errors (SERVFAIL, timeout, resolver failure)"},
+	    {C_TIMEOUTS, "authscore_dns_timeouts_total", "DNS queries that ran out of time"},
+	};
+	static const struct {
+		int col;
+		const char *name, *help;
+	} zone_cols[] = {
+	    {C_QUERIES, "authscore_dnsbl_queries_total", "DNS list answers consumed, per zone"},
+	    {C_RECORDS, "authscore_dnsbl_answers_with_records_total",
+	     "DNS list answers with records (a listing or a refusal code), per zone"},
+	    {C_ERRORS, "authscore_dnsbl_errors_total", "DNS list temporary errors, per zone"},
+	    {C_TIMEOUTS, "authscore_dnsbl_timeouts_total", "DNS list timeouts, per zone"},
+	};
+	const char *version = atomic_load(&m.version);
+
+	family(b, "authscore_build_info", "gauge", "Always 1; the version is a label");
+	sample(b, "authscore_build_info", "version", version != NULL ? version : "unknown", 1);
+	family(b, "authscore_start_time_seconds", "gauge",
+	       "When the daemon started, in seconds since the Unix epoch");
+	buf_printf(b, "authscore_start_time_seconds %lld\n", (long long)atomic_load(&m.started));
+
+	family(
+	    b, "authscore_connections_total", "counter",
+	    "SMTP connections; trusted networks are accepted at connect, unchecked and unlogged");
+	sample(b, "authscore_connections_total", "trusted", "no", get(&m.connections[0]));
+	sample(b, "authscore_connections_total", "trusted", "yes", get(&m.connections[1]));
+	family(b, "authscore_messages_total", "counter",
+	       "Messages by the action taken (one per summary log line)");
+	for (unsigned a = 0; a < N_ACTIONS; a++)
+		sample(b, "authscore_messages_total", "action",
+		       verdict_action_name((enum verdict_action)a), get(&m.messages[a]));
+	family(b, "authscore_messages_skipped_total", "counter",
+	       "Messages accepted unchecked, by the reason");
+	for (unsigned r = 0; r < SKIP_REASONS; r++)
+		sample(b, "authscore_messages_skipped_total", "reason", skip_names[r],
+		       get(&m.skipped[r]));
+
+	family(b, "authscore_spf_results_total", "counter",
+	       "SPF results of checked messages, by identity (mfrom, helo)");
+	for (unsigned s = 0; s < 2; s++)
+		for (unsigned r = 0; r < N_SPF; r++)
+			sample2(b, "authscore_spf_results_total", "scope",
+				spf_scope_name((enum spf_scope)s), "result", spf_name(r),
+				get(&m.spf[s][r]));
+	family(b, "authscore_dkim_results_total", "counter",
+	       "DKIM results, one per verified signature; none for a message without one");
+	for (unsigned r = 0; r < N_DKIM; r++)
+		sample(b, "authscore_dkim_results_total", "result",
+		       dkim_result_name((enum dkim_result)r), get(&m.dkim[r]));
+	family(b, "authscore_dmarc_results_total", "counter", "DMARC results of checked messages");
+	for (unsigned r = 0; r < N_DMARC; r++)
+		sample(b, "authscore_dmarc_results_total", "result",
+		       dmarc_result_name((enum dmarc_result)r), get(&m.dmarc[r]));
+	family(b, "authscore_iprev_results_total", "counter",
+	       "Reverse DNS (iprev) results of checked messages");
+	for (unsigned r = 0; r < N_IPREV; r++)
+		sample(b, "authscore_iprev_results_total", "result",
+		       iprev_result_name((enum iprev_result)r), get(&m.iprev[r]));
+
+	family(b, "authscore_rule_hits_total", "counter", "Scoring rules that fired, per rule");
+	names_samples(b, &rules_tab, "authscore_rule_hits_total", "rule", C_HITS);
+	family(b, "authscore_monitor_rule_hits_total", "counter",
+	       "Monitor rules that fired (logged, never scored), per rule");
+	names_samples(b, &monitors_tab, "authscore_monitor_rule_hits_total", "rule", C_HITS);
+
+	for (size_t c = 0; c < sizeof(dns_cols) / sizeof(dns_cols[0]); c++) {
+		family(b, dns_cols[c].name, "counter", dns_cols[c].help);
+		for (unsigned k = 0; k < METRICS_DNS_KINDS; k++)
+			sample(b, dns_cols[c].name, "kind", dns_kind_names[k],
+			       get(&m.dns[k][dns_cols[c].col]));
+	}
+	for (size_t c = 0; c < sizeof(zone_cols) / sizeof(zone_cols[0]); c++) {
+		family(b, zone_cols[c].name, "counter", zone_cols[c].help);
+		names_samples(b, &zones_tab, zone_cols[c].name, "zone", zone_cols[c].col);
+	}
+
+	family(b, "authscore_phase_duration_seconds", "histogram",
+	       "Time per message: message (MAIL FROM to verdict), dns_wait (end of message, "
+	       "waiting for answers), rules (evaluation)");
+	for (unsigned p = 0; p < METRICS_PHASES; p++) {
+		uint64_t cum = 0;
+
+		for (size_t i = 0; i <= N_BUCKETS; i++) {
+			cum += get(&m.buckets[p][i]);
+			if (i < N_BUCKETS)
+				buf_printf(b,
+					   "authscore_phase_duration_seconds_bucket{phase=\"%s\","
+					   "le=\"%g\"} %llu\n",
+					   phase_names[p], (double)bucket_us[i] / 1e6,
+					   (unsigned long long)cum);
+			else
+				buf_printf(b,
+					   "authscore_phase_duration_seconds_bucket{phase=\"%s\","
+					   "le=\"+Inf\"} %llu\n",
+					   phase_names[p], (unsigned long long)cum);
+		}
+		buf_printf(b, "authscore_phase_duration_seconds_sum{phase=\"%s\"} %.6f\n",
+			   phase_names[p], (double)get(&m.sum_us[p]) / 1e6);
+		buf_printf(b, "authscore_phase_duration_seconds_count{phase=\"%s\"} %llu\n",
+			   phase_names[p], (unsigned long long)cum);
+	}
+
+	family(b, "authscore_config_reloads_total", "counter", "Successful configuration reloads");
+	sample(b, "authscore_config_reloads_total", NULL, NULL, get(&m.reloads));
+	family(b, "authscore_config_reload_failures_total", "counter",
+	       "Reloads refused (the running configuration was kept)");
+	sample(b, "authscore_config_reload_failures_total", NULL, NULL, get(&m.reload_failures));
+
+	family(b, "authscore_history_enabled", "gauge", "1 when a history store is open");
+	sample(b, "authscore_history_enabled", NULL, NULL, x != NULL && x->have_store);
+	if (x != NULL && x->have_store) {
+		const struct {
+			const char *outcome;
+			uint64_t n;
+		} rec[] = {{"queued", x->store_queued},
+			   {"written", x->store_written},
+			   {"spooled", x->store_spooled},
+			   {"reloaded", x->store_reloaded},
+			   {"dropped", x->store_dropped}};
+
+		family(b, "authscore_history_records_total", "counter",
+		       "History records by what became of them");
+		for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++)
+			sample(b, "authscore_history_records_total", "outcome", rec[i].outcome,
+			       rec[i].n);
+		family(b, "authscore_history_queue_depth", "gauge",
+		       "Records waiting in memory for the store writer");
+		sample(b, "authscore_history_queue_depth", NULL, NULL, x->store_queue_depth);
+		family(b, "authscore_history_spool_bytes", "gauge",
+		       "Size of the spool file (records waiting for an unavailable store)");
+		sample(b, "authscore_history_spool_bytes", NULL, NULL,
+		       x->spool_bytes > 0 ? (uint64_t)x->spool_bytes : 0);
+	}
+	return b->overflow ? -1 : 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * metrics - the daemon's counters, and their Prometheus text exposition.
+ *
+ * Every counter is a C11 atomic in a static table: the message path only
+ * does relaxed atomic adds, never takes a lock and never allocates, except
+ * the first time a rule name or DNS list zone is seen, when it claims a
+ * slot of a fixed-size, insert-only hash table with one compare-and-swap
+ * (names come from the admin's rules and configuration, so the table fills
+ * once; a reload that brings new names takes new slots, old ones keep
+ * their counts, and names past METRICS_NAMES_MAX are summed under
+ * "_other").  Nothing here knows HTTP: metrics_render() writes the text
+ * exposition format 0.0.4 into a buffer, from any thread, at any time;
+ * metrics_http.c serves it.  Counts are process-wide and start at zero;
+ * `authscore test` links this module too and simply never shows them.
+ * Thread-safe.
+ */
+#ifndef AUTHSCORE_METRICS_H
+#define AUTHSCORE_METRICS_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "dns.h"
+#include "facts.h"
+#include "verdict.h"
+
+#define METRICS_NAMES_MAX 512 /* per table: rules, monitor rules, DNS list zones */
+
+/* Where a DNS answer was consumed. */
+enum metrics_dns_kind {
+	METRICS_DNS_DNSBL, /* IP and domain lists */
+	METRICS_DNS_IPREV,
+	METRICS_DNS_SPF,
+	METRICS_DNS_DKIM,
+	METRICS_DNS_DMARC,
+	METRICS_DNS_KINDS
+};
+
+/* The latency histograms. */
+enum metrics_phase {
+	METRICS_PHASE_MESSAGE,	/* MAIL FROM to the verdict */
+	METRICS_PHASE_DNS_WAIT, /* at end of message, waiting for the checks' answers */
+	METRICS_PHASE_RULES,	/* rules evaluation */
+	METRICS_PHASES
+};
+
+/* Figures the daemon gathers at scrape time (the history store). */
+struct metrics_extra {
+	int have_store;
+	uint64_t store_queued, store_written, store_spooled, store_reloaded, store_dropped;
+	unsigned store_queue_depth;
+	long long spool_bytes; /* -1: no spool file */
+};
+
+void metrics_start(const char *version); /* once, at start-up: up since, version */
+
+/* One answer consumed by a check; zone: the DNS list's, or NULL. */
+void metrics_dns(enum metrics_dns_kind kind, const char *zone, enum dns_status status,
+		 int timed_out);
+/* SPF evaluates inside libspf2: its DNS-querying terms and whether the
+ * evaluation ended in a temporary error (and by a timeout). */
+void metrics_spf_dns(const struct spf_outcome *o);
+/* A connection; trusted ones are accepted at connect, with no message line. */
+void metrics_connection(int trusted);
+/* One message, with the same facts and verdict as its summary log line. */
+void metrics_message(const struct facts *f, const struct verdict *v);
+void metrics_observe(enum metrics_phase phase, uint64_t usec);
+void metrics_reload(int ok);
+
+/* The whole exposition; -1 if it did not fit the buffer. */
+int metrics_render(struct buf *b, const struct metrics_extra *extra);
+
+#endif
