@@ -42,6 +42,7 @@
 #include "runtime.h"
 #include "spf.h"
 #include "store.h"
+#include "ratelimit.h"
 
 #define STOP_GRACE_SECONDS 60
 
@@ -351,6 +352,9 @@ static void reload(const struct options *o, struct dns *dns)
 		runtime_unref(&old);
 		return;
 	}
+	fresh->ratelimit = old->ratelimit; /* the buckets outlive the limits */
+	if (fresh->conf->ratelimit_table_size != old->conf->ratelimit_table_size)
+		log_warn("reload: ratelimit-table-size changed; it takes effect at the next restart");
 	log_set_level(fresh->conf->log_level);
 	log_notice("configuration reloaded from %s (%zu rules)", fresh->conf->path,
 		   rules_count(fresh->rules));
@@ -367,6 +371,7 @@ int main(int argc, char **argv)
 	int have_user = 0;
 	char *error = NULL, *conn, *pidfile = NULL;
 	struct store *store;
+	struct ratelimit *ratelimit;
 	const char *path;
 	sigset_t sigs, none;
 	pthread_t milter;
@@ -463,6 +468,7 @@ int main(int argc, char **argv)
 	else if (geteuid() == 0)
 		log_notice("running as root: set `user` in %s or use -u", conf->path);
 	store = open_store(conf);
+	ratelimit = ratelimit_new(conf->ratelimit_table_size);
 	/* Rules and databases are read as our user, as every reload will be. */
 	{
 		struct runtime *rt = runtime_load(conf, dns, store, &error);
@@ -471,6 +477,7 @@ int main(int argc, char **argv)
 			log_fatal("%s", error);
 		log_info("%zu rules loaded from %s", rules_count(rt->rules),
 			 rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
+		rt->ratelimit = ratelimit;
 		runtime_publish(rt); /* from here on `conf` belongs to the runtime */
 	}
 
@@ -510,6 +517,7 @@ int main(int argc, char **argv)
 	free(conn);
 	runtime_publish(NULL);
 	store_close(&store); /* flushes the queue, spooling what it cannot write */
+	ratelimit_free(&ratelimit);
 	dkim_module_deinit();
 	dns_free(&dns);
 	log_notice("stopped");
