@@ -17,4 +17,5 @@ apt-get install -y -q --no-install-recommends \
 	postfix swaks libio-socket-inet6-perl nsd iproute2 util-linux procps ca-certificates \
 	python3-dkim python3-nacl \
 	python3-yaml \
-	libxml2-dev zlib1g-dev libxml2-utils dmarc-cat
+	libxml2-dev zlib1g-dev libxml2-utils dmarc-cat \
+	sasl2-bin libsasl2-modules-db
