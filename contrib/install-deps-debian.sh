@@ -17,7 +17,8 @@ apt-get install -y -q --no-install-recommends \
 	postfix swaks libio-socket-inet6-perl nsd iproute2 util-linux procps ca-certificates \
 	python3-dkim python3-nacl \
 	python3-yaml \
-	libxml2-dev zlib1g-dev libxml2-utils dmarc-cat
+	libxml2-dev zlib1g-dev libxml2-utils dmarc-cat \
+	sasl2-bin libsasl2-modules-db
 # Monitoring: the metrics endpoint (libmicrohttpd12 at run time); curl and
 # python3 for tests/e2e/ops.sh (scrapes, parses the JSON log).
 apt-get install -y -q --no-install-recommends libmicrohttpd-dev curl python3

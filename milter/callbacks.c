@@ -122,6 +122,9 @@ static sfsistat do_helo(SMFICTX *ctx, char *helo)
 	return reply(c, SMFIP_NR_HELO);
 }
 
+static sfsistat apply(SMFICTX *ctx, const struct conn *c, const struct message_edits *e,
+		      const struct verdict *v);
+
 /* "<addr>" or "addr" as the MTA gives it; the brackets are not the address. */
 static char *strip_brackets(const char *arg)
 {
@@ -148,11 +151,18 @@ static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
 	message_set_tls(c->message, smfi_getsymval(ctx, "{tls_version}"));
 	if (message_skipped(c->message) != NULL) {
-		struct verdict v = {.action = VERDICT_ACCEPT};
+		struct message_edits e;
+		struct verdict v;
+		sfsistat r = SMFIS_ACCEPT;
 
+		/* Only the verdict: accept, or tempfail for an exceeded rate
+		 * limit, answered to MAIL FROM before any data is sent. */
+		message_eom(c->message, &v, &e);
+		if (v.action == VERDICT_TEMPFAIL)
+			r = apply(ctx, c, &e, &v);
 		message_log(c->message, &v);
 		message_free(&c->message);
-		return SMFIS_ACCEPT;
+		return r;
 	}
 	return SMFIS_CONTINUE;
 }

@@ -25,7 +25,10 @@
 #define CONF_MAX_LINE 8192
 #define CONF_MAX_WORDS 256
 
-enum key_kind { K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION, K_LOGLEVEL, K_LOGTO, K_CIDRS, K_LISTEN, K_LOGFORMAT };
+enum key_kind {
+	K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION,
+	K_LOGLEVEL, K_LOGTO, K_CIDRS, K_LISTEN, K_LOGFORMAT, K_RATE, K_PREFIX4, K_PREFIX6,
+};
 
 #define A_ACCEPT (1u << ACTION_ACCEPT)
 #define A_TEMPFAIL (1u << ACTION_TEMPFAIL)
@@ -89,6 +92,12 @@ static const struct key keys[] = {
 	{"report-suppress", K_WORDS, F(report_suppress), 0, 0},
 	{"metrics-listen", K_LISTEN, F(metrics_listen), 0, 0},
 	{"log-format", K_LOGFORMAT, F(log_json), 0, 0},
+	{"ratelimit-ip", K_RATE, F(ratelimit_ip), 0, 0},
+	{"ratelimit-sender", K_RATE, F(ratelimit_sender), 0, 0},
+	{"ratelimit-user", K_RATE, F(ratelimit_user), 0, 0},
+	{"ratelimit-ipv4-prefix", K_PREFIX4, F(ratelimit_ipv4_prefix), 0, 0},
+	{"ratelimit-ipv6-prefix", K_PREFIX6, F(ratelimit_ipv6_prefix), 0, 0},
+	{"ratelimit-table-size", K_COUNT, F(ratelimit_table_size), 0, 0},
 };
 #undef F
 
@@ -237,6 +246,60 @@ static int parse_listen(const char *s, struct conf_listen *l)
 		return -1;
 	l->port = (unsigned)v;
 	return 0;
+}
+
+/* "COUNT/PERIOD": 100/1m, 50/h, 500/1d; "off" is no limit.  Returns the
+ * 0-based offset of the bad part, or -1 when the value is good. */
+#define RATE_COUNT_MAX 1000000
+#define RATE_PERIOD_MAX (7 * 86400)
+static int parse_rate(const char *s, struct conf_rate *r, const char **why_r)
+{
+	static const struct {
+		char unit;
+		unsigned seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	const char *p = s, *slash;
+	unsigned long count, n = 1;
+	char *end;
+
+	if (strcmp(s, "off") == 0) {
+		r->count = r->period_s = 0;
+		return -1;
+	}
+	*why_r = "expected COUNT/PERIOD, e.g. 100/1m (s, m, h or d), or off";
+	if ((slash = strchr(s, '/')) == NULL || *p < '0' || *p > '9')
+		return 0;
+	errno = 0;
+	count = strtoul(p, &end, 10);
+	if (end != slash)
+		return (int)(end - s);
+	if (errno != 0 || count == 0 || count > RATE_COUNT_MAX) {
+		*why_r = "the count must be from 1 to 1000000";
+		return 0;
+	}
+	p = slash + 1;
+	if (*p >= '0' && *p <= '9') {
+		errno = 0;
+		n = strtoul(p, &end, 10);
+		if (errno != 0 || n == 0 || n > RATE_PERIOD_MAX) {
+			*why_r = "the period must be from 1s to 7d";
+			return (int)(p - s);
+		}
+		p = end;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (p[0] == units[i].unit && p[1] == '\0') {
+			if (n * units[i].seconds > RATE_PERIOD_MAX) {
+				*why_r = "the period must be from 1s to 7d";
+				return (int)(slash + 1 - s);
+			}
+			r->count = (unsigned)count;
+			r->period_s = (unsigned)(n * units[i].seconds);
+			return -1;
+		}
+	}
+	*why_r = "the period needs a unit: s, m, h or d";
+	return (int)(p - s);
 }
 
 static char **words_append(char **list, const char *s)
@@ -410,6 +473,27 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 			return perr(p, w[0].col, "%s: expected text or json, not \"%s\"", k->name,
 				    w[0].text);
 		return 0;
+	case K_RATE: {
+		const char *why = NULL;
+		int at = parse_rate(w[0].text, field, &why);
+
+		if (at >= 0)
+			return perr(p, w[0].col + (unsigned)at, "%s: \"%s\": %s", k->name, w[0].text,
+				    why);
+		return 0;
+	}
+	case K_PREFIX4:
+	case K_PREFIX6: {
+		unsigned max = k->kind == K_PREFIX4 ? 32 : 128;
+		char *end;
+		unsigned long v = strtoul(w[0].text, &end, 10);
+
+		if (w[0].text[0] < '0' || w[0].text[0] > '9' || *end != '\0' || v == 0 || v > max)
+			return perr(p, w[0].col, "%s: \"%s\" is not a prefix length from 1 to %u",
+				    k->name, w[0].text, max);
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	}
 	case K_CIDRS: {
 		struct cidr_list *l = field;
 
@@ -468,6 +552,9 @@ static void conf_defaults(struct conf *cfg)
 	cfg->result_header = 1;
 	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/authscore");
 	cfg->history_retention_days = 180;
+	cfg->ratelimit_ipv4_prefix = 32;
+	cfg->ratelimit_ipv6_prefix = 64; /* one site's or one host's (RFC 6177) */
+	cfg->ratelimit_table_size = 50000;
 }
 
 static int parse_line(struct parser *p, char *line)

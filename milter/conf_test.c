@@ -133,6 +133,55 @@ int main(void)
 		expect_error(big, "t.conf:1:1: line longer than 8191 bytes");
 		free(big);
 	}
+	/* rate limits: off by default; COUNT/PERIOD; errors point at the bad part */
+	c = conf_parse("t.conf", "", &error);
+	CHECK(c != NULL && c->ratelimit_ip.count == 0 && c->ratelimit_sender.count == 0 &&
+		      c->ratelimit_user.count == 0 && c->ratelimit_ipv4_prefix == 32 &&
+		      c->ratelimit_ipv6_prefix == 64 && c->ratelimit_table_size == 50000,
+	      "rate limits off by default; IPv4 per address, IPv6 per /64");
+	conf_free(&c);
+	c = conf_parse("t.conf",
+		       "ratelimit-ip 100/1m\nratelimit-sender 50/h\nratelimit-user 500/2d\n"
+		       "ratelimit-ipv4-prefix 24\nratelimit-ipv6-prefix 48\n"
+		       "ratelimit-table-size 1000\n",
+		       &error);
+	CHECK(c != NULL && c->ratelimit_ip.count == 100 && c->ratelimit_ip.period_s == 60 &&
+		      c->ratelimit_sender.count == 50 && c->ratelimit_sender.period_s == 3600 &&
+		      c->ratelimit_user.count == 500 && c->ratelimit_user.period_s == 172800 &&
+		      c->ratelimit_ipv4_prefix == 24 && c->ratelimit_ipv6_prefix == 48 &&
+		      c->ratelimit_table_size == 1000,
+	      "rate limits, prefixes and table size parsed");
+	conf_free(&c);
+	free(error);
+	error = NULL;
+	c = conf_parse("t.conf", "ratelimit-ip off\nratelimit-user 3/10s\n", &error);
+	CHECK(c != NULL && c->ratelimit_ip.count == 0 && c->ratelimit_user.count == 3 &&
+		      c->ratelimit_user.period_s == 10,
+	      "ratelimit off, and seconds");
+	conf_free(&c);
+	expect_error("ratelimit-ip 100\n",
+		     "t.conf:1:14: ratelimit-ip: \"100\": expected COUNT/PERIOD, e.g. 100/1m (s, m, "
+		     "h or d), or off");
+	expect_error("ratelimit-ip   0/1m\n",
+		     "t.conf:1:16: ratelimit-ip: \"0/1m\": the count must be from 1 to 1000000");
+	expect_error("ratelimit-sender 10x/1m\n",
+		     "t.conf:1:20: ratelimit-sender: \"10x/1m\": expected COUNT/PERIOD, e.g. 100/1m "
+		     "(s, m, h or d), or off");
+	expect_error("ratelimit-user 10/1w\n",
+		     "t.conf:1:20: ratelimit-user: \"10/1w\": the period needs a unit: s, m, h or d");
+	expect_error("ratelimit-user 10/10\n",
+		     "t.conf:1:21: ratelimit-user: \"10/10\": the period needs a unit: s, m, h or d");
+	expect_error("# limits\nratelimit-user 10/8d\n",
+		     "t.conf:2:19: ratelimit-user: \"10/8d\": the period must be from 1s to 7d");
+	expect_error("ratelimit-ip 5/0s\n",
+		     "t.conf:1:16: ratelimit-ip: \"5/0s\": the period must be from 1s to 7d");
+	expect_error("ratelimit-ipv6-prefix 129\n",
+		     "t.conf:1:23: ratelimit-ipv6-prefix: \"129\" is not a prefix length from 1 to "
+		     "128");
+	expect_error("ratelimit-ipv4-prefix 0\n",
+		     "t.conf:1:23: ratelimit-ipv4-prefix: \"0\" is not a prefix length from 1 to 32");
+	expect_error("ratelimit-ip 1/s\nratelimit-ip 2/s\n",
+		     "t.conf:2:1: ratelimit-ip is set twice (first on line 1)");
 	{
 		char *err = NULL;
 		struct conf *none = conf_load("/nonexistent/authscore.conf", 1, &err);

@@ -21,6 +21,7 @@
 #include "dnsbl.h"
 #include "geoip.h"
 #include "iprev.h"
+#include "ratelimit.h"
 #include "spf.h"
 
 struct header_field {
@@ -65,6 +66,9 @@ struct facts {
 
 	/* why no checks ran, or NULL: "trusted network", "authenticated" */
 	const char *skipped;
+	/* the rate limits this message exceeded: RATELIMIT_BIT(kind), counted
+	 * at MAIL FROM, before (and whatever) the skip */
+	unsigned ratelimit;
 
 	/* SPF: the MAIL FROM identity (for the null sender: postmaster@HELO,
 	 * RFC 7208 §2.4) and the HELO identity, always evaluated */

@@ -44,6 +44,7 @@
 #include "runtime.h"
 #include "spf.h"
 #include "store.h"
+#include "ratelimit.h"
 
 #define STOP_GRACE_SECONDS 60
 #define SPOOL_FILE "authscore-spool.jsonl" /* store.c's SPOOL_NAME, for its size */
@@ -385,6 +386,9 @@ static void reload(const struct options *o, struct dns *dns)
 		return;
 	}
 	metrics_reload(1);
+	fresh->ratelimit = old->ratelimit; /* the buckets outlive the limits */
+	if (fresh->conf->ratelimit_table_size != old->conf->ratelimit_table_size)
+		log_warn("reload: ratelimit-table-size changed; it takes effect at the next restart");
 	log_set_level(fresh->conf->log_level);
 	log_notice("configuration reloaded from %s (%zu rules)", fresh->conf->path,
 		   rules_count(fresh->rules));
@@ -402,6 +406,7 @@ int main(int argc, char **argv)
 	char *error = NULL, *conn, *pidfile = NULL;
 	struct store *store;
 	struct metrics_http *metrics = NULL;
+	struct ratelimit *ratelimit;
 	const char *path;
 	sigset_t sigs, none;
 	pthread_t milter;
@@ -504,6 +509,7 @@ int main(int argc, char **argv)
 	else if (geteuid() == 0)
 		log_notice("running as root: set `user` in %s or use -u", conf->path);
 	store = open_store(conf);
+	ratelimit = ratelimit_new(conf->ratelimit_table_size);
 	/* Rules and databases are read as our user, as every reload will be. */
 	{
 		struct runtime *rt = runtime_load(conf, dns, store, &error);
@@ -525,6 +531,7 @@ int main(int argc, char **argv)
 				 conf->metrics_listen.port);
 			free(spool);
 		}
+		rt->ratelimit = ratelimit;
 		runtime_publish(rt); /* from here on `conf` belongs to the runtime */
 	}
 
@@ -566,6 +573,7 @@ int main(int argc, char **argv)
 	runtime_publish(NULL);
 	metrics_http_stop(&metrics); /* before the store it reads */
 	store_close(&store); /* flushes the queue, spooling what it cannot write */
+	ratelimit_free(&ratelimit);
 	dkim_module_deinit();
 	dns_free(&dns);
 	log_notice("stopped");

@@ -105,6 +105,12 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 	f->auth_user = auth_user != NULL && auth_user[0] != '\0' ? arena_strdup(a, auth_user) : NULL;
 	f->spf_mfrom.scope = SPF_SCOPE_MFROM;
 	f->spf_helo.scope = SPF_SCOPE_HELO;
+	/* Counted here, once per transaction, before the skip: an authenticated
+	 * user's limit is the point of ratelimit-user.  Trusted networks are
+	 * our own hosts and exempt. */
+	if (s->rt->ratelimit != NULL && s->trusted == NULL)
+		f->ratelimit = ratelimit_check(s->rt->ratelimit, conf, &f->client, f->mail_from,
+					       f->auth_user, ratelimit_now_ms());
 	if (s->trusted != NULL)
 		f->skipped = s->trusted;
 	else if (f->auth_user != NULL && conf->skip_authenticated)
@@ -506,6 +512,7 @@ static void message_count(const struct message *m, const struct verdict *v)
 void message_log(const struct message *m, const struct verdict *v)
 {
 	const struct facts *f = &m->facts;
+	char rl[64];
 
 	message_count(m, v);
 	if (m->s->rt->conf->log_json) {
@@ -517,11 +524,12 @@ void message_log(const struct message *m, const struct verdict *v)
 		buf_release(&b);
 		return;
 	}
+	ratelimit_names(f->ratelimit, rl, sizeof(rl));
 	if (f->skipped != NULL) {
-		log_info("%s: client=%s [%s] from=<%s> skipped (%s) action=accept",
+		log_info("%s: client=%s [%s] from=<%s> skipped (%s)%s%s action=%s",
 			 f->queue_id ? f->queue_id : "NOQUEUE",
 			 f->client_host ? f->client_host : "unknown", f->client_ip, f->mail_from,
-			 f->skipped);
+			 f->skipped, rl[0] ? " ratelimit=" : "", rl, verdict_action_name(v->action));
 		return;
 	}
 	{
@@ -535,7 +543,7 @@ void message_log(const struct message *m, const struct verdict *v)
 					      f->dkim.sig[i].domain ? f->dkim.sig[i].domain : "?");
 		log_info("%s: client=%s [%s] helo=%s from=<%s> header.from=%s spf=%s spf.helo=%s "
 			 "dkim=%s dmarc=%s%s%s iprev=%s country=%s asn=%u score=%.1f forged_ar=%zu "
-			 "action=%s%s%s ms=%ld",
+			 "action=%s%s%s%s%s ms=%ld",
 			 f->queue_id ? f->queue_id : "NOQUEUE",
 			 f->client_host ? f->client_host : "unknown", f->client_ip,
 			 f->helo ? f->helo : "(none)", f->mail_from,
@@ -546,7 +554,7 @@ void message_log(const struct message *m, const struct verdict *v)
 			 f->dmarc_record.found ? dmarc_policy_name(f->dmarc.policy) : "",
 			 iprev_result_name(f->iprev.result), f->geoip.country[0] ? f->geoip.country : "-",
 			 f->geoip.asn, f->score, m->ar_ours_count, verdict_action_name(v->action), v->why ? " reason=" : "",
-			 v->why ? v->why : "", m->elapsed_ms);
+			 v->why ? v->why : "", rl[0] ? " ratelimit=" : "", rl, m->elapsed_ms);
 	}
 }
 

@@ -32,6 +32,7 @@ struct runtime {
 	size_t domain_list_count;
 	struct dns *dns;     /* shared by every snapshot; owned by main */
 	struct store *store; /* the history store, or NULL; shared, owned by main */
+	struct ratelimit *ratelimit; /* rate limit state, or NULL; shared, owned by main */
 	int refs;	 /* guarded by runtime.c's lock */
 };
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "ratelimit.h"
 #include "summary.h"
 
 /* How much of each string goes in: the first try keeps what message.c
@@ -40,6 +41,22 @@ static void str(struct jl *j, const char *k, const char *s, size_t max)
 		json_string(j->b, s, max);
 }
 
+/* "ratelimit":["ip","sender"]: the limits this message went over */
+static void ratelimits(struct jl *j, unsigned bits)
+{
+	char names[64], *save = NULL;
+	int first = 1;
+
+	key(j, "ratelimit");
+	buf_puts(j->b, "[");
+	ratelimit_names(bits, names, sizeof(names));
+	for (char *n = strtok_r(names, ",", &save); n != NULL; n = strtok_r(NULL, ",", &save)) {
+		buf_printf(j->b, "%s\"%s\"", first ? "" : ",", n);
+		first = 0;
+	}
+	buf_puts(j->b, "]");
+}
+
 static void render(struct buf *b, const struct caps *c, int truncated, const struct facts *f,
 		   const struct verdict *v, size_t forged_ar, long ms)
 {
@@ -53,6 +70,7 @@ static void render(struct buf *b, const struct caps *c, int truncated, const str
 	if (f->skipped != NULL) {
 		str(&j, "from", f->mail_from, FIELD_MAX);
 		str(&j, "skipped", f->skipped, NAME_MAX_LEN);
+		ratelimits(&j, f->ratelimit);
 		str(&j, "action", verdict_action_name(v->action), NAME_MAX_LEN);
 		if (truncated) {
 			key(&j, "truncated");
@@ -91,6 +109,7 @@ static void render(struct buf *b, const struct caps *c, int truncated, const str
 		buf_puts(b, "null");
 	key(&j, "forged_ar");
 	buf_printf(b, "%zu", forged_ar);
+	ratelimits(&j, f->ratelimit);
 	str(&j, "action", verdict_action_name(v->action), NAME_MAX_LEN);
 	str(&j, "reason", v->why, FIELD_MAX);
 	key(&j, "ms");

@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "json.h"
+#include "ratelimit.h"
 #include "summary.h"
 
 /* Valid UTF-8, no raw control character, braces and quotes balanced
@@ -79,18 +80,22 @@ int main(void)
 	    "\"example.test\",\"spf\":\"pass\",\"spf_helo\":\"none\",\"dkim\":[{\"result\":"
 	    "\"pass\",\"domain\":\"example.test\"}],\"dmarc\":\"pass\",\"policy\":\"reject\","
 	    "\"iprev\":\"pass\",\"country\":null,\"asn\":0,\"score\":-1.5,\"forged_ar\":0,"
-	    "\"action\":\"accept\",\"reason\":null,\"ms\":42}",
+	    "\"ratelimit\":[],\"action\":\"accept\",\"reason\":null,\"ms\":42}",
 	    "a checked message: every field of the text line");
 
 	f = plain();
 	f.queue_id = NULL;
 	f.client_host = NULL;
 	f.skipped = "authenticated";
+	f.ratelimit = 1u << RATELIMIT_USER;
+	v.action = VERDICT_TEMPFAIL;
 	summary_json(&b, &f, &v, 0, 0);
 	CHECK_STR(buf_str(&b),
 		  "{\"queue_id\":null,\"client\":null,\"client_ip\":\"203.0.113.10\",\"from\":"
-		  "\"a@example.test\",\"skipped\":\"authenticated\",\"action\":\"accept\"}",
-		  "a skipped message: the short form, absent values null");
+		  "\"a@example.test\",\"skipped\":\"authenticated\",\"ratelimit\":[\"user\"],"
+		  "\"action\":\"tempfail\"}",
+		  "a skipped message over its user limit: the short form, the limit named");
+	v.action = VERDICT_ACCEPT;
 
 	f = plain();
 	f.helo = "evil\"helo\\\r\n\x01\x7f";

@@ -175,8 +175,14 @@ static void protocol_decide(const struct conf *conf, const struct facts *f, stru
 	memset(v, 0, sizeof(*v));
 	set(v, VERDICT_ACCEPT, NULL, NULL, NULL, NULL);
 	v->dmarc_disposition = DMARC_POLICY_NONE;
-	if (f->skipped != NULL)
+	if (f->skipped != NULL) {
+		/* The rules do not run on a message whose checks are skipped (their
+		 * facts would be empty): an exceeded limit is enforced here. */
+		if (f->ratelimit != 0)
+			set(v, VERDICT_TEMPFAIL, "451", "4.7.1",
+			    "too many messages; try again later", "ratelimit");
 		return;
+	}
 	if (f->from_error != NULL) {
 		apply(v, conf->on_from_error, "5.7.1", "4.7.1",
 		      arena_printf(a, "message refused: %s", f->from_error), "from-error");

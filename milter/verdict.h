@@ -10,7 +10,9 @@
  * the SPF actions, unless DMARC passed.  Then the rules: a reject,
  * discard or tempfail they force or score wins over a protocol accept, tag
  * or quarantine (but never over a protocol tempfail or reject); otherwise
- * the more severe of the two.  Reply strings are static or in the
+ * the more severe of the two.  A message whose checks are skipped is
+ * accepted, or deferred (451 4.7.1) when it exceeded a rate limit: the
+ * rules never see it.  Reply strings are static or in the
  * message's arena.  Thread-safe.
  */
 #ifndef AUTHSCORE_VERDICT_H

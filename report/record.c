@@ -815,6 +815,11 @@ static const char *facts_encode(const struct facts *f, struct arena *a)
 	jw_i64(&w, "body_bytes", (long long)f->body_bytes);
 	jw_i64(&w, "header_count", (long long)f->header_count);
 	jw_str(&w, "skipped", f->skipped, FACTS_STR_MAX);
+	jw_open(&w, "ratelimit", '[');
+	for (int k = 0; k < RATELIMIT_KINDS; k++)
+		if (f->ratelimit & RATELIMIT_BIT(k))
+			jw_str(&w, NULL, ratelimit_kind_name((enum ratelimit_kind)k), SIZE_MAX);
+	jw_close(&w, ']');
 	facts_spf(&w, "spf_mfrom", &f->spf_mfrom);
 	facts_spf(&w, "spf_helo", &f->spf_helo);
 	jw_i64(&w, "from_fields", f->from_fields);

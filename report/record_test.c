@@ -171,6 +171,7 @@ static void sample_facts(struct facts *f, struct verdict *v, const char *odd)
 					  .published = DMARC_POLICY_REJECT,
 					  .dkim_aligned = 1};
 	f->dmarc_override = "trusted_forwarder";
+	f->ratelimit = RATELIMIT_BIT(RATELIMIT_IP) | RATELIMIT_BIT(RATELIMIT_USER);
 	f->score = 9.5;
 	f->rules_hit = hits;
 	f->rules_hit_count = 2;
@@ -222,6 +223,8 @@ static void test_from_facts(void)
 	CHECK(r.facts_json != NULL && strstr(r.facts_json, "\"body_bytes\":56789"), "facts: sizes");
 	CHECK(r.facts_json != NULL && strstr(r.facts_json, "\"identity\":\"from\""),
 	      "facts: domain list identity");
+	CHECK(r.facts_json != NULL && strstr(r.facts_json, "\"ratelimit\":[\"ip\",\"user\"]"),
+	      "facts: the rate limits exceeded");
 
 	/* no policy found: no policy fields, psd absent */
 	f.dmarc_record.found = 0;

@@ -353,6 +353,14 @@ static int eval_test(struct eval *e, const struct rule_test *t)
 		return test_addr(e, t);
 	case FACT_AUTHENTICATED:
 		return e->f->auth_user != NULL && e->f->auth_user[0] != '\0';
+	case FACT_RATELIMIT:
+		return e->f->ratelimit != 0;
+	case FACT_RATELIMIT_IP:
+		return (e->f->ratelimit & RATELIMIT_BIT(RATELIMIT_IP)) != 0;
+	case FACT_RATELIMIT_SENDER:
+		return (e->f->ratelimit & RATELIMIT_BIT(RATELIMIT_SENDER)) != 0;
+	case FACT_RATELIMIT_USER:
+		return (e->f->ratelimit & RATELIMIT_BIT(RATELIMIT_USER)) != 0;
 	default:
 		return test_string(e, t);
 	}

@@ -48,6 +48,10 @@ enum rule_fact {
 	FACT_AUTHENTICATED,
 	FACT_AUTH,
 	FACT_TLS,
+	FACT_RATELIMIT, /* any limit */
+	FACT_RATELIMIT_IP,
+	FACT_RATELIMIT_SENDER,
+	FACT_RATELIMIT_USER,
 };
 
 /* How a fact's values look, and so which operators and values it takes. */

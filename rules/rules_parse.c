@@ -601,6 +601,10 @@ static const struct fact_def fact_defs[] = {
     {"authenticated", FACT_AUTHENTICATED, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
     {"auth", FACT_AUTH, TYPE_STRING, ARG_NONE, NULL, 0, "a string"},
     {"tls", FACT_TLS, TYPE_TLS, ARG_NONE, NULL, 0, "a TLS version (e.g. TLSv1.2)"},
+    {"ratelimit", FACT_RATELIMIT, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
+    {"ratelimit.ip", FACT_RATELIMIT_IP, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
+    {"ratelimit.sender", FACT_RATELIMIT_SENDER, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
+    {"ratelimit.user", FACT_RATELIMIT_USER, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
 };
 
 static const struct fact_def *fact_find(const char *s, size_t len)

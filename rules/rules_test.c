@@ -270,6 +270,8 @@ static void test_errors(void)
 	     "t.rules:1:18: \"300.0.0.0/8\" is not an address or network (a.b.c.d/n, x:y::/n)"},
 	    {"rule A authenticated == yes\n",
 	     "t.rules:1:22: authenticated does not take == (it takes alone)"},
+	    {"rule A ratelimit.ip == yes\n",
+	     "t.rules:1:21: ratelimit.ip does not take == (it takes alone)"},
 	    /* actions */
 	    {"actions { tag 5 }\nactions { tag 6 }\n",
 	     "t.rules:2:1: actions already set at t.rules:1"},
@@ -688,6 +690,17 @@ static void test_facts(void)
 	MISS("tls < TLSv1.3", &f);
 	MISS("tls >= TLSv1", &f);
 
+	/* rate limits: booleans, alone */
+	MISS("ratelimit", &f);
+	MISS("ratelimit.ip or ratelimit.sender or ratelimit.user", &f);
+	f.ratelimit = RATELIMIT_BIT(RATELIMIT_SENDER);
+	HIT("ratelimit", &f);
+	HIT("ratelimit.sender and not ratelimit.ip and not ratelimit.user", &f);
+	f.ratelimit = RATELIMIT_BIT(RATELIMIT_IP) | RATELIMIT_BIT(RATELIMIT_USER);
+	HIT("ratelimit.ip and ratelimit.user and not ratelimit.sender", &f);
+	HIT("RateLimit.IP", &f);
+	f.ratelimit = 0;
+
 	/* boolean structure */
 	HIT("true", &f);
 	MISS("false", &f);
@@ -921,6 +934,16 @@ static void test_shipped(void)
 		rules_evaluate(rs, &f, a, &v);
 		CHECK(v.action == RULES_TAG, "default.rules: SPF fail without PTR tagged (%g)",
 		      v.score);
+		/* any exceeded rate limit defers, whatever else the message is */
+		for (int k = 0; k < RATELIMIT_KINDS; k++) {
+			f.ratelimit = RATELIMIT_BIT(k);
+			rules_evaluate(rs, &f, a, &v);
+			CHECK(v.action == RULES_TEMPFAIL && v.forced_by != NULL &&
+				      strcmp(v.forced_by, "RATE_LIMITED") == 0,
+			      "default.rules: ratelimit.%s exceeded: tempfail by RATE_LIMITED",
+			      ratelimit_kind_name((enum ratelimit_kind)k));
+		}
+		f.ratelimit = 0;
 		arena_free(&a);
 		rules_free(&rs);
 	}
