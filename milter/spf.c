@@ -982,7 +982,8 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t work;
 	struct spf_check *head, *tail;
-	unsigned threads, idle;
+	unsigned queued;       /* checks in the queue, not yet taken by a worker */
+	unsigned threads, idle; /* idle: waiting for work (a signalled one still counts) */
 } spf_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
 
 static void spf_check_release(struct spf_check *c)
@@ -1018,6 +1019,7 @@ static void *spf_worker(void *arg)
 		c = spf_pool.head;
 		if ((spf_pool.head = c->next) == NULL)
 			spf_pool.tail = NULL;
+		spf_pool.queued--;
 		c->state = CHECK_RUNNING;
 		pthread_mutex_unlock(&spf_pool.lock);
 
@@ -1041,6 +1043,7 @@ static void spf_pool_unqueue_locked(struct spf_check *c)
 			*p = c->next;
 			if (spf_pool.tail == c)
 				spf_pool.tail = prev;
+			spf_pool.queued--;
 			return;
 		}
 	}
@@ -1061,7 +1064,11 @@ static int spf_pool_submit(struct spf_check *c)
 	else
 		spf_pool.head = c;
 	spf_pool.tail = c;
-	start = spf_pool.idle == 0 && spf_pool.threads < SPF_POOL_MAX;
+	spf_pool.queued++;
+	/* A worker woken for an earlier check still counts as idle until it
+	 * runs: compare the whole queue with the idle workers, or a burst of
+	 * checks would all wait for the few workers that were idle. */
+	start = spf_pool.queued > spf_pool.idle && spf_pool.threads < SPF_POOL_MAX;
 	if (start)
 		spf_pool.threads++;
 	else
