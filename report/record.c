@@ -211,19 +211,7 @@ static void jw_dbl(struct jw *w, const char *key, double v)
 
 /* ------------------------------------------------------------ JSON reader */
 
-enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-
-struct jval {
-	enum jtype type;
-	const char *raw; /* the value's text in the input */
-	size_t raw_len;
-	char *str;	   /* J_STR: decoded, NUL-terminated; J_NUM: the text */
-	int boolean;	   /* J_BOOL */
-	const char *key;   /* a member of an object: its name */
-	struct jval *kids; /* J_ARR, J_OBJ: first element or member */
-	struct jval *next;
-	size_t count;
-};
+/* enum jtype and struct jval: record_int.h (the facts decoder reads them too) */
 
 struct jparser {
 	const char *p, *end;
@@ -512,6 +500,12 @@ static int json_parse(const char *text, size_t len, struct arena *a, struct jval
 	}
 	*error_r = jp.error;
 	return jp.error != NULL ? -1 : 0;
+}
+
+int record_json_parse(const char *text, size_t len, struct arena *a, struct jval *root,
+		      const char **error_r)
+{
+	return json_parse(text, len, a, root, error_r);
 }
 
 static const struct jval *jget(const struct jval *obj, const char *key)
