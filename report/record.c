@@ -629,8 +629,6 @@ int record_decode(const char *line, size_t len, struct arena *a, struct history_
 		  const char **error_r)
 {
 	struct jval root;
-	const struct jval *v, *dkim;
-	long long n;
 
 	memset(out, 0, sizeof(*out));
 	out->psd = -1;
@@ -645,6 +643,18 @@ int record_decode(const char *line, size_t len, struct arena *a, struct history_
 		return *error_r = "NUL in the line", -1;
 	if (json_parse(line, len, a, &root, error_r) < 0)
 		return -1;
+	return record_decode_value(&root, a, out, error_r);
+}
+
+int record_decode_value(const struct jval *rootp, struct arena *a, struct history_record *out,
+			const char **error_r)
+{
+	const struct jval root = *rootp, *v, *dkim;
+	long long n;
+
+	memset(out, 0, sizeof(*out));
+	out->psd = -1;
+	*error_r = NULL;
 	if (root.type != J_OBJ)
 		return *error_r = "not a JSON object", -1;
 	if (jdup_keys(&root))
