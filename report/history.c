@@ -136,6 +136,34 @@ struct eval {
 };
 
 /* Returns 0, or -1 with *error_r when the stored facts do not decode. */
+static int name_in(const char *name, const char *const *names, size_t n);
+
+/* Header contents are not stored: a rule that reads them (hdr[i]) is fixed
+ * to what it did when the message came (its name among the stored hits),
+ * and to "not matched" when it did not fire or did not exist then.  NULL
+ * when the ruleset has no such rule. */
+static const unsigned char *fixed_rules(const struct history_rules *hr, const unsigned char *hdr,
+					const struct facts *f, struct arena *a)
+{
+	size_t n = rules_count(hr->rs);
+	unsigned char *fixed = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rules_rule rr;
+
+		if (!hdr[i])
+			continue;
+		if (fixed == NULL)
+			fixed = arena_alloc(a, n + 1);
+		rules_rule(hr->rs, i, &rr);
+		fixed[i] = name_in(rr.name, f->rules_hit, f->rules_hit_count) ||
+				   name_in(rr.name, f->monitors_hit, f->monitors_hit_count)
+			       ? RULES_FIXED_YES
+			       : RULES_FIXED_NO;
+	}
+	return fixed;
+}
+
 /* facts: already decoded, or NULL to decode r->facts_json */
 static int eval_record(const struct history_rules *hr, const unsigned char *skip,
 		       const struct history_record *r, const struct facts *facts, struct arena *a,
@@ -153,7 +181,8 @@ static int eval_record(const struct history_rules *hr, const unsigned char *skip
 	e->matched = arena_alloc(a, n + 1);
 	memset(e->matched, 0, n + 1);
 	/* e->f keeps the stored score and hits: verdict_decide reads rv */
-	rules_evaluate_except(hr->rs, &e->f, a, skip, e->matched, &e->rv);
+	rules_evaluate_except(hr->rs, &e->f, a, fixed_rules(hr, skip, &e->f, a), e->matched,
+			      &e->rv);
 	verdict_decide(hr->conf, &e->f, &e->rv, a, &e->v);
 	return 0;
 }
@@ -230,7 +259,7 @@ static const char *time_str(int64_t t, char *buf, size_t size)
 	return buf;
 }
 
-static const char * or (const char *s, const char *dflt)
+static const char *nonempty(const char *s, const char *dflt)
 {
 	return s != NULL && *s != '\0' ? s : dflt;
 }
@@ -270,8 +299,8 @@ static void explain_list(FILE *out, const struct dnsbl_result *r, const char *id
 	char codes[DNSBL_MAX_CODES * 17];
 
 	codes_str(r, codes, sizeof(codes));
-	fprintf(out, "  %s%s about %s%s%s: %s%s%s (%u ms)%s%s\n", or (r->zone, "?"),
-		r->list != NULL && r->list->allow ? " (allow-list)" : "", or (r->subject, "?"),
+	fprintf(out, "  %s%s about %s%s%s: %s%s%s (%u ms)%s%s\n", nonempty(r->zone, "?"),
+		r->list != NULL && r->list->allow ? " (allow-list)" : "", nonempty(r->subject, "?"),
 		identity != NULL ? ", the " : "", identity != NULL ? identity : "",
 		r->status == DNSBL_NOT_LISTED ? "not listed" : dnsbl_status_name(r->status),
 		codes[0] != '\0' ? " " : "", codes, r->ms, r->reason != NULL ? ": " : "",
@@ -280,7 +309,7 @@ static void explain_list(FILE *out, const struct dnsbl_result *r, const char *id
 
 static void explain_spf(FILE *out, const char *what, const struct spf_outcome *o)
 {
-	fprintf(out, "SPF, %s identity (domain %s): %s", what, or (o->domain, "none"),
+	fprintf(out, "SPF, %s identity (domain %s): %s", what, nonempty(o->domain, "none"),
 		spf_result_name(o->result));
 	if (o->reason != NULL)
 		fprintf(out, " - %s", o->reason);
@@ -300,19 +329,19 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 	char tb[64];
 	size_t nskip = 0;
 
-	fprintf(out, "message: queue id %s, Message-ID %s, %s\n", or (r->queue_id, "(none)"),
-		or (r->message_id, "(none)"), time_str(r->time, tb, sizeof(tb)));
+	fprintf(out, "message: queue id %s, Message-ID %s, %s\n", nonempty(r->queue_id, "(none)"),
+		nonempty(r->message_id, "(none)"), time_str(r->time, tb, sizeof(tb)));
 	fprintf(out, "client: %s%s%s%s, HELO %s\n", f->client_ip,
 		f->client_host != NULL ? " (" : "", f->client_host != NULL ? f->client_host : "",
-		f->client_host != NULL ? ")" : "", or (f->helo, "(none)"));
+		f->client_host != NULL ? ")" : "", nonempty(f->helo, "(none)"));
 	fprintf(out, "envelope: MAIL FROM <%s>, %zu recipient(s)", f->mail_from ? f->mail_from : "",
 		f->rcpt_count);
 	for (size_t i = 0; i < f->rcpt_count && i < FACTS_MAX_RCPTS && f->rcpts[i] != NULL; i++)
 		fprintf(out, "%s%s", i == 0 ? ": " : ", ", f->rcpts[i]);
 	fprintf(out,
 		"\nsize: %zu header bytes in %zu fields, %zu body bytes; TLS %s; SMTP AUTH %s\n",
-		f->header_bytes, f->header_count, f->body_bytes, or (f->tls_version, "none"),
-		or (f->auth_user, "none"));
+		f->header_bytes, f->header_count, f->body_bytes, nonempty(f->tls_version, "none"),
+		nonempty(f->auth_user, "none"));
 	if (f->skipped != NULL)
 		fprintf(out, "checks skipped: %s\n", f->skipped);
 	explain_spf(out, "MAIL FROM", &f->spf_mfrom);
@@ -324,37 +353,38 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 	for (size_t i = 0; i < f->dkim.count; i++) {
 		const struct dkim_sig *s = &f->dkim.sig[i];
 
-		fprintf(out, "  d=%s s=%s a=%s", or (s->domain, "?"), or (s->selector, "?"),
-			or (s->algorithm, "?"));
+		fprintf(out, "  d=%s s=%s a=%s", nonempty(s->domain, "?"),
+			nonempty(s->selector, "?"), nonempty(s->algorithm, "?"));
 		if (s->key_bits > 0)
 			fprintf(out, " key %u bits", s->key_bits);
 		fprintf(out, ": %s%s%s\n", dkim_result_name(s->result), s->reason ? " - " : "",
 			s->reason ? s->reason : "");
 	}
 	fprintf(out, "DMARC: From domain %s (%u From field(s))%s%s\n",
-		or (f->from_domain, "(none)"), f->from_fields,
+		nonempty(f->from_domain, "(none)"), f->from_fields,
 		f->from_error ? "; From unusable: " : "", f->from_error ? f->from_error : "");
 	if (dr->found) {
-		fprintf(out, "  policy record at %s: %s\n", or (dr->record_domain, "?"),
-			or (dr->raw, "?"));
+		fprintf(out, "  policy record at %s: %s\n", nonempty(dr->record_domain, "?"),
+			nonempty(dr->raw, "?"));
 		fprintf(out,
 			"  p=%s sp=%s np=%s, adkim %s, aspf %s, testing %s; organizational "
 			"domain %s; %u tree-walk queries\n",
 			dmarc_policy_name(dr->p), dmarc_policy_name(dr->sp),
 			dmarc_policy_name(dr->np), dr->adkim_strict ? "strict" : "relaxed",
 			dr->aspf_strict ? "strict" : "relaxed", dr->testing ? "yes (t=y)" : "no",
-			or (dr->org_domain, "unknown"), dr->queries);
+			nonempty(dr->org_domain, "unknown"), dr->queries);
 		if (dr->invalid != NULL)
 			fprintf(out, "  record unusable: %s\n", dr->invalid);
 	} else {
 		fprintf(out, "  no policy record found%s%s\n", dr->why ? ": " : "",
 			dr->why ? dr->why : "");
 	}
-	fprintf(out, "  SPF identifier %s: %s (%s alignment)\n", or (f->spf_mfrom.domain, "(none)"),
-		d->spf_aligned ? "aligned" : "not aligned", dr->aspf_strict ? "strict" : "relaxed");
+	fprintf(out, "  SPF identifier %s: %s (%s alignment)\n",
+		nonempty(f->spf_mfrom.domain, "(none)"), d->spf_aligned ? "aligned" : "not aligned",
+		dr->aspf_strict ? "strict" : "relaxed");
 	fprintf(out, "  DKIM identifier: %s%s (%s alignment)\n",
 		d->dkim_aligned ? "aligned by d=" : "none aligned",
-		d->dkim_aligned ? or (d->dkim_aligned_domain, "?") : "",
+		d->dkim_aligned ? nonempty(d->dkim_aligned_domain, "?") : "",
 		dr->adkim_strict ? "strict" : "relaxed");
 	fprintf(out, "  result: %s; policy for this message: %s%s%s\n",
 		dmarc_result_name(d->result), dmarc_policy_name(d->policy), d->reason ? "; " : "",
@@ -364,7 +394,7 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 	fprintf(out, "iprev: %s%s%s%s%s\n", iprev_result_name(f->iprev.result),
 		f->iprev.name ? " " : "", f->iprev.name ? f->iprev.name : "",
 		f->iprev.reason ? " - " : "", f->iprev.reason ? f->iprev.reason : "");
-	fprintf(out, "GeoIP: country %s, AS%u%s%s\n", or (f->geoip.country, "unknown"),
+	fprintf(out, "GeoIP: country %s, AS%u%s%s\n", nonempty(f->geoip.country, "unknown"),
 		f->geoip.asn, f->geoip.asn_org ? " " : "",
 		f->geoip.asn_org ? f->geoip.asn_org : "");
 	fprintf(out, "DNS lists: %zu IP, %zu domain answer(s)\n", f->ip_list_count,
@@ -397,9 +427,8 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 
 			rules_rule(hr->rs, i, &rr);
 			fprintf(out, "%s%s",
-				k++ == 0 ? "  not replayable (they read header contents, "
-					   "which are not stored; counted as not "
-					   "matching): "
+				k++ == 0 ? "  read header contents, which are not stored "
+					   "(counted as they fired when the message came): "
 					 : ", ",
 				rr.name);
 			nskip++;
@@ -414,11 +443,8 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 		for (size_t i = 0; same && i < e->rv.hit_count; i++)
 			same = name_in(e->rv.hits[i], f->rules_hit, f->rules_hit_count);
 		fprintf(out, "  at the time: score %.2f, rules %s", f->score,
-			or (r->rules, "(none)"));
-		fprintf(out, "%s\n",
-			same ? " (the same)"
-			     : " - the rules changed since, or a rule that reads "
-			       "headers fired then");
+			nonempty(r->rules, "(none)"));
+		fprintf(out, "%s\n", same ? " (the same)" : " - the rules changed since");
 	}
 	fprintf(out, "thresholds:");
 	for (enum rules_action t = RULES_TAG; t <= RULES_REJECT; t++) {
@@ -430,7 +456,7 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 			fprintf(out, " %s %g", rules_action_name(t), th);
 	}
 	fputc('\n', out);
-	fprintf(out, "action: %s at the time; %s now: %s\n", or (r->action, "?"),
+	fprintf(out, "action: %s at the time; %s now: %s\n", nonempty(r->action, "?"),
 		verdict_action_name(e->v.action), action_why(hr, e, a));
 }
 
@@ -469,7 +495,7 @@ static void explain_json(FILE *out, const struct history_rules *hr, const unsign
 		json_str(out, rr.description);
 		fputc('}', out);
 	}
-	fputs("],\"not_replayable\":[", out);
+	fputs("],\"header_rules\":[", out);
 	first = 1;
 	for (size_t i = 0; i < n; i++)
 		if (skip[i]) {
@@ -521,11 +547,11 @@ int history_explain(FILE *out, const struct history_rules *hr, const struct hist
 			"message: queue id %s, Message-ID %s, %s\nclient %s, MAIL FROM <%s>, From "
 			"domain %s\nSPF %s, DMARC %s, score %.2f, rules %s, action %s\n"
 			"cannot explain further: %s\n",
-			or (r->queue_id, "(none)"), or (r->message_id, "(none)"),
-			time_str(r->time, tb, sizeof(tb)), or (r->client_ip, "?"),
-			or (r->mail_from, ""), or (r->header_from, "(none)"),
-			or (r->spf_result, "?"), or (r->dmarc_result, "?"), r->score,
-			or (r->rules, "(none)"), or (r->action, "?"), error);
+			nonempty(r->queue_id, "(none)"), nonempty(r->message_id, "(none)"),
+			time_str(r->time, tb, sizeof(tb)), nonempty(r->client_ip, "?"),
+			nonempty(r->mail_from, ""), nonempty(r->header_from, "(none)"),
+			nonempty(r->spf_result, "?"), nonempty(r->dmarc_result, "?"), r->score,
+			nonempty(r->rules, "(none)"), nonempty(r->action, "?"), error);
 	free(skip);
 	arena_free(&a);
 	return rc;
@@ -663,8 +689,8 @@ void history_replay_add(struct history_replay *rp, const struct history_record *
 		if (rp->sample_count < rp->sample_max) {
 			struct sample *s = &rp->samples[rp->sample_count++];
 
-			s->queue_id = xstrdup(or (r->queue_id, "-"));
-			s->message_id = xstrdup(or (r->message_id, "-"));
+			s->queue_id = xstrdup(nonempty(r->queue_id, "-"));
+			s->message_id = xstrdup(nonempty(r->message_id, "-"));
 			s->time = r->time;
 			s->before = before;
 			s->after = after;
@@ -715,8 +741,9 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 	for (size_t i = 0; i < rp->nrules; i++)
 		nskip += rp->skip_next[i];
 	if (nskip > 0) {
-		fprintf(out, "  rules not replayable (they read header contents, which are not "
-			     "stored; counted as not matching):");
+		fprintf(out,
+			"  rules that read header contents (not stored, so not replayable: each "
+			"counts as it fired when the message came):");
 		for (size_t i = 0; i < rp->nrules; i++)
 			if (rp->skip_next[i]) {
 				struct rules_rule rr;
@@ -780,7 +807,7 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 			rules_rule(rp->next.rs, best_j, &other);
 			fprintf(out, "  most with %s (%" PRIu64 ")", other.name, best);
 		}
-		fprintf(out, "%s\n", rp->skip_next[i] ? "  [not replayable]" : "");
+		fprintf(out, "%s\n", rp->skip_next[i] ? "  [reads headers: as stored]" : "");
 	}
 	{
 		/* rules that fired then and are gone from the new file */
@@ -860,7 +887,7 @@ static void stats_list(struct history_stats *st, const struct dnsbl_result *r, c
 	struct tally_item *it;
 	struct list_stats *ls;
 
-	snprintf(key, sizeof(key), "%s %s", or (r->zone, "?"), kind);
+	snprintf(key, sizeof(key), "%s %s", nonempty(r->zone, "?"), kind);
 	it = tally_get(&st->lists, key);
 	if (it->data == NULL)
 		it->data = xcalloc(1, sizeof(struct list_stats));
@@ -876,7 +903,7 @@ static void stats_list(struct history_stats *st, const struct dnsbl_result *r, c
 		char codes[DNSBL_MAX_CODES * 17];
 
 		codes_str(r, codes, sizeof(codes));
-		tally_add(&ls->blocked_codes, or (codes, "?"), 1);
+		tally_add(&ls->blocked_codes, nonempty(codes, "?"), 1);
 	}
 }
 
@@ -900,7 +927,7 @@ void history_stats_add(struct history_stats *st, const struct history_record *r,
 	/* a message's DKIM: pass when one signature passed, else the first result */
 	for (size_t i = 0; i < r->dkim_count; i++)
 		if (i == 0 || (r->dkim[i].result != NULL && strcmp(r->dkim[i].result, "pass") == 0))
-			dkim = or (r->dkim[i].result, "?");
+			dkim = nonempty(r->dkim[i].result, "?");
 	tally_add(&st->dkim, dkim, 1);
 	if (r->dmarc_result != NULL && strcmp(r->dmarc_result, "fail") == 0) {
 		tally_add(&st->fail_domains, r->header_from, 1);

@@ -61,13 +61,15 @@ void rules_free(struct ruleset **rsp);
 void rules_evaluate(const struct ruleset *rs, const struct facts *f, struct arena *a,
 		    struct rules_verdict *out);
 
-/* Replay of stored facts (`authscore replay`, rules_info.c): the same
- * evaluation, but a rule with skip[i] set counts as not matched (stored
- * facts hold no header contents); when matched_r is not NULL it receives
- * rules_count() flags, 1 for every rule that matched (monitors and "__"
- * rules included).  skip may be NULL. */
+/* Replay of stored facts (`authscore replay`): the same evaluation, but
+ * rule i's outcome is fixed when fixed[i] is RULES_FIXED_NO or
+ * RULES_FIXED_YES (stored facts hold no header contents: the tools fix
+ * the rules that read them to what they did when the message came); when
+ * matched_r is not NULL it receives rules_count() flags, 1 for every rule
+ * that matched (monitors and "__" rules included).  fixed may be NULL. */
+enum { RULES_EVALUATE = 0, RULES_FIXED_NO = 1, RULES_FIXED_YES = 2 };
 void rules_evaluate_except(const struct ruleset *rs, const struct facts *f, struct arena *a,
-			   const unsigned char *skip, unsigned char *matched_r,
+			   const unsigned char *fixed, unsigned char *matched_r,
 			   struct rules_verdict *out);
 /* Rule i (0 <= i < rules_count(), file order), for explain and replay. */
 struct rules_rule {

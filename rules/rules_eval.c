@@ -405,7 +405,7 @@ void rules_evaluate(const struct ruleset *rs, const struct facts *f, struct aren
 }
 
 void rules_evaluate_except(const struct ruleset *rs, const struct facts *f, struct arena *a,
-			   const unsigned char *skip, unsigned char *matched_r,
+			   const unsigned char *fixed, unsigned char *matched_r,
 			   struct rules_verdict *out)
 {
 	struct eval e = {rs, f, a, NULL, NULL, NULL};
@@ -421,8 +421,8 @@ void rules_evaluate_except(const struct ruleset *rs, const struct facts *f, stru
 	for (size_t i = 0; i < rs->rule_count; i++) {
 		uint32_t r = rs->order[i];
 
-		e.matched[r] = skip != NULL && skip[r]
-				   ? 0
+		e.matched[r] = fixed != NULL && fixed[r] != RULES_EVALUATE
+				   ? fixed[r] == RULES_FIXED_YES
 				   : (unsigned char)eval_node(&e, rs->rules[r].root);
 		if (e.matched[r] && !rs->rules[r].hidden) {
 			if (rs->rules[r].monitor)
