@@ -79,6 +79,18 @@ static struct tally_item *tally_get(struct tally *t, const char *key)
 	return &t->items[i];
 }
 
+static uint64_t tally_count(const struct tally *t, const char *key)
+{
+	size_t i;
+
+	if (t->size == 0)
+		return 0;
+	i = hash_str(key) & (t->size - 1);
+	while (t->items[i].key != NULL && strcmp(t->items[i].key, key) != 0)
+		i = (i + 1) & (t->size - 1);
+	return t->items[i].key != NULL ? t->items[i].n : 0;
+}
+
 static void tally_add(struct tally *t, const char *key, uint64_t n)
 {
 	tally_get(t, key != NULL ? key : "(none)")->n += n;
@@ -668,22 +680,12 @@ void history_replay_add(struct history_replay *rp, const struct history_record *
 				if (j != i && e.matched[j])
 					rp->pair[i * rp->nrules + j]++;
 	}
-	{
-		/* did a rule that reads headers fire then?  Replay cannot see it */
-		unsigned char *skip_now = NULL;
-
-		for (size_t i = 0; i < stored->rules_hit_count; i++)
-			for (size_t j = 0; j < rp->nrules; j++)
-				if (rp->skip_next[j]) {
-					struct rules_rule rr;
-
-					rules_rule(rp->next.rs, j, &rr);
-					if (strcmp(rr.name, stored->rules_hit[i]) == 0)
-						skip_now = rp->skip_next;
-				}
-		if (skip_now != NULL)
+	/* a rule that reads headers matched only when it fired then (fixed_rules) */
+	for (size_t j = 0; j < rp->nrules; j++)
+		if (rp->skip_next[j] && e.matched[j]) {
 			rp->header_fired++;
-	}
+			break;
+		}
 	if (before != after) {
 		rp->c.changed++;
 		if (rp->sample_count < rp->sample_max) {
@@ -780,15 +782,13 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 		     "with another rule firing, and the rule it fires with most):\n");
 	for (size_t i = 0; i < rp->nrules; i++) {
 		struct rules_rule rr;
-		struct tally_item *b;
-		uint64_t before = 0, best = 0;
+		uint64_t before, best = 0;
 		size_t best_j = 0;
 
 		rules_rule(rp->next.rs, i, &rr);
 		if (rr.hidden)
 			continue;
-		b = tally_get((struct tally *)&rp->before_hits, rr.name);
-		before = b->n;
+		before = tally_count(&rp->before_hits, rr.name);
 		fprintf(out,
 			"  %-20s %s%+-6g %8" PRIu64 " -> %8" PRIu64 "  reject %5.1f%%  overlap "
 			"%5.1f%%",

@@ -12,7 +12,8 @@
  * replay 7d, stats 1d).  The store is the configuration's `history` (or
  * --history); the rules are the configuration's rules file, or the
  * built-in default rules, unless --rules names another.  Records are read
- * with store_each (each in its own scratch arena) and handed to history.c.
+ * as stored lines (store_each_line), each decoded once in an arena of its
+ * own, and handed to history.c.
  * Exit status: 0 done, 1 configuration, rules or store error (explain: no
  * such message), 2 usage.
  */
@@ -80,6 +81,7 @@ struct run {
 	int json;
 	unsigned found;
 	unsigned long bad;
+	int plain_id; /* id can be looked for in the raw line */
 	const struct history_rules *hr;
 	struct history_replay *replay;
 	struct history_stats *stats;
@@ -100,36 +102,53 @@ static int id_matches(const char *stored, const char *id)
 	return 0;
 }
 
-static int each_record(const struct history_record *r, void *arg)
+/* An id of plain ASCII is written as is in a stored line: a line without
+ * it is skipped before it is decoded (explain over millions of records). */
+static int plain_id(const char *id)
 {
-	struct run *run = arg;
-
-	if (run->domain != NULL && !history_domain_match(r, run->domain))
-		return 0;
-	switch (run->verb) {
-	case VERB_EXPLAIN:
-		if (!id_matches(r->queue_id, run->id) && !id_matches(r->message_id, run->id))
+	for (const unsigned char *p = (const unsigned char *)id; *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
 			return 0;
-		if (run->found++ > 0 && !run->json)
-			printf("\n");
-		history_explain(stdout, run->hr, r, run->json);
-		return 0;
-	default: /* replay and stats read lines: each_line */
-		return 0;
-	}
-	return 0;
+	return 1;
 }
 
-/* Replay and stats: each stored line parsed once, record and facts
- * together, in an arena of its own. */
+static void explain_line(struct run *run, const char *line, size_t len)
+{
+	struct arena *a;
+	struct history_record r;
+	const char *why;
+
+	if (run->plain_id && memmem(line, len, run->id, strlen(run->id)) == NULL)
+		return;
+	a = arena_new(32768);
+	if (record_decode(line, len, a, &r, &why) < 0) {
+		if (run->bad++ == 0)
+			log_warn("history store: a stored record does not decode: %s", why);
+	} else if (id_matches(r.queue_id, run->id) || id_matches(r.message_id, run->id)) {
+		if (run->found++ > 0 && !run->json)
+			printf("\n");
+		history_explain(stdout, run->hr, &r, run->json);
+	}
+	arena_free(&a);
+}
+
+/* Each stored line parsed once, record and facts together (replay,
+ * stats), in an arena of its own. */
 static int each_line(const char *line, size_t len, void *arg)
 {
 	struct run *run = arg;
-	struct arena *a = arena_new(32768);
+	struct arena *a;
 	struct history_record r;
 	struct facts f;
 	const char *why;
-	int rc = record_facts_decode_line(line, len, a, &r, &f, &why);
+	int rc;
+
+	if (run->verb == VERB_EXPLAIN) {
+		explain_line(run, line, len);
+		return 0;
+	}
+	a = arena_new(32768);
+	rc = record_facts_decode_line(line, len, a, &r, &f, &why);
 
 	if (rc < 0) {
 		if (run->bad++ == 0)
@@ -200,9 +219,18 @@ int history_cmd_main(int argc, char **argv)
 		case 'd':
 			run.domain = optarg;
 			break;
-		case 'n':
-			sample = (size_t)strtoul(optarg, NULL, 10);
+		case 'n': {
+			char *end;
+
+			sample = (size_t)strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || sample > 1000000) {
+				fprintf(stderr,
+					"authscore %s: --sample %s: not a number of messages\n",
+					verbs[v].name, optarg);
+				return 2;
+			}
 			break;
+		}
 		case 'j':
 			run.json = 1;
 			break;
@@ -226,8 +254,10 @@ int history_cmd_main(int argc, char **argv)
 			verbs[v].name, since_s);
 		return 2;
 	}
-	if (run.verb == VERB_EXPLAIN)
+	if (run.verb == VERB_EXPLAIN) {
 		run.id = argv[optind];
+		run.plain_id = plain_id(run.id);
+	}
 	begin = since > 0 ? now - since : INT64_MIN;
 
 	conf =
@@ -265,9 +295,7 @@ int history_cmd_main(int argc, char **argv)
 		run.replay = history_replay_new(&hr, sample);
 	if (run.verb == VERB_STATS)
 		run.stats = history_stats_new(&hr);
-	if ((run.verb == VERB_EXPLAIN
-		 ? store_each(store, begin, INT64_MAX, NULL, each_record, &run, &error)
-		 : store_each_line(store, begin, INT64_MAX, each_line, &run, &error)) < 0) {
+	if (store_each_line(store, begin, INT64_MAX, each_line, &run, &error) < 0) {
 		fprintf(stderr, "authscore %s: cannot read the history: %s\n", verbs[v].name,
 			error ? error : "?");
 		goto out;
