@@ -42,7 +42,8 @@ struct jval {
 int record_json_parse(const char *text, size_t len, struct arena *a, struct jval *root,
 		      const char **error_r);
 /* record_decode on a line already parsed (one parse for the record and its
- * facts: `authscore replay` over millions of records). */
+ * facts: `authscore replay` over millions of records); facts_json is left
+ * NULL (the caller has the parsed "facts" member). */
 struct history_record;
 int record_decode_value(const struct jval *root, struct arena *a, struct history_record *out,
 			const char **error_r);
