@@ -796,11 +796,15 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 			pct(rp->hits_reject[i], rp->hits[i]),
 			pct(rp->hits_overlap[i], rp->hits[i]));
 		if (rp->pair != NULL)
-			for (size_t j = 0; j < rp->nrules; j++)
-				if (rp->pair[i * rp->nrules + j] > best) {
-					best = rp->pair[i * rp->nrules + j];
-					best_j = j;
-				}
+			for (size_t j = 0; j < rp->nrules; j++) {
+				struct rules_rule other;
+
+				rules_rule(rp->next.rs, j, &other);
+				if (other.hidden || rp->pair[i * rp->nrules + j] <= best)
+					continue;
+				best = rp->pair[i * rp->nrules + j];
+				best_j = j;
+			}
 		if (best > 0) {
 			struct rules_rule other;
 
