@@ -139,6 +139,7 @@ static void test_round_trip(void)
 	const char *error = "x";
 	struct verdict v = {.action = VERDICT_TAG};
 	static const char *hits[] = {"A", "B"}, *mon[] = {"M"};
+	int rc;
 
 	sample_facts(&f, "4XyZ1", 1, 1, odd);
 	f.score = 9.5;
@@ -151,8 +152,8 @@ static void test_round_trip(void)
 	f.dmarc_override = "trusted_forwarder";
 	f.auth_user = "someone";
 	record_from_facts(&f, &v, 1, a, &r);
-	CHECK(record_facts_decode(r.facts_json, strlen(r.facts_json), a, &g, &error) == 0,
-	      "the facts record_from_facts wrote decode (%s)", error ? error : "ok");
+	rc = record_facts_decode(r.facts_json, strlen(r.facts_json), a, &g, &error);
+	CHECK(rc == 0, "the facts record_from_facts wrote decode (%s)", error ? error : "ok");
 	/* every fact the encoder writes comes back: re-encoding gives the same text */
 	record_from_facts(&g, &v, 1, a, &r2);
 	CHECK(strcmp(r.facts_json, r2.facts_json) == 0, "decode then encode gives the same facts");
