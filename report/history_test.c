@@ -147,10 +147,18 @@ static void test_round_trip(void)
 	f.rules_hit_count = 2;
 	f.monitors_hit = mon;
 	f.monitors_hit_count = 1;
-	f.skipped = NULL;
 	f.from_error = "two From fields";
 	f.dmarc_override = "trusted_forwarder";
 	f.auth_user = "someone";
+	/* every optional string set, so that a key the decoder misses shows */
+	f.skipped = "trusted network";
+	f.iprev.reason = "no PTR";
+	f.spf_mfrom.explanation = "see https://example.com/spf";
+	f.dkim.sig[1].algorithm = "ed25519-sha256";
+	f.dkim.sig[1].b8 = "abcdefgh";
+	f.dmarc_record.invalid = "bad p=";
+	f.dmarc_record.why = "two records";
+	f.ip_lists[0].reason = "a reason";
 	record_from_facts(&f, &v, 1, a, &r);
 	rc = record_facts_decode(r.facts_json, strlen(r.facts_json), a, &g, &error);
 	CHECK(rc == 0, "the facts record_from_facts wrote decode (%s)", error ? error : "ok");
