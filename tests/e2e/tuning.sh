@@ -47,7 +47,8 @@ for n in "${!QID[@]}"; do
 	[ -n "${QID[$n]}" ] || fail "$n: Postfix gave a queue id"
 done
 
-A() { "$AUTHSCORE" "$@" -c "$E2E_CONF"; }
+# the tool's stderr is kept apart: checked once at the end (sanitizer builds)
+A() { "$AUTHSCORE" "$@" -c "$E2E_CONF" 2>>"$E2E_TMP/tool.err"; }
 
 # ------------------------------------------------------------- explain
 out=$(A explain "${QID[zen]}" 2>&1)
@@ -124,4 +125,8 @@ like "$out" 'zen\.spamhaus\.org \(IP\): asked 7, listed 1 \(14\.3%\), not listed
 	"stats: ZEN hit rate and answers"
 like "$out" 'list\.dnswl\.org \(IP\): asked 7, listed 1 ' "stats: DNSWL hit rate"
 like "$out" $'\n  zen\\.spamhaus\\.org \\(IP\\): 1 \\(127\\.255\\.255\\.254 x1\\)' "stats: the blocked answer and its code"
+like "$(cat "$E2E_TMP/tool.err")" 'no stored message with queue id or Message-ID NOSUCHID' \
+	"the tool says why explain found nothing"
+unlike "$(cat "$E2E_TMP/tool.err")" 'Sanitizer|runtime error' "no sanitizer report from the tool" ||
+	diag "$(head -40 "$E2E_TMP/tool.err")"
 done_testing
