@@ -307,6 +307,8 @@ static void test_replay_stats_explain(void)
 		struct facts f;
 
 		sample_facts(&f, msgs[i].qid, msgs[i].listed, msgs[i].softfail, "h");
+		if (i == 1) /* DMARC fails (p=none: nothing enforced) */
+			f.dmarc.result = DMARC_FAIL;
 		daemon_record(&f, conf, a_rs, ar, &recs[i]);
 		history_replay_add(rp, &recs[i], NULL);
 		history_stats_add(st, &recs[i], NULL);
@@ -358,6 +360,10 @@ static void test_replay_stats_explain(void)
 	CHECK(strstr(text, "NOHDR                       4 hits (100.0%)  +1 each, +4.0 in all") !=
 		  NULL,
 	      "stats: hits and score contribution");
+	CHECK(strstr(text, "DMARC: pass 3 (75.0%), fail 1 (25.0%)") != NULL, "stats: DMARC mix");
+	CHECK(strstr(text, "failing DMARC:\n         1  example.com\ntop client addresses failing "
+			   "DMARC:\n         1  203.0.113.10\n") != NULL,
+	      "stats: the domains and addresses failing DMARC");
 	CHECK(strstr(text, "zen.spamhaus.org (IP): asked 4, listed 2 (50.0%), not listed 2") !=
 		  NULL,
 	      "stats: DNSBL hit rate");
@@ -408,6 +414,51 @@ static void test_replay_stats_explain(void)
 	free(error);
 }
 
+/* A record stored before facts were, or with facts over the cap. */
+static void test_without_facts(void)
+{
+	char *error = NULL, *text;
+	struct conf *conf = conf_parse("test", "", &error);
+	struct ruleset *rs = rules_parse("a.rules", rules_a, &error);
+	struct history_rules hr = {conf, rs, "a.rules"};
+	struct history_record old = {.time = 1767225600,
+				     .queue_id = "QOLD",
+				     .client_ip = "192.0.2.1",
+				     .spf_result = "fail",
+				     .dmarc_result = "fail",
+				     .header_from = "old.example",
+				     .rules = "SOFT,ZEN",
+				     .action = "tag"},
+			      big = old;
+	struct history_replay *rp = history_replay_new(&hr, 5);
+	struct history_stats *st = history_stats_new(&hr);
+	struct history_replay_counts c;
+	struct explain_arg ea = {&hr, &old, 0};
+
+	big.facts_json = "{\"truncated\":1}";
+	history_replay_add(rp, &old, NULL);
+	history_replay_add(rp, &big, NULL);
+	history_replay_counts(rp, &c);
+	CHECK(c.records == 2 && c.not_replayable == 2 && c.replayed == 0 && c.changed == 0,
+	      "records without usable facts are counted as not replayable");
+	history_stats_add(st, &old, NULL);
+	text = capture(print_stats, st);
+	CHECK(strstr(text, "SOFT                        1 hits") != NULL &&
+		  strstr(text, "1 record(s) without usable facts") != NULL,
+	      "stats: the rules column still counts, the record is said to lack facts");
+	free(text);
+	text = capture(print_explain, &ea);
+	CHECK(strstr(text, "queue id QOLD") != NULL &&
+		  strstr(text, "cannot explain further: the record has no facts") != NULL,
+	      "explain: what the record holds, and why not more");
+	free(text);
+	history_replay_free(&rp);
+	history_stats_free(&st);
+	rules_free(&rs);
+	conf_free(&conf);
+	free(error);
+}
+
 static void test_domain_match(void)
 {
 	struct history_record r = {.header_from = "mail.example.com", .spf_domain = "bounce.test"};
@@ -422,6 +473,7 @@ int main(void)
 	test_round_trip();
 	test_malformed();
 	test_replay_stats_explain();
+	test_without_facts();
 	test_domain_match();
 	return check_done();
 }
