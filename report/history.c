@@ -289,6 +289,31 @@ static void codes_str(const struct dnsbl_result *r, char *buf, size_t size)
 
 /* --------------------------------------------------------------- explain */
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629 §4), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (n == 0 || s[0] > 0xf4)
+		return 0;
+	cp = s[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and beyond U+10FFFF are not UTF-8 */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 are written as \udcXX, as
+ * record.c writes them. */
 static void json_str(FILE *out, const char *s)
 {
 	if (s == NULL) {
@@ -296,13 +321,22 @@ static void json_str(FILE *out, const char *s)
 		return;
 	}
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+		size_t n = utf8_len(p);
+
 		if (*p == '"' || *p == '\\')
 			fprintf(out, "\\%c", *p);
 		else if (*p < 0x20 || *p == 0x7f)
 			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
+		else if (n == 0)
+			fprintf(out, "\\udc%02x", *p);
+		else {
+			fwrite(p, 1, n, out);
+			p += n;
+			continue;
+		}
+		p++;
+	}
 	fputc('"', out);
 }
 

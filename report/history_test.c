@@ -16,6 +16,7 @@
 #include "history.h"
 #include "record.h"
 #include "record_facts.h"
+#include "record_int.h"
 #include "rules.h"
 #include "verdict.h"
 
@@ -245,6 +246,7 @@ static const char rules_b[] =
     "actions { tag 5; quarantine 10; reject 15 }\n"
     "rule SOFT  spf == softfail  score 3  \"SPF soft fail\"\n"
     "rule ZEN   dnsbl(zen.spamhaus.org) in 127.0.0.2-127.0.0.11  score 12  \"listed on ZEN\"\n"
+    "monitor rule ODD helo == h  score 1  \"caf\xe9 \\\"quoted\\\" \xff\"\n"
     "rule NOHDR header(X-Nothing) !~ /never/  score 1  \"reads headers\"\n"
     "rule USES  NOHDR and ZEN  score 0.5\n"
     "monitor rule GEO geoip.country == DE  score 1\n";
@@ -398,6 +400,16 @@ static void test_replay_stats_explain(void)
 		free(text);
 		ea.json = 1;
 		text = capture(print_explain, &ea);
+		{
+			struct jval root;
+			const char *why = NULL;
+
+			CHECK(record_json_parse(text, strlen(text), ar, &root, &why) == 0 &&
+				  root.type == J_OBJ,
+			      "explain --json: one valid JSON object (%s)", why ? why : "ok");
+			CHECK(strstr(text, "\"caf\\udce9 \\\"quoted\\\" \\udcff\"") != NULL,
+			      "explain --json: bytes that are not UTF-8 written as \\udcXX");
+		}
 		CHECK(strstr(text, "\"action\":\"reject\"") != NULL &&
 			  strstr(text, "\"stored_action\":\"quarantine\"") != NULL &&
 			  strstr(text, "\"header_rules\":[\"NOHDR\",\"USES\"]") != NULL,
