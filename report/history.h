@@ -9,9 +9,9 @@
  * record_facts_decode() and scored with rules_evaluate_except(), the rules
  * that read header contents (never stored) fixed to what they did when the
  * message came (their names among the stored hits), then the
- * configuration's actions are applied by verdict_decide() as in the daemon.  A replay or stats accumulator is malloc'd, fed one
- * record at a time (constant memory per record: a scratch arena each) and
- * prints a plain-text summary.  One thread.
+ * configuration's actions are applied by verdict_decide() as in the daemon.  A replay or stats
+ * accumulator is malloc'd, fed one record at a time (constant memory per record: a scratch arena
+ * each) and prints a plain-text summary.  One thread.
  */
 #ifndef AUTHSCORE_HISTORY_H
 #define AUTHSCORE_HISTORY_H

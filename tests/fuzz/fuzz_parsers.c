@@ -155,8 +155,8 @@ NAMES(dmarc_result_name, enum dmarc_result, "none", "pass", "fail", "temperror",
 NAMES(dmarc_policy_name, enum dmarc_policy, "unset", "none", "quarantine", "reject")
 NAMES(iprev_result_name, enum iprev_result, "none", "pass", "fail", "temperror", "permerror")
 NAMES(dnsbl_status_name, enum dnsbl_status, "none", "listed", "blocked", "error")
-NAMES(verdict_action_name, enum verdict_action, "accept", "tag", "quarantine", "tempfail",
-      "reject", "discard")
+NAMES(verdict_action_name, enum verdict_action, "accept", "tag", "quarantine", "tempfail", "reject",
+      "discard")
 
 /* Stored facts (record_facts.c), alone and inside a stored line: decoded
  * strictly, and what decodes is safe for the rules to read. */
@@ -166,12 +166,14 @@ static void facts_sane(const struct facts *f)
 
 	for (size_t i = 0; i < n; i++)
 		(void)f->rcpts[i]; /* readable up to FACTS_MAX_RCPTS (ASan checks) */
-	if (f->ip_list_count > RECORD_FACTS_MAX_LISTS || f->domain_list_count > RECORD_FACTS_MAX_LISTS ||
+	if (f->ip_list_count > RECORD_FACTS_MAX_LISTS ||
+	    f->domain_list_count > RECORD_FACTS_MAX_LISTS ||
 	    f->dkim.count > RECORD_FACTS_MAX_DKIM || f->headers != NULL)
 		abort();
 	for (size_t i = 0; i < f->ip_list_count; i++)
 		if (f->ip_lists[i].code_count > DNSBL_MAX_CODES ||
-		    (f->ip_lists[i].list != NULL && f->ip_lists[i].list->zone != f->ip_lists[i].zone))
+		    (f->ip_lists[i].list != NULL &&
+		     f->ip_lists[i].list->zone != f->ip_lists[i].zone))
 			abort();
 	for (size_t i = 0; i < f->dkim.count; i++)
 		(void)f->dkim.sig[i].result;
