@@ -687,6 +687,8 @@ void history_replay_add(struct history_replay *rp, const struct history_record *
 	rp->c.after[after]++;
 	for (size_t i = 0; i < stored->rules_hit_count; i++)
 		tally_add(&rp->before_hits, stored->rules_hit[i], 1);
+	for (size_t i = 0; i < stored->monitors_hit_count; i++)
+		tally_add(&rp->before_hits, stored->monitors_hit[i], 1);
 	for (size_t i = 0; i < rp->nrules; i++) {
 		struct rules_rule rr;
 

@@ -335,6 +335,10 @@ static void test_replay_stats_explain(void)
 	CHECK(history_replay_hits(rp, "NOHDR") == 4 && history_replay_hits(rp, "USES") == 2,
 	      "a rule reading headers (and one using it) counts as it fired when received");
 	CHECK(history_replay_hits(rp, "GEO") == 4, "monitor rules are counted");
+	CHECK(strstr(text = capture(print_replay, rp),
+		     "\n  GEO                  monitor +1            4 ->        4 ") != NULL,
+	      "a monitor's stored hits are its hits before");
+	free(text);
 	text = capture(print_replay, rp);
 	CHECK(strstr(text, "Q3ZEN <id@example.com>: tag -> quarantine") != NULL,
 	      "Q3ZEN listed with its ids, tag -> quarantine");
