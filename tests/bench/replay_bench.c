@@ -4,7 +4,8 @@
  * full stored facts a daemon writes (five DNS lists, two DKIM signatures,
  * DMARC, iprev, GeoIP, the default rules' hits), written to an SQLite store
  * through the writer; then, timed as child processes, `authscore replay
- * --rules RULES --since 2d` and `authscore stats --since 2d`.  The
+ * --rules RULES --since 2d`, `authscore stats --since 2d` and `authscore
+ * explain` of one queue id (a scan of every record).  The
  * baseline, in the same run: one store_each over the same records (reading
  * and decoding them, no scoring).
  *
@@ -162,7 +163,7 @@ static int run(char *const argv[], double *secs, long *maxrss_mb)
 
 int main(int argc, char **argv)
 {
-	long n = argc > 3 ? atol(argv[3]) : 1000000, seen = 0, rss_replay, rss_stats;
+	long n = argc > 3 ? atol(argv[3]) : 1000000, seen = 0, rss_replay, rss_stats, rss_explain;
 	char dir[] = "/tmp/authscore-replay-bench.XXXXXX", location[256], conf[256], cmd[512];
 	struct store_options so = {.location = location, .writer = 1};
 	struct ruleset *rs;
@@ -170,7 +171,7 @@ int main(int argc, char **argv)
 	struct store *s;
 	struct arena *a;
 	char *error = NULL;
-	double t0, t_seed, t_read, t_replay, t_stats;
+	double t0, t_seed, t_read, t_replay, t_stats, t_explain;
 	int64_t now = (int64_t)time(NULL);
 	FILE *f;
 
@@ -252,7 +253,13 @@ int main(int argc, char **argv)
 				  argv[2], "--since", "2d", NULL};
 		char *stats[] = {argv[1], "stats", "-c", conf, "--since", "2d", NULL};
 
-		if (run(replay, &t_replay, &rss_replay) < 0 || run(stats, &t_stats, &rss_stats) < 0)
+		char qid[32];
+		char *explain[] = {argv[1], "explain", "-c", conf, qid, NULL};
+
+		snprintf(qid, sizeof(qid), "Q%08lX", n / 2);
+		if (run(replay, &t_replay, &rss_replay) < 0 ||
+		    run(stats, &t_stats, &rss_stats) < 0 ||
+		    run(explain, &t_explain, &rss_explain) < 0)
 			return 1;
 	}
 	printf("history: %ld records of the last day with full stored facts, %s\n", n, argv[2]);
@@ -265,6 +272,9 @@ int main(int argc, char **argv)
 	printf("  authscore stats --since 2d:             %6.1f s, %.2fx the baseline, peak "
 	       "memory %ld MB\n",
 	       t_stats, t_stats / t_read, rss_stats);
+	printf("  authscore explain QUEUE-ID (every record): %4.1f s, %.2fx the baseline, peak "
+	       "memory %ld MB\n",
+	       t_explain, t_explain / t_read, rss_explain);
 	rules_free(&rs);
 	conf_free(&cf);
 	snprintf(cmd, sizeof(cmd), getenv("REPLAY_BENCH_KEEP") ? "echo kept %s" : "rm -rf %s", dir);
