@@ -148,19 +148,7 @@ static void jw_dbl(struct jw *w, const char *key, double v)
 
 /* ------------------------------------------------------------ JSON reader */
 
-enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-
-struct jval {
-	enum jtype type;
-	const char *raw; /* the value's text in the input */
-	size_t raw_len;
-	char *str;	   /* J_STR: decoded, NUL-terminated; J_NUM: the text */
-	int boolean;	   /* J_BOOL */
-	const char *key;   /* a member of an object: its name */
-	struct jval *kids; /* J_ARR, J_OBJ: first element or member */
-	struct jval *next;
-	size_t count;
-};
+/* enum jtype and struct jval: record_int.h (the facts decoder reads them too) */
 
 struct jparser {
 	const char *p, *end;
@@ -239,6 +227,16 @@ static int jparse_string(struct jparser *jp, char **out_r)
 	if (jp->p >= jp->end)
 		return jfail(jp, "unterminated string");
 	o = out = arena_alloc(jp->a, (size_t)(jp->p - start) + 1);
+	{
+		/* most strings are printable ASCII without escapes: copied at once */
+		const char *s = start;
+
+		while (s < jp->p && *s >= 0x20 && *s < 0x7f && *s != '\\')
+			s++;
+		memcpy(o, start, (size_t)(s - start));
+		o += s - start;
+		start = s;
+	}
 	for (const char *s = start; s < jp->p;) {
 		unsigned char c = (unsigned char)*s;
 
@@ -451,6 +449,12 @@ static int json_parse(const char *text, size_t len, struct arena *a, struct jval
 	return jp.error != NULL ? -1 : 0;
 }
 
+int record_json_parse(const char *text, size_t len, struct arena *a, struct jval *root,
+		      const char **error_r)
+{
+	return json_parse(text, len, a, root, error_r);
+}
+
 static const struct jval *jget(const struct jval *obj, const char *key)
 {
 	const struct jval *found = NULL;
@@ -464,8 +468,51 @@ static const struct jval *jget(const struct jval *obj, const char *key)
 	return found;
 }
 
+/* jget on an object without duplicate members (jdup_keys) whose members
+ * are mostly in the order they are asked for (record_encode writes them in
+ * table order): the member at *cursor is tried first. */
+static const struct jval *jget_next(const struct jval *obj, const char *key,
+				    const struct jval **cursor)
+{
+	const struct jval *k = *cursor;
+
+	if (k != NULL && strcmp(k->key, key) == 0) {
+		*cursor = k->next;
+		return k;
+	}
+	for (k = obj->kids; k != NULL; k = k->next)
+		if (strcmp(k->key, key) == 0) {
+			*cursor = k->next;
+			return k;
+		}
+	return NULL;
+}
+
+static uint32_t key_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
 static int jdup_keys(const struct jval *obj)
 {
+	/* a record has about 35 members: hash them rather than compare every pair */
+	if (obj->count > 8 && obj->count <= 128) {
+		const struct jval *slot[256] = {NULL};
+
+		for (const struct jval *k = obj->kids; k != NULL; k = k->next) {
+			uint32_t i = key_hash(k->key) & 255;
+
+			for (; slot[i] != NULL; i = (i + 1) & 255)
+				if (strcmp(slot[i]->key, k->key) == 0)
+					return 1;
+			slot[i] = k;
+		}
+		return 0;
+	}
 	for (const struct jval *k = obj->kids; k != NULL; k = k->next)
 		for (const struct jval *l = k->next; l != NULL; l = l->next)
 			if (strcmp(k->key, l->key) == 0)
@@ -572,8 +619,7 @@ int record_decode(const char *line, size_t len, struct arena *a, struct history_
 		  const char **error_r)
 {
 	struct jval root;
-	const struct jval *v, *dkim;
-	long long n;
+	const struct jval *v;
 
 	memset(out, 0, sizeof(*out));
 	out->psd = -1;
@@ -586,19 +632,36 @@ int record_decode(const char *line, size_t len, struct arena *a, struct history_
 		return *error_r = "line too long", -1;
 	if (memchr(line, '\0', len) != NULL)
 		return *error_r = "NUL in the line", -1;
-	if (json_parse(line, len, a, &root, error_r) < 0)
+	if (json_parse(line, len, a, &root, error_r) < 0 ||
+	    record_decode_value(&root, a, out, error_r) < 0)
 		return -1;
+	/* checked to be an object by record_decode_value */
+	if ((v = jget(&root, "facts")) != NULL && v->type == J_OBJ)
+		out->facts_json = json_compact(v->raw, v->raw_len, a);
+	return 0;
+}
+
+int record_decode_value(const struct jval *rootp, struct arena *a, struct history_record *out,
+			const char **error_r)
+{
+	const struct jval root = *rootp, *v, *dkim, *cursor;
+	long long n;
+
+	memset(out, 0, sizeof(*out));
+	out->psd = -1;
+	*error_r = NULL;
 	if (root.type != J_OBJ)
 		return *error_r = "not a JSON object", -1;
 	if (jdup_keys(&root))
 		return *error_r = "duplicate member", -1;
+	cursor = root.kids;
 	if ((v = jget(&root, "v")) == NULL || jint(v, 1, 1, &n) < 0)
 		return *error_r = "missing or unknown version \"v\"", -1;
 	for (size_t i = 0; i < NFIELDS; i++) {
 		const struct record_field *f = &fields[i];
 		char *p = (char *)out + f->offset;
 
-		if ((v = jget(&root, f->name)) == NULL || v->type == J_NULL) {
+		if ((v = jget_next(&root, f->name, &cursor)) == NULL || v->type == J_NULL) {
 			if (f->kind == FK_I64)
 				return *error_r = "missing \"time\"", -1;
 			continue;
@@ -631,7 +694,7 @@ int record_decode(const char *line, size_t len, struct arena *a, struct history_
 		}
 		}
 	}
-	if ((dkim = jget(&root, "dkim")) != NULL && dkim->type != J_NULL) {
+	if ((dkim = jget_next(&root, "dkim", &cursor)) != NULL && dkim->type != J_NULL) {
 		if (dkim->type != J_ARR || dkim->count > RECORD_MAX_DKIM)
 			return *error_r = "\"dkim\" is not an array of at most 8", -1;
 		for (const struct jval *d = dkim->kids; d != NULL; d = d->next) {
@@ -650,11 +713,9 @@ int record_decode(const char *line, size_t len, struct arena *a, struct history_
 			}
 		}
 	}
-	if ((v = jget(&root, "facts")) != NULL && v->type != J_NULL) {
-		if (v->type != J_OBJ)
-			return *error_r = "\"facts\" is not an object", -1;
-		out->facts_json = json_compact(v->raw, v->raw_len, a);
-	}
+	if ((v = jget_next(&root, "facts", &cursor)) != NULL && v->type != J_NULL &&
+	    v->type != J_OBJ)
+		return *error_r = "\"facts\" is not an object", -1;
 	return 0;
 }
 

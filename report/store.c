@@ -996,6 +996,19 @@ int store_each(struct store *s, int64_t begin, int64_t end, struct arena *a,
 	return rc;
 }
 
+int store_each_line(struct store *s, int64_t begin, int64_t end,
+		    int (*fn)(const char *line, size_t len, void *arg), void *arg, char **error_r)
+{
+	int rc;
+
+	*error_r = NULL;
+	if (reader_backend(s, error_r) < 0)
+		return -1;
+	rc = s->ops->each(s->be, begin, end, fn, arg, error_r);
+	pthread_mutex_unlock(&s->be_lock);
+	return rc;
+}
+
 int store_report_sent(struct store *s, const char *domain, int64_t begin, int64_t end)
 {
 	int rc;

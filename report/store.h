@@ -55,6 +55,11 @@ void store_stats(struct store *s, struct store_stats *out);
 int store_each(struct store *s, int64_t begin, int64_t end, struct arena *a,
 	       int (*fn)(const struct history_record *r, void *arg), void *arg, char **error_r);
 
+/* The same records as stored lines (record_encode's JSON), not decoded:
+ * for a reader that parses them once itself (`authscore replay`). */
+int store_each_line(struct store *s, int64_t begin, int64_t end,
+		    int (*fn)(const char *line, size_t len, void *arg), void *arg, char **error_r);
+
 /* Was the report for this policy domain and period already sent? */
 int store_report_sent(struct store *s, const char *domain, int64_t begin, int64_t end);
 int store_mark_sent(struct store *s, const char *domain, int64_t begin, int64_t end,

@@ -61,6 +61,28 @@ void rules_free(struct ruleset **rsp);
 void rules_evaluate(const struct ruleset *rs, const struct facts *f, struct arena *a,
 		    struct rules_verdict *out);
 
+/* Replay of stored facts (`authscore replay`): the same evaluation, but
+ * rule i's outcome is fixed when fixed[i] is RULES_FIXED_NO or
+ * RULES_FIXED_YES (stored facts hold no header contents: the tools fix
+ * the rules that read them to what they did when the message came); when
+ * matched_r is not NULL it receives rules_count() flags, 1 for every rule
+ * that matched (monitors and "__" rules included).  fixed may be NULL. */
+enum { RULES_EVALUATE = 0, RULES_FIXED_NO = 1, RULES_FIXED_YES = 2 };
+void rules_evaluate_except(const struct ruleset *rs, const struct facts *f, struct arena *a,
+			   const unsigned char *fixed, unsigned char *matched_r,
+			   struct rules_verdict *out);
+/* Rule i (0 <= i < rules_count(), file order), for explain and replay. */
+struct rules_rule {
+	const char *name, *description, *text; /* description, text: NULL when none */
+	double score;
+	int monitor, hidden;	  /* hidden: a "__" rule, never listed among hits */
+	enum rules_action action; /* forced; RULES_ACCEPT when none */
+};
+void rules_rule(const struct ruleset *rs, size_t i, struct rules_rule *out);
+/* Sets out[i] (rules_count() flags) for every rule that reads header
+ * contents, itself or through a rule it refers to; returns how many. */
+size_t rules_header_rules(const struct ruleset *rs, unsigned char *out);
+
 /* Of RULES_TAG, RULES_QUARANTINE or RULES_REJECT; <0 when not set. */
 double rules_threshold(const struct ruleset *rs, enum rules_action a);
 size_t rules_count(const struct ruleset *rs);	      /* all rules, monitors included */

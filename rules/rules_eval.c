@@ -409,6 +409,13 @@ static int severity(int action)
 void rules_evaluate(const struct ruleset *rs, const struct facts *f, struct arena *a,
 		    struct rules_verdict *out)
 {
+	rules_evaluate_except(rs, f, a, NULL, NULL, out);
+}
+
+void rules_evaluate_except(const struct ruleset *rs, const struct facts *f, struct arena *a,
+			   const unsigned char *fixed, unsigned char *matched_r,
+			   struct rules_verdict *out)
+{
 	struct eval e = {rs, f, a, NULL, NULL, NULL};
 	const struct rule *forced = NULL;
 	size_t hits = 0, monitors = 0;
@@ -422,7 +429,9 @@ void rules_evaluate(const struct ruleset *rs, const struct facts *f, struct aren
 	for (size_t i = 0; i < rs->rule_count; i++) {
 		uint32_t r = rs->order[i];
 
-		e.matched[r] = (unsigned char)eval_node(&e, rs->rules[r].root);
+		e.matched[r] = fixed != NULL && fixed[r] != RULES_EVALUATE
+				   ? fixed[r] == RULES_FIXED_YES
+				   : (unsigned char)eval_node(&e, rs->rules[r].root);
 		if (e.matched[r] && !rs->rules[r].hidden) {
 			if (rs->rules[r].monitor)
 				monitors++;
@@ -430,6 +439,8 @@ void rules_evaluate(const struct ruleset *rs, const struct facts *f, struct aren
 				hits++;
 		}
 	}
+	if (matched_r != NULL)
+		memcpy(matched_r, e.matched, rs->rule_count);
 	out->hits = arena_alloc(a, (hits + 1) * sizeof(*out->hits));
 	out->hit_scores = arena_alloc(a, (hits + 1) * sizeof(*out->hit_scores));
 	out->monitors = arena_alloc(a, (monitors + 1) * sizeof(*out->monitors));

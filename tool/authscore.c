@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "dkim.h"
 #include "dns.h"
+#include "history.h"
 #include "log.h"
 #include "mem.h"
 #include "message.h"
@@ -38,7 +39,10 @@ static void usage(FILE *out)
 	fprintf(out, "usage: authscore test [-c config] --ip ADDR [--helo NAME] "
 		     "[--mail-from ADDR] [--rcpt ADDR]... < message\n"
 		     "       authscore rules check FILE\n"
-		     "       authscore report [-c config] [--period YYYY-MM-DD] [--dry-run DIR] ...\n");
+		     "       authscore report [-c config] [--period YYYY-MM-DD] [--dry-run DIR] ...\n"
+		     "       authscore explain [-c config] [--json] QUEUE-ID|MESSAGE-ID\n"
+		     "       authscore replay [-c config] --rules NEW.rules [--since 7d] [--domain D]\n"
+		     "       authscore stats [-c config] [--since 1d]\n");
 }
 
 static int read_all(FILE *in, struct buf *b)
@@ -233,6 +237,9 @@ int main(int argc, char **argv)
 		return rules_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "report") == 0)
 		return report_cmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "explain") == 0 || strcmp(argv[1], "replay") == 0 ||
+			  strcmp(argv[1], "stats") == 0))
+		return history_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("authscore %s\n", PACKAGE_VERSION);
 		return 0;

@@ -3,7 +3,8 @@
 #
 # DIR holds what the benchmarks of the same run left: `results` ("key value"
 # lines from milter_bench.sh and pipeline_bench.sh) and the printed output
-# of rules_bench (rules.txt) and report_bench (report.txt).  Each figure is
+# of rules_bench (rules.txt), report_bench (report.txt) and replay_bench
+# (replay.txt).  Each figure is
 # shown beside the baseline measured in the same run, as a ratio where one
 # makes sense, with the target of issue #7 and whether it was met.  A
 # figure whose benchmark did not run (not root, say) is shown as "-".
@@ -93,7 +94,9 @@ if [ -f "$dir/report.txt" ]; then
 		"$(calc '%.2f' "${rep_s:-0} / ${read_s:-1}")" "seconds" "$(met "${rep_s:-}" '<' 60)"
 fi
 if [ -f "$dir/replay.txt" ]; then
-	sed -n 's/^TABLE //p' "$dir/replay.txt" | while IFS='|' read -r f b a r t m; do
-		row "$f" "$b" "$a" "$r" "$t" "$m"
-	done
+	read_s=$(sed -n 's/.*baseline: store_each over them: *\([0-9.]*\) s.*/\1/p' "$dir/replay.txt")
+	rep_s=$(sed -n 's/.*authscore replay --rules .*: *\([0-9.]*\) s,.*/\1/p' "$dir/replay.txt")
+	n=$(sed -n 's/^history: \([0-9]*\) records.*/\1/p' "$dir/replay.txt")
+	row "replay: ${n:-?} stored messages" "reading them ${read_s:-?} s" "${rep_s:-?} s" \
+		"$(calc '%.2f' "${rep_s:-0} / ${read_s:-1}")" "seconds" "$(met "${rep_s:-}" '<' 60)"
 fi

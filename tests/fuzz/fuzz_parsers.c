@@ -2,7 +2,9 @@
  * fuzz_parsers - libFuzzer targets for the parsers of outside bytes other
  * than the rules: From mailbox lists (util/rfc5322.c), the daemon
  * configuration (milter/conf.c), SPF records (milter/spf_record.c), DMARC
- * records (milter/dmarc.c) and stored history records (report/record.c).  One source, one target per FUZZ_* macro:
+ * records (milter/dmarc.c), stored history records (report/record.c) and
+ * the stored facts in them (report/record_facts.c).  One source, one
+ * target per FUZZ_* macro:
  * tests/fuzz/run-fuzz.sh builds each with clang -fsanitize=fuzzer,address,
  * undefined and -DFUZZ_<NAME>.  Each input is capped by the parser itself;
  * the target only checks that a parse never crashes, hangs or leaks, and
@@ -141,6 +143,74 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	arena_free(&a);
 	return 0;
 }
+#elif defined(FUZZ_FACTS)
+#include "record.h"
+#include "record_facts.h"
+
+/* The names the milter writes (the decoder maps them back to enums). */
+#define NAMES(fn, type, ...)                                                                       \
+	const char *fn(type v)                                                                     \
+	{                                                                                          \
+		static const char *const n[] = {__VA_ARGS__};                                      \
+		return (unsigned)v < sizeof(n) / sizeof(n[0]) ? n[v] : "?";                        \
+	}
+NAMES(spf_result_name, enum spf_result, "none", "neutral", "pass", "fail", "softfail", "temperror",
+      "permerror")
+NAMES(spf_scope_name, enum spf_scope, "mfrom", "helo")
+NAMES(dkim_result_name, enum dkim_result, "none", "pass", "fail", "policy", "neutral", "temperror",
+      "permerror")
+NAMES(dmarc_result_name, enum dmarc_result, "none", "pass", "fail", "temperror", "permerror")
+NAMES(dmarc_policy_name, enum dmarc_policy, "unset", "none", "quarantine", "reject")
+NAMES(iprev_result_name, enum iprev_result, "none", "pass", "fail", "temperror", "permerror")
+NAMES(dnsbl_status_name, enum dnsbl_status, "none", "listed", "blocked", "error")
+NAMES(verdict_action_name, enum verdict_action, "accept", "tag", "quarantine", "tempfail", "reject",
+      "discard")
+
+/* Stored facts (record_facts.c), alone and inside a stored line: decoded
+ * strictly, and what decodes is safe for the rules to read. */
+static void facts_sane(const struct facts *f)
+{
+	size_t n = f->rcpt_count < FACTS_MAX_RCPTS ? f->rcpt_count : FACTS_MAX_RCPTS;
+
+	for (size_t i = 0; i < n; i++)
+		(void)f->rcpts[i]; /* readable up to FACTS_MAX_RCPTS (ASan checks) */
+	if (f->ip_list_count > RECORD_FACTS_MAX_LISTS ||
+	    f->domain_list_count > RECORD_FACTS_MAX_LISTS ||
+	    f->dkim.count > RECORD_FACTS_MAX_DKIM || f->headers != NULL)
+		abort();
+	for (size_t i = 0; i < f->ip_list_count; i++)
+		if (f->ip_lists[i].code_count > DNSBL_MAX_CODES ||
+		    (f->ip_lists[i].list != NULL &&
+		     f->ip_lists[i].list->zone != f->ip_lists[i].zone))
+			abort();
+	for (size_t i = 0; i < f->dkim.count; i++)
+		(void)f->dkim.sig[i].result;
+	for (size_t i = 0; i < f->rules_hit_count; i++)
+		if (f->rules_hit[i] == NULL)
+			abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct arena *a = arena_new(4096);
+	struct history_record r;
+	struct facts f;
+	const char *error = NULL;
+	int rc;
+
+	if (record_facts_decode((const char *)data, size, a, &f, &error) == 0)
+		facts_sane(&f);
+	else if (error == NULL)
+		abort(); /* a refusal always says why */
+	error = NULL;
+	rc = record_facts_decode_line((const char *)data, size, a, &r, &f, &error);
+	if (rc == 0)
+		facts_sane(&f);
+	else if (error == NULL)
+		abort();
+	arena_free(&a);
+	return 0;
+}
 #else
-#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC, FUZZ_RECORD"
+#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC, FUZZ_RECORD, FUZZ_FACTS"
 #endif

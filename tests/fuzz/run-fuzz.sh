@@ -29,7 +29,8 @@ headers|-DFUZZ_HEADERS|$s/tests/fuzz/fuzz_parsers.c $s/util/rfc5322.c|corpus_hea
 conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/conf.c|corpus_conf|
 spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
 dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/tests/fake_dns.c|corpus_dmarc|
-record|-DFUZZ_RECORD -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c|corpus_record|"
+record|-DFUZZ_RECORD -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c|corpus_record|
+facts|-DFUZZ_FACTS -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c $s/report/record_facts.c|corpus_facts|"
 
 echo "$targets" | awk 'END { print "1.." NR }'
 n=0

@@ -1,0 +1,501 @@
+/*
+ * history_test - the tuning loop's logic without a store: stored facts
+ * decoded back (a round trip through record_from_facts that fails when a
+ * fact is encoded but not decoded), a strict decoder, a replay that flips
+ * exactly the messages it should, header rules not replayable, explain's
+ * words and the stats' numbers.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "conf.h"
+#include "history.h"
+#include "ratelimit.h"
+#include "record.h"
+#include "record_facts.h"
+#include "record_int.h"
+#include "rules.h"
+#include "verdict.h"
+
+static struct dnsbl_list zen = {.zone = "zen.spamhaus.org"};
+static struct dnsbl_list wl = {.zone = "list.dnswl.org", .allow = 1};
+
+/* One message's facts: listed on ZEN or not, SPF softfail or pass. */
+static void sample_facts(struct facts *f, const char *qid, int listed, int softfail,
+			 const char *odd)
+{
+	static struct dnsbl_result ip_lists[2];
+	static struct domain_listing domain_lists[1];
+	static struct dkim_sig sigs[2];
+	static const char *rcpts[] = {"a@example.net", "b@example.net", NULL};
+
+	memset(f, 0, sizeof(*f));
+	addr_parse("203.0.113.10", &f->client);
+	snprintf(f->client_ip, sizeof(f->client_ip), "203.0.113.10");
+	f->client_host = "mx.example.com";
+	f->helo = odd;
+	f->tls_version = "TLSv1.3";
+	ip_lists[0] = (struct dnsbl_result){.list = &zen,
+					    .zone = "zen.spamhaus.org",
+					    .subject = "203.0.113.10",
+					    .status = listed ? DNSBL_LISTED : DNSBL_NOT_LISTED,
+					    .codes = {0x7f000002, 0x7f00000a},
+					    .code_count = listed ? 2 : 0,
+					    .ms = 12};
+	ip_lists[1] =
+	    (struct dnsbl_result){.list = &wl,
+				  .zone = "list.dnswl.org",
+				  .subject = "203.0.113.10",
+				  .status = listed ? DNSBL_BLOCKED : DNSBL_ERROR,
+				  .codes = {0x7f0000ff},
+				  .code_count = listed ? 1 : 0,
+				  .ms = 2000,
+				  .reason = listed ? "the list refused the query" : "timeout"};
+	f->ip_lists = ip_lists;
+	f->ip_list_count = 2;
+	domain_lists[0] = (struct domain_listing){.identity = IDENT_FROM,
+						  .r = {.zone = "dbl.spamhaus.org",
+							.subject = "example.com",
+							.status = DNSBL_NOT_LISTED}};
+	f->domain_lists = domain_lists;
+	f->domain_list_count = 1;
+	f->iprev = (struct iprev_outcome){.result = IPREV_FAIL, .name = "host.example.com"};
+	memcpy(f->geoip.country, "DE", 3);
+	f->geoip.asn = 64496;
+	f->geoip.asn_org = odd;
+	f->queue_id = qid;
+	f->mail_from = "u@example.com";
+	f->mail_from_domain = "example.com";
+	f->rcpt_count = 2;
+	f->rcpts = rcpts;
+	f->message_id = "<id@example.com>";
+	f->header_bytes = 1234;
+	f->body_bytes = 56789;
+	f->header_count = 17;
+	f->spf_mfrom = (struct spf_outcome){.result = softfail ? SPF_SOFTFAIL : SPF_PASS,
+					    .scope = SPF_SCOPE_MFROM,
+					    .domain = "example.com",
+					    .reason = odd,
+					    .dns_queries = 3};
+	f->spf_helo = (struct spf_outcome){.result = SPF_NONE, .scope = SPF_SCOPE_HELO};
+	f->from_fields = 1;
+	f->from_domain = "example.com";
+	sigs[0] = (struct dkim_sig){.result = DKIM_PASS,
+				    .domain = "example.com",
+				    .selector = "s1",
+				    .algorithm = "rsa-sha256",
+				    .key_bits = 2048};
+	sigs[1] = (struct dkim_sig){
+	    .result = DKIM_FAIL, .domain = odd, .selector = odd, .reason = "body hash"};
+	f->dkim.sig = sigs;
+	f->dkim.count = 2;
+	f->dkim.skipped = 1;
+	f->dmarc_record = (struct dmarc_record){.found = 1,
+						.record_domain = "example.com",
+						.org_domain = "example.com",
+						.p = DMARC_POLICY_NONE,
+						.np = DMARC_POLICY_QUARANTINE,
+						.aspf_strict = 1,
+						.psd = -1,
+						.rua = "mailto:d@example.com",
+						.raw = "v=DMARC1; p=none",
+						.domain_exists = 1,
+						.queries = 2};
+	f->dmarc = (struct dmarc_outcome){.result = DMARC_PASS,
+					  .header_from = "example.com",
+					  .policy = DMARC_POLICY_NONE,
+					  .published = DMARC_POLICY_NONE,
+					  .dkim_aligned = 1,
+					  .dkim_aligned_domain = "example.com",
+					  .reason = "DKIM d=example.com aligned"};
+}
+
+/* What the daemon does at end of message: rules, verdict, record. */
+static void daemon_record(struct facts *f, const struct conf *conf, const struct ruleset *rs,
+			  struct arena *a, struct history_record *r)
+{
+	struct rules_verdict rv;
+	struct verdict v;
+
+	rules_evaluate(rs, f, a, &rv);
+	f->score = rv.score;
+	f->rules_hit = rv.hits;
+	f->rules_hit_count = rv.hit_count;
+	f->monitors_hit = rv.monitors;
+	f->monitors_hit_count = rv.monitor_count;
+	verdict_decide(conf, f, &rv, a, &v);
+	record_from_facts(f, &v, 1767225600, a, r);
+}
+
+static const char odd[] = "odd \"quote\" \\ tab\t nl\n \xff\xfe caf\xc3\xa9";
+
+static void test_round_trip(void)
+{
+	struct arena *a = arena_new(4096);
+	struct facts f, g;
+	struct history_record r, r2;
+	const char *error = "x";
+	struct verdict v = {.action = VERDICT_TAG};
+	static const char *hits[] = {"A", "B"}, *mon[] = {"M"};
+	int rc;
+
+	sample_facts(&f, "4XyZ1", 1, 1, odd);
+	f.score = 9.5;
+	f.rules_hit = hits;
+	f.rules_hit_count = 2;
+	f.monitors_hit = mon;
+	f.monitors_hit_count = 1;
+	f.from_error = "two From fields";
+	f.dmarc_override = "trusted_forwarder";
+	f.auth_user = "someone";
+	/* every optional string set, so that a key the decoder misses shows */
+	f.skipped = "trusted network";
+	f.iprev.reason = "no PTR";
+	f.spf_mfrom.explanation = "see https://example.com/spf";
+	f.dkim.sig[1].algorithm = "ed25519-sha256";
+	f.dkim.sig[1].b8 = "abcdefgh";
+	f.dmarc_record.invalid = "bad p=";
+	f.dmarc_record.why = "two records";
+	f.ip_lists[0].reason = "a reason";
+	f.ratelimit = RATELIMIT_BIT(RATELIMIT_IP) | RATELIMIT_BIT(RATELIMIT_USER);
+	record_from_facts(&f, &v, 1, a, &r);
+	rc = record_facts_decode(r.facts_json, strlen(r.facts_json), a, &g, &error);
+	CHECK(rc == 0, "the facts record_from_facts wrote decode (%s)", error ? error : "ok");
+	/* every fact the encoder writes comes back: re-encoding gives the same text */
+	record_from_facts(&g, &v, 1, a, &r2);
+	CHECK(strcmp(r.facts_json, r2.facts_json) == 0, "decode then encode gives the same facts");
+	if (strcmp(r.facts_json, r2.facts_json) != 0)
+		printf("# %s\n# %s\n", r.facts_json, r2.facts_json);
+	CHECK(g.client.family == AF_INET, "the client address is parsed back");
+	CHECK(g.ip_lists[0].code_count == 2 && g.ip_lists[0].codes[1] == 0x7f00000a,
+	      "DNS list codes come back in host order");
+	CHECK(g.ip_lists[1].list != NULL && g.ip_lists[1].list->allow == 1 &&
+		  strcmp(g.ip_lists[1].list->zone, "list.dnswl.org") == 0,
+	      "an allow-list is still one, with its zone");
+	CHECK(g.rcpts[0] != NULL && g.rcpts[2] == NULL && g.rcpts[FACTS_MAX_RCPTS - 1] == NULL,
+	      "recipients: an array rules can read up to FACTS_MAX_RCPTS");
+	CHECK(g.headers == NULL && g.header_count == 17, "no header contents, the count kept");
+	CHECK(strcmp(g.helo, odd) == 0, "bytes that are not UTF-8 round-trip");
+	CHECK(g.ratelimit == f.ratelimit, "the rate limits exceeded come back");
+	arena_free(&a);
+}
+
+static void test_malformed(void)
+{
+	static const struct {
+		const char *json;
+		int ok;
+		const char *what;
+	} cases[] = {
+	    {"{}", 1, "an empty object is facts with nothing known"},
+	    {"{\"future_fact\":{\"x\":[1,2]},\"helo\":\"h\"}", 1, "unknown members are skipped"},
+	    {"{\"helo\":1}", 0, "a string fact that is a number"},
+	    {"{\"spf_mfrom\":{\"result\":\"maybe\"}}", 0, "an unknown result name"},
+	    {"{\"spf_mfrom\":\"pass\"}", 0, "a nested fact that is not an object"},
+	    {"{\"ratelimit\":[\"ip\",\"ip\"]}", 0, "a rate limit named twice"},
+	    {"{\"ratelimit\":[\"cpu\"]}", 0, "an unknown rate limit"},
+	    {"{\"ratelimit\":[\"ip\",\"sender\",\"user\",\"x\"]}", 0, "more rate limits than exist"},
+	    {"{\"helo\":\"a\",\"helo\":\"b\"}", 0, "a duplicate member"},
+	    {"{\"truncated\":1}", 0, "facts truncated at record time"},
+	    {"{\"ip_lists\":[{\"codes\":[\"127.0.0.256\"]}]}", 0, "a code that is not an address"},
+	    {"{\"ip_lists\":[{\"codes\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\"]}]}",
+	     0, "more than 8 codes"},
+	    {"{\"dmarc_record\":{\"psd\":2}}", 0, "a flag out of range"},
+	    {"{\"rcpt_count\":-1}", 0, "a negative count"},
+	    {"{\"rcpts\":[\"a\",2]}", 0, "a recipient that is not a string"},
+	    {"{\"client_ip\":\"not an address\"}", 0, "a client_ip that does not parse"},
+	    {"{\"client_ip\":\"1234567890123456789012345678901234567890123456\"}", 0,
+	     "a client_ip longer than any address"},
+	    {"{\"geoip\":{\"country\":\"DEU\"}}", 0, "a country of three letters"},
+	    {"{\"score\":\"9\"}", 0, "a score that is a string"},
+	    {"[]", 0, "not an object"},
+	    {"{\"dkim\":[1]}", 0, "a signature that is not an object"},
+	};
+	struct arena *a = arena_new(4096);
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct facts f;
+		const char *error = NULL;
+		int rc = record_facts_decode(cases[i].json, strlen(cases[i].json), a, &f, &error);
+
+		CHECK((rc == 0) == cases[i].ok && (rc == 0 || error != NULL), "%s: %s",
+		      cases[i].what, rc == 0 ? "decoded" : error);
+	}
+	{
+		/* 65 lists: over the cap */
+		char buf[4096] = "{\"ip_lists\":[";
+		struct facts f;
+		const char *error = NULL;
+
+		for (int i = 0; i < RECORD_FACTS_MAX_LISTS + 1; i++)
+			strcat(buf, i ? ",{}" : "{}");
+		strcat(buf, "]}");
+		CHECK(record_facts_decode(buf, strlen(buf), a, &f, &error) < 0,
+		      "more than %d lists is refused", RECORD_FACTS_MAX_LISTS);
+	}
+	arena_free(&a);
+}
+
+static const char rules_a[] =
+    "actions { tag 5; quarantine 10; reject 15 }\n"
+    "rule SOFT  spf == softfail  score 3  \"SPF soft fail\"\n"
+    "rule ZEN   dnsbl(zen.spamhaus.org) in 127.0.0.2-127.0.0.11  score 6  \"listed on ZEN\"\n"
+    "rule NOHDR header(X-Nothing) !~ /never/  score 1  \"reads headers\"\n"
+    "rule USES  NOHDR and ZEN  score 0.5\n"
+    "monitor rule GEO geoip.country == DE  score 1\n";
+/* ZEN raised to 12: SOFT + ZEN = 15 rejects, ZEN alone (12) quarantines */
+static const char rules_b[] =
+    "actions { tag 5; quarantine 10; reject 15 }\n"
+    "rule SOFT  spf == softfail  score 3  \"SPF soft fail\"\n"
+    "rule ZEN   dnsbl(zen.spamhaus.org) in 127.0.0.2-127.0.0.11  score 12  \"listed on ZEN\"\n"
+    "monitor rule ODD helo == h  score 1  \"caf\xe9 \\\"quoted\\\" \xff\"\n"
+    "rule NOHDR header(X-Nothing) !~ /never/  score 1  \"reads headers\"\n"
+    "rule USES  NOHDR and ZEN  score 0.5\n"
+    "monitor rule GEO geoip.country == DE  score 1\n";
+
+static char *capture(void (*fn)(void *, FILE *), void *arg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	fn(arg, out);
+	fclose(out);
+	return text;
+}
+
+static void print_replay(void *rp, FILE *out)
+{
+	history_replay_print(rp, out);
+}
+
+static void print_stats(void *st, FILE *out)
+{
+	history_stats_print(st, out);
+}
+
+struct explain_arg {
+	const struct history_rules *hr;
+	const struct history_record *r;
+	int json;
+};
+
+static void print_explain(void *arg, FILE *out)
+{
+	struct explain_arg *e = arg;
+
+	history_explain(out, e->hr, e->r, e->json);
+}
+
+static void test_replay_stats_explain(void)
+{
+	char *error = NULL, *text;
+	struct conf *conf = conf_parse("test", "", &error);
+	struct ruleset *a_rs = rules_parse("a.rules", rules_a, &error);
+	struct ruleset *b_rs = rules_parse("b.rules", rules_b, &error);
+	struct history_rules ha = {conf, a_rs, "a.rules"}, hb = {conf, b_rs, "b.rules"};
+	struct history_replay *rp = history_replay_new(&hb, 10);
+	struct history_stats *st = history_stats_new(&ha);
+	struct history_replay_counts c;
+	struct arena *ar = arena_new(4096);
+	struct history_record recs[4];
+	/* qid, listed, softfail: with a.rules 0 / 6+1(NOHDR)... */
+	static const struct {
+		const char *qid;
+		int listed, softfail;
+	} msgs[] = {{"Q1CLEAN", 0, 0}, {"Q2SOFT", 0, 1}, {"Q3ZEN", 1, 0}, {"Q4BOTH", 1, 1}};
+
+	CHECK(conf != NULL && a_rs != NULL && b_rs != NULL, "config and rules load (%s)",
+	      error ? error : "ok");
+	for (size_t i = 0; i < 4; i++) {
+		struct facts f;
+
+		sample_facts(&f, msgs[i].qid, msgs[i].listed, msgs[i].softfail, "h");
+		if (i == 1) /* DMARC fails (p=none: nothing enforced) */
+			f.dmarc.result = DMARC_FAIL;
+		daemon_record(&f, conf, a_rs, ar, &recs[i]);
+		history_replay_add(rp, &recs[i], NULL);
+		history_stats_add(st, &recs[i], NULL);
+	}
+	/* as received: NOHDR fired everywhere (no such header), so Q3 = 6+1+0.5 tag, Q4 =
+	 * 3+6+1+0.5 = 10.5 quarantine; replayed with b.rules, NOHDR and USES as they fired
+	 * then: Q3 = 12+1.5 quarantine, Q4 = 16.5 reject */
+	CHECK(strcmp(recs[2].action, "tag") == 0 && strcmp(recs[3].action, "quarantine") == 0,
+	      "as received: Q3ZEN tagged, Q4BOTH quarantined (%s, %s)", recs[2].action,
+	      recs[3].action);
+	history_replay_counts(rp, &c);
+	CHECK(c.records == 4 && c.replayed == 4 && c.not_replayable == 0, "4 replayed");
+	CHECK(c.changed == 2, "exactly 2 messages change (%llu)", (unsigned long long)c.changed);
+	CHECK(c.before[VERDICT_ACCEPT] == 2 && c.before[VERDICT_TAG] == 1 &&
+		  c.before[VERDICT_QUARANTINE] == 1,
+	      "before: 2 accept, 1 tag, 1 quarantine");
+	CHECK(c.after[VERDICT_ACCEPT] == 2 && c.after[VERDICT_QUARANTINE] == 1 &&
+		  c.after[VERDICT_REJECT] == 1,
+	      "after: 2 accept, 1 quarantine, 1 reject");
+	CHECK(history_replay_hits(rp, "ZEN") == 2 && history_replay_hits(rp, "SOFT") == 2,
+	      "per-rule hits after the replay");
+	CHECK(history_replay_hits(rp, "NOHDR") == 4 && history_replay_hits(rp, "USES") == 2,
+	      "a rule reading headers (and one using it) counts as it fired when received");
+	CHECK(history_replay_hits(rp, "GEO") == 4, "monitor rules are counted");
+	CHECK(strstr(text = capture(print_replay, rp),
+		     "\n  GEO                  monitor +1            4 ->        4 ") != NULL,
+	      "a monitor's stored hits are its hits before");
+	free(text);
+	text = capture(print_replay, rp);
+	CHECK(strstr(text, "Q3ZEN <id@example.com>: tag -> quarantine") != NULL,
+	      "Q3ZEN listed with its ids, tag -> quarantine");
+	CHECK(strstr(text, "Q4BOTH <id@example.com>: quarantine -> reject") != NULL,
+	      "Q4BOTH listed, quarantine -> reject");
+	CHECK(strstr(text, "Q1CLEAN") == NULL && strstr(text, "Q2SOFT") == NULL,
+	      "messages that do not change are not listed");
+	CHECK(strstr(text, "rules that read header contents (not stored, so not replayable") !=
+		      NULL &&
+		  strstr(text, "came): NOHDR USES\n") != NULL,
+	      "the header rules are named as not replayable");
+	CHECK(strstr(text, "rejected: 0.0% -> 25.0%") != NULL, "share of rejects before -> after");
+	CHECK(strstr(text, "4 message(s) had such a rule fire when received") != NULL,
+	      "messages where a header rule fired then are counted");
+	if (check_failed || getenv("HISTORY_TEST_SHOW") != NULL)
+		fprintf(stderr, "%s", text);
+	free(text);
+
+	text = capture(print_stats, st);
+	CHECK(strstr(text, "4 message(s)") != NULL, "stats: 4 messages");
+	CHECK(strstr(text, "actions: accept 2 (50.0%) tag 1 (25.0%) quarantine 1 (25.0%)") != NULL,
+	      "stats: actions");
+	CHECK(strstr(text, "SPF (MAIL FROM): pass 2 (50.0%), softfail 2 (50.0%)") != NULL,
+	      "stats: SPF mix");
+	CHECK(strstr(text, "NOHDR                       4 hits (100.0%)  +1 each, +4.0 in all") !=
+		  NULL,
+	      "stats: hits and score contribution");
+	CHECK(strstr(text, "DMARC: pass 3 (75.0%), fail 1 (25.0%)") != NULL, "stats: DMARC mix");
+	CHECK(strstr(text, "failing DMARC:\n         1  example.com\ntop client addresses failing "
+			   "DMARC:\n         1  203.0.113.10\n") != NULL,
+	      "stats: the domains and addresses failing DMARC");
+	CHECK(strstr(text, "zen.spamhaus.org (IP): asked 4, listed 2 (50.0%), not listed 2") !=
+		  NULL,
+	      "stats: DNSBL hit rate");
+	CHECK(strstr(text, "list.dnswl.org (IP): asked 4, listed 0 (0.0%), not listed 0, blocked "
+			   "2, errors 2 (timeouts 2); latency avg 2000.0 ms, p50 2000 ms") != NULL,
+	      "stats: blocked, timeouts and latency per list");
+	CHECK(strstr(text, "list.dnswl.org (IP): 2 (127.0.0.255 x2)") != NULL,
+	      "stats: blocked answers and their codes");
+	if (check_failed || getenv("HISTORY_TEST_SHOW") != NULL)
+		fprintf(stderr, "%s", text);
+	free(text);
+
+	{
+		struct explain_arg ea = {&hb, &recs[3], 0};
+
+		text = capture(print_explain, &ea);
+		CHECK(strstr(text, "ZEN                  +12  listed on ZEN") != NULL,
+		      "explain: a fired rule, its score (current file) and description");
+		CHECK(strstr(text, "zen.spamhaus.org about 203.0.113.10: listed "
+				   "127.0.0.2,127.0.0.10 (12 ms)") != NULL,
+		      "explain: the DNS answer used");
+		CHECK(strstr(text, "DKIM identifier: aligned by d=example.com") != NULL,
+		      "explain: which identifier aligned");
+		CHECK(strstr(text, "the rules changed since") != NULL,
+		      "explain: says the rules changed since");
+		CHECK(strstr(text,
+			     "action: quarantine at the time; reject now: score 16.50 reaches "
+			     "the reject threshold 15") != NULL,
+		      "explain: why the action");
+		if (check_failed || getenv("HISTORY_TEST_SHOW") != NULL)
+			fprintf(stderr, "%s", text);
+		free(text);
+		ea.json = 1;
+		text = capture(print_explain, &ea);
+		{
+			struct jval root;
+			const char *why = NULL;
+
+			CHECK(record_json_parse(text, strlen(text), ar, &root, &why) == 0 &&
+				  root.type == J_OBJ,
+			      "explain --json: one valid JSON object (%s)", why ? why : "ok");
+			CHECK(strstr(text, "\"caf\\udce9 \\\"quoted\\\" \\udcff\"") != NULL,
+			      "explain --json: bytes that are not UTF-8 written as \\udcXX");
+		}
+		CHECK(strstr(text, "\"action\":\"reject\"") != NULL &&
+			  strstr(text, "\"stored_action\":\"quarantine\"") != NULL &&
+			  strstr(text, "\"header_rules\":[\"NOHDR\",\"USES\"]") != NULL,
+		      "explain --json: actions and the rules that read headers");
+		free(text);
+	}
+	history_replay_free(&rp);
+	history_stats_free(&st);
+	CHECK(rp == NULL && st == NULL, "free clears the pointers");
+	rules_free(&a_rs);
+	rules_free(&b_rs);
+	conf_free(&conf);
+	arena_free(&ar);
+	free(error);
+}
+
+/* A record stored before facts were, or with facts over the cap. */
+static void test_without_facts(void)
+{
+	char *error = NULL, *text;
+	struct conf *conf = conf_parse("test", "", &error);
+	struct ruleset *rs = rules_parse("a.rules", rules_a, &error);
+	struct history_rules hr = {conf, rs, "a.rules"};
+	struct history_record old = {.time = 1767225600,
+				     .queue_id = "QOLD",
+				     .client_ip = "192.0.2.1",
+				     .spf_result = "fail",
+				     .dmarc_result = "fail",
+				     .header_from = "old.example",
+				     .rules = "SOFT,ZEN",
+				     .action = "tag"},
+			      big = old;
+	struct history_replay *rp = history_replay_new(&hr, 5);
+	struct history_stats *st = history_stats_new(&hr);
+	struct history_replay_counts c;
+	struct explain_arg ea = {&hr, &old, 0};
+
+	big.facts_json = "{\"truncated\":1}";
+	history_replay_add(rp, &old, NULL);
+	history_replay_add(rp, &big, NULL);
+	history_replay_counts(rp, &c);
+	CHECK(c.records == 2 && c.not_replayable == 2 && c.replayed == 0 && c.changed == 0,
+	      "records without usable facts are counted as not replayable");
+	history_stats_add(st, &old, NULL);
+	text = capture(print_stats, st);
+	CHECK(strstr(text, "SOFT                        1 hits") != NULL &&
+		  strstr(text, "1 record(s) without usable facts") != NULL,
+	      "stats: the rules column still counts, the record is said to lack facts");
+	free(text);
+	text = capture(print_explain, &ea);
+	CHECK(strstr(text, "queue id QOLD") != NULL &&
+		  strstr(text, "cannot explain further: the record has no facts") != NULL,
+	      "explain: what the record holds, and why not more");
+	free(text);
+	history_replay_free(&rp);
+	history_stats_free(&st);
+	rules_free(&rs);
+	conf_free(&conf);
+	free(error);
+}
+
+static void test_domain_match(void)
+{
+	struct history_record r = {.header_from = "mail.example.com", .spf_domain = "bounce.test"};
+
+	CHECK(history_domain_match(&r, "example.com"), "a subdomain of the From domain matches");
+	CHECK(history_domain_match(&r, "bounce.test"), "the MAIL FROM domain matches");
+	CHECK(!history_domain_match(&r, "ample.com"), "a suffix that is not a label does not");
+}
+
+int main(void)
+{
+	test_round_trip();
+	test_malformed();
+	test_replay_stats_explain();
+	test_without_facts();
+	test_domain_match();
+	return check_done();
+}
