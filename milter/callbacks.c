@@ -74,8 +74,16 @@ static sfsistat do_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
 	*pf1 = f1 & wanted_steps;
+	/* Ask for the macros we read and no others.  Without this Postfix sends
+	 * a macro packet before every stage, one before each header field
+	 * included ("i", its milter_end_of_header_macros): packets we would
+	 * only read and drop.  A list sent for any stage empties the others. */
+	if ((*pf0 & SMFIF_SETSYMLIST) != 0 &&
+	    (smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {tls_version}") != MI_SUCCESS ||
+	     smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS))
+		*pf0 &= ~(unsigned long)SMFIF_SETSYMLIST;
 	*pf2 = *pf3 = 0;
 	c->noreply = *pf1 & noreply_steps;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
