@@ -51,6 +51,8 @@ struct dns {
 	pthread_t thread;
 	int wake[2]; /* writing here stops the event thread */
 	pthread_mutex_t lock;
+	struct dns_query *prefetches; /* in flight, nobody waiting: freed by dns_free if
+				       * libunbound never calls back */
 };
 
 /* A classified answer, shared read-only once built. */
@@ -64,6 +66,8 @@ struct dns_query {
 	struct dns *dns;
 	struct dns_entry *entry; /* the answer's records, when one arrived */
 	char *name;		 /* asked of libunbound: the cache key of its answer */
+	struct dns_query *prefetch_prev, *prefetch_next; /* on dns->prefetches */
+	int prefetch;
 	pthread_cond_t cond;
 	int refs;
 	int in_flight; /* unbound still owns a callback for this query */
@@ -75,6 +79,8 @@ struct dns_query {
 };
 
 static const struct dns_cache_value_ops entry_ops;
+static void query_unref_locked(struct dns_query *q);
+static void prefetch_unlink(struct dns *dns, struct dns_query *q);
 
 static const char *const status_names[] = {
 	[DNS_OK] = "ok",
@@ -223,7 +229,13 @@ void dns_free(struct dns **dnsp)
 	pthread_join(dns->thread, NULL);
 	close(dns->wake[0]);
 	close(dns->wake[1]);
-	ub_ctx_delete(dns->ctx);
+	ub_ctx_delete(dns->ctx); /* no callback runs after this */
+	while (dns->prefetches != NULL) {
+		struct dns_query *q = dns->prefetches;
+
+		prefetch_unlink(dns, q);
+		query_unref_locked(q); /* the reference the callback would have dropped */
+	}
 	dns_cache_free(&dns->cache);
 	pthread_mutex_destroy(&dns->lock);
 	xfree(dnsp);
@@ -418,6 +430,17 @@ static void query_unref_locked(struct dns_query *q)
 	free(q);
 }
 
+static void prefetch_unlink(struct dns *dns, struct dns_query *q)
+{
+	if (q->prefetch_prev != NULL)
+		q->prefetch_prev->prefetch_next = q->prefetch_next;
+	else
+		dns->prefetches = q->prefetch_next;
+	if (q->prefetch_next != NULL)
+		q->prefetch_next->prefetch_prev = q->prefetch_prev;
+	q->prefetch = 0;
+}
+
 static void dns_callback(void *arg, int err, struct ub_result *res)
 {
 	struct dns_query *q = arg;
@@ -436,6 +459,8 @@ static void dns_callback(void *arg, int err, struct ub_result *res)
 			      now_ms());
 	pthread_mutex_lock(&dns->lock);
 	q->in_flight = 0;
+	if (q->prefetch)
+		prefetch_unlink(dns, q);
 	if (!q->answered) {
 		q->entry = e; /* our reference passes to the query */
 		q->answer = e->answer;
@@ -501,9 +526,17 @@ void dns_prefetch(struct dns *dns, const char *name, int rrtype)
 	struct dns_query *q = dns_start(dns, name, rrtype, 0);
 
 	/* Let the answer arrive into the cache: drop our reference without
-	 * cancelling (dns_query_free would); the callback drops the other. */
+	 * cancelling (dns_query_free would); the callback drops the other, or
+	 * dns_free() does when the process stops first. */
 	pthread_mutex_lock(&dns->lock);
-	q->answered = q->answered || q->in_flight;
+	if (q->in_flight) {
+		q->answered = 1;
+		q->prefetch = 1;
+		q->prefetch_next = dns->prefetches;
+		if (dns->prefetches != NULL)
+			dns->prefetches->prefetch_prev = q;
+		dns->prefetches = q;
+	}
 	query_unref_locked(q);
 	pthread_mutex_unlock(&dns->lock);
 }
