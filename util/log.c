@@ -53,13 +53,30 @@ int log_enabled(enum log_level level)
 	return (int)level >= min_level;
 }
 
-static void log_emit(enum log_level level, const char *fmt, va_list ap)
+/* Control bytes come from clients (a HELO name with CR LF, a header name)
+ * and would forge or break log lines: written as \xHH.  Bytes from 0x80
+ * up are left alone (UTF-8).  A newline is kept when keep_lf is set: the
+ * caller splits there.  out has room for 4 bytes per byte of in. */
+static void log_escape(const char *in, int keep_lf, char *out, size_t size)
 {
-	char line[2048];
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
 
-	if (!log_enabled(level))
-		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
+	for (const unsigned char *p = (const unsigned char *)in; *p != '\0' && o + 5 <= size; p++) {
+		if ((*p < 0x20 && !(*p == '\n' && keep_lf)) || *p == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 0xf];
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
+static void log_write(enum log_level level, const char *line)
+{
 	if (use_stderr) {
 		struct timespec ts;
 		struct tm tm;
@@ -75,12 +92,31 @@ static void log_emit(enum log_level level, const char *fmt, va_list ap)
 	}
 }
 
+/* multiline: the text is the administrator's (a configuration or rules
+ * error quoting its line and a caret, at start-up): one log line per line.
+ * Everything else may hold client bytes and stays one line. */
+static void log_emit(enum log_level level, int multiline, const char *fmt, va_list ap)
+{
+	char raw[2048], line[4 * sizeof(raw)], *save = NULL;
+
+	if (!log_enabled(level))
+		return;
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	log_escape(raw, multiline, line, sizeof(line));
+	if (!multiline) {
+		log_write(level, line);
+		return;
+	}
+	for (char *l = strtok_r(line, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
+		log_write(level, l);
+}
+
 #define LOG_FN(fn, level)                                                                          \
 	void fn(const char *fmt, ...)                                                              \
 	{                                                                                          \
 		va_list ap;                                                                        \
 		va_start(ap, fmt);                                                                 \
-		log_emit(level, fmt, ap);                                                          \
+		log_emit(level, 0, fmt, ap);                                                       \
 		va_end(ap);                                                                        \
 	}
 LOG_FN(log_debug, LOG_LEVEL_DEBUG)
@@ -94,7 +130,7 @@ void log_fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(LOG_LEVEL_ERR, fmt, ap);
+	log_emit(LOG_LEVEL_ERR, 1, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -104,7 +140,7 @@ void log_panic(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(LOG_LEVEL_ERR, fmt, ap);
+	log_emit(LOG_LEVEL_ERR, 0, fmt, ap);
 	va_end(ap);
 	abort();
 }

@@ -6,7 +6,9 @@
  *   log_fatal()  configuration or start-up error: logs and exits(1);
  *   log_warn()   per-message trouble: logged once, caller goes on;
  *   log_panic()  a broken invariant: logs and aborts (core dump).
- * Callers never test the level themselves.  Thread-safe: syslog(3) and
+ * Callers never test the level themselves.  Control bytes in a line (CR,
+ * LF, ...) are written as \xHH, so nothing a client sends can forge or
+ * split a log line.  Thread-safe: syslog(3) and
  * single fprintf(3) calls are atomic per line.
  */
 #ifndef AUTHSCORE_LOG_H
