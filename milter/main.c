@@ -47,7 +47,6 @@
 #include "ratelimit.h"
 
 #define STOP_GRACE_SECONDS 60
-#define SPOOL_FILE "authscore-spool.jsonl" /* store.c's SPOOL_NAME, for its size */
 
 struct options {
 	const char *config_path;
@@ -519,7 +518,7 @@ int main(int argc, char **argv)
 		log_info("%zu rules loaded from %s", rules_count(rt->rules),
 			 rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
 		if (metrics != NULL) {
-			char *spool = xasprintf("%s/%s", conf->state_dir, SPOOL_FILE);
+			char *spool = xasprintf("%s/%s", conf->state_dir, STORE_SPOOL_NAME);
 
 			if (metrics_http_start(metrics, store, spool, &error) < 0)
 				log_fatal("%s", error);

@@ -44,14 +44,15 @@ static void str(struct jl *j, const char *k, const char *s, size_t max)
 /* "ratelimit":["ip","sender"]: the limits this message went over */
 static void ratelimits(struct jl *j, unsigned bits)
 {
-	char names[64], *save = NULL;
 	int first = 1;
 
 	key(j, "ratelimit");
 	buf_puts(j->b, "[");
-	ratelimit_names(bits, names, sizeof(names));
-	for (char *n = strtok_r(names, ",", &save); n != NULL; n = strtok_r(NULL, ",", &save)) {
-		buf_printf(j->b, "%s\"%s\"", first ? "" : ",", n);
+	for (int k = 0; k < RATELIMIT_KINDS; k++) {
+		if ((bits & RATELIMIT_BIT(k)) == 0)
+			continue;
+		buf_printf(j->b, "%s\"%s\"", first ? "" : ",",
+			   ratelimit_kind_name((enum ratelimit_kind)k));
 		first = 0;
 	}
 	buf_puts(j->b, "]");

@@ -50,7 +50,6 @@
 #define STORE_RETRY_MIN_MS  500
 #define STORE_RETRY_MAX_MS  5000
 #define STORE_IDLE_MS	    1000
-#define SPOOL_NAME	    "authscore-spool.jsonl"
 
 struct qitem {
 	struct qitem *next;
@@ -798,9 +797,9 @@ struct store *store_open(const struct store_options *o, char **error_r)
 	s->writer = o->writer;
 	s->queue_max = o->queue_max > 0 ? o->queue_max : STORE_QUEUE_DEFAULT;
 	if (o->spool_dir != NULL) {
-		s->spool = xasprintf("%s/" SPOOL_NAME, o->spool_dir);
-		s->loading = xasprintf("%s/" SPOOL_NAME ".loading", o->spool_dir);
-		s->bad = xasprintf("%s/" SPOOL_NAME ".bad", o->spool_dir);
+		s->spool = xasprintf("%s/" STORE_SPOOL_NAME, o->spool_dir);
+		s->loading = xasprintf("%s/" STORE_SPOOL_NAME ".loading", o->spool_dir);
+		s->bad = xasprintf("%s/" STORE_SPOOL_NAME ".bad", o->spool_dir);
 		s->lockfile = xasprintf("%s/authscore-spool.lock", o->spool_dir);
 		s->spool_pending = access(s->spool, F_OK) == 0 || access(s->loading, F_OK) == 0;
 	}

@@ -22,6 +22,9 @@
 #ifndef AUTHSCORE_STORE_H
 #define AUTHSCORE_STORE_H
 
+/* The spool file in spool_dir (its size is a metric of the daemon). */
+#define STORE_SPOOL_NAME "authscore-spool.jsonl"
+
 #include <stdint.h>
 
 #include "record.h"
@@ -30,7 +33,7 @@ struct store;
 
 struct store_options {
 	const char *location;  /* path, "sqlite:PATH" or "postgresql://..." */
-	const char *spool_dir; /* where the spool file lives (state directory) */
+	const char *spool_dir; /* where the spool file (STORE_SPOOL_NAME) lives: the state directory */
 	unsigned queue_max;    /* records held in memory before spooling (0: default) */
 	int writer;	       /* start the writer thread (the daemon); 0: synchronous (tools) */
 };
