@@ -18,6 +18,7 @@
  * Only the benchmark script (tests/bench/milter_bench.sh) runs it.
  */
 #include "config.h"
+#include "bench.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -113,14 +114,6 @@ struct session {
 
 /* What a stage's reply said. */
 enum reply { R_CONTINUE, R_SKIP, R_FINAL, R_ERROR };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *xmalloc(size_t n)
 {

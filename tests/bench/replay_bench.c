@@ -26,21 +26,7 @@
 #include "rules.h"
 #include "store.h"
 #include "verdict.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int count_one(const struct history_record *r, void *arg)
-{
-	(void)r;
-	++*(long *)arg;
-	return 0;
-}
+#include "bench.h"
 
 static struct dnsbl_list lists[] = {
     {.zone = "zen.spamhaus.org"},

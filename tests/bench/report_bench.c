@@ -21,24 +21,10 @@
 
 #include "log.h"
 #include "store.h"
+#include "bench.h"
 
 #define DAY 86400
 #define BEGIN 1767225600 /* 2026-01-01T00:00:00Z */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int count_one(const struct history_record *r, void *arg)
-{
-	(void)r;
-	++*(long *)arg;
-	return 0;
-}
 
 int main(int argc, char **argv)
 {

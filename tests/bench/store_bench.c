@@ -19,14 +19,7 @@
 
 #include "log.h"
 #include "store.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench.h"
 
 static long peak_rss_mb(void)
 {
