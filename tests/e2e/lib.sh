@@ -216,6 +216,11 @@ start_nsd() {
 		  cookie-secret-file: "$d/cookie-secrets"
 		  server-count: 1
 		  tcp-count: 20
+		  # no response rate limiting: at its default (200 answers a second
+		  # per /24) it drops answers to Postfix's PTR and A lookups under
+		  # load, and smtpd then waits out the resolver's 1 s timeout
+		  rrl-ratelimit: 0
+		  rrl-whitelist-ratelimit: 0
 		  verbosity: 1
 		  hide-version: yes
 		remote-control:
