@@ -23,10 +23,11 @@ met() {
 		print ok ? "yes" : "NO" }'
 }
 or_dash() { [ -n "$1" ] && echo "$1" || echo -; }
-row() { printf '%-34s | %-30s | %-14s | %-7s | %-16s | %s\n' "$@"; }
+row() { printf '%-34s | %-38s | %-14s | %-7s | %-16s | %s\n' "$@"; }
 
 none_rate=$(get pipeline.none.rate)
 null_ratio=$(get pipeline.null.ratio)
+lean_ratio=$(get pipeline.lean.ratio)
 as_ratio=$(get pipeline.authscore.ratio)
 null_rounds=$(get pipeline.null.dns_rounds)
 as_rounds=$(get pipeline.authscore.dns_rounds)
@@ -60,8 +61,9 @@ pss_mb= null_pss_mb=
 echo
 echo "authscore benchmarks: $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r)"
 row figure "baseline (same run)" authscore ratio target met
-row ---------------------------------- ------------------------------ -------------- ------- ---------------- ---
-row "Postfix pipeline, ratio to none" "none $(or_dash "$none_rate") msg/s; null $(or_dash "$null_ratio")" \
+row ---------------------------------- -------------------------------------- -------------- ------- ---------------- ---
+row "Postfix pipeline, ratio to none" \
+	"none $(or_dash "$none_rate") msg/s; null $(or_dash "$null_ratio"); lean $(or_dash "$lean_ratio")" \
 	"$(or_dash "$as_ratio")" "$(or_dash "$as_ratio")" ">= 0.85" "$(met "$as_ratio" '>=' 0.85)"
 row "milter CPU per message (ms)" "null filter $(or_dash "$null_cpu")" "$(or_dash "$as_cpu")" \
 	"$([ -n "$as_cpu" ] && [ -n "$null_cpu" ] && calc '%.2f' "$as_cpu / $null_cpu" || echo -)" \

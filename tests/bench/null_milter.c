@@ -6,11 +6,17 @@
  * the per-connection thread any libmilter filter pays before it does any
  * work of its own.
  *
- * usage: null_milter unix:PATH | inet:PORT@HOST
+ * With -l it is the lean null filter instead: the floor for any libmilter
+ * filter that reads the whole message, as authscore does.  It negotiates
+ * no reply for every stage before the end of the message, no DATA, EOH or
+ * unknown-command stage, and the macros of no stage but the end of message.
+ *
+ * usage: null_milter [-l] unix:PATH | inet:PORT@HOST
  */
 #include "config.h"
 
 #include <libmilter/mfapi.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,8 +56,63 @@ static sfsistat on_unknown(SMFICTX *ctx, const char *cmd)
 	return SMFIS_CONTINUE;
 }
 
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			     unsigned long f2, unsigned long f3, unsigned long *pf0,
+			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NOEOH |
+				    SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+				    SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY;
+
+	*pf0 = f0 & SMFIF_SETSYMLIST;
+	*pf1 = f1 & steps;
+	*pf2 = *pf3 = 0;
+	if (*pf0 != 0)
+		(void)smfi_setsymlist(ctx, SMFIM_EOM, "i");
+	smfi_setpriv(ctx, (void *)(uintptr_t)*pf1);
+	return SMFIS_CONTINUE;
+}
+
+/* No reply where the MTA granted that (the mask rides in the private
+ * pointer: this filter keeps no other state); a reply where it did not. */
+static sfsistat lean_reply(SMFICTX *ctx, unsigned long flag)
+{
+	return ((uintptr_t)smfi_getpriv(ctx) & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat on_connect_lean(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+	return lean_reply(ctx, SMFIP_NR_CONN);
+}
+
+static sfsistat on_helo_lean(SMFICTX *ctx, char *arg)
+{
+	return lean_reply(ctx, SMFIP_NR_HELO);
+}
+
+static sfsistat on_mail_lean(SMFICTX *ctx, char **argv)
+{
+	return lean_reply(ctx, SMFIP_NR_MAIL);
+}
+
+static sfsistat on_rcpt_lean(SMFICTX *ctx, char **argv)
+{
+	return lean_reply(ctx, SMFIP_NR_RCPT);
+}
+
+static sfsistat on_header_lean(SMFICTX *ctx, char *name, char *value)
+{
+	return lean_reply(ctx, SMFIP_NR_HDR);
+}
+
+static sfsistat on_body_lean(SMFICTX *ctx, unsigned char *data, size_t len)
+{
+	return lean_reply(ctx, SMFIP_NR_BODY);
+}
+
 int main(int argc, char **argv)
 {
+	int lean = argc == 3 && strcmp(argv[1], "-l") == 0;
 	struct smfiDesc desc = {
 		.xxfi_name = "null",
 		.xxfi_version = SMFI_VERSION,
@@ -70,8 +131,22 @@ int main(int argc, char **argv)
 		.xxfi_data = on_stage,
 	};
 
+	if (lean) {
+		desc.xxfi_name = "lean-null";
+		desc.xxfi_negotiate = on_negotiate;
+		desc.xxfi_connect = on_connect_lean;
+		desc.xxfi_helo = on_helo_lean;
+		desc.xxfi_envfrom = on_mail_lean;
+		desc.xxfi_envrcpt = on_rcpt_lean;
+		desc.xxfi_header = on_header_lean;
+		desc.xxfi_eoh = NULL;  /* not asked for */
+		desc.xxfi_data = NULL; /* not asked for */
+		desc.xxfi_unknown = NULL;
+		desc.xxfi_body = on_body_lean;
+		argv++, argc--;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: null_milter unix:PATH|inet:PORT@HOST\n");
+		fprintf(stderr, "usage: null_milter [-l] unix:PATH|inet:PORT@HOST\n");
 		return 2;
 	}
 	if (strncmp(argv[1], "unix:", 5) == 0)

@@ -7,6 +7,10 @@
 #   none       Postfix without a milter (the baseline)
 #   null       the naive libmilter null filter, tests/bench/null_milter, when
 #              it has been built (`make tests/bench/null_milter`); skipped if not
+#   lean       the same program with -l: the fewest packets and replies a
+#              libmilter filter that reads the whole message can ask for (no
+#              reply before the end of the message, no EOH), no edits; the
+#              floor under any such filter, authscore included
 #   authscore  authscore-milter: SPF, DKIM, DMARC, the default rules (three
 #              DNSBLs, DNSWL, DBL, iprev) and GeoIP on tests/data/geoip
 # The message: ~5.4 kB, DKIM-signed (rsa-sha256, 2048 bits) by
@@ -17,7 +21,8 @@
 #
 # 1. Throughput: ROUNDS rounds of MESSAGES messages over SESSIONS parallel
 #    sessions per set; a round's time runs from the start of smtp-source
-#    until smtp-sink has counted all its messages (smtp-sink -c, no files).
+#    until smtp-sink has counted all its messages (smtp-sink -c, no files;
+#    tests/bench/sink_wait polls its count without forking).
 #    DNS answers are cached by the milter after the warm-up, so this is the
 #    CPU cost of the filter.  msg/s: the median of the rounds; the ratio:
 #    the median of each round's ratio to the "none" run of the same round
@@ -31,8 +36,8 @@
 #
 # Environment: PIPELINE_BENCH_MESSAGES (500), _SESSIONS (10), _ROUNDS (6),
 # _LATENCY_MESSAGES (20), _DELAY_MS (50); NULL_MILTER (default
-# $top_builddir/tests/bench/null_milter, run as `null_milter unix:SOCKET`,
-# else `null_milter -p unix:SOCKET`); DNS_DELAY (dns_delay's path);
+# $top_builddir/tests/bench/null_milter, run as `null_milter [-l] unix:SOCKET`);
+# DNS_DELAY, SINK_WAIT (the helpers' paths);
 # BENCH_RESULTS (a file the figures are appended to, "pipeline.SET.KEY
 # VALUE" lines, for tests/bench/bench_table.sh).
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -44,6 +49,7 @@ LAT_N=${PIPELINE_BENCH_LATENCY_MESSAGES:-20}
 DELAY=${PIPELINE_BENCH_DELAY_MS:-50}
 : "${NULL_MILTER:=$top_builddir/tests/bench/null_milter}"
 : "${DNS_DELAY:=$top_builddir/tests/bench/dns_delay}"
+: "${SINK_WAIT:=$top_builddir/tests/bench/sink_wait}"
 CLIENT=203.0.113.10
 D=dmarc.authscore.test
 SENDER=user@reject.$D
@@ -64,6 +70,7 @@ write_milter_conf() { _lib_write_milter_conf "$@" && sed -i "s/^log-level debug\
 
 [ -x "$AUTHSCORE_MILTER" ] || die "no $AUTHSCORE_MILTER (make)"
 [ -x "$DNS_DELAY" ] || die "no $DNS_DELAY (make tests/bench/dns_delay)"
+[ -x "$SINK_WAIT" ] || die "no $SINK_WAIT (make tests/bench/sink_wait)"
 command -v smtp-source >/dev/null || die "smtp-source (postfix) not found"
 command -v dkimsign >/dev/null || die "dkimsign (python3-dkim) not found"
 
@@ -72,7 +79,7 @@ E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/authscore-pipeline.XXXXXX") || exit 1
 chmod 0755 "$E2E_TMP"
 bench_cleanup() {
 	local st=$? p
-	for p in ${NULL_PID:-} ${PLAIN_PID:-} ${SLOW_PID:-}; do _stop_pid "$p"; done
+	for p in ${NULL_PID:-} ${LEAN_PID:-} ${PLAIN_PID:-} ${SLOW_PID:-}; do _stop_pid "$p"; done
 	(exit "$st")
 	e2e_cleanup # stops smtp-sink (SINK_PID), Postfix, the milter, NSD
 }
@@ -122,26 +129,25 @@ MILTER_CONF_LINES=("rules $top_srcdir/rules/default.rules"
 	"geoip-country $top_srcdir/tests/data/geoip/GeoLite2-Country-Test.mmdb"
 	"geoip-asn $top_srcdir/tests/data/geoip/GeoLite2-ASN-Test.mmdb")
 NULL_SOCK=$E2E_TMP/null.sock
+LEAN_SOCK=$E2E_TMP/lean.sock
+# start_null SOCKET [-l] - start the null filter; its pid in STARTED_PID
 start_null() {
 	[ -x "$NULL_MILTER" ] || return 1
-	local try
-	for try in "unix:$NULL_SOCK" "-p unix:$NULL_SOCK"; do
-		rm -f "$NULL_SOCK"
-		# shellcheck disable=SC2086
-		(umask 0 && exec "$NULL_MILTER" $try) >>"$E2E_TMP/null_milter.log" 2>&1 &
-		NULL_PID=$!
-		wait_for 5 "_unix_listening $NULL_SOCK || ! _pid_alive $NULL_PID" && _pid_alive $NULL_PID && return 0
-		_stop_pid "$NULL_PID"
-	done
-	NULL_PID=
+	rm -f "$1"
+	# shellcheck disable=SC2086
+	(umask 0 && exec "$NULL_MILTER" ${2:-} "unix:$1") >>"$E2E_TMP/null_milter.log" 2>&1 &
+	STARTED_PID=$!
+	wait_for 5 "_unix_listening $1 || ! _pid_alive $STARTED_PID" && _pid_alive $STARTED_PID && return 0
+	_stop_pid "$STARTED_PID"
 	return 1
 }
 
 SETS="none authscore"
-if start_null; then
-	SETS="none null authscore"
+if start_null "$NULL_SOCK" && NULL_PID=$STARTED_PID && start_null "$LEAN_SOCK" -l; then
+	LEAN_PID=$STARTED_PID
+	SETS="none null lean authscore"
 else
-	say "# null milter not found or does not start ($NULL_MILTER): set skipped"
+	say "# null milter not found or does not start ($NULL_MILTER): sets null and lean skipped"
 fi
 start_milter "${MILTER_CONF_LINES[@]}" >&2 || die "authscore-milter did not start"
 
@@ -150,6 +156,7 @@ use() {
 	local spec=
 	case $1 in
 	null) spec=unix:$NULL_SOCK ;;
+	lean) spec=unix:$LEAN_SOCK ;;
 	authscore) spec=unix:$E2E_TMP/milter.sock ;;
 	esac
 	postfix_set "smtpd_milters = $spec"
@@ -165,15 +172,13 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		use "$set"
 		c0=$(sink_count)
 		send 20 "$SESSIONS" || die "$set: warm-up messages refused (see $E2E_TMP/smtp-source.log)"
-		wait_for 30 "[ \$(sink_count) -ge $((c0 + 20)) ]" || die "$set: warm-up messages not delivered"
+		"$SINK_WAIT" "$SINK_COUNT" $((c0 + 20)) 30000 >/dev/null || die "$set: warm-up messages not delivered"
 		c0=$(sink_count)
 		want=$((c0 + N))
 		t0=$(now_ms)
 		send "$N" "$SESSIONS" || die "$set: messages refused (see $E2E_TMP/smtp-source.log)"
-		until [ "$(sink_count)" -ge "$want" ]; do
-			[ $(($(now_ms) - t0)) -gt $((N * 100 + 60000)) ] && die "$set: only $(($(sink_count) - c0)) of $N delivered"
-			sleep 0.05 # the poll (tail, tr, sed) costs CPU the pipeline needs
-		done
+		got=$("$SINK_WAIT" "$SINK_COUNT" "$want" $((N * 100 + 60000))) ||
+			die "$set: only $((got - c0)) of $N delivered"
 		t1=$(now_ms)
 		rate=$(awk -v n="$N" -v ms=$((t1 - t0)) 'BEGIN { printf "%.1f", n * 1000 / ms }')
 		RATES[$set]+="$rate "
@@ -210,6 +215,7 @@ LAST_SLOW= # start and end (ms) of the last delayed authscore message
 for set in $SETS; do
 	[ "$set" = none ] && continue
 	use "$set"
+	send 1 1 || die "$set: latency warm-up message refused" # the reload's new smtpd
 	plain=() slow=()
 	for ((i = 1; i <= LAT_N; i++)); do
 		for port in $PLAIN_PORT $SLOW_PORT; do
