@@ -10,8 +10,12 @@
  * filter that reads the whole message, as authscore does.  It negotiates
  * no reply for every stage before the end of the message, no DATA, EOH or
  * unknown-command stage, and the macros of no stage but the end of message.
+ * With -e it is the lean filter that also adds, at the end of the message,
+ * two header fields of the sizes authscore adds (Authentication-Results at
+ * the top, a result field at the end): the floor for a filter that writes
+ * its verdict into the message.
  *
- * usage: null_milter [-l] unix:PATH | inet:PORT@HOST
+ * usage: null_milter [-l | -e] unix:PATH | inet:PORT@HOST
  */
 #include "config.h"
 
@@ -56,6 +60,8 @@ static sfsistat on_unknown(SMFICTX *ctx, const char *cmd)
 	return SMFIS_CONTINUE;
 }
 
+static unsigned long lean_actions; /* SMFIF_ADDHDRS with -e */
+
 static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3, unsigned long *pf0,
 			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
@@ -64,10 +70,10 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 				    SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
 				    SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_BODY;
 
-	*pf0 = f0 & SMFIF_SETSYMLIST;
+	*pf0 = f0 & (SMFIF_SETSYMLIST | lean_actions);
 	*pf1 = f1 & steps;
 	*pf2 = *pf3 = 0;
-	if (*pf0 != 0)
+	if ((*pf0 & SMFIF_SETSYMLIST) != 0)
 		(void)smfi_setsymlist(ctx, SMFIM_EOM, "i");
 	smfi_setpriv(ctx, (void *)(uintptr_t)*pf1);
 	return SMFIS_CONTINUE;
@@ -110,9 +116,21 @@ static sfsistat on_body_lean(SMFICTX *ctx, unsigned char *data, size_t len)
 	return lean_reply(ctx, SMFIP_NR_BODY);
 }
 
+static sfsistat on_eom_edits(SMFICTX *ctx)
+{
+	(void)smfi_insheader(ctx, 0, "Authentication-Results",
+			     " mx.example; spf=pass smtp.mailfrom=sender.example;"
+			     " dkim=pass header.d=sender.example header.s=sel;"
+			     " dmarc=pass header.from=sender.example; iprev=pass"
+			     " policy.iprev=192.0.2.1");
+	(void)smfi_addheader(ctx, "X-Authscore-Result", " accept score=-1.0 (DMARC_PASS DKIM_PASS)");
+	return SMFIS_CONTINUE;
+}
+
 int main(int argc, char **argv)
 {
-	int lean = argc == 3 && strcmp(argv[1], "-l") == 0;
+	int edits = argc == 3 && strcmp(argv[1], "-e") == 0;
+	int lean = edits || (argc == 3 && strcmp(argv[1], "-l") == 0);
 	struct smfiDesc desc = {
 		.xxfi_name = "null",
 		.xxfi_version = SMFI_VERSION,
@@ -143,10 +161,15 @@ int main(int argc, char **argv)
 		desc.xxfi_data = NULL; /* not asked for */
 		desc.xxfi_unknown = NULL;
 		desc.xxfi_body = on_body_lean;
+		if (edits) {
+			desc.xxfi_name = "lean-null-edits";
+			desc.xxfi_flags = lean_actions = SMFIF_ADDHDRS;
+			desc.xxfi_eom = on_eom_edits;
+		}
 		argv++, argc--;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: null_milter [-l] unix:PATH|inet:PORT@HOST\n");
+		fprintf(stderr, "usage: null_milter [-l | -e] unix:PATH|inet:PORT@HOST\n");
 		return 2;
 	}
 	if (strncmp(argv[1], "unix:", 5) == 0)

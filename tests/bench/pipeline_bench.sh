@@ -11,6 +11,9 @@
 #              libmilter filter that reads the whole message can ask for (no
 #              reply before the end of the message, no EOH), no edits; the
 #              floor under any such filter, authscore included
+#   headers    the lean filter with -e: it also adds the two header fields
+#              authscore adds, of their sizes (the floor for a filter that
+#              writes its verdict into the message)
 #   authscore  authscore-milter: SPF, DKIM, DMARC, the default rules (three
 #              DNSBLs, DNSWL, DBL, iprev) and GeoIP on tests/data/geoip
 # The message: ~5.4 kB, DKIM-signed (rsa-sha256, 2048 bits) by
@@ -26,7 +29,10 @@
 #    DNS answers are cached by the milter after the warm-up, so this is the
 #    CPU cost of the filter.  msg/s: the median of the rounds; the ratio:
 #    the median of each round's ratio to the "none" run of the same round
-#    (which cancels slow drift and other load on the machine).
+#    (which cancels slow drift and other load on the machine).  CPU: the
+#    machine's busy time (/proc/stat: user, nice, system, irq, softirq) per
+#    message over the round, everything in the pipeline included, and the
+#    filter process's own (/proc/PID/stat); medians of the rounds.
 # 2. DNS latency: tests/bench/dns_delay, a UDP proxy in front of NSD, delays
 #    every answer by DELAY ms; the milter's dns-stub lines point at it.  One
 #    message at a time, the milter restarted before each one (cold cache),
@@ -79,7 +85,7 @@ E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/authscore-pipeline.XXXXXX") || exit 1
 chmod 0755 "$E2E_TMP"
 bench_cleanup() {
 	local st=$? p
-	for p in ${NULL_PID:-} ${LEAN_PID:-} ${PLAIN_PID:-} ${SLOW_PID:-}; do _stop_pid "$p"; done
+	for p in ${NULL_PID:-} ${LEAN_PID:-} ${HDRS_PID:-} ${PLAIN_PID:-} ${SLOW_PID:-}; do _stop_pid "$p"; done
 	(exit "$st")
 	e2e_cleanup # stops smtp-sink (SINK_PID), Postfix, the milter, NSD
 }
@@ -130,6 +136,7 @@ MILTER_CONF_LINES=("rules $top_srcdir/rules/default.rules"
 	"geoip-asn $top_srcdir/tests/data/geoip/GeoLite2-ASN-Test.mmdb")
 NULL_SOCK=$E2E_TMP/null.sock
 LEAN_SOCK=$E2E_TMP/lean.sock
+HDRS_SOCK=$E2E_TMP/headers.sock
 # start_null SOCKET [-l] - start the null filter; its pid in STARTED_PID
 start_null() {
 	[ -x "$NULL_MILTER" ] || return 1
@@ -143,11 +150,12 @@ start_null() {
 }
 
 SETS="none authscore"
-if start_null "$NULL_SOCK" && NULL_PID=$STARTED_PID && start_null "$LEAN_SOCK" -l; then
-	LEAN_PID=$STARTED_PID
-	SETS="none null lean authscore"
+if start_null "$NULL_SOCK" && NULL_PID=$STARTED_PID && start_null "$LEAN_SOCK" -l &&
+	LEAN_PID=$STARTED_PID && start_null "$HDRS_SOCK" -e; then
+	HDRS_PID=$STARTED_PID
+	SETS="none null lean headers authscore"
 else
-	say "# null milter not found or does not start ($NULL_MILTER): sets null and lean skipped"
+	say "# null milter not found or does not start ($NULL_MILTER): sets null, lean and headers skipped"
 fi
 start_milter "${MILTER_CONF_LINES[@]}" >&2 || die "authscore-milter did not start"
 
@@ -157,16 +165,31 @@ use() {
 	case $1 in
 	null) spec=unix:$NULL_SOCK ;;
 	lean) spec=unix:$LEAN_SOCK ;;
+	headers) spec=unix:$HDRS_SOCK ;;
 	authscore) spec=unix:$E2E_TMP/milter.sock ;;
 	esac
 	postfix_set "smtpd_milters = $spec"
 	sleep 1 # the reload replaces the smtpd processes
 }
 
+# the set's filter process, for its CPU time
+set_pid() {
+	case $1 in
+	null) echo "$NULL_PID" ;;
+	lean) echo "$LEAN_PID" ;;
+	headers) echo "$HDRS_PID" ;;
+	authscore) echo "$MILTER_PID" ;;
+	esac
+}
+# machine_ticks / proc_ticks PID - busy CPU time in clock ticks
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+proc_ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+HZ=$(getconf CLK_TCK)
+
 # ------------------------------------------------------------- throughput
 T_START=$SECONDS
 say "# throughput: $ROUNDS rounds x $N messages, $SESSIONS sessions, $(wc -c <"$MSG") byte message"
-declare -A RATES RATIOS
+declare -A RATES RATIOS CPU MCPU
 for ((r = 1; r <= ROUNDS; r++)); do
 	for set in $SETS; do
 		use "$set"
@@ -175,13 +198,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		"$SINK_WAIT" "$SINK_COUNT" $((c0 + 20)) 30000 >/dev/null || die "$set: warm-up messages not delivered"
 		c0=$(sink_count)
 		want=$((c0 + N))
+		pid=$(set_pid "$set")
+		k0=$(machine_ticks) p0=$(proc_ticks "$pid")
 		t0=$(now_ms)
 		send "$N" "$SESSIONS" || die "$set: messages refused (see $E2E_TMP/smtp-source.log)"
 		got=$("$SINK_WAIT" "$SINK_COUNT" "$want" $((N * 100 + 60000))) ||
 			die "$set: only $((got - c0)) of $N delivered"
 		t1=$(now_ms)
+		k1=$(machine_ticks) p1=$(proc_ticks "$pid")
 		rate=$(awk -v n="$N" -v ms=$((t1 - t0)) 'BEGIN { printf "%.1f", n * 1000 / ms }')
 		RATES[$set]+="$rate "
+		CPU[$set]+="$(awk -v t=$((k1 - k0)) -v hz="$HZ" -v n="$N" 'BEGIN { printf "%.2f", t * 1000 / hz / n }') "
+		MCPU[$set]+="$(awk -v t=$((p1 - p0)) -v hz="$HZ" -v n="$N" 'BEGIN { printf "%.2f", t * 1000 / hz / n }') "
 		[ "$set" = none ] && base_rate=$rate
 		RATIOS[$set]+="$(awk -v a="$rate" -v b="$base_rate" 'BEGIN { printf "%.3f", a / b }') "
 		say "# round $r $set: $N messages in $((t1 - t0)) ms, $rate msg/s"
@@ -258,11 +286,16 @@ if [ -n "$LAST_SLOW" ]; then
 fi
 
 # ------------------------------------------------------------------ table
-printf '%-10s | %-24s | %8s | %s\n' set "pipeline ratio to none" "msg/s" "added DNS rounds at ${DELAY} ms"
+printf '%-10s | %-22s | %8s | %-14s | %-15s | %s\n' set "pipeline ratio to none" "msg/s" \
+	"CPU ms/msg" "filter CPU ms" "added DNS rounds at ${DELAY} ms"
 for set in $SETS; do
 	m=$(printf '%s\n' ${RATES[$set]} | median | awk '{ printf "%.1f", $1 }')
 	ratio=$(printf '%s\n' ${RATIOS[$set]} | median | awk '{ printf "%.2f", $1 }')
-	printf '%-10s | %-24s | %8s | %s\n' "$set" "$ratio" "$m" "${ROUNDS_OF[$set]:--}"
+	cpu=$(printf '%s\n' ${CPU[$set]} | median | awk '{ printf "%.2f", $1 }')
+	mcpu=-
+	[ "$set" != none ] && mcpu=$(printf '%s\n' ${MCPU[$set]} | median | awk '{ printf "%.2f", $1 }')
+	printf '%-10s | %-22s | %8s | %-14s | %-15s | %s\n' "$set" "$ratio" "$m" "$cpu" "$mcpu" \
+		"${ROUNDS_OF[$set]:--}"
 done
 say "# times: throughput $((T_LAT - T_START)) s, latency $((SECONDS - T_LAT)) s"
 # for tests/bench/bench_table.sh: one "key value" line per figure
@@ -271,5 +304,7 @@ if [ -n "${BENCH_RESULTS:-}" ]; then
 		printf 'pipeline.%s.rate %s\n' "$set" "$(printf '%s\n' ${RATES[$set]} | median)"
 		printf 'pipeline.%s.ratio %s\n' "$set" "$(printf '%s\n' ${RATIOS[$set]} | median)"
 		printf 'pipeline.%s.dns_rounds %s\n' "$set" "${ROUNDS_OF[$set]:--}"
+		printf 'pipeline.%s.cpu_ms_per_msg %s\n' "$set" "$(printf '%s\n' ${CPU[$set]} | median)"
+		[ "$set" = none ] || printf 'pipeline.%s.filter_cpu_ms_per_msg %s\n' "$set" "$(printf '%s\n' ${MCPU[$set]} | median)"
 	done >>"$BENCH_RESULTS"
 fi
