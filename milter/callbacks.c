@@ -76,10 +76,10 @@ static sfsistat do_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
 	*pf1 = f1 & wanted_steps;
-	/* Ask for the macros we read and no others.  Without this Postfix sends
-	 * a macro packet before every stage, one before each header field
-	 * included ("i", its milter_end_of_header_macros): packets we would
-	 * only read and drop.  A list sent for any stage empties the others. */
+	/* Ask for the macros we read at MAIL FROM instead of main.cf's seven.
+	 * This trims packets; it does not remove any: Postfix sends a macro
+	 * packet before every stage, skipped ones and each header field
+	 * included, and a stage we give no list gets main.cf's. */
 	if ((*pf0 & SMFIF_SETSYMLIST) != 0 &&
 	    (smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {tls_version}") != MI_SUCCESS ||
 	     smfi_setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS))
