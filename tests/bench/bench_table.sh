@@ -23,6 +23,7 @@ met() {
 		print ok ? "yes" : "NO" }'
 }
 or_dash() { [ -n "$1" ] && echo "$1" || echo -; }
+ratio() { [ -n "$1" ] && [ -n "$2" ] && calc '%.2f' "$1 / $2" || echo -; } # A B - A/B, or -
 row() { printf '%-34s | %-30s | %-14s | %-7s | %-16s | %s\n' "$@"; }
 
 two() { [ -n "$1" ] && calc '%.2f' "$1"; } # VALUE - two decimals, or empty
@@ -72,18 +73,18 @@ row "Postfix pipeline, ratio to none" "none $(or_dash "$none_rate") msg/s; null 
 # the floor: a libmilter filter that reads the message and does nothing else
 row "  libmilter floor (lean filter)" "no edits $(or_dash "$lean_ratio"); 2 headers $(or_dash "$hdrs_ratio")" \
 	"$(or_dash "$as_ratio")" \
-	"$([ -n "$as_ratio" ] && [ -n "$hdrs_ratio" ] && calc '%.2f' "$as_ratio / $hdrs_ratio" || echo -)" "-" "-"
+	"$(ratio "$as_ratio" "$hdrs_ratio")" "-" "-"
 row "  machine CPU per message (ms)" "none $(or_dash "$none_cpu"); 2 headers $(or_dash "$hdrs_cpu")" \
 	"$(or_dash "$as_pcpu")" \
-	"$([ -n "$as_pcpu" ] && [ -n "$none_cpu" ] && calc '%.2f' "$as_pcpu / $none_cpu" || echo -)" "-" "-"
+	"$(ratio "$as_pcpu" "$none_cpu")" "-" "-"
 row "milter CPU per message (ms)" "null filter $(or_dash "$null_cpu")" "$(or_dash "$as_cpu")" \
-	"$([ -n "$as_cpu" ] && [ -n "$null_cpu" ] && calc '%.2f' "$as_cpu / $null_cpu" || echo -)" \
+	"$(ratio "$as_cpu" "$null_cpu")" \
 	"<= 1.0" "$(met "$as_cpu" '<=' 1.0)"
 row "milter round trips per message" "null filter $(or_dash "$null_rt")" "$(or_dash "$as_rt")" \
-	"$([ -n "$as_rt" ] && [ -n "$null_rt" ] && calc '%.2f' "$as_rt / $null_rt" || echo -)" \
+	"$(ratio "$as_rt" "$null_rt")" \
 	"< null filter" "$(met "$as_rt" '<' "${null_rt:-0}")"
 row "milter msg/s, 20 sessions" "null filter $(or_dash "$null_rate")" "$(or_dash "$as_rate")" \
-	"$([ -n "$as_rate" ] && [ -n "$null_rate" ] && calc '%.2f' "$as_rate / $null_rate" || echo -)" "-" "-"
+	"$(ratio "$as_rate" "$null_rate")" "-" "-"
 row "added DNS rounds at 50 ms/answer" "null filter $(or_dash "$null_rounds")" "$(or_dash "$as_rounds")" "-" \
 	"<= 1.5" "$(met "$as_rounds" '<=' 1.5)"
 row "inet - unix p50, one session (ms)" "null filter $(or_dash "$null_gap")" "$(or_dash "$inet_gap")" "-" \

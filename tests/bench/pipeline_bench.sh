@@ -185,6 +185,7 @@ set_pid() {
 machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 proc_ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 HZ=$(getconf CLK_TCK)
+ms_per_msg() { awk -v t="$1" -v hz="$HZ" -v n="$N" 'BEGIN { printf "%.2f", t * 1000 / hz / n }'; } # TICKS
 
 # ------------------------------------------------------------- throughput
 T_START=$SECONDS
@@ -208,8 +209,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		k1=$(machine_ticks) p1=$(proc_ticks "$pid")
 		rate=$(awk -v n="$N" -v ms=$((t1 - t0)) 'BEGIN { printf "%.1f", n * 1000 / ms }')
 		RATES[$set]+="$rate "
-		CPU[$set]+="$(awk -v t=$((k1 - k0)) -v hz="$HZ" -v n="$N" 'BEGIN { printf "%.2f", t * 1000 / hz / n }') "
-		MCPU[$set]+="$(awk -v t=$((p1 - p0)) -v hz="$HZ" -v n="$N" 'BEGIN { printf "%.2f", t * 1000 / hz / n }') "
+		CPU[$set]+="$(ms_per_msg $((k1 - k0))) "
+		MCPU[$set]+="$(ms_per_msg $((p1 - p0))) "
 		[ "$set" = none ] && base_rate=$rate
 		RATIOS[$set]+="$(awk -v a="$rate" -v b="$base_rate" 'BEGIN { printf "%.3f", a / b }') "
 		say "# round $r $set: $N messages in $((t1 - t0)) ms, $rate msg/s"
@@ -288,23 +289,26 @@ fi
 # ------------------------------------------------------------------ table
 printf '%-10s | %-22s | %8s | %-14s | %-15s | %s\n' set "pipeline ratio to none" "msg/s" \
 	"CPU ms/msg" "filter CPU ms" "added DNS rounds at ${DELAY} ms"
+declare -A MED_RATE MED_RATIO MED_CPU MED_MCPU # the medians of the rounds
+fixed() { awk -v f="$1" '{ printf f, $1 }'; } # FORMAT - reformat a number
 for set in $SETS; do
-	m=$(printf '%s\n' ${RATES[$set]} | median | awk '{ printf "%.1f", $1 }')
-	ratio=$(printf '%s\n' ${RATIOS[$set]} | median | awk '{ printf "%.2f", $1 }')
-	cpu=$(printf '%s\n' ${CPU[$set]} | median | awk '{ printf "%.2f", $1 }')
-	mcpu=-
-	[ "$set" != none ] && mcpu=$(printf '%s\n' ${MCPU[$set]} | median | awk '{ printf "%.2f", $1 }')
-	printf '%-10s | %-22s | %8s | %-14s | %-15s | %s\n' "$set" "$ratio" "$m" "$cpu" "$mcpu" \
-		"${ROUNDS_OF[$set]:--}"
+	MED_RATE[$set]=$(printf '%s\n' ${RATES[$set]} | median)
+	MED_RATIO[$set]=$(printf '%s\n' ${RATIOS[$set]} | median)
+	MED_CPU[$set]=$(printf '%s\n' ${CPU[$set]} | median)
+	[ "$set" = none ] || MED_MCPU[$set]=$(printf '%s\n' ${MCPU[$set]} | median)
+	printf '%-10s | %-22s | %8s | %-14s | %-15s | %s\n' "$set" \
+		"$(fixed %.2f <<<"${MED_RATIO[$set]}")" "$(fixed %.1f <<<"${MED_RATE[$set]}")" \
+		"$(fixed %.2f <<<"${MED_CPU[$set]}")" \
+		"$([ "$set" = none ] && echo - || fixed %.2f <<<"${MED_MCPU[$set]}")" "${ROUNDS_OF[$set]:--}"
 done
 say "# times: throughput $((T_LAT - T_START)) s, latency $((SECONDS - T_LAT)) s"
 # for tests/bench/bench_table.sh: one "key value" line per figure
 if [ -n "${BENCH_RESULTS:-}" ]; then
 	for set in $SETS; do
-		printf 'pipeline.%s.rate %s\n' "$set" "$(printf '%s\n' ${RATES[$set]} | median)"
-		printf 'pipeline.%s.ratio %s\n' "$set" "$(printf '%s\n' ${RATIOS[$set]} | median)"
+		printf 'pipeline.%s.rate %s\n' "$set" "${MED_RATE[$set]}"
+		printf 'pipeline.%s.ratio %s\n' "$set" "${MED_RATIO[$set]}"
 		printf 'pipeline.%s.dns_rounds %s\n' "$set" "${ROUNDS_OF[$set]:--}"
-		printf 'pipeline.%s.cpu_ms_per_msg %s\n' "$set" "$(printf '%s\n' ${CPU[$set]} | median)"
-		[ "$set" = none ] || printf 'pipeline.%s.filter_cpu_ms_per_msg %s\n' "$set" "$(printf '%s\n' ${MCPU[$set]} | median)"
+		printf 'pipeline.%s.cpu_ms_per_msg %s\n' "$set" "${MED_CPU[$set]}"
+		[ "$set" = none ] || printf 'pipeline.%s.filter_cpu_ms_per_msg %s\n' "$set" "${MED_MCPU[$set]}"
 	done >>"$BENCH_RESULTS"
 fi
