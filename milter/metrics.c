@@ -286,10 +286,12 @@ static const char *spf_name(unsigned r)
 
 int metrics_render(struct buf *b, const struct metrics_extra *x)
 {
-	static const struct {
+	/* one counter column of the DNS tables, as a metric family */
+	struct column {
 		int col;
 		const char *name, *help;
-	} dns_cols[] = {
+	};
+	static const struct column dns_cols[] = {
 	    {C_QUERIES, "authscore_dns_queries_total", "DNS answers consumed by the checks"},
 	    {C_RECORDS, "authscore_dns_answers_with_records_total",
 	     "DNS answers that carried records"},
@@ -297,10 +299,7 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 	     "DNS temporary errors (SERVFAIL, timeout, resolver failure)"},
 	    {C_TIMEOUTS, "authscore_dns_timeouts_total", "DNS queries that ran out of time"},
 	};
-	static const struct {
-		int col;
-		const char *name, *help;
-	} zone_cols[] = {
+	static const struct column zone_cols[] = {
 	    {C_QUERIES, "authscore_dnsbl_queries_total", "DNS list answers consumed, per zone"},
 	    {C_RECORDS, "authscore_dnsbl_answers_with_records_total",
 	     "DNS list answers with records (a listing or a refusal code), per zone"},
