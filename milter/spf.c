@@ -58,6 +58,10 @@
  *   ".", the ',' and '/' macro delimiters); it runs redirect= where it
  *   stands: every record goes through spf_record_parse() and libspf2
  *   compiles spf_record_render()'s text instead;
+ * - it counts a record's mechanisms in an unsigned char: past 255 the
+ *   count wraps and the later terms are never seen (300 ip4 terms, the
+ *   280th matching, gave neutral); spf_record_render() gives it only the
+ *   terms evaluation can reach, ip4/ip6 runs reduced to one;
  * - explanations: spaces become garbage and URL escaping is wrong, so the
  *   exp= text is expanded by spf_record_explain();
  * - it does not cut an expanded name to 253 characters (§7.3) and asks
