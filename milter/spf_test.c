@@ -246,6 +246,44 @@ static const struct spf_case cases[] = {
 	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_TEMPERROR, "DNS error", 1, 0,
 	 3, NULL, NULL},
 
+	/* §5.5: "If a DNS error occurs while doing the PTR RR lookup, then
+	 * this mechanism fails to match"; likewise a name whose address
+	 * lookup fails is not validated. */
+	{"§5.5", "ptr: PTR SERVFAIL is no match, the next term decides",
+	 "example.test TXT \"v=spf1 ptr ip4:203.0.113.5 -all\"\n5.113.0.203.in-addr.arpa SERVFAIL",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.5", "ptr: PTR SERVFAIL, then -all",
+	 "example.test TXT \"v=spf1 ptr -all\"\n5.113.0.203.in-addr.arpa SERVFAIL", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.5", "ptr: PTR timeout is no match",
+	 "example.test TXT \"v=spf1 -ptr ~all\"\n5.113.0.203.in-addr.arpa TIMEOUT", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_SOFTFAIL, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.5", "ptr: one name's A lookup SERVFAIL, the next name validates",
+	 "example.test TXT \"v=spf1 ptr -all\"\n5.113.0.203.in-addr.arpa PTR bad.example.test\n"
+	 "5.113.0.203.in-addr.arpa PTR mail.example.test\nbad.example.test SERVFAIL\n"
+	 "mail.example.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 4, NULL, NULL},
+	{"§5.5", "ptr: the only name's A lookup SERVFAIL: not validated",
+	 "example.test TXT \"v=spf1 ptr -all\"\n5.113.0.203.in-addr.arpa PTR bad.example.test\n"
+	 "bad.example.test SERVFAIL",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 3, NULL, NULL},
+	{"§5.5", "ptr: AAAA lookup timeout, not validated",
+	 "example.test TXT \"v=spf1 ptr ~all\"\n"
+	 "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR v6.example.test\n"
+	 "v6.example.test TIMEOUT",
+	 "2001:db8::25", "h.test", "user@example.test", MFROM, SPF_SOFTFAIL, NULL, 1, 0, 3, NULL,
+	 NULL},
+	{"§7.3", "p macro: PTR SERVFAIL expands to unknown",
+	 "example.test TXT \"v=spf1 exists:%{p}.ok.test -all\"\n5.113.0.203.in-addr.arpa SERVFAIL\n"
+	 "unknown.ok.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, ANY, 0, ANY, NULL,
+	 NULL},
+	{"§5.4", "mx: an MX host's SERVFAIL stays a temperror",
+	 "example.test TXT \"v=spf1 mx ptr -all\"\nexample.test MX 10 mx.example.test\n"
+	 "mx.example.test SERVFAIL\n5.113.0.203.in-addr.arpa PTR mx.example.test",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_TEMPERROR, "DNS error", 1, 0,
+	 3, NULL, NULL},
+
 	/* IPv6 and mapped clients */
 	{"§5.6", "ip6 matches", "example.test TXT \"v=spf1 ip6:2001:db8::/32 -all\"", "2001:db8::25",
 	 "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 0, 0, 1, NULL, NULL},
@@ -606,6 +644,43 @@ static void test_deadline(struct dns *dns)
 	CHECK(ms >= 250 && ms < 1000, "§4.6.4 deadline: ended at the deadline (%ld ms)", ms);
 	CHECK(fake_dns_queries() == 3, "§4.6.4 deadline: s3 never asked (%u queries)",
 	      fake_dns_queries());
+	arena_free(&a);
+}
+
+/* §5.5 makes a ptr's DNS errors no match, but the evaluation's deadline
+ * passing during them is still a temperror (§4.6.4), never a result the
+ * rest of the record would give. */
+static void test_ptr_deadline(struct dns *dns)
+{
+	static const char *const zones[] = {
+	    "5.113.0.203.in-addr.arpa DELAY 5000\n5.113.0.203.in-addr.arpa PTR mail.example.test\n",
+	    "5.113.0.203.in-addr.arpa PTR mail.example.test\nmail.example.test DELAY 5000\n"
+	    "mail.example.test A 203.0.113.5\n",
+	};
+	static const char *const what[] = {"the PTR lookup", "a name's A lookup"};
+	struct spf_params p = {.helo = "h.test", .sender = "user@example.test", .deadline_ms = 300};
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	char zone[512];
+
+	addr_parse("203.0.113.5", &p.client);
+	for (int i = 0; i < 2; i++) {
+		for (unsigned lookup_timeout = 0; lookup_timeout <= 1000; lookup_timeout += 1000) {
+			p.lookup_timeout_ms = lookup_timeout;
+			snprintf(zone, sizeof(zone),
+				 "example.test TXT \"v=spf1 ptr ip4:203.0.113.5 -all\"\n%s",
+				 zones[i]);
+			fake_dns_reset();
+			fake_dns_load(zone);
+			spf_evaluate(dns, &p, a, &out);
+			CHECK(out.result == SPF_TEMPERROR && out.reason &&
+				  strcmp(out.reason, "DNS timeout") == 0,
+			      "§4.6.4 the deadline passes during %s (lookup timeout %u): temperror "
+			      "(got %s, %s)",
+			      what[i], lookup_timeout, spf_result_name(out.result),
+			      out.reason ? out.reason : "");
+		}
+	}
 	arena_free(&a);
 }
 
@@ -970,6 +1045,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(dns, &cases[i]);
 	test_deadline(dns);
+	test_ptr_deadline(dns);
 	test_long_record(dns);
 	test_many_terms(dns);
 	test_many_terms_mixed(dns);
