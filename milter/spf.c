@@ -61,7 +61,9 @@
  * - it counts a record's mechanisms in an unsigned char: past 255 the
  *   count wraps and the later terms are never seen (300 ip4 terms, the
  *   280th matching, gave neutral); spf_record_render() gives it only the
- *   terms evaluation can reach, ip4/ip6 runs reduced to one;
+ *   terms evaluation can reach, ip4/ip6 runs reduced to one; and it
+ *   refuses a domain-spec's literal text over 255 characters, so a p
+ *   macro beside such text is expanded there, not left to libspf2;
  * - explanations: spaces become garbage and URL escaping is wrong, so the
  *   exp= text is expanded by spf_record_explain();
  * - it does not cut an expanded name to 253 characters (§7.3) and asks

@@ -24,6 +24,8 @@
 
 /* DNS-querying terms an evaluation may have (RFC 7208 §4.6.4) */
 #define SPF_RECORD_DNS_TERMS 10
+/* A domain-spec left with a p macro for libspf2: at most this long. */
+#define SPF_RECORD_LAZY_MAX 400
 
 enum spf_term_type { T_ALL, T_INCLUDE, T_A, T_MX, T_PTR, T_IP4, T_IP6, T_EXISTS };
 
@@ -782,48 +784,43 @@ static void spf_put_literal(struct spf_sb *out, const char *s, size_t n)
 	}
 }
 
-/* A domain-spec for libspf2, its macros expanded here but for a plain p
- * (see spf_libspf2_expands()).  Fully expanded, it loses a final dot and
- * is cut from the left to 253 characters here (§7.3; libspf2 does not,
- * and refuses literals over 255); with a p left in, the DNS layer cuts. */
-static void spf_render_ds(struct spf_expander *x, const char *s, size_t n, struct spf_sb *out)
+/* A domain-spec fully expanded here, without a final dot and cut from
+ * the left to 253 characters (§7.3; libspf2 does not cut, and refuses
+ * literals over 255). */
+static void spf_render_ds_expanded(struct spf_expander *x, const char *s, size_t n,
+				   struct spf_sb *out)
 {
 	struct spf_sb plain;
 	const char *name;
 	size_t len;
-	int lazy = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		struct spf_macro m;
+	sb_init(&plain, SPF_RECORD_MAX_OUT);
+	spf_expand_string(x, s, n, &plain);
+	if (plain.full)
+		out->full = 1;
+	name = plain.buf;
+	len = plain.len;
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	while (len > 253) {
+		const char *dot = memchr(name, '.', len);
 
-		if (s[i] == '%' && spf_macro_parse(s, n, i, 0, &m, NULL) != 0 && m.letter != 0 &&
-		    spf_libspf2_expands(&m))
-			lazy = 1;
-	}
-	if (!lazy) {
-		sb_init(&plain, SPF_RECORD_MAX_OUT);
-		spf_expand_string(x, s, n, &plain);
-		if (plain.full)
-			out->full = 1;
-		name = plain.buf;
-		len = plain.len;
-		if (len > 0 && name[len - 1] == '.')
-			len--;
-		while (len > 253) {
-			const char *dot = memchr(name, '.', len);
-
-			if (dot == NULL) {   /* one huge label: no DNS name */
-				name = ".."; /* the DNS layer's "no such name" */
-				len = 2;
-				break;
-			}
-			len -= (size_t)(dot - name) + 1;
-			name = dot + 1;
+		if (dot == NULL) {   /* one huge label: no DNS name */
+			name = ".."; /* the DNS layer's "no such name" */
+			len = 2;
+			break;
 		}
-		spf_put_literal(out, name, len);
-		free(plain.buf);
-		return;
+		len -= (size_t)(dot - name) + 1;
+		name = dot + 1;
 	}
+	spf_put_literal(out, name, len);
+	free(plain.buf);
+}
+
+/* A domain-spec with its plain p macros left for libspf2 to expand; the
+ * DNS layer cuts the name. */
+static void spf_render_ds_lazy(struct spf_expander *x, const char *s, size_t n, struct spf_sb *out)
+{
 	for (size_t i = 0; i < n;) {
 		struct spf_macro m;
 		size_t end;
@@ -852,6 +849,65 @@ static void spf_render_ds(struct spf_expander *x, const char *s, size_t n, struc
 		}
 		i = end;
 	}
+}
+
+/* Will libspf2 1.2.10 compile this rendered domain-spec?  It refuses a
+ * literal run over 255 characters (SPF_MAX_STR_LEN) and a mechanism's
+ * data over 511 bytes (SPF_MAX_MECH_LEN, some 8 bytes per part and the
+ * prefix lengths): kept well inside both. */
+static int spf_libspf2_fits(const char *s, size_t n)
+{
+	size_t run = 0, parts = 1;
+
+	if (n > SPF_RECORD_LAZY_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 1 < n && s[i + 1] == '{') {
+			const char *close = memchr(s + i, '}', n - i);
+
+			if (close == NULL) /* validated already: a broken invariant */
+				return 0;
+			parts += 2;
+			run = 0;
+			i = (size_t)(close - s);
+			continue;
+		}
+		if (s[i] == '%') /* %% %_ %-: one character, or three */
+			i++;
+		if (++run > 250)
+			return 0;
+	}
+	return n + 8 * parts <= SPF_RECORD_LAZY_MAX;
+}
+
+/* A domain-spec for libspf2, its macros expanded here but for a plain p
+ * (see spf_libspf2_expands()), so that p's lookups happen only if its
+ * term is reached.  A lazy rendering libspf2 would refuse (long literal
+ * text around the p) is expanded here instead: the exact name, at the
+ * cost of p's lookups when the record is rendered. */
+static void spf_render_ds(struct spf_expander *x, const char *s, size_t n, struct spf_sb *out)
+{
+	struct spf_sb lazy;
+	int has_lazy = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct spf_macro m;
+
+		if (s[i] == '%' && spf_macro_parse(s, n, i, 0, &m, NULL) != 0 && m.letter != 0 &&
+		    spf_libspf2_expands(&m))
+			has_lazy = 1;
+	}
+	if (!has_lazy) {
+		spf_render_ds_expanded(x, s, n, out);
+		return;
+	}
+	sb_init(&lazy, SPF_RECORD_MAX_OUT);
+	spf_render_ds_lazy(x, s, n, &lazy);
+	if (!lazy.full && spf_libspf2_fits(lazy.buf, lazy.len))
+		sb_put(out, lazy.buf, lazy.len);
+	else
+		spf_render_ds_expanded(x, s, n, out);
+	free(lazy.buf);
 }
 
 /* Does an ip4 or ip6 term match the client (§5.6)?  An ip4 term never

@@ -59,6 +59,13 @@ struct spf_case {
 	"5.113.0.203.in-addr.arpa PTR n9.test\n5.113.0.203.in-addr.arpa PTR n10.test\n"            \
 	"5.113.0.203.in-addr.arpa PTR example.test\n"
 
+/* 26 labels of 9 characters: 259 characters of literal text */
+#define LONG_LABELS                                                                                \
+	"abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."         \
+	"abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."         \
+	"abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."         \
+	"abcdefghi.abcdefghi"
+
 /* foobar.%{o} eight times .example.test, cut from the left to 253 characters */
 #define LONG_EXP_NAME                                                                              \
 	"long.exp.example.test.somewhat.long.exp.example.test.somewhat.long.exp.example.test."     \
@@ -276,6 +283,15 @@ static const struct spf_case cases[] = {
 	{"§7.3", "p macro: PTR SERVFAIL expands to unknown",
 	 "example.test TXT \"v=spf1 exists:%{p}.ok.test -all\"\n5.113.0.203.in-addr.arpa SERVFAIL\n"
 	 "unknown.ok.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, ANY, 0, ANY, NULL,
+	 NULL},
+	{"§7.3", "p macro beside literal text over 255 characters (libspf2 refuses it)",
+	 "example.test TXT \"v=spf1 exists:%{p}." LONG_LABELS ".ok.test -all\"\n"
+	 "5.113.0.203.in-addr.arpa PTR mx.example.test\nmx.example.test A 203.0.113.5\n"
+	 "abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."
+	 "abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."
+	 "abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."
+	 "abcdefghi.ok.test A 127.0.0.2",
 	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, ANY, 0, ANY, NULL,
 	 NULL},
 	{"§5.4", "mx: an MX host's SERVFAIL stays a temperror",
