@@ -58,6 +58,12 @@
  *   ".", the ',' and '/' macro delimiters); it runs redirect= where it
  *   stands: every record goes through spf_record_parse() and libspf2
  *   compiles spf_record_render()'s text instead;
+ * - it counts a record's mechanisms in an unsigned char: past 255 the
+ *   count wraps and the later terms are never seen (300 ip4 terms, the
+ *   280th matching, gave neutral); spf_record_render() gives it only the
+ *   terms evaluation can reach, ip4/ip6 runs reduced to one; and it
+ *   refuses a domain-spec's literal text over 255 characters, so a p
+ *   macro beside such text is expanded there, not left to libspf2;
  * - explanations: spaces become garbage and URL escaping is wrong, so the
  *   exp= text is expanded by spf_record_explain();
  * - it does not cut an expanded name to 253 characters (§7.3) and asks
@@ -105,10 +111,11 @@ struct spf_eval {
 
 	/* The names of the last mx or ptr answer, which libspf2 looks up in
 	 * order next: those lookups are part of that term, not terms.
-	 * follow_any: the mx had a /0 prefix (SPF_RECORD_ANY_ADDRESS). */
+	 * follow_any: the mx had a /0 prefix (SPF_RECORD_ANY_ADDRESS).
+	 * follow_ptr: they are PTR names, validated (§5.5). */
 	char *follow[SPF_MAX_FOLLOW];
 	size_t follow_count, follow_next;
-	int follow_any;
+	int follow_any, follow_ptr;
 
 	char *exp_domain, *exp_text; /* last explanation, to ask once */
 
@@ -226,7 +233,7 @@ static void spf_follow_clear(struct spf_eval *ev)
 	for (size_t i = 0; i < ev->follow_count; i++)
 		xfree(&ev->follow[i]);
 	ev->follow_count = ev->follow_next = 0;
-	ev->follow_any = 0;
+	ev->follow_any = ev->follow_ptr = 0;
 }
 
 /* Keep the names of an mx or ptr answer: libspf2 looks up the first ten,
@@ -236,6 +243,7 @@ static void spf_follow_set(struct spf_eval *ev, int rrtype, const struct dns_ans
 	spf_follow_clear(ev);
 	if (ans->status != DNS_OK)
 		return;
+	ev->follow_ptr = rrtype == DNS_T_PTR;
 	for (size_t i = 0; i < ans->count && i < SPF_MAX_FOLLOW; i++)
 		ev->follow[ev->follow_count++] =
 		    xstrdup(rrtype == DNS_T_MX ? ans->rr[i].u.mx.exchange : ans->rr[i].u.name);
@@ -304,6 +312,15 @@ static int spf_name_prepare(const char *name, char *out, size_t size)
 	return 0;
 }
 
+/* Is a DNS error in this lookup "no match" rather than a temperror?  The
+ * PTR query of a ptr term (or of a p macro: they look the same here) and
+ * the address lookups of its names (RFC 7208 §5.5). */
+static int spf_error_is_no_match(const struct spf_eval *ev, int rrtype, enum spf_kind kind)
+{
+	return (kind == SPF_KIND_TERM && rrtype == DNS_T_PTR) ||
+	       (kind == SPF_KIND_FOLLOW && ev->follow_ptr);
+}
+
 /*
  * Ask one question for the evaluation.  NULL means answer "try again"
  * without asking: the deadline has gone or a limit was just passed.
@@ -314,10 +331,12 @@ static const struct dns_answer *spf_query(struct spf_eval *ev, const char *name,
 					  enum spf_kind kind, struct dns_query **qp)
 {
 	static const struct dns_answer no_such_name = {.status = DNS_NXDOMAIN, .rcode = 3};
+	static const struct dns_answer no_answer = {.status = DNS_NODATA};
 	const struct dns_answer *ans;
 	char qname[253 * 4 + 1];
 	uint64_t now = spf_now_ms();
 	unsigned wait;
+	int deadline_bound;
 
 	*qp = NULL;
 	if (ev->limit != SPF_LIMIT_NONE)
@@ -334,13 +353,26 @@ static const struct dns_answer *spf_query(struct spf_eval *ev, const char *name,
 		ev->terms++;
 	}
 	wait = (unsigned)(ev->deadline - now);
-	if (ev->lookup_timeout_ms != 0 && ev->lookup_timeout_ms < wait)
+	deadline_bound = ev->lookup_timeout_ms == 0 || ev->lookup_timeout_ms >= wait;
+	if (!deadline_bound)
 		wait = ev->lookup_timeout_ms;
 	if (spf_name_prepare(name, qname, sizeof(qname)) < 0)
 		ans = &no_such_name;
 	else
 		ans = dns_lookup(ev->dns, qname, rrtype, wait, qp);
 
+	/* §5.5: a DNS error looking up the PTR names fails the ptr
+	 * mechanism, and one looking up a name's addresses leaves that
+	 * name unvalidated (so too for the p macro, §7.3: "unknown").  Not
+	 * a timeout that is the evaluation's deadline: that ends it. */
+	if (ans->status == DNS_TEMPFAIL && spf_error_is_no_match(ev, rrtype, kind) &&
+	    !(ans->timed_out && deadline_bound)) {
+		log_debug("spf: %s %s: %s, taken as no match (RFC 7208 section 5.5)",
+			  rrtype == DNS_T_PTR ? "PTR" : "address of PTR name", name,
+			  ans->why ? ans->why : "DNS error");
+		dns_query_free(qp);
+		return &no_answer;
+	}
 	if (ans->status == DNS_TEMPFAIL && kind != SPF_KIND_EXP) {
 		if (!ev->tempfail)
 			snprintf(ev->why, sizeof(ev->why), "%s", ans->why ? ans->why : "");

@@ -22,6 +22,11 @@
 #include "mem.h"
 #include "spf_record.h"
 
+/* DNS-querying terms an evaluation may have (RFC 7208 §4.6.4) */
+#define SPF_RECORD_DNS_TERMS 10
+/* A domain-spec left with a p macro for libspf2: at most this long. */
+#define SPF_RECORD_LAZY_MAX 400
+
 enum spf_term_type { T_ALL, T_INCLUDE, T_A, T_MX, T_PTR, T_IP4, T_IP6, T_EXISTS };
 
 /* What follows a mechanism's name (RFC 7208 section 12). */
@@ -779,48 +784,43 @@ static void spf_put_literal(struct spf_sb *out, const char *s, size_t n)
 	}
 }
 
-/* A domain-spec for libspf2, its macros expanded here but for a plain p
- * (see spf_libspf2_expands()).  Fully expanded, it loses a final dot and
- * is cut from the left to 253 characters here (§7.3; libspf2 does not,
- * and refuses literals over 255); with a p left in, the DNS layer cuts. */
-static void spf_render_ds(struct spf_expander *x, const char *s, size_t n, struct spf_sb *out)
+/* A domain-spec fully expanded here, without a final dot and cut from
+ * the left to 253 characters (§7.3; libspf2 does not cut, and refuses
+ * literals over 255). */
+static void spf_render_ds_expanded(struct spf_expander *x, const char *s, size_t n,
+				   struct spf_sb *out)
 {
 	struct spf_sb plain;
 	const char *name;
 	size_t len;
-	int lazy = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		struct spf_macro m;
+	sb_init(&plain, SPF_RECORD_MAX_OUT);
+	spf_expand_string(x, s, n, &plain);
+	if (plain.full)
+		out->full = 1;
+	name = plain.buf;
+	len = plain.len;
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	while (len > 253) {
+		const char *dot = memchr(name, '.', len);
 
-		if (s[i] == '%' && spf_macro_parse(s, n, i, 0, &m, NULL) != 0 && m.letter != 0 &&
-		    spf_libspf2_expands(&m))
-			lazy = 1;
-	}
-	if (!lazy) {
-		sb_init(&plain, SPF_RECORD_MAX_OUT);
-		spf_expand_string(x, s, n, &plain);
-		if (plain.full)
-			out->full = 1;
-		name = plain.buf;
-		len = plain.len;
-		if (len > 0 && name[len - 1] == '.')
-			len--;
-		while (len > 253) {
-			const char *dot = memchr(name, '.', len);
-
-			if (dot == NULL) {   /* one huge label: no DNS name */
-				name = ".."; /* the DNS layer's "no such name" */
-				len = 2;
-				break;
-			}
-			len -= (size_t)(dot - name) + 1;
-			name = dot + 1;
+		if (dot == NULL) {   /* one huge label: no DNS name */
+			name = ".."; /* the DNS layer's "no such name" */
+			len = 2;
+			break;
 		}
-		spf_put_literal(out, name, len);
-		free(plain.buf);
-		return;
+		len -= (size_t)(dot - name) + 1;
+		name = dot + 1;
 	}
+	spf_put_literal(out, name, len);
+	free(plain.buf);
+}
+
+/* A domain-spec with its plain p macros left for libspf2 to expand; the
+ * DNS layer cuts the name. */
+static void spf_render_ds_lazy(struct spf_expander *x, const char *s, size_t n, struct spf_sb *out)
+{
 	for (size_t i = 0; i < n;) {
 		struct spf_macro m;
 		size_t end;
@@ -851,67 +851,188 @@ static void spf_render_ds(struct spf_expander *x, const char *s, size_t n, struc
 	}
 }
 
+/* Will libspf2 1.2.10 compile this rendered domain-spec?  It refuses a
+ * literal run over 255 characters (SPF_MAX_STR_LEN) and a mechanism's
+ * data over 511 bytes (SPF_MAX_MECH_LEN, some 8 bytes per part and the
+ * prefix lengths): kept well inside both. */
+static int spf_libspf2_fits(const char *s, size_t n)
+{
+	size_t run = 0, parts = 1;
+
+	if (n > SPF_RECORD_LAZY_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 1 < n && s[i + 1] == '{') {
+			const char *close = memchr(s + i, '}', n - i);
+
+			if (close == NULL) /* validated already: a broken invariant */
+				return 0;
+			parts += 2;
+			run = 0;
+			i = (size_t)(close - s);
+			continue;
+		}
+		if (s[i] == '%') /* %% %_ %-: one character, or three */
+			i++;
+		if (++run > 250)
+			return 0;
+	}
+	return n + 8 * parts <= SPF_RECORD_LAZY_MAX;
+}
+
+/* A domain-spec for libspf2, its macros expanded here but for a plain p
+ * (see spf_libspf2_expands()), so that p's lookups happen only if its
+ * term is reached.  A lazy rendering libspf2 would refuse (long literal
+ * text around the p) is expanded here instead: the exact name, at the
+ * cost of p's lookups when the record is rendered. */
+static void spf_render_ds(struct spf_expander *x, const char *s, size_t n, struct spf_sb *out)
+{
+	struct spf_sb lazy;
+	int has_lazy = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct spf_macro m;
+
+		if (s[i] == '%' && spf_macro_parse(s, n, i, 0, &m, NULL) != 0 && m.letter != 0 &&
+		    spf_libspf2_expands(&m))
+			has_lazy = 1;
+	}
+	if (!has_lazy) {
+		spf_render_ds_expanded(x, s, n, out);
+		return;
+	}
+	sb_init(&lazy, SPF_RECORD_MAX_OUT);
+	spf_render_ds_lazy(x, s, n, &lazy);
+	if (!lazy.full && spf_libspf2_fits(lazy.buf, lazy.len))
+		sb_put(out, lazy.buf, lazy.len);
+	else
+		spf_render_ds_expanded(x, s, n, out);
+	free(lazy.buf);
+}
+
+/* Does an ip4 or ip6 term match the client (§5.6)?  An ip4 term never
+ * matches an IPv6 client, nor an ip6 term an IPv4 one (§5). */
+static int spf_ip_matches(const struct spf_term *t, const struct addr *client)
+{
+	const unsigned char *net, *ip;
+	unsigned bits, whole;
+
+	if (t->type == T_IP4 && client->family == AF_INET) {
+		net = (const unsigned char *)&t->v4;
+		ip = (const unsigned char *)&client->u.v4;
+		bits = t->cidr4;
+	} else if (t->type == T_IP6 && client->family == AF_INET6) {
+		net = t->v6.s6_addr;
+		ip = client->u.v6.s6_addr;
+		bits = t->cidr6;
+	} else {
+		return 0;
+	}
+	whole = bits / 8;
+	if (memcmp(net, ip, whole) != 0)
+		return 0;
+	return bits % 8 == 0 || ((net[whole] ^ ip[whole]) & (0xff00u >> (bits % 8)) & 0xff) == 0;
+}
+
+/*
+ * The run of ip4/ip6 terms from r->terms[i] on, which need no DNS: only
+ * the first that matches the client can decide (§4.6.2), so the run is
+ * rendered as that term's qualifier on the client's own address, or as
+ * nothing.  This keeps libspf2's mechanism count (an unsigned char in
+ * 1.2.10, which wraps past 255) small whatever the record's length.
+ * Returns the index of the run's last term.
+ */
+static size_t spf_render_ip_run(const struct spf_record *r, size_t i, const struct addr *client,
+				struct spf_sb *out)
+{
+	const struct spf_term *match = NULL;
+	char addr[INET6_ADDRSTRLEN];
+
+	for (; i < r->count && (r->terms[i].type == T_IP4 || r->terms[i].type == T_IP6); i++)
+		if (match == NULL && spf_ip_matches(&r->terms[i], client))
+			match = &r->terms[i];
+	if (match != NULL && inet_ntop(client->family, &client->u, addr, sizeof(addr)) != NULL)
+		sb_printf(out, " %c%s:%s/%u", match->qualifier,
+			  match->type == T_IP4 ? "ip4" : "ip6", addr,
+			  match->type == T_IP4 ? 32 : 128);
+	return i - 1;
+}
+
+/* One mechanism that is not ip4 or ip6. */
+static void spf_render_term(struct spf_expander *x, const struct spf_term *t, struct spf_sb *out)
+{
+	const struct spf_macro_env *env = x->env;
+	int any;
+
+	sb_printf(out, " %c", t->qualifier);
+	switch (t->type) {
+	case T_ALL:
+		sb_puts(out, "all");
+		break;
+	case T_INCLUDE:
+	case T_EXISTS:
+	case T_PTR:
+		sb_puts(out, t->type == T_INCLUDE  ? "include"
+			     : t->type == T_EXISTS ? "exists"
+						   : "ptr");
+		if (t->ds != NULL) {
+			sb_put(out, ":", 1);
+			spf_render_ds(x, t->ds, t->ds_len, out);
+		}
+		break;
+	case T_A:
+	case T_MX:
+		/* libspf2 cannot hold a /0 (§5.3: it matches any address of
+		 * the family): mark the domain instead. */
+		any = env->client.family == AF_INET6 ? t->cidr6 == 0 : t->cidr4 == 0;
+		sb_puts(out, t->type == T_A ? "a" : "mx");
+		if (t->ds != NULL) {
+			sb_put(out, ":", 1);
+			spf_render_ds(x, t->ds, t->ds_len, out);
+		} else if (any && env->domain != NULL) {
+			sb_put(out, ":", 1);
+			spf_put_literal(out, env->domain, strlen(env->domain));
+		}
+		if (any)
+			sb_puts(out, SPF_RECORD_ANY_ADDRESS);
+		/* Always explicit, so an expanded domain ending in "/N" is
+		 * never taken for a prefix length. */
+		sb_printf(out, "/%u//%u", t->cidr4 ? t->cidr4 : 32, t->cidr6 ? t->cidr6 : 128);
+		break;
+	case T_IP4:
+	case T_IP6: /* rendered by runs */
+		break;
+	}
+}
+
+/*
+ * Only what evaluation can reach is rendered (§4.6.2: mechanisms in
+ * order, the first match wins): runs of ip4/ip6 terms become one term or
+ * none (spf_render_ip_run), nothing after "all" (it always matches,
+ * §5.1), and nothing after the eleventh DNS-querying term, whose
+ * evaluation is a permerror (§4.6.4) that the caller's DNS layer counts.
+ * So a record of any length up to SPF_RECORD_MAX_LEN renders to at most
+ * SPF_RECORD_DNS_TERMS + 1 DNS terms, as many ip terms plus one, an all,
+ * redirect= and exp=.
+ */
 char *spf_record_render(const struct spf_record *r, const struct spf_macro_env *env)
 {
 	struct spf_expander x = {.env = env};
 	struct spf_sb out;
-	char addr[INET6_ADDRSTRLEN];
+	size_t dns_terms = 0;
 
 	sb_init(&out, SPF_RECORD_MAX_OUT);
 	sb_puts(&out, "v=spf1");
 	for (size_t i = 0; i < r->count; i++) {
 		const struct spf_term *t = &r->terms[i];
-		int any;
 
-		sb_printf(&out, " %c", t->qualifier);
-		switch (t->type) {
-		case T_ALL:
-			sb_puts(&out, "all");
-			break;
-		case T_INCLUDE:
-		case T_EXISTS:
-		case T_PTR:
-			sb_puts(&out, t->type == T_INCLUDE  ? "include"
-				      : t->type == T_EXISTS ? "exists"
-							    : "ptr");
-			if (t->ds != NULL) {
-				sb_put(&out, ":", 1);
-				spf_render_ds(&x, t->ds, t->ds_len, &out);
-			}
-			break;
-		case T_A:
-		case T_MX:
-			/* libspf2 cannot hold a /0 (§5.3: it matches any
-			 * address of the family): mark the domain instead. */
-			any = env->client.family == AF_INET6 ? t->cidr6 == 0 : t->cidr4 == 0;
-			sb_puts(&out, t->type == T_A ? "a" : "mx");
-			if (t->ds != NULL) {
-				sb_put(&out, ":", 1);
-				spf_render_ds(&x, t->ds, t->ds_len, &out);
-			} else if (any && env->domain != NULL) {
-				sb_put(&out, ":", 1);
-				spf_put_literal(&out, env->domain, strlen(env->domain));
-			}
-			if (any)
-				sb_puts(&out, SPF_RECORD_ANY_ADDRESS);
-			/* Always explicit, so an expanded domain ending in
-			 * "/N" is never taken for a prefix length. */
-			sb_printf(&out, "/%u//%u", t->cidr4 ? t->cidr4 : 32,
-				  t->cidr6 ? t->cidr6 : 128);
-			break;
-		case T_IP4:
-			if (t->cidr4 == 0) /* §5.6: /0 matches every IPv4 address */
-				sb_printf(&out, "ip4:0.0.0.0/1 %cip4:128.0.0.0/1", t->qualifier);
-			else if (inet_ntop(AF_INET, &t->v4, addr, sizeof(addr)) != NULL)
-				sb_printf(&out, "ip4:%s/%u", addr, t->cidr4);
-			break;
-		case T_IP6:
-			if (t->cidr6 == 0)
-				sb_printf(&out, "ip6:::/1 %cip6:8000::/1", t->qualifier);
-			else if (inet_ntop(AF_INET6, &t->v6, addr, sizeof(addr)) != NULL)
-				sb_printf(&out, "ip6:%s/%u", addr, t->cidr6);
-			break;
+		if (t->type == T_IP4 || t->type == T_IP6) {
+			i = spf_render_ip_run(r, i, &env->client, &out);
+			continue;
 		}
+		spf_render_term(&x, t, &out);
+		if (t->type == T_ALL || ++dns_terms > SPF_RECORD_DNS_TERMS)
+			break;
 	}
 	/* §6.1: redirect= takes effect after every mechanism, and not at
 	 * all beside "all"; libspf2 runs it where it stands. */

@@ -7,9 +7,14 @@
  * permerror, §4.6) and keeps its terms.  spf_record_render() writes the
  * same policy as text libspf2 1.2.10 evaluates right: redirect= last and
  * dropped beside "all" (§6.1), unknown modifiers dropped (§6), /0 prefix
- * lengths rewritten (see SPF_RECORD_ANY_ADDRESS), and the macros libspf2
+ * lengths rewritten (see SPF_RECORD_ANY_ADDRESS), the macros libspf2
  * expands wrongly expanded here (§7.3: ',' and '/' delimiters, URL
- * escaping of upper-case letters).  spf_record_explain() expands an
+ * escaping of upper-case letters), and only the terms evaluation can
+ * reach for this client (§4.6.2): a run of ip4/ip6 terms becomes its
+ * first match on the client's address, or nothing, and nothing follows
+ * "all" or the eleventh DNS-querying term (§4.6.4) -- libspf2 counts
+ * mechanisms in an unsigned char, and a record of SPF_RECORD_MAX_LEN
+ * renders to a few dozen at most.  spf_record_explain() expands an
  * explanation TXT (§6.2, §7).  Inputs are capped (SPF_RECORD_MAX_LEN,
  * SPF_RECORD_EXP_MAX); outputs are malloc'd and the caller frees them.
  * Knows no DNS: the p macro's value comes from the caller's callback.

@@ -19,6 +19,7 @@
 #include "dns.h"
 #include "fake_dns.h"
 #include "spf.h"
+#include "spf_record.h"
 
 #define ANY (-1) /* a count the row does not check */
 
@@ -57,6 +58,13 @@ struct spf_case {
 	"5.113.0.203.in-addr.arpa PTR n7.test\n5.113.0.203.in-addr.arpa PTR n8.test\n"             \
 	"5.113.0.203.in-addr.arpa PTR n9.test\n5.113.0.203.in-addr.arpa PTR n10.test\n"            \
 	"5.113.0.203.in-addr.arpa PTR example.test\n"
+
+/* 26 labels of 9 characters: 259 characters of literal text */
+#define LONG_LABELS                                                                                \
+	"abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."         \
+	"abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."         \
+	"abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."         \
+	"abcdefghi.abcdefghi"
 
 /* foobar.%{o} eight times .example.test, cut from the left to 253 characters */
 #define LONG_EXP_NAME                                                                              \
@@ -242,6 +250,53 @@ static const struct spf_case cases[] = {
 	{"§5.4", "SERVFAIL on an MX host",
 	 "example.test TXT \"v=spf1 mx -all\"\nexample.test MX 10 mx.example.test\n"
 	 "mx.example.test SERVFAIL",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_TEMPERROR, "DNS error", 1, 0,
+	 3, NULL, NULL},
+
+	/* §5.5: "If a DNS error occurs while doing the PTR RR lookup, then
+	 * this mechanism fails to match"; likewise a name whose address
+	 * lookup fails is not validated. */
+	{"§5.5", "ptr: PTR SERVFAIL is no match, the next term decides",
+	 "example.test TXT \"v=spf1 ptr ip4:203.0.113.5 -all\"\n5.113.0.203.in-addr.arpa SERVFAIL",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.5", "ptr: PTR SERVFAIL, then -all",
+	 "example.test TXT \"v=spf1 ptr -all\"\n5.113.0.203.in-addr.arpa SERVFAIL", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.5", "ptr: PTR timeout is no match",
+	 "example.test TXT \"v=spf1 -ptr ~all\"\n5.113.0.203.in-addr.arpa TIMEOUT", "203.0.113.5",
+	 "h.test", "user@example.test", MFROM, SPF_SOFTFAIL, NULL, 1, 0, 2, NULL, NULL},
+	{"§5.5", "ptr: one name's A lookup SERVFAIL, the next name validates",
+	 "example.test TXT \"v=spf1 ptr -all\"\n5.113.0.203.in-addr.arpa PTR bad.example.test\n"
+	 "5.113.0.203.in-addr.arpa PTR mail.example.test\nbad.example.test SERVFAIL\n"
+	 "mail.example.test A 203.0.113.5",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, 1, 0, 4, NULL, NULL},
+	{"§5.5", "ptr: the only name's A lookup SERVFAIL: not validated",
+	 "example.test TXT \"v=spf1 ptr -all\"\n5.113.0.203.in-addr.arpa PTR bad.example.test\n"
+	 "bad.example.test SERVFAIL",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_FAIL, NULL, 1, 0, 3, NULL, NULL},
+	{"§5.5", "ptr: AAAA lookup timeout, not validated",
+	 "example.test TXT \"v=spf1 ptr ~all\"\n"
+	 "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa PTR v6.example.test\n"
+	 "v6.example.test TIMEOUT",
+	 "2001:db8::25", "h.test", "user@example.test", MFROM, SPF_SOFTFAIL, NULL, 1, 0, 3, NULL,
+	 NULL},
+	{"§7.3", "p macro: PTR SERVFAIL expands to unknown",
+	 "example.test TXT \"v=spf1 exists:%{p}.ok.test -all\"\n5.113.0.203.in-addr.arpa SERVFAIL\n"
+	 "unknown.ok.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, ANY, 0, ANY, NULL,
+	 NULL},
+	{"§7.3", "p macro beside literal text over 255 characters (libspf2 refuses it)",
+	 "example.test TXT \"v=spf1 exists:%{p}." LONG_LABELS ".ok.test -all\"\n"
+	 "5.113.0.203.in-addr.arpa PTR mx.example.test\nmx.example.test A 203.0.113.5\n"
+	 "abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."
+	 "abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."
+	 "abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi.abcdefghi."
+	 "abcdefghi.ok.test A 127.0.0.2",
+	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_PASS, NULL, ANY, 0, ANY, NULL,
+	 NULL},
+	{"§5.4", "mx: an MX host's SERVFAIL stays a temperror",
+	 "example.test TXT \"v=spf1 mx ptr -all\"\nexample.test MX 10 mx.example.test\n"
+	 "mx.example.test SERVFAIL\n5.113.0.203.in-addr.arpa PTR mx.example.test",
 	 "203.0.113.5", "h.test", "user@example.test", MFROM, SPF_TEMPERROR, "DNS error", 1, 0,
 	 3, NULL, NULL},
 
@@ -608,6 +663,43 @@ static void test_deadline(struct dns *dns)
 	arena_free(&a);
 }
 
+/* §5.5 makes a ptr's DNS errors no match, but the evaluation's deadline
+ * passing during them is still a temperror (§4.6.4), never a result the
+ * rest of the record would give. */
+static void test_ptr_deadline(struct dns *dns)
+{
+	static const char *const zones[] = {
+	    "5.113.0.203.in-addr.arpa DELAY 5000\n5.113.0.203.in-addr.arpa PTR mail.example.test\n",
+	    "5.113.0.203.in-addr.arpa PTR mail.example.test\nmail.example.test DELAY 5000\n"
+	    "mail.example.test A 203.0.113.5\n",
+	};
+	static const char *const what[] = {"the PTR lookup", "a name's A lookup"};
+	struct spf_params p = {.helo = "h.test", .sender = "user@example.test", .deadline_ms = 300};
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	char zone[512];
+
+	addr_parse("203.0.113.5", &p.client);
+	for (int i = 0; i < 2; i++) {
+		for (unsigned lookup_timeout = 0; lookup_timeout <= 1000; lookup_timeout += 1000) {
+			p.lookup_timeout_ms = lookup_timeout;
+			snprintf(zone, sizeof(zone),
+				 "example.test TXT \"v=spf1 ptr ip4:203.0.113.5 -all\"\n%s",
+				 zones[i]);
+			fake_dns_reset();
+			fake_dns_load(zone);
+			spf_evaluate(dns, &p, a, &out);
+			CHECK(out.result == SPF_TEMPERROR && out.reason &&
+				  strcmp(out.reason, "DNS timeout") == 0,
+			      "§4.6.4 the deadline passes during %s (lookup timeout %u): temperror "
+			      "(got %s, %s)",
+			      what[i], lookup_timeout, spf_result_name(out.result),
+			      out.reason ? out.reason : "");
+		}
+	}
+	arena_free(&a);
+}
+
 /* spf_start() overlaps; spf_finish() copies into the caller's arena. */
 static void test_thread(struct dns *dns)
 {
@@ -731,6 +823,228 @@ static void test_long_record(struct dns *dns)
 	arena_free(&a);
 }
 
+/* Evaluate one zone for user@example.test from client; the outcome's
+ * strings are in a. */
+static void eval_zone(struct dns *dns, const char *zone, const char *client, struct arena *a,
+		      struct spf_outcome *out)
+{
+	struct spf_params p = {.helo = "h.test",
+			       .sender = "user@example.test",
+			       .deadline_ms = 5000,
+			       .lookup_timeout_ms = 2000};
+
+	addr_parse(client, &p.client);
+	fake_dns_reset();
+	fake_dns_load(zone);
+	spf_evaluate(dns, &p, a, out);
+}
+
+/* Append n short ip4 terms 1.1.x.y (or ip6 1::x) to s; the term at
+ * index match (from 0; none if negative) is for the client instead, with
+ * its qualifier. */
+static void add_ip_terms(char *s, size_t size, int v6, int n, int match, const char *qualifier,
+			 const char *client)
+{
+	size_t len = strlen(s);
+
+	for (int i = 0; i < n && len < size; i++) {
+		if (i == match)
+			len += (size_t)snprintf(s + len, size - len, " %s%s:%s", qualifier,
+						v6 ? "ip6" : "ip4", client);
+		else if (v6)
+			len += (size_t)snprintf(s + len, size - len, " ip6:1::%x", i);
+		else
+			len += (size_t)snprintf(s + len, size - len, " ip4:1.1.%d.%d", i / 100,
+						i % 100);
+	}
+}
+
+/* RFC 7208 sets no limit on the number of terms; libspf2 1.2.10 counts
+ * mechanisms in an unsigned char.  Columns: what, v6, terms, index of the
+ * client's term (-1: none), its qualifier, what follows, the result. */
+static const struct {
+	const char *what;
+	int v6, n, match;
+	const char *qualifier, *tail;
+	enum spf_result want;
+} many_cases[] = {
+    {"300 ip4, the 280th matches", 0, 300, 279, "", " -all", SPF_PASS},
+    {"300 ip4, the 280th is -ip4", 0, 300, 279, "-", " ?all", SPF_FAIL},
+    {"300 ip4, the 256th matches", 0, 300, 255, "~", " -all", SPF_SOFTFAIL},
+    {"300 ip4, none matches, ~all", 0, 300, -1, "", " ~all", SPF_SOFTFAIL},
+    {"300 ip4, none matches, -all", 0, 300, -1, "", " -all", SPF_FAIL},
+    {"300 ip4, none matches, no all", 0, 300, -1, "", "", SPF_NEUTRAL},
+    {"300 ip4, the last matches, no all", 0, 300, 299, "", "", SPF_PASS},
+    {"300 ip6, the 280th matches", 1, 300, 279, "", " -all", SPF_PASS},
+    {"300 ip6, the 280th is -ip6", 1, 300, 279, "-", " +all", SPF_FAIL},
+    {"300 ip6, none matches, ?all", 1, 300, -1, "", " ?all", SPF_NEUTRAL},
+};
+
+static void test_many_terms(struct dns *dns)
+{
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	char zone[16384];
+
+	for (size_t i = 0; i < sizeof(many_cases) / sizeof(many_cases[0]); i++) {
+		const char *client = many_cases[i].v6 ? "2001:db8::25" : "203.0.113.5";
+
+		strcpy(zone, "example.test TXT \"v=spf1");
+		add_ip_terms(zone, sizeof(zone), many_cases[i].v6, many_cases[i].n,
+			     many_cases[i].match, many_cases[i].qualifier, client);
+		strcat(zone, many_cases[i].tail);
+		strcat(zone, "\"");
+		eval_zone(dns, zone, client, a, &out);
+		if (!CHECK(out.result == many_cases[i].want, "§4.6.2 %s: %s", many_cases[i].what,
+			   spf_result_name(many_cases[i].want)))
+			printf("#   got %s (%s)\n", spf_result_name(out.result),
+			       out.reason ? out.reason : "");
+	}
+	arena_free(&a);
+}
+
+/* Long runs of ip4 terms between DNS terms. */
+static void test_many_terms_mixed(struct dns *dns)
+{
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	char zone[32768];
+
+	/* 100 ip4, a:, 100 ip4, include: (no match), mx, 100 ip4 the 80th matching */
+	strcpy(zone, "example.test TXT \"v=spf1");
+	add_ip_terms(zone, sizeof(zone), 0, 100, -1, "", NULL);
+	strcat(zone, " a:t1.test");
+	add_ip_terms(zone, sizeof(zone), 0, 100, -1, "", NULL);
+	strcat(zone, " include:inc.test mx:t2.test");
+	add_ip_terms(zone, sizeof(zone), 0, 100, 79, "", "203.0.113.5");
+	strcat(zone, " -all\"\ninc.test TXT \"v=spf1 ip4:192.0.2.99 -all\"\n"
+		     "t2.test MX 10 t3.test\n" TERM_HOSTS);
+	eval_zone(dns, zone, "203.0.113.5", a, &out);
+	CHECK(out.result == SPF_PASS && out.dns_queries == 3,
+	      "§4.6.2 ip4 runs around a, include, mx: pass after 3 DNS terms (got %s, %u)",
+	      spf_result_name(out.result), out.dns_queries);
+
+	/* the same, the client's term before the a: -- no DNS term asked */
+	strcpy(zone, "example.test TXT \"v=spf1");
+	add_ip_terms(zone, sizeof(zone), 0, 200, 190, "-", "203.0.113.0/24");
+	strcat(zone, " a:t1.test");
+	add_ip_terms(zone, sizeof(zone), 0, 80, 50, "+", "203.0.113.5");
+	strcat(zone, " +all\"\n" TERM_HOSTS);
+	eval_zone(dns, zone, "203.0.113.5", a, &out);
+	CHECK(out.result == SPF_FAIL && out.dns_queries == 0,
+	      "§4.6.2 the first matching term wins, before a DNS term (got %s, %u)",
+	      spf_result_name(out.result), out.dns_queries);
+
+	/* the a: term matches between two long runs */
+	strcpy(zone, "example.test TXT \"v=spf1");
+	add_ip_terms(zone, sizeof(zone), 0, 200, -1, "", NULL);
+	strcat(zone, " ~a:t5.test");
+	add_ip_terms(zone, sizeof(zone), 0, 80, 50, "+", "203.0.113.5");
+	strcat(zone, " -all\"\n" TERM_HOSTS "t5.test A 203.0.113.5\n");
+	eval_zone(dns, zone, "203.0.113.5", a, &out);
+	CHECK(out.result == SPF_SOFTFAIL && out.dns_queries == 1,
+	      "§4.6.2 a DNS term after 200 ip4 terms is evaluated (got %s, %u)",
+	      spf_result_name(out.result), out.dns_queries);
+
+	arena_free(&a);
+}
+
+/* Long runs of ip4 terms in includes and redirects, and beside the limits. */
+static void test_many_terms_nested(struct dns *dns)
+{
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+	char zone[32768], inc[8192];
+
+	/* the match is in an included record of 300 terms */
+	strcpy(inc, "inc.test TXT \"v=spf1");
+	add_ip_terms(inc, sizeof(inc), 0, 300, 279, "", "203.0.113.5");
+	strcat(inc, " -all\"\n");
+	snprintf(zone, sizeof(zone),
+		 "example.test TXT \"v=spf1 a:t1.test include:inc.test -all\"\n%s%s", inc,
+		 TERM_HOSTS);
+	eval_zone(dns, zone, "203.0.113.5", a, &out);
+	CHECK(out.result == SPF_PASS && out.dns_queries == 2,
+	      "§5.2 an include of 300 ip4 terms, the 280th matching: pass (got %s, %u)",
+	      spf_result_name(out.result), out.dns_queries);
+
+	/* and through a redirect= */
+	strcpy(inc, "inc.test TXT \"v=spf1");
+	add_ip_terms(inc, sizeof(inc), 0, 300, 279, "-", "203.0.113.5");
+	strcat(inc, " ?all\"\n");
+	snprintf(zone, sizeof(zone),
+		 "example.test TXT \"v=spf1 ip4:192.0.2.1 redirect=inc.test\"\n%s", inc);
+	eval_zone(dns, zone, "203.0.113.5", a, &out);
+	CHECK(out.result == SPF_FAIL,
+	      "§6.1 a redirect= to 300 ip4 terms, the 280th -ip4: fail (got %s)",
+	      spf_result_name(out.result));
+
+	/* all in the middle ends the evaluation (§5.1) */
+	strcpy(zone, "example.test TXT \"v=spf1");
+	add_ip_terms(zone, sizeof(zone), 0, 200, -1, "", NULL);
+	strcat(zone, " -all");
+	add_ip_terms(zone, sizeof(zone), 0, 100, 79, "", "203.0.113.5");
+	strcat(zone, " redirect=inc.test\"\ninc.test TXT \"v=spf1 +all\"\n");
+	eval_zone(dns, zone, "203.0.113.5", a, &out);
+	CHECK(out.result == SPF_FAIL && out.dns_queries == 0,
+	      "§5.1 -all after 200 ip4 terms ends it, redirect= ignored (got %s, %u)",
+	      spf_result_name(out.result), out.dns_queries);
+
+	/* ten DNS terms, then a long run: the run is still reached */
+	strcpy(zone, "example.test TXT \"v=spf1 a:t1.test a:t2.test a:t3.test a:t4.test a:t5.test "
+		     "a:t6.test a:t7.test a:t8.test a:t9.test a:t10.test");
+	add_ip_terms(zone, sizeof(zone), 0, 280, 270, "", "203.0.113.5");
+	strcat(zone, " -all\"\n" TERM_HOSTS);
+	eval_zone(dns, zone, "203.0.113.5", a, &out);
+	CHECK(out.result == SPF_PASS && out.dns_queries == 10,
+	      "§4.6.4 ten DNS terms then 280 ip4 terms: pass (got %s, %u)",
+	      spf_result_name(out.result), out.dns_queries);
+
+	/* eleven DNS terms, then a long run: the eleventh is a permerror */
+	strcpy(zone, "example.test TXT \"v=spf1 a:t1.test a:t2.test a:t3.test a:t4.test a:t5.test "
+		     "a:t6.test a:t7.test a:t8.test a:t9.test a:t10.test a:t11.test");
+	add_ip_terms(zone, sizeof(zone), 0, 280, 270, "", "203.0.113.5");
+	strcat(zone, " a:t1.test a:t2.test -all\"\n" TERM_HOSTS);
+	eval_zone(dns, zone, "203.0.113.5", a, &out);
+	CHECK(out.result == SPF_PERMERROR && out.reason && strstr(out.reason, "too many DNS"),
+	      "§4.6.4 eleven DNS terms then 280 ip4 terms: permerror (got %s, %s)",
+	      spf_result_name(out.result), out.reason ? out.reason : "");
+	arena_free(&a);
+}
+
+/* A record of exactly SPF_RECORD_MAX_LEN characters of ip4 terms, the
+ * client's last: the longest record accepted gets its result. */
+static void test_max_record(struct dns *dns)
+{
+	static const char *const tails[] = {" ip4:203.0.113.5 -all", " -ip4:203.0.113.5 +all"};
+	static const enum spf_result want[] = {SPF_PASS, SPF_FAIL};
+	struct arena *a = arena_new(1024);
+	struct spf_outcome out;
+
+	for (size_t t = 0; t < 2; t++) {
+		char record[4097] = "v=spf1", zone[4200];
+		size_t len;
+		int i = 0;
+
+		/* " ip4:10.0.x.y" terms while a tail still fits, then spaces
+		 * (1*SP between terms, §12) to reach exactly 4096 */
+		for (; strlen(record) + 14 + strlen(tails[t]) <= 4096; i++)
+			snprintf(record + strlen(record), sizeof(record) - strlen(record),
+				 " ip4:10.0.%d.%d", i / 250, i % 250 + 1);
+		while (strlen(record) + strlen(tails[t]) < 4096)
+			strcat(record, " ");
+		strcat(record, tails[t]);
+		len = strlen(record);
+		snprintf(zone, sizeof(zone), "example.test TXT \"%s\"", record);
+		eval_zone(dns, zone, "203.0.113.5", a, &out);
+		CHECK(len == SPF_RECORD_MAX_LEN && out.result == want[t],
+		      "§4.6.2 a %zu-byte record of %d ip4 terms, then%s: %s (got %s, %s)", len, i,
+		      tails[t], spf_result_name(want[t]), spf_result_name(out.result),
+		      out.reason ? out.reason : "");
+	}
+	arena_free(&a);
+}
+
 static void test_names(void)
 {
 	static const char *const want[] = {
@@ -757,7 +1071,12 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(dns, &cases[i]);
 	test_deadline(dns);
+	test_ptr_deadline(dns);
 	test_long_record(dns);
+	test_many_terms(dns);
+	test_many_terms_mixed(dns);
+	test_many_terms_nested(dns);
+	test_max_record(dns);
 	test_thread(dns);
 	test_pool(dns);
 	test_names();
