@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "authres.h"
+#include "hsplit.h"
 #include "log.h"
 #include "mem.h"
 #include "message.h"
@@ -199,15 +200,21 @@ static void keep_header(struct message *m, const char *name, const char *value)
 	f->header_count++;
 }
 
-void message_header(struct message *m, const char *name, const char *value)
+void message_header(struct message *m, const char *raw_name, const char *value)
 {
 	struct facts *f = &m->facts;
+	size_t name_len = hsplit_name_len(raw_name);
+	/* Postfix and Sendmail end a name before the blanks ahead of the colon;
+	 * another MTA may pass them: compare names without them (DKIM gets the
+	 * field as passed). */
+	const char *name =
+	    raw_name[name_len] == '\0' ? raw_name : arena_strndup(m->arena, raw_name, name_len);
 
-	f->header_bytes += strlen(name) + strlen(value) + 3;
+	f->header_bytes += strlen(raw_name) + strlen(value) + 3;
 	if (f->skipped == NULL)
 		keep_header(m, name, value);
 	if (m->dkim_check != NULL)
-		dkim_check_header(m->dkim_check, name, value);
+		dkim_check_header(m->dkim_check, raw_name, value);
 	if (strcasecmp(name, "From") == 0 && f->from_fields++ == 0)
 		m->from_value = arena_strndup(m->arena, value, strnlen(value, RFC5322_MAX_VALUE + 1));
 	if (strcasecmp(name, AUTHRES_HEADER) == 0) {

@@ -22,6 +22,7 @@
 #include "dkim.h"
 #include "dns.h"
 #include "history.h"
+#include "hsplit.h"
 #include "log.h"
 #include "mem.h"
 #include "message.h"
@@ -32,7 +33,6 @@
 #include "spf.h"
 
 #define MESSAGE_MAX (64u * 1024 * 1024)
-#define HEADER_MAX (1024u * 1024)
 
 static void usage(FILE *out)
 {
@@ -56,49 +56,32 @@ static int read_all(FILE *in, struct buf *b)
 	return ferror(in) ? -1 : 0;
 }
 
-/* Feed header fields (unfolded as the MTA would give them) to the message;
- * returns the offset of the body. */
+/* Feed the header fields to the message as Postfix hands them to the
+ * daemon (util/hsplit.c); returns the offset of the body.  Where Postfix
+ * reads the file otherwise than the admin may, the tool says so once. */
 static size_t feed_headers(struct message *m, const char *text, size_t len)
 {
-	size_t pos = 0;
-	struct buf field;
+	struct hsplit h;
+	struct hsplit_field f;
+	const char *why;
+	unsigned line;
+	size_t body;
 
-	buf_init(&field, HEADER_MAX);
-	while (pos < len) {
-		const char *line = text + pos, *nl = memchr(line, '\n', len - pos);
-		size_t llen = nl ? (size_t)(nl - line) : len - pos;
-		size_t next = pos + llen + (nl != NULL);
-		size_t clen = llen > 0 && line[llen - 1] == '\r' ? llen - 1 : llen;
-
-		if (clen == 0) { /* the empty line ends the header */
-			pos = next;
-			break;
-		}
-		if ((line[0] == ' ' || line[0] == '\t') && field.len > 0) {
-			buf_puts(&field, "\n");
-			buf_append(&field, line, clen);
-		} else {
-			if (field.len > 0) {
-				char *colon = strchr(field.data, ':');
-
-				*colon = '\0';
-				message_header(m, field.data, colon + 1);
-				buf_reset(&field);
-			}
-			if (memchr(line, ':', clen) == NULL)
-				break; /* not a header field: the body starts here, as in Postfix */
-			buf_append(&field, line, clen);
-		}
-		pos = next;
+	hsplit_init(&h, text, len);
+	while (hsplit_next(&h, &f)) {
+		if (f.truncated)
+			log_warn("line %u: the %s field is longer than %d bytes: cut there, as "
+				 "Postfix does (header_size_limit)",
+				 f.line, f.name, HSPLIT_FIELD_MAX);
+		message_header(m, f.name, f.value);
 	}
-	if (field.len > 0) {
-		char *colon = strchr(field.data, ':');
-
-		*colon = '\0';
-		message_header(m, field.data, colon + 1);
-	}
-	buf_release(&field);
-	return pos;
+	if ((why = hsplit_end(&h, &line)) != NULL)
+		log_warn("line %u: %s: the header ends there and the rest is body, as Postfix "
+			 "passes it to the daemon",
+			 line, why);
+	body = hsplit_body(&h);
+	hsplit_release(&h);
+	return body;
 }
 
 static int cmd_test(int argc, char **argv)

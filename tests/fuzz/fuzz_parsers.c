@@ -1,6 +1,7 @@
 /*
  * fuzz_parsers - libFuzzer targets for the parsers of outside bytes other
- * than the rules: From mailbox lists (util/rfc5322.c), the daemon
+ * than the rules: From mailbox lists (util/rfc5322.c), a raw message's
+ * header fields (util/hsplit.c, for `authscore test`), the daemon
  * configuration (milter/conf.c), SPF records (milter/spf_record.c), DMARC
  * records (milter/dmarc.c), stored history records (report/record.c) and
  * the stored facts in them (report/record_facts.c).  One source, one
@@ -38,6 +39,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* a domain is never empty or blank */
 	free(text);
 	arena_free(&a);
+	return 0;
+}
+
+#elif defined(FUZZ_HSPLIT)
+#include "hsplit.h"
+
+/* The header splitter of `authscore test` (util/hsplit.c) over a whole
+ * message: every field has a name Postfix would take, within the cap, and
+ * the body starts inside the input. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct hsplit h;
+	struct hsplit_field f;
+	size_t fields = 0;
+
+	hsplit_init(&h, (const char *)data, size);
+	while (hsplit_next(&h, &f)) {
+		size_t n = strlen(f.name);
+
+		if (n == 0 || n + 1 + strlen(f.value) > HSPLIT_FIELD_MAX ||
+		    hsplit_name_len(f.name) != n)
+			abort(); /* a name is never empty or blank-ended; a field is capped */
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)f.name[i] <= ' ' || f.name[i] == ':' ||
+			    (unsigned char)f.name[i] >= 0x7f)
+				abort(); /* printable US-ASCII but the colon (is_header.c) */
+		if (++fields > size)
+			abort(); /* at least one byte of input per field */
+	}
+	if (hsplit_next(&h, &f) != 0 || hsplit_body(&h) > size)
+		abort(); /* the end is final; the body is inside the input */
+	hsplit_release(&h);
 	return 0;
 }
 

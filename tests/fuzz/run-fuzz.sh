@@ -26,6 +26,7 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 # name | extra compiler flags | sources | corpus | dictionary
 targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_parse.c $s/rules/rules_eval.c -lpcre2-8|corpus_rules|rules.dict
 headers|-DFUZZ_HEADERS|$s/tests/fuzz/fuzz_parsers.c $s/util/rfc5322.c|corpus_headers|
+hsplit|-DFUZZ_HSPLIT|$s/tests/fuzz/fuzz_parsers.c $s/util/hsplit.c|corpus_hsplit|
 conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/conf.c|corpus_conf|
 spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
 dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/tests/fake_dns.c|corpus_dmarc|
