@@ -686,6 +686,39 @@ static struct dkim_key *dkim_sig_key(struct dkim_check *c, DKIM_SIGINFO *sig)
 	return dkim_key_find(c, name);
 }
 
+/* What our own view of the key decides before libopendkim's verdict:
+ * a DNS failure, no key, a key record that is invalid or too long for
+ * libopendkim to read.  Returns 1 when *out is set. */
+static int dkim_key_result(const struct dkim_key *key, struct arena *a, struct dkim_sig *out)
+{
+	if (key->answer != NULL && key->answer->status == DNS_TEMPFAIL) {
+		out->result = DKIM_TEMPERROR;
+		out->reason = key->answer->timed_out
+				  ? "key lookup timed out"
+				  : arena_printf(a, "key lookup failed: %.60s",
+						 key->answer->why ? key->answer->why : "DNS error");
+		return 1;
+	}
+	if (key->answer != NULL && key->answer->status == DNS_NXDOMAIN) {
+		out->result = DKIM_PERMERROR;
+		out->reason = "no key record (NXDOMAIN)";
+		return 1;
+	}
+	if (key->invalid != NULL) {
+		out->result = DKIM_PERMERROR;
+		out->reason =
+		    arena_printf(a, "%s in the key record (RFC 6376 section 3.2)", key->invalid);
+		return 1;
+	}
+	if (key->text_len > DKIM_KEY_READ_MAX) {
+		out->result = DKIM_PERMERROR;
+		out->reason = arena_printf(a, "key record of %zu bytes, over the %d read",
+					   key->text_len, DKIM_KEY_READ_MAX);
+		return 1;
+	}
+	return 0;
+}
+
 /* The result of one verified signature, from libopendkim's verdict, our
  * key query and RFC 8301. */
 static void dkim_sig_result(struct dkim_check *c, unsigned index, DKIM_SIGINFO *sig,
@@ -725,31 +758,8 @@ static void dkim_sig_result(struct dkim_check *c, unsigned index, DKIM_SIGINFO *
 		return;
 	}
 	key = dkim_sig_key(c, sig);
-	if (key != NULL && key->answer != NULL && key->answer->status == DNS_TEMPFAIL) {
-		out->result = DKIM_TEMPERROR;
-		out->reason = key->answer->timed_out
-				  ? "key lookup timed out"
-				  : arena_printf(a, "key lookup failed: %.60s",
-						 key->answer->why ? key->answer->why : "DNS error");
+	if (key != NULL && dkim_key_result(key, a, out))
 		return;
-	}
-	if (key != NULL && key->answer != NULL && key->answer->status == DNS_NXDOMAIN) {
-		out->result = DKIM_PERMERROR;
-		out->reason = "no key record (NXDOMAIN)";
-		return;
-	}
-	if (key != NULL && key->invalid != NULL) {
-		out->result = DKIM_PERMERROR;
-		out->reason =
-		    arena_printf(a, "%s in the key record (RFC 6376 section 3.2)", key->invalid);
-		return;
-	}
-	if (key != NULL && key->text_len > DKIM_KEY_READ_MAX) {
-		out->result = DKIM_PERMERROR;
-		out->reason = arena_printf(a, "key record of %zu bytes, over the %d read",
-					   key->text_len, DKIM_KEY_READ_MAX);
-		return;
-	}
 	if (err == DKIM_SIGERROR_KEYTOOSMALL ||
 	    (alg != DKIM_SIGN_ED25519SHA256 && out->key_bits != 0 &&
 	     out->key_bits < c->params.min_rsa_bits)) {
