@@ -41,6 +41,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "dkim.h"
+#include "dkim_tags.h"
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
@@ -65,7 +66,11 @@
  *   with the key's and the verification's: which is which is noted at
  *   eoh, since they map to different results;
  * - its minimum key size (DKIM_OPTS_MINKEYBITS, set to RFC 8301's 1024)
- *   only clears the pass flag: the size is reported here as `policy`.
+ *   only clears the pass flag: the size is reported here as `policy`;
+ * - a tag repeated in a signature or a key record keeps its last value,
+ *   where RFC 6376 §3.2 makes the whole tag-list invalid: dkim_tags.c
+ *   finds the repeat; such a signature or key is a permerror, and neither
+ *   is handed to libopendkim to verify with.
  */
 #define DKIM_KEY_READ_MAX    1024  /* what libopendkim reads of a key record */
 #define DKIM_HEADER_MAX	     65536 /* one header field, name and value */
@@ -74,6 +79,7 @@
 #define DKIM_REASON_MAX	     120
 #define DKIM_NAME_MAX	     1024
 #define DKIM_REPLY_TTL	     0
+#define DKIM_TAGS_WHY_MAX    64
 
 /* One key query: the TXT record at selector._domainkey.domain. */
 struct dkim_key {
@@ -81,6 +87,7 @@ struct dkim_key {
 	struct dns_query *query;
 	const struct dns_answer *answer; /* after dns_wait() */
 	size_t text_len;		 /* of the first TXT record */
+	char *invalid;			 /* why its tag-list is invalid (§3.2), or NULL */
 };
 
 struct dkim_check {
@@ -99,6 +106,11 @@ struct dkim_check {
 	char **domains; /* distinct d= of the signatures verified */
 	size_t ndomains;
 	unsigned char *bad_syntax; /* per signature: libopendkim refused it at eoh */
+	/* RFC 6376 §3.2: why the tag-list of the n-th DKIM-Signature field is
+	 * invalid (NULL: it is not), for the first max_signatures fields. */
+	char **sig_invalid;
+	unsigned nsigfields; /* DKIM-Signature fields libopendkim took */
+	int any_invalid;     /* one of them, maybe past max_signatures */
 };
 
 static DKIM_LIB *dkim_lib;
@@ -182,8 +194,14 @@ static const struct dns_answer *dkim_key_wait(struct dkim_key *k)
 	if (k->answer == NULL) {
 		k->answer = dns_wait(k->query);
 		metrics_dns(METRICS_DNS_DKIM, NULL, k->answer->status, k->answer->timed_out);
-		if (k->answer->status == DNS_OK && k->answer->count > 0)
+		if (k->answer->status == DNS_OK && k->answer->count > 0) {
+			char why[DKIM_TAGS_WHY_MAX];
+			const char *bad = dkim_tags_problem(k->answer->rr[0].u.text,
+							    k->answer->rr[0].len, why, sizeof(why));
+
 			k->text_len = k->answer->rr[0].len;
+			k->invalid = bad != NULL ? xstrdup(bad) : NULL;
+		}
 	}
 	return k->answer;
 }
@@ -332,6 +350,7 @@ static int dkim_hook_waitreply(void *service, void *qh, struct timeval *timeout,
 			       int *error, int *dnssec)
 {
 	struct dkim_hook_query *hq = qh;
+	static const struct dns_answer no_key = {.status = DNS_NODATA};
 	struct dkim_key *key = &hq->check->keys[hq->key];
 	const struct dns_answer *ans;
 	size_t len;
@@ -347,6 +366,10 @@ static int dkim_hook_waitreply(void *service, void *qh, struct timeval *timeout,
 	 * transport error, which libopendkim turns into KEYFAIL. */
 	if (ans->status == DNS_TEMPFAIL)
 		return ans->timed_out ? DKIM_DNS_EXPIRED : DKIM_DNS_ERROR;
+	/* An invalid key record (RFC 6376 §3.2) is no key: libopendkim
+	 * gets an empty answer; dkim_sig_result() says why. */
+	if (key->invalid != NULL)
+		ans = &no_key;
 	len = dkim_wire_reply(hq->buf, hq->size, key->name, ans);
 	if (len == 0)
 		return DKIM_DNS_ERROR;
@@ -420,6 +443,7 @@ struct dkim_check *dkim_check_new(const struct dkim_params *p, const char *queue
 	if (c->params.min_rsa_bits < DKIM_RSA_MIN_BITS)
 		c->params.min_rsa_bits = DKIM_RSA_MIN_BITS;
 	c->queue_id = xstrdup(queue_id != NULL && *queue_id != '\0' ? queue_id : "-");
+	c->sig_invalid = xcalloc(c->params.max_signatures + 1, sizeof(*c->sig_invalid));
 	/* libopendkim keeps the id pointer: it lives in the check. */
 	c->dkim = dkim_verify(dkim_lib, (const unsigned char *)c->queue_id, NULL, &st);
 	if (c->dkim == NULL) {
@@ -427,6 +451,21 @@ struct dkim_check *dkim_check_new(const struct dkim_params *p, const char *queue
 		c->unusable = 1;
 	}
 	return c;
+}
+
+/* RFC 6376 §3.2 for the DKIM-Signature field libopendkim just took: its
+ * place in libopendkim's signature list is the count of those before it. */
+static void dkim_sig_tags(struct dkim_check *c, const char *value)
+{
+	char why[DKIM_TAGS_WHY_MAX];
+	const char *bad = dkim_tags_problem(value, strlen(value), why, sizeof(why));
+
+	if (bad != NULL) {
+		c->any_invalid = 1;
+		if (c->nsigfields < c->params.max_signatures)
+			c->sig_invalid[c->nsigfields] = xstrdup(bad);
+	}
+	c->nsigfields++;
 }
 
 /* libopendkim wants each field as it stands in the message, without the
@@ -463,6 +502,8 @@ void dkim_check_header(struct dkim_check *c, const char *name, const char *value
 	if (st != DKIM_STAT_OK && st != DKIM_STAT_SYNTAX) {
 		log_warn("%s: dkim: dkim_header(): %s", c->queue_id, dkim_getresultstr(st));
 		c->unusable = 1;
+	} else if (strcasecmp(name, "DKIM-Signature") == 0) {
+		dkim_sig_tags(c, value);
 	}
 	buf_release(&b);
 	return;
@@ -497,6 +538,21 @@ static void dkim_domain_add(struct dkim_check *c, const char *d)
 	c->domains[c->ndomains++] = xstrdup(d);
 }
 
+/* libopendkim lists one signature per DKIM-Signature field it took, in
+ * order.  Should the counts ever differ, which signature had the invalid
+ * tag-list is unknown: then none of them may pass. */
+static void dkim_sig_tags_match(struct dkim_check *c)
+{
+	if (!c->any_invalid || c->nsigfields == c->count)
+		return;
+	log_info("%s: dkim: %u signature fields, %u signatures: a tag-list is invalid, "
+		 "every signature is a permerror",
+		 c->queue_id, c->nsigfields, c->count);
+	for (unsigned i = 0; i < c->limit; i++)
+		if (c->sig_invalid[i] == NULL)
+			c->sig_invalid[i] = xstrdup("invalid tag-list in another signature");
+}
+
 void dkim_check_eoh(struct dkim_check *c)
 {
 	DKIM_SIGINFO **sigs = NULL;
@@ -528,6 +584,7 @@ void dkim_check_eoh(struct dkim_check *c)
 	c->count = (unsigned)nsigs;
 	c->limit = c->count < c->params.max_signatures ? c->count : c->params.max_signatures;
 	c->bad_syntax = xcalloc(c->count, 1);
+	dkim_sig_tags_match(c);
 	for (int i = 0; i < nsigs; i++) {
 		DKIM_SIGINFO *sig = sigs[i];
 		const char *d, *s;
@@ -540,7 +597,8 @@ void dkim_check_eoh(struct dkim_check *c)
 		 * checks; rsa-sha1 never passes (RFC 8301 §3.1), so its key
 		 * is not asked for; a signature with a syntax error has no
 		 * key to ask for. */
-		if ((unsigned)i >= c->limit || dkim_sig_is_sha1(sig) || c->bad_syntax[i]) {
+		if ((unsigned)i >= c->limit || dkim_sig_is_sha1(sig) || c->bad_syntax[i] ||
+		    c->sig_invalid[i] != NULL) {
 			dkim_sig_ignore(sig);
 			continue;
 		}
@@ -628,6 +686,39 @@ static struct dkim_key *dkim_sig_key(struct dkim_check *c, DKIM_SIGINFO *sig)
 	return dkim_key_find(c, name);
 }
 
+/* What our own view of the key decides before libopendkim's verdict:
+ * a DNS failure, no key, a key record that is invalid or too long for
+ * libopendkim to read.  Returns 1 when *out is set. */
+static int dkim_key_result(const struct dkim_key *key, struct arena *a, struct dkim_sig *out)
+{
+	if (key->answer != NULL && key->answer->status == DNS_TEMPFAIL) {
+		out->result = DKIM_TEMPERROR;
+		out->reason = key->answer->timed_out
+				  ? "key lookup timed out"
+				  : arena_printf(a, "key lookup failed: %.60s",
+						 key->answer->why ? key->answer->why : "DNS error");
+		return 1;
+	}
+	if (key->answer != NULL && key->answer->status == DNS_NXDOMAIN) {
+		out->result = DKIM_PERMERROR;
+		out->reason = "no key record (NXDOMAIN)";
+		return 1;
+	}
+	if (key->invalid != NULL) {
+		out->result = DKIM_PERMERROR;
+		out->reason =
+		    arena_printf(a, "%s in the key record (RFC 6376 section 3.2)", key->invalid);
+		return 1;
+	}
+	if (key->text_len > DKIM_KEY_READ_MAX) {
+		out->result = DKIM_PERMERROR;
+		out->reason = arena_printf(a, "key record of %zu bytes, over the %d read",
+					   key->text_len, DKIM_KEY_READ_MAX);
+		return 1;
+	}
+	return 0;
+}
+
 /* The result of one verified signature, from libopendkim's verdict, our
  * key query and RFC 8301. */
 static void dkim_sig_result(struct dkim_check *c, unsigned index, DKIM_SIGINFO *sig,
@@ -647,6 +738,13 @@ static void dkim_sig_result(struct dkim_check *c, unsigned index, DKIM_SIGINFO *
 		out->key_bits = bits;
 	(void)dkim_sig_getsignalg(sig, &alg);
 
+	/* RFC 6376 §3.2: "the entire tag-list is invalid". */
+	if (c->sig_invalid[index] != NULL) {
+		out->result = DKIM_PERMERROR;
+		out->reason = arena_printf(a, "%s in the signature (RFC 6376 section 3.2)",
+					   c->sig_invalid[index]);
+		return;
+	}
 	if (alg == DKIM_SIGN_RSASHA1 && !c->bad_syntax[index]) {
 		out->result = DKIM_POLICY;
 		out->reason = "rsa-sha1 (RFC 8301)";
@@ -660,25 +758,8 @@ static void dkim_sig_result(struct dkim_check *c, unsigned index, DKIM_SIGINFO *
 		return;
 	}
 	key = dkim_sig_key(c, sig);
-	if (key != NULL && key->answer != NULL && key->answer->status == DNS_TEMPFAIL) {
-		out->result = DKIM_TEMPERROR;
-		out->reason = key->answer->timed_out
-				  ? "key lookup timed out"
-				  : arena_printf(a, "key lookup failed: %.60s",
-						 key->answer->why ? key->answer->why : "DNS error");
+	if (key != NULL && dkim_key_result(key, a, out))
 		return;
-	}
-	if (key != NULL && key->answer != NULL && key->answer->status == DNS_NXDOMAIN) {
-		out->result = DKIM_PERMERROR;
-		out->reason = "no key record (NXDOMAIN)";
-		return;
-	}
-	if (key != NULL && key->text_len > DKIM_KEY_READ_MAX) {
-		out->result = DKIM_PERMERROR;
-		out->reason = arena_printf(a, "key record of %zu bytes, over the %d read",
-					   key->text_len, DKIM_KEY_READ_MAX);
-		return;
-	}
 	if (err == DKIM_SIGERROR_KEYTOOSMALL ||
 	    (alg != DKIM_SIGN_ED25519SHA256 && out->key_bits != 0 &&
 	     out->key_bits < c->params.min_rsa_bits)) {
@@ -785,12 +866,16 @@ void dkim_check_free(struct dkim_check **cp)
 	for (size_t i = 0; i < c->nkeys; i++) {
 		dns_query_free(&c->keys[i].query);
 		free(c->keys[i].name);
+		free(c->keys[i].invalid);
 	}
 	free(c->keys);
 	for (size_t i = 0; i < c->ndomains; i++)
 		free(c->domains[i]);
 	free(c->domains);
 	free(c->bad_syntax);
+	for (unsigned i = 0; i < c->params.max_signatures; i++)
+		free(c->sig_invalid[i]);
+	free(c->sig_invalid);
 	free(c->queue_id);
 	free(c);
 	*cp = NULL;

@@ -15,9 +15,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
 #include "arena.h"
 #include "check.h"
 #include "dkim.h"
+#include "dkim_tags.h"
 #include "dns.h"
 #include "fake_dns.h"
 #include "log.h"
@@ -426,7 +432,6 @@ static void test_limits(void)
  * instead: every key query started at eoh, none waited for before finish.
  */
 
-
 static void test_parallel(void)
 {
 	struct dkim_params p = {
@@ -443,12 +448,12 @@ static void test_parallel(void)
 	body = feed_headers(c, msg, len);
 	fake_dns_trace_reset();
 	dkim_check_eoh(c);
-	CHECK(strcmp(fake_dns_trace(), "SS") == 0, "eoh starts both key lookups, waits for none (%s)",
-	      fake_dns_trace());
+	CHECK(strcmp(fake_dns_trace(), "SS") == 0,
+	      "eoh starts both key lookups, waits for none (%s)", fake_dns_trace());
 	feed_body(c, body, msg + len);
 	dkim_check_finish(c, a, &r);
-	CHECK(strcmp(fake_dns_trace(), "SSWW") == 0 && r.count == 2 && r.sig[0].result == DKIM_PASS &&
-		  r.sig[1].result == DKIM_PASS,
+	CHECK(strcmp(fake_dns_trace(), "SSWW") == 0 && r.count == 2 &&
+		  r.sig[0].result == DKIM_PASS && r.sig[1].result == DKIM_PASS,
 	      "finish waits once per started lookup, starts none (%s)", fake_dns_trace());
 	dkim_check_free(&c);
 	free(msg);
@@ -535,6 +540,205 @@ static void test_domains(void)
 	free(msg);
 }
 
+/* ---- duplicate tags (RFC 6376 §3.2) ---- */
+
+#define DUP_HEADERS                                                                                \
+	"From: Joe SixPack <joe@football.example.com>\r\n"                                         \
+	"To: Suzie Q <suzie@shopping.example.net>\r\n"                                             \
+	"Subject: Is dinner ready?\r\n"
+#define DUP_BODY "Hi.\r\n\r\nWe lost the game.  Are you hungry yet?\r\n\r\nJoe.\r\n"
+
+static EVP_PKEY *dup_key(void)
+{
+	char path[2048];
+	FILE *f;
+	EVP_PKEY *k;
+
+	snprintf(path, sizeof(path), "%s/rfc8463/test.football.example.com.rsa-private.pem",
+		 data_dir);
+	if ((f = fopen(path, "r")) == NULL ||
+	    (k = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
+		printf("Bail out! cannot read %s\n", path);
+		exit(1);
+	}
+	fclose(f);
+	return k;
+}
+
+static char *b64(const unsigned char *data, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+/* The test key's public half, base64 DER, as p= publishes it. */
+static char *dup_pubkey(EVP_PKEY *k)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+	char *out = b64(der, (size_t)n);
+
+	OPENSSL_free(der);
+	return out;
+}
+
+/*
+ * A message signed here with the RFC 8463 A.1 RSA key (test._domainkey.
+ * football.example.com), c=simple/simple, so that a signature can carry
+ * tags no signing library writes.  tags is the DKIM-Signature value
+ * before "b=", with "%1$s" where the body hash goes.
+ */
+static char *dup_sign(EVP_PKEY *k, const char *tags)
+{
+	unsigned char bh[32], sig[1024];
+	char value[2048], *bh64, *sig64, *data, *msg;
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	SHA256((const unsigned char *)DUP_BODY, strlen(DUP_BODY), bh);
+	bh64 = b64(bh, sizeof(bh));
+	snprintf(value, sizeof(value), tags, bh64);
+	strncat(value, "b=", sizeof(value) - strlen(value) - 1);
+	/* RFC 6376 §3.7: the signed fields, then this one with b= empty and
+	 * no final CRLF. */
+	data = xmalloc(strlen(DUP_HEADERS) + strlen(value) + 32);
+	sprintf(data, "%sDKIM-Signature: %s", DUP_HEADERS, value);
+	if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1 ||
+	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)data, strlen(data)) != 1) {
+		printf("Bail out! signing failed\n");
+		exit(1);
+	}
+	sig64 = b64(sig, siglen);
+	msg = xmalloc(strlen(value) + strlen(sig64) + strlen(DUP_HEADERS) + strlen(DUP_BODY) + 32);
+	sprintf(msg, "DKIM-Signature: %s%s\r\n%s\r\n%s", value, sig64, DUP_HEADERS, DUP_BODY);
+	EVP_MD_CTX_free(md);
+	free(data);
+	free(sig64);
+	free(bh64);
+	return msg;
+}
+
+#define DUP_GOOD                                                                                   \
+	"v=1; a=rsa-sha256; c=simple/simple; d=football.example.com; s=test; "                     \
+	"h=from:to:subject; bh=%1$s; "
+
+static void test_duplicate_tags(void)
+{
+	static const struct {
+		const char *what, *tags;
+	} sigs[] = {
+	    {"duplicate d= (same value)",
+	     "v=1; a=rsa-sha256; c=simple/simple; d=football.example.com; s=test; "
+	     "d=football.example.com; h=from:to:subject; bh=%1$s; "},
+	    {"duplicate s= (same value)",
+	     "v=1; a=rsa-sha256; c=simple/simple; d=football.example.com; s=test; "
+	     "h=from:to:subject; s=test; bh=%1$s; "},
+	    {"duplicate bh= (same value)",
+	     "v=1; a=rsa-sha256; c=simple/simple; d=football.example.com; s=test; "
+	     "h=from:to:subject; bh=%1$s; bh=%1$s; "},
+	    {"duplicate unknown tag",
+	     "v=1; a=rsa-sha256; c=simple/simple; d=football.example.com; s=test; zz=1; "
+	     "h=from:to:subject; bh=%1$s; zz=1; "},
+	    {"duplicate d= with folding around = and ;",
+	     "v=1; a=rsa-sha256; c=simple/simple; d=football.example.com; s=test;\r\n"
+	     "\td =football.example.com ; h=from:to:subject; bh=%1$s; "},
+	};
+	struct arena *a = arena_new(4096);
+	struct dkim_results r;
+	EVP_PKEY *k = dup_key();
+	char *pub = dup_pubkey(k), *msg, zone[2048];
+
+	use_zone(all_keys);
+	msg = dup_sign(k, DUP_GOOD);
+	verify_msg(msg, strlen(msg), 5, a, &r);
+	CHECK(r.count == 1 && r.sig[0].result == DKIM_PASS,
+	      "duplicate tags: the test's own signature passes without them (%s)",
+	      r.count ? dkim_result_name(r.sig[0].result) : "-");
+	free(msg);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		msg = dup_sign(k, sigs[i].tags);
+		verify_msg(msg, strlen(msg), 5, a, &r);
+		CHECK(r.count == 1 && r.sig[0].result == DKIM_PERMERROR &&
+			  has(r.sig[0].reason, "duplicate tag"),
+		      "RFC 6376 §3.2: signature with %s: permerror (%s: %s)", sigs[i].what,
+		      r.count ? dkim_result_name(r.sig[0].result) : "-",
+		      r.count && r.sig[0].reason ? r.sig[0].reason : "-");
+		free(msg);
+	}
+
+	/* The key record is a tag-list too (§3.6.1). */
+	msg = dup_sign(k, DUP_GOOD);
+	snprintf(zone, sizeof(zone), RSA_KEY " TXT \"v=DKIM1; k=rsa; p=%s; p=%s\"\n", pub, pub);
+	use_zone(zone);
+	verify_msg(msg, strlen(msg), 5, a, &r);
+	CHECK(r.count == 1 && r.sig[0].result == DKIM_PERMERROR &&
+		  has(r.sig[0].reason, "duplicate tag"),
+	      "RFC 6376 §3.2: key record with duplicate p=: permerror (%s: %s)",
+	      r.count ? dkim_result_name(r.sig[0].result) : "-",
+	      r.count && r.sig[0].reason ? r.sig[0].reason : "-");
+	snprintf(zone, sizeof(zone), RSA_KEY " TXT \"v=DKIM1; k=rsa; k=rsa; p=%s\"\n", pub);
+	use_zone(zone);
+	verify_msg(msg, strlen(msg), 5, a, &r);
+	CHECK(r.count == 1 && r.sig[0].result == DKIM_PERMERROR &&
+		  has(r.sig[0].reason, "duplicate tag"),
+	      "RFC 6376 §3.2: key record with duplicate k=: permerror (%s: %s)",
+	      r.count ? dkim_result_name(r.sig[0].result) : "-",
+	      r.count && r.sig[0].reason ? r.sig[0].reason : "-");
+	snprintf(zone, sizeof(zone), RSA_KEY " TXT \"v=DKIM1; k=rsa; p=%s\"\n", pub);
+	use_zone(zone);
+	verify_msg(msg, strlen(msg), 5, a, &r);
+	CHECK(r.count == 1 && r.sig[0].result == DKIM_PASS,
+	      "the same key record without duplicates: pass");
+	free(msg);
+	free(pub);
+	EVP_PKEY_free(k);
+	arena_free(&a);
+}
+
+/* The scanner alone (dkim_tags.c), RFC 6376 §3.2 grammar. */
+static void test_tag_scanner(void)
+{
+	static const struct {
+		const char *list;
+		enum dkim_tags_status want;
+		const char *name; /* the repeated one */
+	} cases[] = {
+	    {"v=1; a=rsa-sha256; d=x.test; s=s; h=from; bh=AA==; b=BB==", DKIM_TAGS_OK, NULL},
+	    {"", DKIM_TAGS_OK, NULL},
+	    {"a=1;", DKIM_TAGS_OK, NULL},
+	    {"a=1; a=1", DKIM_TAGS_DUPLICATE, "a"},
+	    {" a = 1 ;\r\n\ta\r\n =2", DKIM_TAGS_DUPLICATE, "a"},
+	    {"x_1=; x_1=", DKIM_TAGS_DUPLICATE, "x_1"},
+	    {"d=x; D=x", DKIM_TAGS_DUPLICATE, "D"}, /* libopendkim folds case */
+	    {"ab=1; a=1; b=1; abc=1", DKIM_TAGS_OK, NULL},
+	    {"b=abc=; bh=abc==", DKIM_TAGS_OK, NULL},
+	    {"=1; =1; 9a=1; 9a=1; a b=1; a b=1", DKIM_TAGS_OK, NULL}, /* not tag-specs */
+	    {";;;; a=1 ;;; a=2", DKIM_TAGS_DUPLICATE, "a"},
+	};
+	char many[64 * 8 + 16] = "";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *name = NULL;
+		size_t n = 0;
+		enum dkim_tags_status st =
+		    dkim_tags_check(cases[i].list, strlen(cases[i].list), &name, &n);
+
+		CHECK(st == cases[i].want &&
+			  (cases[i].name == NULL ||
+			   (n == strlen(cases[i].name) && strncmp(name, cases[i].name, n) == 0)),
+		      "tag scanner: \"%s\" -> %d", cases[i].list, (int)st);
+	}
+	for (int i = 0; i < DKIM_TAGS_MAX; i++)
+		sprintf(many + strlen(many), "t%d=1;", i);
+	CHECK(dkim_tags_check(many, strlen(many), NULL, NULL) == DKIM_TAGS_OK,
+	      "tag scanner: %d distinct tags are fine", DKIM_TAGS_MAX);
+	strcat(many, "z=1");
+	CHECK(dkim_tags_check(many, strlen(many), NULL, NULL) == DKIM_TAGS_TOO_MANY,
+	      "tag scanner: %d tags are refused", DKIM_TAGS_MAX + 1);
+}
+
 int main(void)
 {
 	const char *top = getenv("top_srcdir");
@@ -557,6 +761,8 @@ int main(void)
 	test_parallel();
 	test_hostile();
 	test_domains();
+	test_tag_scanner();
+	test_duplicate_tags();
 	dkim_module_deinit();
 	dns_free(&dns);
 	free(all_keys);

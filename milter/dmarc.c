@@ -24,9 +24,13 @@
 #include "mem.h"
 #include "metrics.h"
 
-#define DMARC_WALK_MAX	 8    /* §4.10: at most eight queries */
-#define DMARC_SKIP_TO	 7    /* §4.10 step 4: long names are cut to 7 labels */
-#define DMARC_RECORD_MAX 4096 /* size cap on a record we parse */
+#define DMARC_WALK_MAX 8 /* §4.10: at most eight queries */
+#define DMARC_SKIP_TO  7 /* §4.10 step 4: long names are cut to 7 labels */
+/* The size cap on a record we parse: what one TXT RR can hold.  Its RDATA
+ * has a 16-bit length (RFC 1035 §3.2.1), and dns.c joins its strings with no
+ * cap of its own, so a record from DNS never exceeds this: any record DNS
+ * delivers is parsed.  Only longer text (not from DNS) is refused. */
+#define DMARC_RECORD_MAX 65535
 #define DMARC_DOMAIN_MAX 253
 #define DMARC_REASON_MAX 1024
 
@@ -167,11 +171,16 @@ static int uri_valid(const char *u, size_t n)
 	return 1;
 }
 
+/* Every URI is checked (one valid URI keeps the record, §4.10.1), but rua
+ * keeps only the first whole ones that fit the bounds of dmarc.h: the list
+ * may be as long as the record and is only used for reports. */
 static void tag_rua(struct parse_state *st, const char *v, size_t n)
 {
 	const char *p = v, *end = v + n;
+	size_t keep = 0;
+	unsigned uris = 0;
+	int full = 0;
 
-	st->r->rua = arena_strndup(st->a, v, n);
 	while (p < end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		const char *e = comma != NULL ? comma : end;
@@ -183,8 +192,16 @@ static void tag_rua(struct parse_state *st, const char *v, size_t n)
 			e--;
 		if (uri_valid(s, (size_t)(e - s)))
 			st->rua_valid = 1;
+		if (e > s && !full) {
+			full = uris == DMARC_RUA_URIS_MAX || (size_t)(e - v) > DMARC_RUA_LEN_MAX;
+			if (!full) {
+				keep = (size_t)(e - v);
+				uris++;
+			}
+		}
 		p = comma != NULL ? comma + 1 : end;
 	}
+	st->r->rua = keep > 0 ? arena_strndup(st->a, v, keep) : NULL;
 }
 
 /* The tags we act on (§4.7, Table 2); ruf and fo are for failure reports,
@@ -267,7 +284,7 @@ int dmarc_record_parse(const char *text, size_t len, struct arena *a, struct dma
 	out->rua = NULL;
 	out->invalid = NULL;
 	out->raw = arena_strndup(a, text, len > DMARC_RECORD_MAX ? DMARC_RECORD_MAX : len);
-	if (len > DMARC_RECORD_MAX) {
+	if (len > DMARC_RECORD_MAX) { /* not from DNS: see DMARC_RECORD_MAX */
 		out->invalid = arena_printf(a, "record longer than %d bytes", DMARC_RECORD_MAX);
 		return 0;
 	}

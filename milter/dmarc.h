@@ -39,6 +39,14 @@ enum dmarc_policy {
 	DMARC_POLICY_REJECT
 };
 
+/* rua= as kept in struct dmarc_record: its first whole URIs, at most this
+ * many bytes (the history store's column width, report/record.c) and
+ * DMARC_RUA_URIS_MAX URIs (RFC 9989 lets a receiver limit the URIs it
+ * sends to; the report module takes 16).  Whole URIs only: a URI cut short
+ * would address reports to somebody else. */
+#define DMARC_RUA_LEN_MAX  255
+#define DMARC_RUA_URIS_MAX 16
+
 /* The published record that applies, as discovered. */
 struct dmarc_record {
 	int found; /* a record applies (error may still say it is unusable) */
@@ -51,7 +59,7 @@ struct dmarc_record {
 	int adkim_strict, aspf_strict;
 	int testing;	     /* t=y */
 	int psd;	     /* -1 absent or u, 0 n, 1 y */
-	const char *rua;     /* raw rua= value, or NULL */
+	const char *rua;     /* rua= cut to its first whole URIs (above), or NULL */
 	const char *raw;     /* the record text */
 	const char *invalid; /* why the record cannot be applied (§4.10.1: bad p/sp/np and no
 			      * valid rua), or NULL */

@@ -866,6 +866,53 @@ static void test_verdicts(void)
 }
 
 /* The design example, verbatim, and the shipped rules files. */
+/* HELO_IS_IP: address literals (RFC 5321 §4.1.3) and bare addresses, never
+ * a name that happens to be spelled in hex letters and dots. */
+static void test_shipped_helo(const struct ruleset *rs, struct arena *a)
+{
+	static const struct {
+		const char *helo;
+		int is_ip;
+	} cases[] = {
+	    {"bead.cafe", 0},
+	    {"cafe", 0},
+	    {"dead.beef.cafe", 0},
+	    {"a.b", 0},
+	    {"mail.example.com", 0},
+	    {"deadbeef", 0},
+	    {"1.2.3", 0},
+	    {"192.0.2.1.example", 0},
+	    {"256.0.2.1", 0},
+	    {"[bead.cafe]", 0},
+	    {"[192.0.2.1", 0},
+	    {"1::2::3", 0},
+	    {"2001:db8:::1", 0},
+	    {"12345::1", 0},
+	    {"[IPv6:192.0.2.1]", 0},
+	    {"192.0.2.1", 1},
+	    {"[192.0.2.1]", 1},
+	    {"2001:db8::1", 1},
+	    {"[IPv6:2001:db8::1]", 1},
+	    {"[ipv6:2001:DB8::1]", 1},
+	    {"[2001:db8::1]", 1},
+	    {"::1", 1},
+	    {"::", 1},
+	    {"2001:db8:0:0:0:0:0:1", 1},
+	    {"::ffff:192.0.2.1", 1},
+	    {"fe80::", 1},
+	};
+	struct facts f = base_facts();
+	struct rules_verdict v;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f.helo = cases[i].helo;
+		rules_evaluate(rs, &f, a, &v);
+		CHECK(hits_contain(&v, "HELO_IS_IP") == cases[i].is_ip,
+		      "default.rules: HELO %s %s HELO_IS_IP", cases[i].helo,
+		      cases[i].is_ip ? "hits" : "does not hit");
+	}
+}
+
 static void test_shipped(void)
 {
 	char *error = NULL, path[1024];
@@ -939,11 +986,12 @@ static void test_shipped(void)
 			f.ratelimit = RATELIMIT_BIT(k);
 			rules_evaluate(rs, &f, a, &v);
 			CHECK(v.action == RULES_TEMPFAIL && v.forced_by != NULL &&
-				      strcmp(v.forced_by, "RATE_LIMITED") == 0,
+				  strcmp(v.forced_by, "RATE_LIMITED") == 0,
 			      "default.rules: ratelimit.%s exceeded: tempfail by RATE_LIMITED",
 			      ratelimit_kind_name((enum ratelimit_kind)k));
 		}
 		f.ratelimit = 0;
+		test_shipped_helo(rs, a);
 		arena_free(&a);
 		rules_free(&rs);
 	}

@@ -144,6 +144,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	arena_free(&a);
 	return 0;
 }
+#elif defined(FUZZ_DKIMTAGS)
+#include <stdio.h>
+
+#include "dkim_tags.h"
+
+/* A DKIM-Signature value or key record (milter/dkim_tags.c): a repeated
+ * name it reports lies inside the input, and the reason fits its buffer. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *list = (const char *)data, *name = NULL;
+	size_t n = 0;
+	char why[64];
+
+	if (dkim_tags_check(list, size, &name, &n) == DKIM_TAGS_DUPLICATE &&
+	    (name == NULL || n == 0 || name < list || name + n > list + size))
+		abort();
+	if (dkim_tags_problem(list, size, why, sizeof(why)) != NULL && strlen(why) >= sizeof(why))
+		abort();
+	return 0;
+}
 #elif defined(FUZZ_RECORD)
 #include "record.h"
 

@@ -30,6 +30,7 @@ hsplit|-DFUZZ_HSPLIT|$s/tests/fuzz/fuzz_parsers.c $s/util/hsplit.c|corpus_hsplit
 conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/conf.c|corpus_conf|
 spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
 dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/tests/fake_dns.c|corpus_dmarc|
+dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
 record|-DFUZZ_RECORD -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c $s/report/record_facts.c|corpus_facts|"
 
