@@ -36,6 +36,7 @@ struct conn {
 	unsigned long noreply; /* SMFIP_NR_* granted by the MTA */
 	int leadspc;	       /* SMFIP_HDR_LEADSPC: header values travel with their leading blank */
 	int misordered;	       /* a command out of order was logged for this connection */
+	int eoh_seen;	       /* end of headers came for this message */
 };
 
 /* Callbacks running now.  Once libmilter is told to stop it stops its
@@ -94,15 +95,16 @@ enum phase { PHASE_HELO, PHASE_MAIL, PHASE_RCPT, PHASE_HEADER, PHASE_EOH, PHASE_
 static const struct phase_rule {
 	const char *name;
 	int needs_message; /* else only the session */
+	int before_eoh;	   /* only before end of headers (libmilter aborts otherwise) */
 	unsigned long nr_flag;
 } phase_rules[] = {
-	[PHASE_HELO] = {"HELO", 0, SMFIP_NR_HELO},
-	[PHASE_MAIL] = {"MAIL", 0, 0},
-	[PHASE_RCPT] = {"RCPT", 1, SMFIP_NR_RCPT},
-	[PHASE_HEADER] = {"a header", 1, SMFIP_NR_HDR},
-	[PHASE_EOH] = {"end of headers", 1, SMFIP_NR_EOH},
-	[PHASE_BODY] = {"a body chunk", 1, SMFIP_NR_BODY},
-	[PHASE_EOM] = {"end of message", 1, 0},
+	[PHASE_HELO] = {"HELO", 0, 0, SMFIP_NR_HELO},
+	[PHASE_MAIL] = {"MAIL", 0, 0, 0},
+	[PHASE_RCPT] = {"RCPT", 1, 1, SMFIP_NR_RCPT},
+	[PHASE_HEADER] = {"a header", 1, 1, SMFIP_NR_HDR},
+	[PHASE_EOH] = {"end of headers", 1, 1, SMFIP_NR_EOH},
+	[PHASE_BODY] = {"a body chunk", 1, 0, SMFIP_NR_BODY},
+	[PHASE_EOM] = {"end of message", 1, 0, 0},
 };
 
 /* The connection, when what the phase works on exists; otherwise NULL and
@@ -115,15 +117,19 @@ static struct conn *conn_for(SMFICTX *ctx, enum phase phase, sfsistat *refused_r
 {
 	struct conn *c = conn_ensure(ctx);
 	const struct phase_rule *p = &phase_rules[phase];
-	const char *missing = c->session == NULL		       ? "CONNECT"
-			      : p->needs_message && c->message == NULL ? "MAIL"
-								       : NULL;
+	const char *wrong = NULL;
 
-	if (missing == NULL)
+	if (c->session == NULL)
+		wrong = "before CONNECT";
+	else if (p->needs_message && c->message == NULL)
+		wrong = "before MAIL";
+	else if (p->before_eoh && c->eoh_seen)
+		wrong = "after end of headers";
+	if (wrong == NULL)
 		return c;
 	if (!c->misordered)
-		log_warn("milter protocol: %s before %s (client %s): tempfail for this connection",
-			 p->name, missing, c->session != NULL ? c->session->client_ip : "unknown");
+		log_warn("milter protocol: %s %s (client %s): tempfail for this connection",
+			 p->name, wrong, c->session != NULL ? c->session->client_ip : "unknown");
 	c->misordered = 1;
 	*refused_r = (c->noreply & p->nr_flag) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
 	return NULL;
@@ -222,6 +228,7 @@ static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 	if (auth != NULL && auth[0] == '\0')
 		auth = NULL;
 	c->message = message_new(c->session, from, auth);
+	c->eoh_seen = 0;
 	free(from);
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
 	message_set_tls(c->message, smfi_getsymval(ctx, "{tls_version}"));
@@ -282,6 +289,7 @@ static sfsistat do_eoh(SMFICTX *ctx)
 
 	if (c == NULL)
 		return refused;
+	c->eoh_seen = 1; /* the checks it starts must start once */
 	message_eoh(c->message);
 	return reply(c, SMFIP_NR_EOH);
 }
