@@ -6,6 +6,13 @@
  * wait for replies that are always "continue" (the SMFIP_NR_* flags) and
  * to skip stages no check uses.  A callback answers through reply(), which
  * turns "continue" into "no reply" when that was negotiated.
+ *
+ * Commands may come in any order: libmilter lets through every command it
+ * can reach from HELO, so MAIL may arrive before CONNECT (or before any
+ * negotiation) and a header, RCPT or end of message without MAIL.  Every
+ * callback checks that what its phase works on exists (phase_rules[]);
+ * when it does not, the connection is answered tempfail, one line is
+ * logged, and every other connection goes on.
  */
 #include "config.h"
 
@@ -28,6 +35,8 @@ struct conn {
 	struct message *message;
 	unsigned long noreply; /* SMFIP_NR_* granted by the MTA */
 	int leadspc;	       /* SMFIP_HDR_LEADSPC: header values travel with their leading blank */
+	int misordered;	       /* a command out of order was logged for this connection */
+	int eoh_seen;	       /* end of headers came for this message */
 };
 
 /* Callbacks running now.  Once libmilter is told to stop it stops its
@@ -68,11 +77,69 @@ static const unsigned long wanted_steps = SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP
 static const unsigned long noreply_steps = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT |
 					   SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY;
 
+static struct conn *conn_ensure(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	/* Before negotiation: an MTA that does not negotiate (milter protocol
+	 * < 6), or a command out of order.  xxfi_close frees it either way. */
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		smfi_setpriv(ctx, c);
+	}
+	return c;
+}
+
+/* What each phase works on, and the no-reply flag of its stage. */
+enum phase { PHASE_HELO, PHASE_MAIL, PHASE_RCPT, PHASE_HEADER, PHASE_EOH, PHASE_BODY, PHASE_EOM };
+static const struct phase_rule {
+	const char *name;
+	int needs_message; /* else only the session */
+	int before_eoh;	   /* only before end of headers (libmilter aborts otherwise) */
+	unsigned long nr_flag;
+} phase_rules[] = {
+	[PHASE_HELO] = {"HELO", 0, 0, SMFIP_NR_HELO},
+	[PHASE_MAIL] = {"MAIL", 0, 0, 0},
+	[PHASE_RCPT] = {"RCPT", 1, 1, SMFIP_NR_RCPT},
+	[PHASE_HEADER] = {"a header", 1, 1, SMFIP_NR_HDR},
+	[PHASE_EOH] = {"end of headers", 1, 1, SMFIP_NR_EOH},
+	[PHASE_BODY] = {"a body chunk", 1, 0, SMFIP_NR_BODY},
+	[PHASE_EOM] = {"end of message", 1, 0, 0},
+};
+
+/* The connection, when what the phase works on exists; otherwise NULL and
+ * *refused_r the answer: tempfail, or no reply at a stage the MTA does not
+ * wait on (libmilter would drop a tempfail there, and complain of it) - the
+ * MTA then gets its tempfail at MAIL or end of message, which find the same
+ * state missing.  Logged once per connection: a broken or hostile client
+ * may send thousands. */
+static struct conn *conn_for(SMFICTX *ctx, enum phase phase, sfsistat *refused_r)
+{
+	struct conn *c = conn_ensure(ctx);
+	const struct phase_rule *p = &phase_rules[phase];
+	const char *wrong = NULL;
+
+	if (c->session == NULL)
+		wrong = "before CONNECT";
+	else if (p->needs_message && c->message == NULL)
+		wrong = "before MAIL";
+	else if (p->before_eoh && c->eoh_seen)
+		wrong = "after end of headers";
+	if (wrong == NULL)
+		return c;
+	if (!c->misordered)
+		log_warn("milter protocol: %s %s (client %s): tempfail for this connection",
+			 p->name, wrong, c->session != NULL ? c->session->client_ip : "unknown");
+	c->misordered = 1;
+	*refused_r = (c->noreply & p->nr_flag) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+	return NULL;
+}
+
 static sfsistat do_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
 			     unsigned long *pf2, unsigned long *pf3)
 {
-	struct conn *c = xcalloc(1, sizeof(*c));
+	struct conn *c = conn_ensure(ctx); /* negotiating twice must not leak the first */
 
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
 	*pf1 = f1 & wanted_steps;
@@ -87,27 +154,26 @@ static sfsistat do_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	*pf2 = *pf3 = 0;
 	c->noreply = *pf1 & noreply_steps;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
-	smfi_setpriv(ctx, c);
 	return SMFIS_CONTINUE;
-}
-
-static struct conn *conn_ensure(SMFICTX *ctx)
-{
-	struct conn *c = conn_get(ctx);
-
-	if (c == NULL) { /* an MTA that does not negotiate (milter protocol < 6) */
-		c = xcalloc(1, sizeof(*c));
-		smfi_setpriv(ctx, c);
-	}
-	return c;
 }
 
 static sfsistat do_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	struct conn *c = conn_ensure(ctx);
-	struct runtime *rt = runtime_current();
+	struct runtime *rt;
 	struct addr client;
 
+	if (c->session != NULL) { /* libmilter closes before a new CONNECT: a broken stream */
+		log_warn("milter protocol: CONNECT twice (client %s): the first one is dropped",
+			 c->session->client_ip);
+		message_free(&c->message);
+		session_free(&c->session);
+	}
+	if ((rt = runtime_current()) == NULL) {
+		log_warn("CONNECT before the configuration is loaded: tempfail");
+		return SMFIS_TEMPFAIL;
+	}
+	/* NULL for an unknown family (libmilter's SMFIA_UNKNOWN): client unknown. */
 	addr_from_sockaddr((const struct sockaddr *)hostaddr, &client);
 	c->session = session_new(rt, hostname, &client);
 	runtime_unref(&rt);
@@ -124,8 +190,11 @@ static sfsistat do_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 static sfsistat do_helo(SMFICTX *ctx, char *helo)
 {
-	struct conn *c = conn_get(ctx);
+	sfsistat refused;
+	struct conn *c = conn_for(ctx, PHASE_HELO, &refused);
 
+	if (c == NULL)
+		return refused;
 	session_helo(c->session, helo != NULL ? helo : "");
 	return reply(c, SMFIP_NR_HELO);
 }
@@ -145,16 +214,21 @@ static char *strip_brackets(const char *arg)
 
 static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct conn *c = conn_get(ctx);
-	char *from = strip_brackets(argv[0] != NULL ? argv[0] : ""), *auth;
+	sfsistat refused;
+	struct conn *c = conn_for(ctx, PHASE_MAIL, &refused);
+	char *from, *auth;
 
-	message_free(&c->message);
+	if (c == NULL)
+		return refused;
+	from = strip_brackets(argv != NULL && argv[0] != NULL ? argv[0] : "");
+	message_free(&c->message); /* MAIL twice: the first transaction is over */
 	/* An MTA may send the macro empty for a client that did not authenticate:
 	 * only a name means SMTP AUTH succeeded. */
 	auth = smfi_getsymval(ctx, "{auth_authen}");
 	if (auth != NULL && auth[0] == '\0')
 		auth = NULL;
 	c->message = message_new(c->session, from, auth);
+	c->eoh_seen = 0;
 	free(from);
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
 	message_set_tls(c->message, smfi_getsymval(ctx, "{tls_version}"));
@@ -177,18 +251,24 @@ static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 
 static sfsistat do_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct conn *c = conn_get(ctx);
+	sfsistat refused;
+	struct conn *c = conn_for(ctx, PHASE_RCPT, &refused);
 
-	if (c->message != NULL && argv[0] != NULL)
+	if (c == NULL)
+		return refused;
+	if (argv != NULL && argv[0] != NULL)
 		message_rcpt(c->message, argv[0]);
 	return reply(c, SMFIP_NR_RCPT);
 }
 
 static sfsistat do_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct conn *c = conn_get(ctx);
+	sfsistat refused;
+	struct conn *c = conn_for(ctx, PHASE_HEADER, &refused);
 
-	if (c->message == NULL)
+	if (c == NULL)
+		return refused;
+	if (name == NULL || value == NULL) /* libmilter never; a field without a name is no field */
 		return reply(c, SMFIP_NR_HDR);
 	if (c->leadspc) {
 		message_header(c->message, name, value);
@@ -204,18 +284,24 @@ static sfsistat do_header(SMFICTX *ctx, char *name, char *value)
 
 static sfsistat do_eoh(SMFICTX *ctx)
 {
-	struct conn *c = conn_get(ctx);
+	sfsistat refused;
+	struct conn *c = conn_for(ctx, PHASE_EOH, &refused);
 
-	if (c->message != NULL)
-		message_eoh(c->message);
+	if (c == NULL)
+		return refused;
+	c->eoh_seen = 1; /* the checks it starts must start once */
+	message_eoh(c->message);
 	return reply(c, SMFIP_NR_EOH);
 }
 
 static sfsistat do_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
-	struct conn *c = conn_get(ctx);
+	sfsistat refused;
+	struct conn *c = conn_for(ctx, PHASE_BODY, &refused);
 
-	if (c->message != NULL)
+	if (c == NULL)
+		return refused;
+	if (data != NULL)
 		message_body(c->message, data, len);
 	return reply(c, SMFIP_NR_BODY);
 }
@@ -304,13 +390,13 @@ static sfsistat apply(SMFICTX *ctx, const struct conn *c, const struct message_e
 
 static sfsistat do_eom(SMFICTX *ctx)
 {
-	struct conn *c = conn_get(ctx);
 	struct message_edits edits;
 	struct verdict v;
 	sfsistat r;
+	struct conn *c = conn_for(ctx, PHASE_EOM, &r);
 
-	if (c->message == NULL)
-		return SMFIS_CONTINUE;
+	if (c == NULL)
+		return r;
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
 	message_eom(c->message, &v, &edits);
 	r = apply(ctx, c, &edits, &v);

@@ -152,7 +152,8 @@ void message_set_queue_id(struct message *m, const char *queue_id)
 void message_set_tls(struct message *m, const char *tls_version)
 {
 	if (tls_version != NULL)
-		m->facts.tls_version = arena_strndup(m->arena, tls_version, 32);
+		m->facts.tls_version =
+		    arena_strndup(m->arena, tls_version, strnlen(tls_version, 32));
 }
 
 void message_rcpt(struct message *m, const char *rcpt)

@@ -22,6 +22,24 @@ mkdir -p "$builddir/tests/fuzz"
 # the install paths conf.c is built with (Makefile.am passes them as -D)
 printf '#define SYSCONFDIR "/etc"\n#define LOCALSTATEDIR "/var"\n' >"$work/paths.h"
 util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $s/util/json.c"
+# The milter target links everything the callbacks reach, with libmilter
+# and the resolver faked, and default.rules compiled in as Makefile.am does.
+{
+	echo 'const char rules_default_text[] ='
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$/\\n"/' "$s/rules/default.rules"
+	echo '	"";'
+} >"$work/default_rules.c"
+milter_core=
+for f in authres conf dkim dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
+	spf spf_record summary verdict; do
+	milter_core="$milter_core $s/milter/$f.c"
+done
+milter_core="$milter_core $s/rules/rules_parse.c $s/rules/rules_eval.c $s/rules/rules_lists.c \
+	$s/rules/rules_info.c $s/report/record.c $s/report/record_facts.c $s/report/store.c \
+	$s/report/store_sqlite.c $s/report/store_pg.c $s/util/domain.c $s/util/rfc5322.c \
+	$s/tests/fake_dns.c $work/default_rules.c -lspf2 -lopendkim -lcrypto -lopendmarc \
+	-lmaxminddb -lpcre2-8 -lsqlite3 -lpq -lpthread"
+pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 
 # name | extra compiler flags | sources | corpus | dictionary
 targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_parse.c $s/rules/rules_eval.c -lpcre2-8|corpus_rules|rules.dict
@@ -32,7 +50,8 @@ spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
 dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/tests/fake_dns.c|corpus_dmarc|
 dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
 record|-DFUZZ_RECORD -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c|corpus_record|
-facts|-DFUZZ_FACTS -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c $s/report/record_facts.c|corpus_facts|"
+facts|-DFUZZ_FACTS -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c $s/report/record_facts.c|corpus_facts|
+milter|-include $work/paths.h -I$s/report -I$s/tests/fuzz $pq_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
 
 echo "$targets" | awk 'END { print "1.." NR }'
 n=0
