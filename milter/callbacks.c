@@ -37,6 +37,7 @@ struct conn {
 	int leadspc;	       /* SMFIP_HDR_LEADSPC: header values travel with their leading blank */
 	int misordered;	       /* a command out of order was logged for this connection */
 	int eoh_seen;	       /* end of headers came for this message */
+	int helo_flood;	       /* more HELOs than a session takes: refused from then on */
 };
 
 /* Callbacks running now.  Once libmilter is told to stop it stops its
@@ -121,6 +122,8 @@ static struct conn *conn_for(SMFICTX *ctx, enum phase phase, sfsistat *refused_r
 
 	if (c->session == NULL)
 		wrong = "before CONNECT";
+	else if (c->helo_flood)
+		wrong = "after too many HELOs";
 	else if (p->needs_message && c->message == NULL)
 		wrong = "before MAIL";
 	else if (p->before_eoh && c->eoh_seen)
@@ -195,7 +198,11 @@ static sfsistat do_helo(SMFICTX *ctx, char *helo)
 
 	if (c == NULL)
 		return refused;
-	session_helo(c->session, helo != NULL ? helo : "");
+	if (session_helo(c->session, helo != NULL ? helo : "") < 0) {
+		/* The MTA is told at MAIL, which conn_for() refuses from now on. */
+		c->helo_flood = 1;
+		return conn_for(ctx, PHASE_HELO, &refused) == NULL ? refused : SMFIS_TEMPFAIL;
+	}
 	return reply(c, SMFIP_NR_HELO);
 }
 

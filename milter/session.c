@@ -10,6 +10,10 @@
 #include "session.h"
 
 #define HELO_MAX 255 /* RFC 5321 §4.5.3.1.2: a domain is at most 255 octets */
+/* HELOs one connection may give.  An MTA sends one per EHLO (two with
+ * STARTTLS); each starts DNS work and grows the session's arena, so a
+ * client looping on HELO at the socket would grow both without end. */
+#define HELO_PER_SESSION_MAX 16
 
 struct session *session_new(struct runtime *rt, const char *client_host,
 			    const struct addr *client)
@@ -129,19 +133,23 @@ static struct spf_params helo_params(const struct session *s)
 	return p;
 }
 
-void session_helo(struct session *s, const char *helo)
+int session_helo(struct session *s, const char *helo)
 {
 	struct spf_params p;
 
+	if (s->helo_count >= HELO_PER_SESSION_MAX)
+		return -1;
+	s->helo_count++;
 	spf_cancel(&s->helo_check);
 	domain_lookup_cancel(s->helo_lists);
 	s->helo_done = 0;
 	s->helo = arena_strndup(s->arena, helo, strnlen(helo, HELO_MAX));
 	if (s->trusted != NULL)
-		return;
+		return 0;
 	s->helo_lists = domain_lookup_start(s->rt, s->arena, IDENT_HELO, s->helo);
 	p = helo_params(s);
 	s->helo_check = spf_start(s->rt->dns, &p);
+	return 0;
 }
 
 const struct spf_outcome *session_helo_spf(struct session *s)

@@ -28,6 +28,7 @@ struct session {
 	struct spf_check *helo_check; /* in flight, or NULL */
 	struct spf_outcome helo_spf;
 	int helo_done;
+	unsigned helo_count; /* HELOs given on this connection */
 	unsigned messages;
 
 	/* reputation of the client, started at connect, collected once */
@@ -61,7 +62,9 @@ void domain_lookup_cancel(struct domain_lookup *d);
 /* client may be NULL or of family 0 when the MTA does not know it. */
 struct session *session_new(struct runtime *rt, const char *client_host,
 			    const struct addr *client);
-void session_helo(struct session *s, const char *helo);
+/* Keep the HELO name and start its checks; -1 (nothing done) past the
+ * number of HELOs a connection may give. */
+int session_helo(struct session *s, const char *helo);
 /* The HELO identity's SPF outcome, waiting for it if needed. */
 const struct spf_outcome *session_helo_spf(struct session *s);
 /* The client's reputation into the facts (waits for it the first time). */

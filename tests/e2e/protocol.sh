@@ -73,5 +73,16 @@ probe "zero length" neg conn zerolen
 probe "truncated packet" neg conn helo mail rcpt truncated
 probe "truncated first packet" truncated
 
+# A client looping on HELO: each would start DNS work and grow the session,
+# so past a bound the connection is refused at its next MAIL (tempfail).
+helos=()
+for _ in $(seq 20); do helos+=(helo); done
+out=$("$CLIENT" "$SOCK" neg conn "${helos[@]}" mail-macros mail rcpt 2>&1)
+like "$out" 'reply t' "HELO flood: MAIL gets tempfail"
+ok "grep -q 'HELO after too many HELOs' '$E2E_TMP/milter.log'" "HELO flood: logged once"
+is "$(grep -c 'HELO after too many HELOs' "$E2E_TMP/milter.log")" 1 "HELO flood: one log line"
+ok "_pid_alive $MILTER_PID" "HELO flood: the daemon is alive"
+session "HELO flood"
+
 like "$(grep -c 'milter protocol' "$E2E_TMP/milter.log")" '^[1-9]' "out-of-order commands are logged"
 done_testing
