@@ -103,7 +103,9 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 	f->mail_from_domain = f->mail_from[0] == '\0' ? NULL
 			      : at != NULL	  ? at + 1
 						  : f->mail_from;
-	f->auth_user = auth_user != NULL && auth_user[0] != '\0' ? arena_strdup(a, auth_user) : NULL;
+	f->auth_user = auth_user != NULL && auth_user[0] != '\0'
+			   ? arena_strndup(a, auth_user, strnlen(auth_user, FIELD_MAX))
+			   : NULL;
 	f->spf_mfrom.scope = SPF_SCOPE_MFROM;
 	f->spf_helo.scope = SPF_SCOPE_HELO;
 	/* Counted here, once per transaction, before the skip: an authenticated
