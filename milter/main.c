@@ -6,11 +6,17 @@
  * bind the socket as root, then drop to the configured user.  libmilter
  * runs in its own thread; the main thread only handles signals:
  *   SIGHUP   reload the configuration; a bad file is logged, the old kept;
- *   SIGTERM, SIGINT  stop accepting, let connections in flight finish.
+ *   SIGTERM, SIGINT  stop accepting, answer the messages in flight, flush
+ *            the history queue to the store or the spool, exit.  A signal
+ *            during a reload is acted on when the reload is done; another
+ *            stop signal while stopping changes nothing (the wait for the
+ *            messages in flight is bounded by their own deadlines).
  * libmilter's own signal thread would treat SIGHUP as "stop", so every
  * other thread blocks these signals and only the main thread takes them:
  * Linux delivers a process signal to the thread group leader whenever that
- * thread does not block it.
+ * thread does not block it.  So the main thread never blocks them, and
+ * waits on a pipe its handler writes to (a flag checked before pause()
+ * could miss a signal arriving in between).
  */
 #include "config.h"
 
@@ -21,9 +27,11 @@
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +55,10 @@
 #include "ratelimit.h"
 
 #define STOP_GRACE_SECONDS 60
+/* No callback for this long: the last reply is written (see wait_callbacks). */
+#define STOP_SETTLE_MS 20
+/* Interrupts the listener's poll() (see stop_listener); a no-op otherwise. */
+#define SIG_WAKE_LISTENER SIGUSR2
 
 struct options {
 	const char *config_path;
@@ -58,6 +70,7 @@ struct options {
 };
 
 static volatile sig_atomic_t got_hup, got_stop;
+static int signal_pipe[2] = {-1, -1}; /* the handler writes, the main thread reads */
 
 static void usage(FILE *out)
 {
@@ -67,10 +80,33 @@ static void usage(FILE *out)
 
 static void on_signal(int sig)
 {
+	int saved = errno;
+	char c = 0;
+
 	if (sig == SIGHUP)
 		got_hup = 1;
 	else
 		got_stop = 1;
+	if (write(signal_pipe[1], &c, 1) < 0) {
+		/* full: the main thread has wake-ups enough to read */
+	}
+	errno = saved;
+}
+
+static void on_wake_listener(int sig)
+{
+	(void)sig;
+}
+
+/* Sleep until a signal handler ran (or ms passed, when ms >= 0). */
+static void wait_signal(int ms)
+{
+	struct pollfd p = {.fd = signal_pipe[0], .events = POLLIN};
+	char buf[64];
+
+	if (poll(&p, 1, ms) > 0)
+		while (read(signal_pipe[0], buf, sizeof(buf)) > 0)
+			;
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -264,6 +300,95 @@ static void *milter_thread(void *arg)
 	got_stop = 1;
 	kill(getpid(), SIGTERM); /* wake the main thread if it is waiting */
 	return NULL;
+}
+
+static atomic_int stopper_started;
+
+static void *smfi_stop_thread(void *arg)
+{
+	(void)arg;
+	atomic_store(&stopper_started, 1);
+	smfi_stop();
+	return NULL;
+}
+
+/*
+ * smfi_stop() sets libmilter's stop flag at once, then closes the listening
+ * socket under the listener's lock, which the listener holds for the whole
+ * of its poll(): up to MI_CHK_TIME (5 s, listener.c).  So smfi_stop() runs
+ * in a thread of its own, and this one interrupts the listener's poll()
+ * with a signal (EINTR: the listener looks at the stop flag again and
+ * returns), every 50 ms until the milter thread is gone, the first 10 ms
+ * after the stopper started: woken before the flag was set, the listener
+ * polls again; woken between its look at the flag and its lock while the
+ * stopper closes the socket, libmilter would abort the sessions in flight.
+ * Waking it by connecting does not do: once stopped, libmilter's worker
+ * pool refuses the new session and its listener sleeps 1 s over that.
+ */
+static void stop_listener(pthread_t milter)
+{
+	struct sigaction sa = {.sa_handler = on_wake_listener}; /* no SA_RESTART */
+	sigset_t all, old;
+	pthread_t stopper;
+	int have_stopper;
+
+	sigaction(SIG_WAKE_LISTENER, &sa, NULL);
+	sigfillset(&all); /* the stopper takes no signal */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	have_stopper = pthread_create(&stopper, NULL, smfi_stop_thread, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!have_stopper)
+		smfi_stop(); /* returns when the listener's poll() times out */
+	while (have_stopper && !atomic_load(&stopper_started))
+		wait_signal(1);
+	for (;;) {
+		struct timespec ts;
+
+		wait_signal(10);
+		pthread_kill(milter, SIG_WAKE_LISTENER);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 40 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_timedjoin_np(milter, NULL, &ts) != ETIMEDOUT)
+			break;
+	}
+	if (have_stopper)
+		pthread_join(stopper, NULL);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The callbacks in flight finish within their own deadlines.  libmilter
+ * writes a callback's reply after it returns and runs the commands its
+ * worker has already received (a pipelined header, body, end of message)
+ * before the worker sees the stop: done when no callback has run for
+ * STOP_SETTLE_MS.  A stop signal meanwhile changes nothing but the log. */
+static void wait_callbacks(void)
+{
+	int64_t start = now_ms(), quiet_since = start, now;
+	int again = 0;
+
+	while ((now = now_ms()) - start < STOP_GRACE_SECONDS * 1000) {
+		got_stop = 0;
+		wait_signal(10);
+		if (got_stop && !again++)
+			log_notice("stopping already: waiting for %d message(s) in progress",
+				   callbacks_busy());
+		if (callbacks_busy() > 0)
+			quiet_since = now_ms();
+		else if (now - quiet_since >= STOP_SETTLE_MS)
+			return;
+	}
+	log_warn("stopped with %d message(s) still in progress", callbacks_busy());
 }
 
 /* libmilter answers each stage with a small packet and waits for the next:
@@ -537,6 +662,8 @@ int main(int argc, char **argv)
 	set_thread_stack_default();
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
 		log_fatal("cannot start the milter thread");
+	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		log_fatal("pipe: %s", strerror(errno));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGHUP, &sa, NULL);
@@ -546,23 +673,16 @@ int main(int argc, char **argv)
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
 	while (!got_stop) {
-		pause();
-		if (got_hup) {
+		wait_signal(-1);
+		if (got_hup && !got_stop) {
 			got_hup = 0;
 			reload(&o, dns);
 		}
 	}
 	log_notice("stopping: no new connections; waiting for %d message(s) in progress",
 		   callbacks_busy());
-	smfi_stop();
-	pthread_join(milter, NULL);
-	for (int i = 0; i < STOP_GRACE_SECONDS * 10 && callbacks_busy() > 0; i++) {
-		struct timespec ts = {0, 100000000};
-
-		nanosleep(&ts, NULL);
-	}
-	if (callbacks_busy() > 0)
-		log_warn("stopped with %d message(s) still in progress", callbacks_busy());
+	stop_listener(milter);
+	wait_callbacks();
 	if (pidfile != NULL && unlink(pidfile) != 0)
 		log_warn("cannot remove %s: %s", pidfile, strerror(errno));
 	if (path != NULL)

@@ -2,11 +2,15 @@
  * store - queue, writer thread, spool and reload over a backend (see store.h).
  *
  * store_append() (writer mode) takes a deep copy of the record (one
- * malloc'd block) onto `q`, drained by the writer thread in transactions of
- * up to STORE_BATCH_MAX records or STORE_BATCH_MS milliseconds.  When `q`
+ * malloc'd block, its uid included) onto `q`, drained by the writer thread
+ * in transactions of up to STORE_BATCH_MAX records or STORE_BATCH_MS
+ * milliseconds.  When `q`
  * is full the copy goes onto `spill`, which the spool thread appends to the
  * spool file; only when both are full is a record dropped (counted, logged
  * at most once a minute): the caller never waits for a disk or a network.
+ * A queued record owns everything it points to: a batch that neither the
+ * store nor the spool takes goes back in its queue and is encoded again
+ * later, so nothing in it may point into the arena of the failed attempt.
  *
  * A batch the backend refuses (no database, a write error, PostgreSQL
  * down) is appended to <spool_dir>/authscore-spool.jsonl (one record_encode
@@ -18,6 +22,10 @@
  * (a crash between commit and unlink, a COMMIT whose answer was lost)
  * stores each record once.  Processes sharing a spool directory serialize
  * on flock(2) of authscore-spool.lock.
+ *
+ * store_close() drains both queues without waiting: a store already broken
+ * is not reconnected (that can take seconds) and a spool is not loaded;
+ * what the store does not take goes to the spool, for the next start.
  *
  * Locks, always taken in this order: be_lock (backend calls), spool_lock
  * (the spool file within this process), lock (queues, counters, flags).
@@ -138,14 +146,17 @@ static struct qitem *q_take(struct queue *q, unsigned max, unsigned *n_r)
 }
 
 /* Put a list back at the head (a batch nothing could take). */
-static void q_unshift(struct queue *q, struct qitem *list, unsigned n)
+static void q_unshift(struct queue *q, struct qitem *list)
 {
 	struct qitem *last = list;
+	unsigned n = 1;
 
 	if (list == NULL)
 		return;
-	while (last->next != NULL)
+	while (last->next != NULL) {
 		last = last->next;
+		n++;
+	}
 	last->next = q->head;
 	q->head = list;
 	if (q->tail == NULL)
@@ -153,13 +164,17 @@ static void q_unshift(struct queue *q, struct qitem *list, unsigned n)
 	q->depth += n;
 }
 
-static void items_free(struct qitem *list)
+/* Returns how many there were. */
+static unsigned items_free(struct qitem *list)
 {
-	for (struct qitem *it = list, *next; it != NULL; it = next) {
+	unsigned n = 0;
+
+	for (struct qitem *it = list, *next; it != NULL; it = next, n++) {
 		next = it->next;
 		free(it->r);
 		free(it);
 	}
+	return n;
 }
 
 /* ----------------------------------------------------------------- columns */
@@ -310,33 +325,51 @@ static void backend_failed(struct store *s, const char *what, const char *error)
 	s->retry_at_ms = now_ms() + s->backoff_ms;
 }
 
-static void assign_uid(struct store *s, struct history_record *r, struct arena *a)
-{
-	uint64_t seq;
+#define STORE_UID_MAX 40 /* 16 hex digits, '-', up to 16 hex digits */
 
-	if (r->uid != NULL)
-		return;
-	seq = __atomic_add_fetch(&s->uid_seq, 1, __ATOMIC_RELAXED);
-	r->uid = arena_printf(a, "%s-%llx", s->uid_prefix, (unsigned long long)seq);
+static void make_uid(struct store *s, char uid[STORE_UID_MAX])
+{
+	uint64_t seq = __atomic_add_fetch(&s->uid_seq, 1, __ATOMIC_RELAXED);
+
+	snprintf(uid, STORE_UID_MAX, "%s-%llx", s->uid_prefix, (unsigned long long)seq);
 }
 
-/* Encode each record (in a); a record too long to encode is dropped. */
-static size_t encode_batch(struct store *s, struct qitem *list, struct arena *a,
+/* The copy a queue holds: one block with every string, the uid too, so it
+ * survives any number of failed attempts (no pointer into their arenas). */
+static struct history_record *queued_copy(struct store *s, const struct history_record *r)
+{
+	struct history_record with_uid;
+	char uid[STORE_UID_MAX];
+
+	if (r->uid != NULL)
+		return record_dup(r);
+	with_uid = *r;
+	make_uid(s, uid);
+	with_uid.uid = uid;
+	return record_dup(&with_uid);
+}
+
+/* Encode each record of *listp (in a); a record too long to encode is
+ * dropped from the list, once. */
+static size_t encode_batch(struct store *s, struct qitem **listp, struct arena *a,
 			   const struct history_record **recs, const char **lines)
 {
 	size_t n = 0;
 
-	for (struct qitem *it = list; it != NULL; it = it->next) {
-		assign_uid(s, it->r, a);
+	for (struct qitem **pp = listp, *it; (it = *pp) != NULL;) {
 		if ((lines[n] = record_encode(it->r, a)) == NULL) {
 			log_err("history record of %s dropped: longer than %d bytes encoded",
 				it->r->queue_id != NULL ? it->r->queue_id : "?", RECORD_MAX_LINE);
 			pthread_mutex_lock(&s->lock);
 			s->st.dropped++;
 			pthread_mutex_unlock(&s->lock);
+			*pp = it->next;
+			free(it->r);
+			free(it);
 			continue;
 		}
 		recs[n++] = it->r;
+		pp = &it->next;
 	}
 	return n;
 }
@@ -520,7 +553,12 @@ static long spool_load(struct store *s, int fd)
 			spool_bad(s, &bad, buf_str(&line), line.len, lineno, why);
 			continue;
 		}
-		assign_uid(s, &r, a);
+		if (r.uid == NULL) { /* lives in this line's arena, as r does */
+			char uid[STORE_UID_MAX];
+
+			make_uid(s, uid);
+			r.uid = arena_strdup(a, uid);
+		}
 		if ((enc = record_encode(&r, a)) == NULL) {
 			spool_bad(s, &bad, buf_str(&line), line.len, lineno,
 				  "too long to re-encode");
@@ -610,20 +648,26 @@ static void spool_reload(struct store *s)
 /* ---------------------------------------------------------------- batches */
 
 /* Store a batch, or spool it.  Returns 0 when every record went somewhere
- * (or was dropped as unencodable), -1 when neither took it. */
-static int write_batch(struct store *s, struct qitem *list, unsigned count)
+ * (or was dropped as unencodable, and taken off *listp), -1 when neither
+ * took it.  Closing, a broken store is not retried (a reconnect can take
+ * seconds) and a spool is left for the next start: the batch is spooled. */
+static int write_batch(struct store *s, struct qitem **listp, unsigned count)
 {
 	const struct history_record **recs = xcalloc(count, sizeof(*recs));
 	const char **lines = xcalloc(count, sizeof(*lines));
 	struct arena *a = arena_new(64 * 1024);
-	size_t n = encode_batch(s, list, a, recs, lines);
-	int rc = -1, pending;
+	size_t n = encode_batch(s, listp, a, recs, lines);
+	int rc = -1, pending, closing;
 
+	pthread_mutex_lock(&s->lock);
+	closing = s->closing;
+	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_lock(&s->be_lock);
-	if (backend_ready(s) == 0 && db_write(s, recs, lines, n, a) == 0) {
+	if (!(closing && s->broken) && backend_ready(s) == 0 &&
+	    db_write(s, recs, lines, n, a) == 0) {
 		pthread_mutex_lock(&s->lock);
 		s->st.written += n;
-		pending = s->spool_pending;
+		pending = s->spool_pending && !s->closing;
 		pthread_mutex_unlock(&s->lock);
 		if (pending)
 			spool_reload(s);
@@ -686,7 +730,7 @@ static void *writer_main(void *arg)
 		}
 		list = q_take(&s->q, STORE_BATCH_MAX, &n);
 		pthread_mutex_unlock(&s->lock);
-		if (write_batch(s, list, n) == 0) {
+		if (write_batch(s, &list, n) == 0) {
 			items_free(list);
 			pthread_mutex_lock(&s->lock);
 			continue;
@@ -694,14 +738,15 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		if (s->closing) {
 			/* neither the store nor the spool: nothing left to try */
+			n = items_free(list);
 			log_err("history store: %u records lost at shutdown (no store, no spool)",
 				n);
 			s->st.dropped += n;
-			items_free(list);
 			continue;
 		}
 		/* keep them and wait for the store or the spool to come back */
-		q_unshift(&s->q, list, n);
+		q_unshift(&s->q, list);
+		s->st.retried++;
 		deadline(&ts, STORE_RETRY_MIN_MS);
 		pthread_cond_timedwait(&s->wake_writer, &s->lock, &ts);
 	}
@@ -732,17 +777,18 @@ static void *spooler_main(void *arg)
 		a = arena_new(64 * 1024);
 		recs = xcalloc(n, sizeof(*recs));
 		lines = xcalloc(n, sizeof(*lines));
-		m = encode_batch(s, list, a, recs, lines);
+		m = encode_batch(s, &list, a, recs, lines);
 		if (spool_write(s, lines, m) < 0) {
 			struct timespec ts;
 
 			pthread_mutex_lock(&s->lock);
 			if (s->closing) {
+				n = items_free(list);
 				log_err("history store: %u records lost at shutdown (spool)", n);
 				s->st.dropped += n;
-				items_free(list);
 			} else {
-				q_unshift(&s->spill, list, n);
+				q_unshift(&s->spill, list);
+				s->st.retried++;
 				deadline(&ts, STORE_RETRY_MIN_MS);
 				pthread_cond_timedwait(&s->wake_spooler, &s->lock, &ts);
 			}
@@ -885,29 +931,36 @@ void store_close(struct store **sp)
 	xfree(sp);
 }
 
+/* A tool's append: written (or spooled) before it returns. */
+static void append_sync(struct store *s, const struct history_record *r)
+{
+	struct qitem *list = xcalloc(1, sizeof(*list));
+
+	list->r = queued_copy(s, r);
+	if (write_batch(s, &list, 1) < 0) {
+		log_err("history record of %s lost: no store, no spool",
+			r->queue_id != NULL ? r->queue_id : "?");
+		pthread_mutex_lock(&s->lock);
+		s->st.dropped++;
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_lock(&s->lock);
+	s->st.queued++;
+	pthread_mutex_unlock(&s->lock);
+	items_free(list); /* NULL when encode_batch dropped it */
+}
+
 void store_append(struct store *s, const struct history_record *r)
 {
 	struct qitem *it;
 	int64_t now;
 
 	if (!s->writer) {
-		struct qitem one = {.r = record_dup(r)};
-
-		if (write_batch(s, &one, 1) < 0) {
-			log_err("history record of %s lost: no store, no spool",
-				r->queue_id != NULL ? r->queue_id : "?");
-			pthread_mutex_lock(&s->lock);
-			s->st.dropped++;
-			pthread_mutex_unlock(&s->lock);
-		}
-		pthread_mutex_lock(&s->lock);
-		s->st.queued++;
-		pthread_mutex_unlock(&s->lock);
-		free(one.r);
+		append_sync(s, r);
 		return;
 	}
 	it = xmalloc(sizeof(*it));
-	it->r = record_dup(r);
+	it->r = queued_copy(s, r);
 	now = now_ms();
 	it->enqueued_ms = now;
 	pthread_mutex_lock(&s->lock);

@@ -43,9 +43,10 @@ void store_close(struct store **sp);
 
 /* Never blocks on I/O (writer mode); a copy of the record is taken. */
 void store_append(struct store *s, const struct history_record *r);
-/* Counters for logs and metrics. */
+/* Counters for logs and metrics; retried: batches that neither the store
+ * nor the spool took, kept and tried again. */
 struct store_stats {
-	uint64_t queued, written, spooled, reloaded, dropped;
+	uint64_t queued, written, spooled, reloaded, dropped, retried;
 	unsigned queue_depth;
 };
 void store_stats(struct store *s, struct store_stats *out);

@@ -10,7 +10,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -361,6 +363,146 @@ static void test_queue_full(void)
 	CHECK(access(path("authscore-spool.jsonl"), F_OK) < 0, "spool removed");
 }
 
+/*
+ * A state directory that refuses writes and later takes them.  Root ignores
+ * permission bits, so: a read-only bind mount of the directory over itself
+ * (a private mount namespace, entered by main() while single-threaded),
+ * remounted read-write later; without CAP_SYS_ADMIN, a regular file where
+ * the directory should be (ENOTDIR), replaced by the directory later.
+ */
+static int have_mountns;
+
+static void unwritable_begin(const char *d)
+{
+	if (have_mountns) {
+		mkdir(d, 0700);
+		if (mount(d, d, NULL, MS_BIND, NULL) == 0 &&
+		    mount(NULL, d, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0)
+			return;
+		printf("# read-only bind mount of %s: %s; a file in its place\n", d,
+		       strerror(errno));
+		umount2(d, MNT_DETACH);
+		rmdir(d);
+		have_mountns = 0;
+	}
+	close(open(d, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+}
+
+static void unwritable_end(const char *d)
+{
+	if (have_mountns) {
+		if (mount(NULL, d, NULL, MS_REMOUNT | MS_BIND, NULL) < 0)
+			printf("# remount %s read-write: %s\n", d, strerror(errno));
+		return;
+	}
+	unlink(d);
+	mkdir(d, 0700);
+}
+
+static int wait_stats(struct store *s, int (*done)(const struct store_stats *st))
+{
+	struct store_stats st;
+
+	for (int i = 0; i < 400; i++) {
+		store_stats(s, &st);
+		if (done(&st))
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+static int retried_twice(const struct store_stats *st)
+{
+	return st->retried >= 2;
+}
+
+static int all_out(const struct store_stats *st)
+{
+	return st->queue_depth == 0;
+}
+
+/* rows, distinct uids and distinct queue ids in the messages table */
+static void count_rows(const char *db, int counts[3])
+{
+	sqlite3 *raw;
+	sqlite3_stmt *st;
+
+	counts[0] = counts[1] = counts[2] = -1;
+	if (sqlite3_open_v2(db, &raw, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(raw,
+			       "SELECT count(*), count(DISTINCT uid), count(DISTINCT queue_id) "
+			       "FROM messages",
+			       -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			for (int i = 0; i < 3; i++)
+				counts[i] = sqlite3_column_int(st, i);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(raw);
+}
+
+/*
+ * Neither the store nor the spool can be written at first (a read-only
+ * state directory), then both can: every record reaches the store exactly
+ * once.  The batches that nobody took go back in the queue and the spill
+ * queue and are tried again: they must not point into the arena of the
+ * failed attempt (their uid did, once: a use after free, then records lost
+ * or two records with one uid, stored once).  A queue of 200 for 400
+ * records: half through the writer, half through the spool thread.
+ */
+static void test_unwritable_then_writable(void)
+{
+	char *state = path("ro"), db[300];
+	struct store_options o = {
+	    .location = db, .spool_dir = state, .writer = 1, .queue_max = 200};
+	char *error = NULL;
+	struct store *s;
+	struct store_stats st;
+	int counts[3];
+
+	snprintf(db, sizeof(db), "%s/history.sqlite", state);
+	unwritable_begin(state);
+	printf("# the state directory refuses writes: %s\n",
+	       have_mountns ? "read-only bind mount" : "a file in its place");
+	s = store_open(&o, &error);
+	CHECK(s != NULL, "unwritable: the writer opens without its store (%s)",
+	      error ? error : "ok");
+	free(error);
+	if (s == NULL)
+		return;
+	for (int i = 0; i < 400; i++) {
+		char qid[16];
+		struct history_record r;
+
+		snprintf(qid, sizeof(qid), "U%d", i);
+		r = rec(5000 + i, qid);
+		store_append(s, &r);
+	}
+	store_stats(s, &st);
+	CHECK(st.dropped == 0, "unwritable: 400 records queued or spilled, none dropped");
+	CHECK(wait_stats(s, retried_twice), "unwritable: batches nobody took are tried again");
+	unwritable_end(state);
+	CHECK(wait_stats(s, all_out), "writable again: the queues drain");
+	store_stats(s, &st);
+	CHECK(st.dropped == 0, "writable again: nothing dropped (%llu)",
+	      (unsigned long long)st.dropped);
+	store_close(&s);
+	o.writer = 0;
+	s = store_open(&o, &error); /* loads what was spooled */
+	CHECK(s != NULL, "the store opens: %s", error ? error : "ok");
+	free(error);
+	error = NULL;
+	store_close(&s);
+	count_rows(db, counts);
+	CHECK(counts[0] == 400 && counts[1] == 400 && counts[2] == 400,
+	      "every record stored exactly once, each with its own uid (%d rows, %d uids, "
+	      "%d queue ids)",
+	      counts[0], counts[1], counts[2]);
+	if (have_mountns)
+		umount2(state, MNT_DETACH);
+}
+
 static void test_ledger_and_expire(void)
 {
 	const char *db = path("ledger.sqlite");
@@ -425,6 +567,9 @@ int main(void)
 	char cmd[128];
 
 	log_init("store_test", 1);
+	/* while single-threaded: every thread started later shares it */
+	have_mountns =
+	    unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
 	snprintf(dir, sizeof(dir), "/tmp/store_test.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return 99;
@@ -433,6 +578,7 @@ int main(void)
 	test_spool_bad_path();
 	test_spool_corrupt();
 	test_queue_full();
+	test_unwritable_then_writable();
 	test_ledger_and_expire();
 	test_each_stops();
 	if (check_failed == 0) {

@@ -91,6 +91,8 @@ pg_stop
 send pg-down-1 "rep1.$D" "u@rep1.$D"
 send pg-down-2 "rep1.$D" "u@rep1.$D"
 send pg-down-3 "rep2.$D" "u@rep2.$D"
+# the writer spools a batch once the store refuses it: wait for all three
+wait_for 10 "[ \"\$(cat '$E2E_TMP/state/authscore-spool.jsonl' 2>/dev/null | wc -l)\" = 3 ]"
 like "$(cat "$E2E_TMP/state/authscore-spool.jsonl" 2>/dev/null | wc -l)" '^[1-3]$' \
 	"postgresql: while the server is down, records go to the spool" ||
 	diag "$(ls -la "$E2E_TMP/state")"

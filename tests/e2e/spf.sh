@@ -101,7 +101,7 @@ accepted after-restart 'spf=pass smtp.mailfrom=pass.authscore.test' -- --from us
 
 # ------------------------------ on-spf-fail reject, on-spf-temperror accept
 _pid_alive "$MILTER_PID" && kill -TERM "$MILTER_PID"
-ok '[ -n "$MILTER_PID" ] && wait_for 5 "! _pid_alive $MILTER_PID"' "milter stops on SIGTERM within 5 s"
+ok '[ -n "$MILTER_PID" ] && wait_for 1 "! _pid_alive $MILTER_PID"' "milter stops on SIGTERM within 1 s"
 stop_milter KILL
 if start_milter "on-spf-fail reject" "on-spf-temperror accept"; then
 	pass "milter starts with on-spf-fail reject"
