@@ -30,13 +30,13 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 	echo '	"";'
 } >"$work/default_rules.c"
 milter_core=
-for f in authres conf dkim dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
+for f in authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
 milter_core="$milter_core $s/rules/rules_parse.c $s/rules/rules_eval.c $s/rules/rules_lists.c \
 	$s/rules/rules_info.c $s/report/record.c $s/report/record_facts.c $s/report/store.c \
-	$s/report/store_sqlite.c $s/report/store_pg.c $s/util/domain.c $s/util/rfc5322.c \
+	$s/report/store_sqlite.c $s/report/store_pg.c $s/util/domain.c $s/util/rfc5322.c $s/util/hsplit.c \
 	$s/tests/fake_dns.c $work/default_rules.c -lspf2 -lopendkim -lcrypto -lopendmarc \
 	-lmaxminddb -lpcre2-8 -lsqlite3 -lpq -lpthread"
 pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
