@@ -8,8 +8,7 @@
 # lookup there lasts until its deadline: a message that is "in flight".
 e2e_setup "on-spf-fail accept" "on-spf-temperror accept" "dns-stub slow.test. 127.0.0.1@5399" \
 	"spf-timeout 4s"
-perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:5399", Proto => "udp") or die; sleep 300' &
-BLACKHOLE=$!
+start_blackhole 5399 || fail "the blackhole DNS port starts"
 
 # ---------------------------------------------------------------- -n
 good=$E2E_TMP/good.conf bad=$E2E_TMP/bad.conf
@@ -28,15 +27,19 @@ like "$out" "$bad:$line:20: skip-authenticated: expected yes or no, not \"someti
 "$AUTHSCORE_MILTER" -c "$good" -p "unix:$E2E_TMP/second.sock" -u nobody:nogroup \
 	-P "$E2E_TMP/second.pid"
 is "$?" 0 "daemon mode: the parent exits 0 once detached"
-ok 'wait_for 5 "[ -s $E2E_TMP/second.pid ] && _unix_listening $E2E_TMP/second.sock"' \
+ok 'wait_for $E2E_WAIT "[ -s $E2E_TMP/second.pid ] && _unix_listening $E2E_TMP/second.sock"' \
 	"-P/-p: pid file written, socket listening"
 second=$(cat "$E2E_TMP/second.pid" 2>/dev/null)
-like "$(awk '/^Uid:/ {print $2, $3}' "/proc/$second/status" 2>/dev/null)" "^$(id -u nobody) $(id -u nobody)\$" \
-	"-u: runs as nobody after binding"
-like "$(awk '/^Gid:/ {print $2}' "/proc/$second/status" 2>/dev/null)" "^$(getent group nogroup | cut -d: -f3)\$" \
-	"-u user:group: runs with that group"
+ids() { awk -v k="$1" '$1 == k ":" {print $2, $3}' "/proc/$second/status" 2>/dev/null; }
+want_uid="$(id -u nobody) $(id -u nobody)" want_gid="$(getent group nogroup | cut -d: -f3)"
+want_gid="$want_gid $want_gid"
+# the pid file may come before the privileges are dropped: wait for it
+wait_for "$E2E_WAIT" '[ "$(ids Uid)" = "$want_uid" ] && [ "$(ids Gid)" = "$want_gid" ]' \
+	"pid $second to run as nobody:nogroup"
+is "$(ids Uid)" "$want_uid" "-u: runs as nobody after binding"
+is "$(ids Gid)" "$want_gid" "-u user:group: runs with that group"
 kill -TERM "$second" 2>/dev/null
-ok 'wait_for 10 "! _pid_alive $second"' "daemon mode: stops on SIGTERM"
+ok 'wait_for $E2E_WAIT "! _pid_alive $second" "the second instance to exit after SIGTERM"' "daemon mode: stops on SIGTERM"
 out=$("$AUTHSCORE_MILTER" -n -c "$good" -u no-such-user-here 2>&1)
 like "$?:$out" "^1:.*user no-such-user-here: no such user" "-u with an unknown user is refused"
 
@@ -53,7 +56,7 @@ if f=$(wait_delivered "$marker"); then
 else
 	fail "trusted network: no Authentication-Results of ours" "not delivered"
 fi
-ok "wait_for 5 \"grep -q 'client=.*\\[127.0.0.1\\].*skipped (trusted network) action=accept' '$E2E_TMP/milter.log'\"" \
+ok "wait_for $E2E_WAIT \"grep -q 'client=.*\\[127.0.0.1\\].*skipped (trusted network) action=accept' '$E2E_TMP/milter.log'\"" \
 	"trusted network: logged as skipped"
 
 # -------------------------------------------------------------- SIGHUP
@@ -61,13 +64,13 @@ accepted before-reload 'spf=fail smtp.mailfrom=fail.authscore.test' -- --from us
 pid=$MILTER_PID
 write_milter_conf "$E2E_CONF" "on-spf-fail reject" "on-spf-temperror accept" "dns-stub slow.test. 127.0.0.1@5399"
 kill -HUP "$pid"
-ok 'wait_for 5 "grep -q \"configuration reloaded\" \"$E2E_TMP/milter.log\""' "SIGHUP: reload logged"
+ok 'wait_for $E2E_WAIT "grep -q \"configuration reloaded\" \"$E2E_TMP/milter.log\""' "SIGHUP: reload logged"
 refused after-reload '^550 5\.7\.23 ' --from user@fail.authscore.test
 ok '_pid_alive $pid' "SIGHUP: same process, not restarted"
 
 cp "$bad" "$E2E_CONF"
 kill -HUP "$pid"
-ok 'wait_for 5 "grep -q \"reload failed, keeping the running configuration\" \"$E2E_TMP/milter.log\""' \
+ok 'wait_for $E2E_WAIT "grep -q \"reload failed, keeping the running configuration\" \"$E2E_TMP/milter.log\""' \
 	"SIGHUP with a broken file: the failure is logged"
 like "$(grep 'reload failed' "$E2E_TMP/milter.log" | tail -1)" "$E2E_CONF:[0-9]+:20: skip-authenticated" \
 	"SIGHUP with a broken file: the log names file:line:column"
@@ -83,8 +86,12 @@ marker=inflight-$$-$RANDOM
 msg=$(make_msg "$marker")
 send_mail --data "$msg" --from user@hang.slow.test >"$E2E_TMP/inflight.out" &
 sender=$!
-wait_for 5 "grep -q 'message-id=<$marker@' '$E2E_TMP/postfix.log'"
-sleep 0.3
+# in flight: Postfix has the message's content, the milter's SPF lookup is
+# under way (the blackhole got its query) and no verdict is logged yet
+ok "wait_for $E2E_WAIT \"grep -q 'message-id=<$marker@' '$E2E_TMP/postfix.log' && blackhole_asked 5399 hang.slow.test\" \
+	'the message in Postfix and its SPF lookup at the blackhole' &&
+	! grep -q 'from=<user@hang.slow.test>' '$E2E_TMP/milter.log'" \
+	"SIGTERM: sent while the message is in flight (its lookup hangs, no verdict yet)"
 kill -TERM "$pid"
 wait "$sender"
 like "$(data_reply "$(cat "$E2E_TMP/inflight.out")")" '^250 ' "SIGTERM: the message in flight is answered by the milter"
@@ -93,10 +100,9 @@ if f=$(wait_delivered "$marker"); then
 else
 	fail "SIGTERM: the message in flight carries our AR (spf=temperror)" "not delivered"
 fi
-ok 'wait_for 10 "! _pid_alive $pid"' "SIGTERM: the daemon exits after the message"
+ok 'wait_for $E2E_WAIT "! _pid_alive $pid" "the milter to exit after SIGTERM"' "SIGTERM: the daemon exits after the message"
 like "$(grep -E 'stopping|stopped' "$E2E_TMP/milter.log" | tr '\n' ' ')" 'stopping: no new connections; waiting for 1 message\(s\) in progress.*stopped' \
 	"SIGTERM: it waited for the connection in flight"
 MILTER_PID=
 refused milter-stopped '^451 4\.7\.1 ' --from user@pass.authscore.test
-kill "$BLACKHOLE" 2>/dev/null
 done_testing

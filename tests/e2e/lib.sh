@@ -18,7 +18,11 @@
 #   AUTHSCORE_MILTER  the daemon (default $top_builddir/authscore-milter)
 #   AUTHSCORE         the admin tool (default $top_builddir/authscore)
 #   E2E_KEEP=1        keep the temporary directory (path printed as a comment)
-#   E2E_TIMEOUT       seconds wait_delivered waits for a message (default 15)
+#   E2E_TIMEOUT       seconds wait_delivered waits for a message (default 30)
+#   E2E_WAIT          seconds a wait for anything else asynchronous (a log
+#                     line, a reload, a process exit) may take (default 30);
+#                     a wait that succeeds returns at once, so these are
+#                     generous: a loaded 2-core machine must not fail them
 #   E2E_MILTER_DEFAULT_ACTION  Postfix milter_default_action (default tempfail)
 #
 # Layout of $E2E_TMP: nsd/ (conf, log), sink/ (one file per message),
@@ -50,7 +54,8 @@ export E2E_IN_NS
 : "${top_builddir:=$top_srcdir}"
 : "${AUTHSCORE_MILTER:=$top_builddir/authscore-milter}"
 : "${AUTHSCORE:=$top_builddir/authscore}"
-: "${E2E_TIMEOUT:=15}"
+: "${E2E_TIMEOUT:=30}"
+: "${E2E_WAIT:=30}"
 : "${E2E_MILTER_DEFAULT_ACTION:=tempfail}"
 
 E2E_ZONES=$E2E_DIR/zones
@@ -67,6 +72,9 @@ E2E_CLIENT6=2001:db8::10
 E2E_RCPT=user@sink.test
 
 # ---------------------------------------------------------------------- TAP
+# fd 3 is the TAP stream: a wait that gives up says so there, even from
+# inside ok's condition (whose output goes to /dev/null) or a $(...)
+exec 3>&1
 T_N=0
 T_FAILED=0
 
@@ -148,7 +156,7 @@ done_testing() {
 	# in the milter's log (leaks only at exit): stop it cleanly and look.
 	if [ -n "${MILTER_PID:-}" ]; then
 		kill -TERM "$MILTER_PID" 2>/dev/null
-		wait_for 30 "! _pid_alive $MILTER_PID"
+		wait_for "$E2E_WAIT" "! _pid_alive $MILTER_PID" "the milter to exit after SIGTERM"
 		MILTER_PID=
 	fi
 	unlike "$(grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$E2E_TMP/milter.log" 2>/dev/null | head -5)" . \
@@ -160,13 +168,20 @@ done_testing() {
 }
 
 # ------------------------------------------------------------------ helpers
-# wait_for SECONDS 'CONDITION' - poll every 0.1 s
+# wait_for SECONDS 'CONDITION' [WHAT] - poll every 0.1 s until CONDITION
+# (eval'd) holds; give up once SECONDS of wall-clock time have passed (a
+# slow condition does not stretch the deadline), saying on the TAP stream
+# what was waited for (WHAT, default the condition itself)
 wait_for() {
-	local i n=$(($1 * 10))
-	for ((i = 0; i < n; i++)); do
-		eval "$2" >/dev/null 2>&1 && return 0
+	local secs=$1 cond=$2 what=${3:-$2} end now
+	end=$((${EPOCHREALTIME/[.,]/} + secs * 1000000))
+	for (( ; ; )); do
+		now=${EPOCHREALTIME/[.,]/}
+		eval "$cond" >/dev/null 2>&1 && return 0
+		((now < end)) || break
 		sleep 0.1
 	done
+	printf '# gave up after %ss waiting for: %s\n' "$secs" "$what" >&3
 	return 1
 }
 
@@ -175,12 +190,13 @@ _unix_listening() { ss -Hxl | grep -qF " $1 "; }
 
 _pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
-# _stop_pid PID [SIG] - signal, wait up to 5 s, then SIGKILL
+# _stop_pid PID [SIG] - signal, wait up to E2E_WAIT s, then SIGKILL
 _stop_pid() {
 	local pid=$1
 	_pid_alive "$pid" || return 0
 	kill -"${2:-TERM}" "$pid" 2>/dev/null
-	wait_for 5 "! _pid_alive $pid" || kill -KILL "$pid" 2>/dev/null
+	wait_for "$E2E_WAIT" "! _pid_alive $pid" "process $pid to exit after SIG${2:-TERM}" ||
+		kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	return 0
 }
@@ -236,7 +252,7 @@ start_nsd() {
 	done
 	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
 	NSD_PID=$!
-	if ! wait_for 10 "grep -q 'nsd started' '$d/nsd.log'"; then
+	if ! wait_for "$E2E_WAIT" "grep -q 'nsd started' '$d/nsd.log'" "NSD to log 'nsd started'"; then
 		diag "NSD did not start:" "$(cat "$d/stderr" "$d/nsd.log" 2>/dev/null)"
 		return 1
 	fi
@@ -253,7 +269,7 @@ start_sink() {
 	smtp-sink -u postfix -h sink.test -d "$E2E_TMP/sink/%Y%m%d%H%M%S." \
 		127.0.0.1:$E2E_SINK_PORT 50 >"$E2E_TMP/sink.log" 2>&1 &
 	SINK_PID=$!
-	wait_for 10 "_tcp_listening $E2E_SINK_PORT" || { diag "smtp-sink did not start" "$(cat "$E2E_TMP/sink.log")"; return 1; }
+	wait_for "$E2E_WAIT" "_tcp_listening $E2E_SINK_PORT" "smtp-sink to listen on $E2E_SINK_PORT" || { diag "smtp-sink did not start" "$(cat "$E2E_TMP/sink.log")"; return 1; }
 }
 
 # ------------------------------------------------------------------ Postfix
@@ -354,7 +370,7 @@ start_postfix() {
 		return 1
 	fi
 	POSTFIX_STARTED=1
-	wait_for 10 "_tcp_listening $E2E_SMTP_PORT" || { diag "Postfix does not listen"; return 1; }
+	wait_for "$E2E_WAIT" "_tcp_listening $E2E_SMTP_PORT" "Postfix to listen on $E2E_SMTP_PORT" || { diag "Postfix does not listen"; return 1; }
 }
 
 stop_postfix() {
@@ -362,14 +378,58 @@ stop_postfix() {
 	[ -n "${POSTFIX_STARTED:-}" ] || return 0
 	pid=$(sed -n 's/ //gp' /var/spool/postfix/pid/master.pid 2>/dev/null)
 	postfix stop >/dev/null 2>&1
-	[ -n "$pid" ] && { wait_for 10 "! _pid_alive $pid" || kill -KILL "$pid"; }
+	[ -n "$pid" ] && { wait_for "$E2E_WAIT" "! _pid_alive $pid" "Postfix's master to exit" || kill -KILL "$pid"; }
 	POSTFIX_STARTED=
 }
 
-# postfix_set NAME=VALUE... - change main.cf and reload
+# postfix_set NAME=VALUE... - change main.cf, reload, and wait until the
+# reload has taken effect: Postfix's master logged it and every Postfix
+# process started before it (which had read the old main.cf) has exited.
+# `postfix reload` only signals the master, it does not wait.
 postfix_set() {
-	postconf -e "$@" && postfix reload >/dev/null 2>&1
+	local master old n p
+	master=$(sed -n 's/ //gp' /var/spool/postfix/pid/master.pid 2>/dev/null)
+	old=$(ps -o pid= --ppid "$master" 2>/dev/null)
+	n=$(_postfix_reloads)
+	postconf -e "$@" && postfix reload >/dev/null 2>&1 || return 1
+	wait_for "$E2E_WAIT" "[ \$(_postfix_reloads) -gt $n ]" "Postfix's master to log the reload" ||
+		return 1
+	for p in $old; do
+		wait_for "$E2E_WAIT" "! _pid_alive $p" "Postfix process $p (older than the reload) to exit" ||
+			return 1
+	done
 }
+_postfix_reloads() { grep -c 'postfix/master\[[0-9]*\]: reload --' "$E2E_TMP/postfix.log"; }
+
+# start_blackhole PORT - a UDP port on 127.0.0.1 that takes DNS queries and
+# never answers (a lookup there lasts until its deadline); every query's
+# name is appended to $E2E_TMP/blackhole-PORT.log, so a test can wait for
+# a lookup to be under way, or check that none was made.
+start_blackhole() {
+	local port=$1 log=$E2E_TMP/blackhole-$1.log
+	: >"$log"
+	perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$ARGV[0]", Proto => "udp")
+			or die "blackhole: $!\n";
+		open(my $log, ">>", $ARGV[1]) or die "blackhole: $ARGV[1]: $!\n";
+		$log->autoflush(1);
+		while (defined $s->recv(my $q, 4096)) {
+			my ($i, @l) = (12);
+			while ($i < length $q) {
+				my $n = ord substr($q, $i, 1);
+				last if $n == 0 || $n > 63;
+				push @l, substr($q, $i + 1, $n);
+				$i += $n + 1;
+			}
+			print $log lc(join(".", @l)), "\n";
+		}' "$port" "$log" 2>>"$log.err" &
+	BLACKHOLE_PIDS+=" $!"
+	wait_for "$E2E_WAIT" "ss -Hlun 'sport = :$port' | grep -q ." "the blackhole to listen on UDP $port" ||
+		{ diag "$(cat "$log.err")"; return 1; }
+}
+BLACKHOLE_PIDS=
+# blackhole_asked PORT NAME - a query for NAME reached the blackhole on PORT
+blackhole_asked() { grep -qixF "$2" "$E2E_TMP/blackhole-$1.log"; }
 
 # ------------------------------------------------------------------- milter
 E2E_CONF=
@@ -414,7 +474,8 @@ start_milter() {
 	(umask 0 && exec "$AUTHSCORE_MILTER" -f -c "$E2E_CONF" -p "unix:$E2E_TMP/milter.sock") \
 		>>"$E2E_TMP/milter.log" 2>&1 &
 	MILTER_PID=$!
-	if ! wait_for 15 "_unix_listening $E2E_TMP/milter.sock || ! _pid_alive $MILTER_PID" ||
+	if ! wait_for "$E2E_WAIT" "_unix_listening $E2E_TMP/milter.sock || ! _pid_alive $MILTER_PID" \
+		"the milter to listen on $E2E_TMP/milter.sock (or exit)" ||
 		! _pid_alive "$MILTER_PID"; then
 		diag "milter did not start:" "$(tail -n 20 "$E2E_TMP/milter.log")"
 		return 1
@@ -499,19 +560,32 @@ data_reply() {
 }
 
 # wait_delivered MARKER [TIMEOUT] - print the sink file of the message whose
-# body ends with "E2E-END MARKER"; fail after TIMEOUT (default E2E_TIMEOUT) s
+# body ends with "E2E-END MARKER"; fail after TIMEOUT (default E2E_TIMEOUT) s.
+# smtp-sink writes the file as the data comes in, and the marker is the last
+# line: once it is there, the rest is too.
 wait_delivered() {
-	local marker=$1 t=${2:-$E2E_TIMEOUT} f i n
-	n=$((t * 10))
-	for ((i = 0; i < n; i++)); do
-		f=$(grep -lx "E2E-END $marker" "$E2E_TMP"/sink/* 2>/dev/null | head -n 1)
-		if [ -n "$f" ]; then
-			echo "$f"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
+	local marker=$1 t=${2:-$E2E_TIMEOUT}
+	wait_for "$t" "_sink_file_marker '$marker'" "the message with E2E-END $marker in the sink" &&
+		_sink_file_marker "$marker"
+}
+_sink_file_marker() {
+	local f
+	f=$(grep -lx "E2E-END $1" "$E2E_TMP"/sink/* 2>/dev/null | head -n 1)
+	[ -n "$f" ] && echo "$f"
+}
+
+# queued MARKER - a file in one of Postfix's queues holds "E2E-END MARKER"
+queued() {
+	grep -rlaqF "E2E-END $1" /var/spool/postfix/{maildrop,incoming,active,deferred,hold} 2>/dev/null
+}
+
+# never_delivered MARKER - the message is in no Postfix queue (waiting for
+# that, E2E_WAIT s at most) and not in the sink: it cannot be delivered
+# later.  (A message is in a queue from DATA until it is delivered, so
+# checking the queues first, then the sink, misses none.)
+never_delivered() {
+	wait_for "$E2E_WAIT" "! queued '$1'" "the message E2E-END $1 to leave Postfix's queues" &&
+		! grep -qx "E2E-END $1" "$E2E_TMP"/sink/* 2>/dev/null
 }
 
 # delivered_headers FILE - the message's header lines as delivered to the
@@ -551,9 +625,10 @@ spf_results() {
 
 # ------------------------------------------------------------ setup/teardown
 e2e_cleanup() {
-	local st=$?
+	local st=$? pid
 	trap - EXIT INT TERM
 	stop_milter TERM
+	for pid in $BLACKHOLE_PIDS; do _stop_pid "$pid"; done
 	stop_postfix
 	_stop_pid "${SINK_PID:-}"
 	_stop_pid "${NSD_PID:-}"
@@ -631,7 +706,7 @@ refused() {
 	out=$(send_mail --data "$LAST_MSG" "$@")
 	reply=$(data_reply "$out")
 	like "$reply" "$want" "$name: reply $want"
-	ok "! grep -qx 'E2E-END $marker' '$E2E_TMP'/sink/* " "$name: not delivered"
+	ok "never_delivered '$marker'" "$name: not delivered"
 }
 
 # ------------------------------------ DKIM/DMARC helpers (dkim.sh, dmarc.sh)
@@ -663,16 +738,20 @@ queued_id() {
 
 # wait_delivered_qid QID [TIMEOUT] - like wait_delivered, for messages that
 # cannot carry an E2E-END line (fixed, signed test vectors): the sink file
-# whose Postfix Received header names the queue id QID
+# whose Postfix Received header names the queue id QID.  That header comes
+# first and smtp-sink writes as the data comes in, so the file is complete
+# only once Postfix logged the sink's 250 (status=sent): wait for both.
 wait_delivered_qid() {
-	local qid=$1 t=${2:-$E2E_TIMEOUT} f i
+	local qid=$1 t=${2:-$E2E_TIMEOUT}
 	[ -n "$qid" ] || return 1
-	for ((i = 0; i < t * 10; i++)); do
-		f=$(grep -lE "\(Postfix\) with [A-Z]+ id $qid([^0-9A-Za-z]|\$)" "$E2E_TMP"/sink/* 2>/dev/null | head -n 1)
-		[ -n "$f" ] && { echo "$f"; return 0; }
-		sleep 0.1
-	done
-	return 1
+	wait_for "$t" "grep -qE ' $qid: to=<.*status=sent' '$E2E_TMP/postfix.log' && _sink_file_qid $qid" \
+		"queue id $qid delivered to the sink (status=sent logged, the file there)" &&
+		_sink_file_qid "$qid"
+}
+_sink_file_qid() {
+	local f
+	f=$(grep -lE "\(Postfix\) with [A-Z]+ id $1([^0-9A-Za-z]|\$)" "$E2E_TMP"/sink/* 2>/dev/null | head -n 1)
+	[ -n "$f" ] && echo "$f"
 }
 
 # resinfo_re 'METHOD=RESULT PROP=VALUE...' - ERE for that resinfo in a
