@@ -85,7 +85,7 @@ as_pg "$PGBIN/createdb" -h "$PG" -U postgres authscore
 start_milter "history postgresql:///authscore?host=$PG&user=postgres" || fail "milter starts with PostgreSQL"
 send pg-1 "rep1.$D" "u@rep1.$D"
 send pg-2 "rep2.$D" "u@rep2.$D"
-wait_for 10 "[ \"\$(psql_q 'select count(*) from messages')\" = 2 ]"
+wait_for "$E2E_WAIT" "[ \"\$(psql_q 'select count(*) from messages')\" = 2 ]" "2 rows in PostgreSQL"
 is "$(psql_q 'select count(*) from messages')" 2 "postgresql: records written by the daemon"
 pg_stop
 send pg-down-1 "rep1.$D" "u@rep1.$D"

@@ -431,6 +431,18 @@ BLACKHOLE_PIDS=
 # blackhole_asked PORT NAME - a query for NAME reached the blackhole on PORT
 blackhole_asked() { grep -qixF "$2" "$E2E_TMP/blackhole-$1.log"; }
 
+# blackhole_sync PORT - send the blackhole a query of our own and wait until
+# it is logged: every query sent to it before is logged by then (one socket,
+# read in order), so "no query for X" can be checked after this
+blackhole_sync() {
+	local label=sync$RANDOM$RANDOM len
+	printf -v len '\\x%02x' "${#label}"
+	# a DNS query: header (id, RD, one question), the name, type A, class IN
+	printf "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00$len%s\x03e2e\x00\x00\x01\x00\x01" \
+		"$label" >"/dev/udp/127.0.0.1/$1"
+	wait_for "$E2E_WAIT" "blackhole_asked $1 $label.e2e" "the blackhole on $1 to log our query $label.e2e"
+}
+
 # ------------------------------------------------------------------- milter
 E2E_CONF=
 # write_milter_conf FILE [EXTRA LINE...]

@@ -41,7 +41,7 @@ stop_milter
 	>"$E2E_TMP/ops.rules"
 start_milter "metrics-listen $PORT" "log-format json" "rules $E2E_TMP/ops.rules" ||
 	fail "milter starts with metrics-listen"
-ok "wait_for 10 'curl -sf --max-time 2 -o /dev/null $URL'" "metrics-listen $PORT: $URL answers"
+ok "wait_for $E2E_WAIT 'curl -sf --max-time 2 -o /dev/null $URL' '$URL to answer'" "metrics-listen $PORT: $URL answers"
 ok "ss -Hltn 'sport = :$PORT' | grep -q '127\.0\.0\.1:$PORT'" "a bare port listens on 127.0.0.1 only"
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")
 is "$code" 404 "other paths: 404"
@@ -49,7 +49,7 @@ ctype=$(curl -s --max-time 5 -o /dev/null -w '%{content_type}' "$URL")
 is "$ctype" "text/plain; version=0.0.4; charset=utf-8" "exposition format 0.0.4"
 
 # ------------------------------------------------- a port in use: start-up error
-out=$(timeout 20 "$AUTHSCORE_MILTER" -f -c "$E2E_CONF" -p "unix:$E2E_TMP/second.sock" 2>&1)
+out=$(timeout 60 "$AUTHSCORE_MILTER" -f -c "$E2E_CONF" -p "unix:$E2E_TMP/second.sock" 2>&1)
 st=$?
 ok "[ $st -ne 0 ] && [ $st -ne 124 ]" "a second daemon on the same metrics port exits ($st)"
 like "$out" "metrics-listen 127\\.0\\.0\\.1:$PORT: cannot listen: Address already in use" \
@@ -103,7 +103,8 @@ summaries() {
 	sed -n '/^==== start/h; /^==== start/!H; ${x; p}' "$E2E_TMP/milter.log" |
 		sed -n 's/^[^ ]* authscore-milter\[info\]: \({.*\)$/\1/p'
 }
-ok "wait_for 10 '[ \$(summaries | wc -l) -ge $((sent + trusted)) ]'" "one summary line per message"
+ok "wait_for $E2E_WAIT '[ \$(summaries | wc -l) -ge $((sent + trusted)) ]' '$((sent + trusted)) summary lines'" \
+	"one summary line per message"
 summaries >"$E2E_TMP/summaries.jsonl"
 check=$(python3 - "$E2E_TMP/summaries.jsonl" "$HOSTILE_FROM" <<'EOF' 2>&1
 import json, sys, collections
@@ -201,12 +202,12 @@ is "$missing" "" "every metric the dashboard names is in the scrape"
 
 # ---------------------------------------------------------- reloads
 kill -HUP "$MILTER_PID"
-ok "wait_for 10 '[ \"\$(METRICS=\$(scrape); value authscore_config_reloads_total)\" = 1 ]'" \
+ok "wait_for $E2E_WAIT '[ \"\$(METRICS=\$(scrape); value authscore_config_reloads_total)\" = 1 ]' 'config_reloads_total 1'" \
 	"a reload is counted"
 cp "$E2E_CONF" "$E2E_TMP/good.conf"
 echo "no-such-key 1" >>"$E2E_CONF"
 kill -HUP "$MILTER_PID"
-ok "wait_for 10 '[ \"\$(METRICS=\$(scrape); value authscore_config_reload_failures_total)\" = 1 ]'" \
+ok "wait_for $E2E_WAIT '[ \"\$(METRICS=\$(scrape); value authscore_config_reload_failures_total)\" = 1 ]' 'config_reload_failures_total 1'" \
 	"a refused reload is counted as a failure"
 cp "$E2E_TMP/good.conf" "$E2E_CONF"
 ok "curl -sf --max-time 5 -o /dev/null $URL" "still serving after the refused reload"

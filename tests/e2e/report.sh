@@ -117,7 +117,7 @@ start_sink || { echo "Bail out! smtp-sink did not start"; exit 1; }
 conf relay three "report-relay 127.0.0.1:$E2E_SINK_PORT"
 report relay
 is "$RC" 0 "relay: exit 0" || diag "$(cat "$T/relay.err")"
-wait_for 5 "[ \$(ls '$T/sink' | wc -l) -ge 2 ]"
+wait_for "$E2E_WAIT" "[ \$(ls '$T/sink' | wc -l) -ge 2 ]" "two messages in $T/sink"
 is "$(ls "$T/sink" | wc -l)" 2 "relay: smtp-sink received two messages"
 like "$(cat "$T/sink/"* 2>/dev/null)" 'Subject: Report Domain: example\.org' "relay: the example.org report arrived"
 conf down one "report-relay 127.0.0.1:1"

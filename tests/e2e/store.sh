@@ -49,6 +49,21 @@ check() { # check DESCRIPTION COMMAND...
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
 diag() { sed 's/^/# /' "$@"; }
+# wait_for SECONDS WHAT COMMAND... - run COMMAND every 0.1 s until it
+# succeeds; after SECONDS of wall-clock time give up, saying WHAT
+wait_for() {
+	_secs=$1 _what=$2
+	shift 2
+	_end=$(($(date +%s) + _secs))
+	while :; do
+		_now=$(date +%s)
+		"$@" && return 0
+		[ "$_now" -lt "$_end" ] || break
+		sleep 0.1
+	done
+	echo "# gave up after ${_secs}s waiting for: $_what"
+	return 1
+}
 as_pg() { runuser -u postgres -- "$@"; }
 pg_start() { as_pg "$PGBIN/pg_ctl" -D "$T/data" -l "$T/pg.log" -w -t 30 start >/dev/null; }
 pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$T/data" -m fast -w -t 30 stop >/dev/null 2>&1; }
@@ -87,12 +102,17 @@ else
 fi
 check "schema_version is 1" test "$(psql_q 'SELECT version FROM schema_version')" = 1
 
-# 2: records flowing while the server goes away and comes back
+# 2: records flowing while the server goes away and comes back.  The flow
+# takes at least FLOW_N x 2 ms; the server goes once its first records are
+# stored, and comes back once records are in the spool.
+flow_stored() {
+	[ "$(psql_q 'SELECT count(*) FROM messages WHERE "time" >= 1000000 AND "time" < 100000000' 2>/dev/null)" -gt 0 ] 2>/dev/null
+}
 "$PGTEST" flow "$FLOW_N" "$T/spool" >"$T/flow.out" 2>"$T/flow.err" &
 FLOW_PID=$!
-sleep 1.5
+wait_for 60 "the flow's first records in PostgreSQL" flow_stored
 pg_stop
-sleep 1.5
+wait_for 60 "records in $T/spool/authscore-spool.jsonl" test -s "$T/spool/authscore-spool.jsonl"
 if [ -s "$T/spool/authscore-spool.jsonl" ]; then
 	ok "PostgreSQL down: records go to the spool ($(wc -l <"$T/spool/authscore-spool.jsonl") lines so far)"
 else
