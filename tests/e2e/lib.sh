@@ -74,6 +74,7 @@ E2E_RCPT=user@sink.test
 # ---------------------------------------------------------------------- TAP
 # fd 3 is the TAP stream: a wait that gives up says so there, even from
 # inside ok's condition (whose output goes to /dev/null) or a $(...)
+# (daemons started here get it closed: they must not hold the stream open)
 exec 3>&1
 T_N=0
 T_FAILED=0
@@ -250,7 +251,7 @@ start_nsd() {
 	for name in $E2E_SERVFAIL_ZONES; do
 		printf 'zone:\n  name: "%s"\n  zonefile: "%s/%s.absent"\n' "$name" "$d" "$name" >>"$d/nsd.conf"
 	done
-	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 &
+	nsd -d -c "$d/nsd.conf" >"$d/stderr" 2>&1 3>&- &
 	NSD_PID=$!
 	if ! wait_for "$E2E_WAIT" "grep -q 'nsd started' '$d/nsd.log'" "NSD to log 'nsd started'"; then
 		diag "NSD did not start:" "$(cat "$d/stderr" "$d/nsd.log" 2>/dev/null)"
@@ -267,7 +268,7 @@ start_sink() {
 	chown postfix "$E2E_TMP/sink"
 	# one file per message: sink/<time>.<random>
 	smtp-sink -u postfix -h sink.test -d "$E2E_TMP/sink/%Y%m%d%H%M%S." \
-		127.0.0.1:$E2E_SINK_PORT 50 >"$E2E_TMP/sink.log" 2>&1 &
+		127.0.0.1:$E2E_SINK_PORT 50 >"$E2E_TMP/sink.log" 2>&1 3>&- &
 	SINK_PID=$!
 	wait_for "$E2E_WAIT" "_tcp_listening $E2E_SINK_PORT" "smtp-sink to listen on $E2E_SINK_PORT" || { diag "smtp-sink did not start" "$(cat "$E2E_TMP/sink.log")"; return 1; }
 }
@@ -365,7 +366,7 @@ start_postfix() {
 		postlog   unix-dgram n  -       n       -       1       postlogd
 	EOF
 	if ! postfix check >"$E2E_TMP/postfix-start.log" 2>&1 ||
-		! postfix start >>"$E2E_TMP/postfix-start.log" 2>&1; then
+		! postfix start >>"$E2E_TMP/postfix-start.log" 2>&1 3>&-; then
 		diag "postfix start failed:" "$(cat "$E2E_TMP/postfix-start.log")"
 		return 1
 	fi
@@ -422,7 +423,7 @@ start_blackhole() {
 				$i += $n + 1;
 			}
 			print $log lc(join(".", @l)), "\n";
-		}' "$port" "$log" 2>>"$log.err" &
+		}' "$port" "$log" >/dev/null 2>>"$log.err" 3>&- &
 	BLACKHOLE_PIDS+=" $!"
 	wait_for "$E2E_WAIT" "ss -Hlun 'sport = :$port' | grep -q ." "the blackhole to listen on UDP $port" ||
 		{ diag "$(cat "$log.err")"; return 1; }
@@ -484,7 +485,7 @@ start_milter() {
 	fi
 	echo "==== start $(date +%T.%N) $AUTHSCORE_MILTER -f -c $E2E_CONF" >>"$E2E_TMP/milter.log"
 	(umask 0 && exec "$AUTHSCORE_MILTER" -f -c "$E2E_CONF" -p "unix:$E2E_TMP/milter.sock") \
-		>>"$E2E_TMP/milter.log" 2>&1 &
+		>>"$E2E_TMP/milter.log" 2>&1 3>&- &
 	MILTER_PID=$!
 	if ! wait_for "$E2E_WAIT" "_unix_listening $E2E_TMP/milter.sock || ! _pid_alive $MILTER_PID" \
 		"the milter to listen on $E2E_TMP/milter.sock (or exit)" ||
