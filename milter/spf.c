@@ -1172,6 +1172,16 @@ void spf_finish(struct spf_check **cp, struct arena *a, struct spf_outcome *out)
 	*cp = NULL;
 }
 
+int spf_pool_quiet(void)
+{
+	int quiet;
+
+	pthread_mutex_lock(&spf_pool.lock);
+	quiet = spf_pool.queued == 0 && spf_pool.idle == spf_pool.threads;
+	pthread_mutex_unlock(&spf_pool.lock);
+	return quiet;
+}
+
 void spf_cancel(struct spf_check **cp)
 {
 	struct spf_check *c = *cp;

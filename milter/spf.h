@@ -59,6 +59,8 @@ int spf_evaluate(struct dns *dns, const struct spf_params *p, struct arena *a,
 struct spf_check *spf_start(struct dns *dns, const struct spf_params *p);
 void spf_finish(struct spf_check **cp, struct arena *a, struct spf_outcome *out);
 void spf_cancel(struct spf_check **cp);
+/* No check queued or running, abandoned ones included (tests wait for it). */
+int spf_pool_quiet(void);
 
 const char *spf_result_name(enum spf_result r); /* "pass", "fail", ... (RFC 8601 §2.7.2) */
 const char *spf_scope_name(enum spf_scope s);	/* "mfrom" or "helo" */

@@ -625,6 +625,15 @@ static void run_case(struct dns *dns, const struct spf_case *c)
 	arena_free(&a);
 }
 
+/* Every check has ended, abandoned ones too (their workers free them), or
+ * 10 s went by: a loaded machine may take long. */
+static void wait_answered(const char *what)
+{
+	for (int i = 0; i < 1000 && !spf_pool_quiet(); i++)
+		usleep(10 * 1000);
+	CHECK(spf_pool_quiet(), "%s: every check ended within 10 s", what);
+}
+
 static long elapsed_ms(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -657,7 +666,9 @@ static void test_deadline(struct dns *dns)
 	CHECK(out.result == SPF_TEMPERROR, "§4.6.4 deadline: temperror (got %s)",
 	      spf_result_name(out.result));
 	CHECK_STR(out.reason, "DNS timeout", "§4.6.4 deadline: reason");
-	CHECK(ms >= 250 && ms < 1000, "§4.6.4 deadline: ended at the deadline (%ld ms)", ms);
+	/* s2 alone would hold it 5 s: well under that is "at the deadline",
+	 * whatever the machine's load adds. */
+	CHECK(ms >= 250 && ms < 4000, "§4.6.4 deadline: ended at the deadline (%ld ms)", ms);
 	CHECK(fake_dns_queries() == 3, "§4.6.4 deadline: s3 never asked (%u queries)",
 	      fake_dns_queries());
 	arena_free(&a);
@@ -712,11 +723,11 @@ static void test_thread(struct dns *dns)
 
 	addr_parse("2001:db8::25", &p.client);
 	fake_dns_reset();
-	fake_dns_load("example.test TXT \"v=spf1 a -all\"\nexample.test DELAY 100\n"
+	fake_dns_load("example.test TXT \"v=spf1 a -all\"\nexample.test DELAY 1000\n"
 		      "example.test AAAA 2001:db8::25\n");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	c = spf_start(dns, &p);
-	CHECK(elapsed_ms(&t0) < 100, "spf_start returns before the lookups end");
+	CHECK(elapsed_ms(&t0) < 500, "spf_start returns before the lookups end");
 	/* The check holds its own copies of the caller's strings. */
 	memset(sender, 'x', sizeof(sender) - 1);
 	memset(helo, 'x', sizeof(helo) - 1);
@@ -751,17 +762,19 @@ static void test_thread(struct dns *dns)
 	      spf_result_name(out.result), out.dns_queries);
 
 	fake_dns_reset();
-	fake_dns_load("example.test TXT \"v=spf1 a -all\"\nexample.test DELAY 50\n");
+	/* One lookup of 2 s: a cancel that waited for the check would take it. */
+	fake_dns_load("example.test TXT \"v=spf1 -all\"\nexample.test DELAY 2000\n");
 	c = spf_start(dns, &p);
-	usleep(10 * 1000); /* let a worker take it */
+	for (int i = 0; i < 1000 && fake_dns_queries() == 0; i++)
+		usleep(1000); /* until a worker runs it */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	spf_cancel(&c);
-	CHECK(elapsed_ms(&t0) < 40, "spf_cancel does not wait for a running check (%ld ms)",
+	CHECK(elapsed_ms(&t0) < 1000, "spf_cancel does not wait for a running check (%ld ms)",
 	      elapsed_ms(&t0));
 	CHECK(c == NULL, "spf_cancel clears the pointer");
 	spf_cancel(&c);
 	CHECK(1, "spf_cancel accepts NULL");
-	usleep(300 * 1000); /* the abandoned check ends (its worker frees it) before the zone goes */
+	wait_answered("abandoned check"); /* it ends (its worker frees it) before the zone goes */
 	arena_free(&a);
 }
 
@@ -791,14 +804,16 @@ static void test_pool(struct dns *dns)
 	}
 	ms = elapsed_ms(&t0);
 	CHECK(passed == N, "%d checks started at once: all pass (%d)", N, passed);
-	CHECK(ms < N * 30 / 2, "they overlap: %ld ms for %d checks of two 30 ms lookups", ms, N);
+	/* One after another they take N * 2 * 30 ms; half that is overlap
+	 * even with the machine busy. */
+	CHECK(ms < N * 30, "they overlap: %ld ms for %d checks of two 30 ms lookups", ms, N);
 	/* a queued check can be cancelled before any worker takes it */
 	for (int i = 0; i < N; i++)
 		c[i] = spf_start(dns, &p);
 	for (int i = N - 1; i >= 0; i--)
 		spf_cancel(&c[i]);
 	CHECK(c[0] == NULL && c[N - 1] == NULL, "cancelling queued and running checks");
-	usleep(300 * 1000);
+	wait_answered("cancelled pool checks");
 	arena_free(&a);
 }
 
