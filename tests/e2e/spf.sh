@@ -102,8 +102,12 @@ fi
 accepted after-restart 'spf=pass smtp.mailfrom=pass.authscore.test' -- --from user@pass.authscore.test
 
 # ------------------------------ on-spf-fail reject, on-spf-temperror accept
+t0=$(date +%s%3N)
 _pid_alive "$MILTER_PID" && kill -TERM "$MILTER_PID"
-ok '[ -n "$MILTER_PID" ] && wait_for 1 "! _pid_alive $MILTER_PID"' "milter stops on SIGTERM within 1 s"
+ok '[ -n "$MILTER_PID" ] && wait_for $((1 + E2E_EXIT_SLACK)) "! _pid_alive $MILTER_PID"' \
+	"milter process gone within $((1 + E2E_EXIT_SLACK)) s of SIGTERM"
+own=$(milter_stop_ms "$t0")
+ok "[ -n '$own' ] && [ '${own:-0}' -le 1000 ]" "milter stops on SIGTERM within 1 s (${own:-never} ms)"
 stop_milter KILL
 if start_milter "on-spf-fail reject" "on-spf-temperror accept"; then
 	pass "milter starts with on-spf-fail reject"
