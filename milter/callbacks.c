@@ -199,9 +199,11 @@ static sfsistat do_helo(SMFICTX *ctx, char *helo)
 	if (c == NULL)
 		return refused;
 	if (session_helo(c->session, helo != NULL ? helo : "") < 0) {
-		/* The MTA is told at MAIL, which conn_for() refuses from now on. */
+		/* From now on conn_for() refuses this connection: it logs the
+		 * line and gives the answer; the MTA is told at MAIL. */
 		c->helo_flood = 1;
-		return conn_for(ctx, PHASE_HELO, &refused) == NULL ? refused : SMFIS_TEMPFAIL;
+		(void)conn_for(ctx, PHASE_HELO, &refused);
+		return refused;
 	}
 	return reply(c, SMFIP_NR_HELO);
 }
