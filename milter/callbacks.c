@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <libmilter/mfapi.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,21 +39,41 @@ struct conn {
 	int misordered;	       /* a command out of order was logged for this connection */
 	int eoh_seen;	       /* end of headers came for this message */
 	int helo_flood;	       /* more HELOs than a session takes: refused from then on */
+	struct conn *parked;   /* next in the list of connections closed after the gate */
 };
 
-/* Callbacks running now.  Once libmilter is told to stop it stops its
- * workers and never calls xxfi_close for the sessions it drops, so a clean
- * stop waits for this count, not for connections. */
+/* Callbacks running now.  libmilter goes on serving the sessions it has
+ * after it is told to stop (only new connections are refused), so a stop
+ * first waits for the callbacks in flight, then closes the gate: from then
+ * on a callback touches nothing the daemon frees at exit (the resolver,
+ * the store, the configuration) and answers tempfail; a connection closed
+ * behind the gate is parked, not freed, since freeing it cancels its DNS
+ * queries.  Every callback counts itself busy before it looks at the gate,
+ * and the stop closes the gate before it waits for the count: a callback
+ * either sees the gate or is waited for. */
 static atomic_int busy;
+static atomic_int gate_closed;
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn *parked; /* reachable until exit: no leak report */
 
 int callbacks_busy(void)
 {
 	return atomic_load(&busy);
 }
 
-static void enter(void)
+void callbacks_close_gate(void)
+{
+	atomic_store(&gate_closed, 1);
+}
+
+/* 1: go on; 0: the gate is closed, answer without touching shared state */
+static int enter(void)
 {
 	atomic_fetch_add(&busy, 1);
+	if (!atomic_load(&gate_closed))
+		return 1;
+	atomic_fetch_sub(&busy, 1);
+	return 0;
 }
 
 static sfsistat leave(sfsistat r)
@@ -136,6 +157,29 @@ static struct conn *conn_for(SMFICTX *ctx, enum phase phase, sfsistat *refused_r
 	c->misordered = 1;
 	*refused_r = (c->noreply & p->nr_flag) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
 	return NULL;
+}
+
+/* Behind the closed gate: tempfail, or no reply where the MTA waits for
+ * none.  A closed connection is parked with what it holds. */
+static sfsistat gated(SMFICTX *ctx, unsigned long nr_flag)
+{
+	struct conn *c = conn_get(ctx);
+
+	return (c != NULL && (c->noreply & nr_flag)) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+}
+
+static sfsistat gated_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL) {
+		pthread_mutex_lock(&parked_lock);
+		c->parked = parked;
+		parked = c;
+		pthread_mutex_unlock(&parked_lock);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat do_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
@@ -441,45 +485,52 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 			     unsigned long f3, unsigned long *pf0, unsigned long *pf1,
 			     unsigned long *pf2, unsigned long *pf3)
 {
-	enter();
+	if (!enter()) /* the connection's own memory only: parked at close */
+		return do_negotiate(ctx, f0, f1, f2, f3, pf0, pf1, pf2, pf3);
 	return leave(do_negotiate(ctx, f0, f1, f2, f3, pf0, pf1, pf2, pf3));
 }
 
 static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	enter();
+	if (!enter())
+		return gated(ctx, SMFIP_NR_CONN);
 	return leave(do_connect(ctx, hostname, hostaddr));
 }
 
-#define CB_ARG(name, type)                                                                         \
+/* GATED: what a callback answers behind the closed gate */
+#define CB_ARG(name, type, GATED)                                                                  \
 	static sfsistat cb_##name(SMFICTX *ctx, type arg)                                          \
 	{                                                                                          \
-		enter();                                                                           \
+		if (!enter())                                                                      \
+			return GATED;                                                              \
 		return leave(do_##name(ctx, arg));                                                 \
 	}
-#define CB_NOARG(name)                                                                             \
+#define CB_NOARG(name, GATED)                                                                      \
 	static sfsistat cb_##name(SMFICTX *ctx)                                                    \
 	{                                                                                          \
-		enter();                                                                           \
+		if (!enter())                                                                      \
+			return GATED;                                                              \
 		return leave(do_##name(ctx));                                                      \
 	}
-CB_ARG(helo, char *)
-CB_ARG(envfrom, char **)
-CB_ARG(envrcpt, char **)
-CB_NOARG(eoh)
-CB_NOARG(eom)
-CB_NOARG(abort)
-CB_NOARG(close)
+CB_ARG(helo, char *, gated(ctx, SMFIP_NR_HELO))
+CB_ARG(envfrom, char **, SMFIS_TEMPFAIL)
+CB_ARG(envrcpt, char **, gated(ctx, SMFIP_NR_RCPT))
+CB_NOARG(eoh, gated(ctx, SMFIP_NR_EOH))
+CB_NOARG(eom, SMFIS_TEMPFAIL)
+CB_NOARG(abort, SMFIS_CONTINUE) /* the message stays with its connection */
+CB_NOARG(close, gated_close(ctx))
 
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
-	enter();
+	if (!enter())
+		return gated(ctx, SMFIP_NR_HDR);
 	return leave(do_header(ctx, name, value));
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
-	enter();
+	if (!enter())
+		return gated(ctx, SMFIP_NR_BODY);
 	return leave(do_body(ctx, data, len));
 }
 

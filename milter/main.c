@@ -57,6 +57,8 @@
 #define STOP_GRACE_SECONDS 60
 /* No callback for this long: the last reply is written (see wait_callbacks). */
 #define STOP_SETTLE_MS 20
+/* The messages already coming are answered within this, then the gate closes. */
+#define STOP_DRAIN_MS 500
 /* Interrupts the listener's poll() (see stop_listener); a no-op otherwise. */
 #define SIG_WAKE_LISTENER SIGUSR2
 
@@ -368,16 +370,19 @@ static int64_t now_ms(void)
 }
 
 /* The callbacks in flight finish within their own deadlines.  libmilter
- * writes a callback's reply after it returns and runs the commands its
- * worker has already received (a pipelined header, body, end of message)
- * before the worker sees the stop: done when no callback has run for
- * STOP_SETTLE_MS.  A stop signal meanwhile changes nothing but the log. */
-static void wait_callbacks(void)
+ * writes a callback's reply after it returns and goes on serving the
+ * sessions it has: first let the messages whose commands are already
+ * coming finish (no callback for STOP_SETTLE_MS, or STOP_DRAIN_MS at most:
+ * sessions that never pause must not hold the stop), then close the gate
+ * (every later callback answers tempfail without touching what main()
+ * frees next) and wait for the callbacks that entered before it.  A stop
+ * signal meanwhile changes nothing but the log. */
+static int wait_busy(int64_t start, int64_t settle_ms, int64_t limit_ms)
 {
-	int64_t start = now_ms(), quiet_since = start, now;
+	int64_t quiet_since = now_ms(), now;
 	int again = 0;
 
-	while ((now = now_ms()) - start < STOP_GRACE_SECONDS * 1000) {
+	while ((now = now_ms()) - start < limit_ms) {
 		got_stop = 0;
 		wait_signal(10);
 		if (got_stop && !again++)
@@ -385,9 +390,20 @@ static void wait_callbacks(void)
 				   callbacks_busy());
 		if (callbacks_busy() > 0)
 			quiet_since = now_ms();
-		else if (now - quiet_since >= STOP_SETTLE_MS)
-			return;
+		else if (now - quiet_since >= settle_ms)
+			return 0;
 	}
+	return -1;
+}
+
+static void wait_callbacks(void)
+{
+	int64_t start = now_ms();
+
+	(void)wait_busy(start, STOP_SETTLE_MS, STOP_DRAIN_MS);
+	callbacks_close_gate();
+	if (wait_busy(start, 0, STOP_GRACE_SECONDS * 1000) == 0)
+		return;
 	log_warn("stopped with %d message(s) still in progress", callbacks_busy());
 }
 

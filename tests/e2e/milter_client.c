@@ -3,6 +3,7 @@
  * <libmilter/mfdef.h>), one step per argument, for tests/e2e/protocol.sh.
  *
  *	milter_client SOCKET session
+ *	milter_client SOCKET flood
  *	milter_client SOCKET STEP...
  *
  * "session" plays one well-formed connection (negotiate, connect, helo,
@@ -10,6 +11,9 @@
  * negotiated (stages marked no-reply are not waited for) and prints each
  * end-of-message reply on a line of its own: "insheader NAME: VALUE",
  * "addheader ...", then the final one ("continue", "accept", "tempfail"...).
+ * "flood" plays such messages one after another on one connection, as
+ * fast as the filter answers, until the filter ends one (30 s at most),
+ * then prints "messages N".
  *
  * Otherwise every STEP (see the steps[] table) is sent as it is, in that
  * order, whatever the protocol says, without waiting for any reply: the
@@ -31,9 +35,11 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TIMEOUT_S 10
+#define FLOOD_S	  30
 #define PKT_MAX	  (256 * 1024)
 #define REPLY_MAX (1024 * 1024)
 
@@ -444,7 +450,7 @@ static int eom_replies(struct client *c)
 	return 1;
 }
 
-static int run_session(struct client *c)
+static int session_open(struct client *c)
 {
 	static const char *const conn_macros[] = {"j", "mx.authscore.test", "{daemon_name}",
 						  "milter_client", NULL};
@@ -464,6 +470,12 @@ static int run_session(struct client *c)
 	step_helo(c);
 	if (stage(c, SMFIP_NR_HELO) < 0)
 		return 1;
+	return 0;
+}
+
+/* One message on an open session: 0 accepted, 1 the filter ended it. */
+static int session_message(struct client *c)
+{
 	step_mail_macros(c);
 	if (pkt_send(c) < 0)
 		return 1;
@@ -497,9 +509,35 @@ static int run_session(struct client *c)
 	step_eom(c);
 	if (pkt_send(c) < 0 || eom_replies(c) != 0)
 		return 1;
+	return 0;
+}
+
+static int run_session(struct client *c)
+{
+	if (session_open(c) != 0 || session_message(c) != 0)
+		return 1;
 	step_quit(c);
 	(void)pkt_send(c);
 	return 0;
+}
+
+/* Messages one after another on one session until the filter ends one
+ * (tempfail, closed...) or FLOOD_S pass; prints "messages N" after the
+ * last reply.  Exit status 0 when the filter ended it. */
+static int run_flood(struct client *c)
+{
+	time_t end = time(NULL) + FLOOD_S;
+	unsigned long n = 0;
+	int r = 1;
+
+	if (session_open(c) != 0)
+		return 1;
+	while (time(NULL) < end && (r = session_message(c)) == 0)
+		n++;
+	printf("messages %lu\n", n);
+	step_quit(c);
+	(void)pkt_send(c);
+	return r == 0;
 }
 
 /* ------------------------------------------------------------------- main */
@@ -538,6 +576,8 @@ int main(int argc, char **argv)
 	c.fd = dial(argv[1]);
 	if (strcmp(argv[2], "session") == 0)
 		r = run_session(&c);
+	else if (strcmp(argv[2], "flood") == 0)
+		r = run_flood(&c);
 	else
 		r = run_steps(&c, argv + 2, argc - 2);
 	close(c.fd);

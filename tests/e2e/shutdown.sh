@@ -111,6 +111,37 @@ is "$(uniq -d <<<"$got" | tr '\n' ' ')" "" "load: no message has two records"
 is "$(uniq <<<"$got" | tr '\n' ' ')" "$(tr '\n' ' ' <<<"$answered")" \
 	"load: the messages answered are exactly those with a record"
 
+# ------------------------------------------------ sessions that never pause
+# Milter clients that play message after message on their connections, as
+# fast as the daemon answers: there is never a quiet moment, yet the stop
+# takes its time bound, every later command gets tempfail without touching
+# what the daemon frees (the sanitizer build would report it, see
+# done_testing), and each client sees its session end.
+CLIENT=$top_builddir/tests/e2e/milter_client
+start_milter "${BASE[@]}" || fail "milter restarts for the busy sessions"
+mkdir -p "$E2E_TMP/flood"
+fpids=()
+for i in 1 2 3 4; do
+	"$CLIENT" "$E2E_TMP/milter.sock" flood >"$E2E_TMP/flood/$i.out" 2>&1 &
+	fpids+=($!)
+done
+flood_logged() { grep -c 'action=accept' "$E2E_TMP/milter.log" 2>/dev/null || echo 0; }
+before=$(flood_logged)
+ok 'wait_for 30 "[ \$(flood_logged) -ge $((before + 20)) ]"' \
+	"busy sessions: messages are being answered"
+stop_within "$MILTER_PID" 1 "busy sessions"
+MILTER_PID=
+flood_done() {
+	local p
+	for p in "${fpids[@]}"; do _pid_alive "$p" && return 1; done
+	return 0
+}
+ok 'wait_for 15 flood_done' "busy sessions: every client sees its session end"
+for i in 1 2 3 4; do
+	like "$(cat "$E2E_TMP/flood/$i.out")" $'(tempfail|closed)\nmessages [1-9]' \
+		"busy sessions: client $i got answers, then tempfail or a closed connection"
+done
+
 # ------------------------------------- read-only state directory, later writable
 # Root ignores permission bits: a read-only bind mount of the state
 # directory over itself (this script has its own mount namespace) refuses
