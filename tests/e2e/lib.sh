@@ -24,6 +24,10 @@
 #                     a wait that succeeds returns at once, so these are
 #                     generous: a loaded 2-core machine must not fail them
 #   E2E_MILTER_DEFAULT_ACTION  Postfix milter_default_action (default tempfail)
+#   E2E_MASTER_CF     a master.cf to use instead of the generated one
+#   E2E_MAIN_CF_APPEND  a file appended to main.cf unchanged
+#   E2E_PRE_START     a function e2e_setup runs before starting any server
+#   E2E_NO_MILTER=1   e2e_setup does not start the milter
 #
 # Layout of $E2E_TMP: nsd/ (conf, log), sink/ (one file per message),
 # postfix.log, milter.log, authscore.conf, msg/ (generated messages).
@@ -385,6 +389,7 @@ start_postfix() {
 		scache    unix  -       -       n       -       1       scache
 		postlog   unix-dgram n  -       n       -       1       postlogd
 	EOF
+	_postfix_shipped || return 1
 	if ! postfix check >"$E2E_TMP/postfix-start.log" 2>&1 ||
 		! postfix start >>"$E2E_TMP/postfix-start.log" 2>&1 3>&-; then
 		diag "postfix start failed:" "$(cat "$E2E_TMP/postfix-start.log")"
@@ -392,6 +397,29 @@ start_postfix() {
 	fi
 	POSTFIX_STARTED=1
 	wait_for "$E2E_WAIT" "_tcp_listening $E2E_SMTP_PORT" "Postfix to listen on $E2E_SMTP_PORT" || { diag "Postfix does not listen"; return 1; }
+}
+
+# As an admin would set Postfix up (tests/e2e/shipped.sh): E2E_MASTER_CF
+# replaces the master.cf above (Debian's stock one), E2E_MAIN_CF_APPEND is
+# appended to main.cf unchanged (the parameters it sets are removed from the
+# generated part first), and chrooted services get their chroot prepared by
+# Debian's own script, as Debian's postfix.service does before each start.
+_postfix_shipped() {
+	local p
+	if [ -n "${E2E_MASTER_CF:-}" ]; then
+		cp "$E2E_MASTER_CF" /etc/postfix/master.cf || return 1
+	fi
+	if [ -n "${E2E_MAIN_CF_APPEND:-}" ]; then
+		for p in $(sed -n 's/^\([a-z_0-9]*\)[[:space:]]*=.*/\1/p' "$E2E_MAIN_CF_APPEND"); do
+			postconf -X "$p" || return 1
+		done
+		cat "$E2E_MAIN_CF_APPEND" >>/etc/postfix/main.cf || return 1
+	fi
+	if awk '/^[0-9a-z]/ && $5 ~ /^[yY]$/ { found = 1 } END { exit !found }' /etc/postfix/master.cf; then
+		/usr/lib/postfix/configure-instance.sh - >>"$E2E_TMP/postfix-start.log" 2>&1 ||
+			{ diag "chroot setup failed:" "$(cat "$E2E_TMP/postfix-start.log")"; return 1; }
+	fi
+	return 0
 }
 
 stop_postfix() {
@@ -861,9 +889,16 @@ e2e_setup() {
 		echo "Bail out! cannot set up the network namespace"
 		exit 1
 	fi
+	# E2E_PRE_START: a function to run before any server starts (mounts)
+	if [ -n "${E2E_PRE_START:-}" ] && ! "$E2E_PRE_START"; then
+		echo "Bail out! $E2E_PRE_START failed"
+		exit 1
+	fi
 	start_nsd || { echo "Bail out! NSD did not start"; exit 1; }
 	start_sink || { echo "Bail out! smtp-sink did not start"; exit 1; }
 	start_postfix || { echo "Bail out! Postfix did not start"; exit 1; }
+	# E2E_NO_MILTER=1: the scenario starts the daemon its own way
+	[ "${E2E_NO_MILTER:-0}" = 1 ] && return 0
 	if start_milter "$@"; then
 		pass "milter starts ($AUTHSCORE_MILTER)"
 	else
