@@ -164,7 +164,8 @@ is "$(stat -c %U "$STATEDIR/history.db" 2>/dev/null)" root \
 	"README command 1 as root: a root-owned history store in $STATEDIR"
 
 # ------------------------------------------------------------- install
-cp -a "$ROOT/." / || fail "copy the installed tree into place"
+# (tar keeps /lib -> usr/lib a symlink where a DESTDIR has lib/systemd/system)
+tar -C "$ROOT" -cf - . | tar -C / -xf - --keep-directory-symlink || fail "copy the installed tree into place"
 ok "systemd-sysusers '${SYSUSERS#"$ROOT"}' >'$E2E_TMP/sysusers.log' 2>&1" \
 	"systemd-sysusers creates the user from the shipped file" || diag "$(cat "$E2E_TMP/sysusers.log")"
 MUSER=$(unit_values "$MUNIT" User)
