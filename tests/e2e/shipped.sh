@@ -309,7 +309,8 @@ else
 	units=()
 	for u in "$MUNIT" "$RUNIT" "${MUNIT%/*}/authscore-report.timer"; do units+=("${u#"$ROOT"}"); done
 	out=$(systemd-analyze verify --man=no "${units[@]}" 2>&1)
-	is "$?:$out" "0:" "systemd-analyze verify: the installed units, no complaint"
+	is "$?:$out" "0:" "systemd-analyze verify: the installed units, no complaint" ||
+		diag "$(ls -l "${units[@]}" 2>&1)"
 fi
 
 done_testing
