@@ -17,7 +17,10 @@
  * Configuration keys read (milter/conf.c):
  *   report-org-name NAME    <org_name>; default: the report-email domain
  *   report-email ADDR       <email> and From: of the reports (required)
- *   report-relay HOST:PORT  SMTP smarthost; unset: sendmail(1)
+ *   report-relay RELAY      SMTP smarthost (host:port, smtp://, smtps://);
+ *                           unset: sendmail(1)
+ *   report-smtp-tls, report-smtp-auth-file, report-smtp-ca-file,
+ *   report-smtp-verify      TLS and AUTH towards the relay (report_send.h)
  *   report-suppress WORD... addresses or domains never mailed
  *   history LOCATION        the store; default sqlite:STATE-DIR/history.db
  *   state-dir DIR           invalid reports are kept in DIR/reports/failed
@@ -25,6 +28,7 @@
  */
 #include "config.h"
 
+#include <curl/curl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -165,6 +169,8 @@ int report_cmd_main(int argc, char **argv)
 	struct dns *dns = NULL;
 	struct conf *conf;
 	char *error = NULL, *location = NULL, *failed_dir = NULL, *receiver;
+	char *smtp_user = NULL, *smtp_password = NULL;
+	int curl_up = 0;
 	const char *at;
 	int ch, rc = 1;
 
@@ -275,6 +281,29 @@ int report_cmd_main(int argc, char **argv)
 	so.sendmail = sendmail;
 	so.relay = conf->report_relay;
 	so.helo = NULL;
+	so.tls = (enum report_tls)report_tls_parse(conf->report_smtp_tls); /* conf checked it */
+	so.ca_file = conf->report_smtp_ca_file;
+	so.no_verify = !conf->report_smtp_verify;
+	if (conf->report_smtp_auth_file != NULL && ro.dry_run_dir == NULL) {
+		if (report_send_auth_load(conf->report_smtp_auth_file, &smtp_user, &smtp_password,
+					  &error) < 0) {
+			fprintf(stderr, "authscore report: %s\n", error);
+			goto out;
+		}
+		so.user = smtp_user;
+		so.password = smtp_password;
+	}
+	if (ro.dry_run_dir == NULL && report_send_check(&so, &error) < 0) {
+		fprintf(stderr, "authscore report: %s\n", error);
+		goto out;
+	}
+	if (so.relay != NULL) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			fprintf(stderr, "authscore report: cannot initialise libcurl\n");
+			goto out;
+		}
+		curl_up = 1;
+	}
 
 	location = history != NULL ? xstrdup(history) : conf_history_location(conf);
 	if (location == NULL) {
@@ -333,5 +362,12 @@ out:
 	free(location);
 	free(failed_dir);
 	free(error);
+	free(smtp_user);
+	if (smtp_password != NULL) {
+		explicit_bzero(smtp_password, strlen(smtp_password));
+		free(smtp_password);
+	}
+	if (curl_up)
+		curl_global_cleanup();
 	return rc;
 }
