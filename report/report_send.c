@@ -259,7 +259,7 @@ static int via_smtp(const struct report_send_options *o, const char *from, const
 		*error_r = xasprintf(
 		    "report-relay %s: %s%s%s%s", o->relay,
 		    rc == CURLE_LOGIN_DENIED	   ? "AUTH refused (user or password wrong?)"
-		    : rc == CURLE_USE_SSL_FAILED   ? "the relay does not offer STARTTLS"
+		    : rc == CURLE_USE_SSL_FAILED   ? "STARTTLS failed (not offered, or refused)"
 		    : rc == CURLE_PEER_FAILED_VERIFICATION
 			? "the relay's certificate does not verify (report-smtp-ca-file?)"
 			: curl_easy_strerror(rc),
