@@ -254,7 +254,7 @@ static int via_smtp(const struct report_send_options *o, const char *from, const
 	if (rc != CURLE_OK) {
 		char reply[48] = "";
 
-		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code > 0)
+		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 400)
 			snprintf(reply, sizeof(reply), " (last reply %ld)", code);
 		*error_r = xasprintf(
 		    "report-relay %s: %s%s%s%s", o->relay,
