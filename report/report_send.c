@@ -90,8 +90,7 @@ static int via_sendmail(const char *path, const char *from, const char *const *r
 
 /* The relay as libcurl's URL, the EHLO name as its path, and the TLS
  * mode in force; NULL with *error_r when the settings do not fit. */
-static char *relay_url(const struct report_send_options *o, enum report_tls *tls_r,
-		       char **error_r)
+static char *relay_url(const struct report_send_options *o, enum report_tls *tls_r, char **error_r)
 {
 	const char *relay = o->relay, *sep = strstr(relay, "://"), *rest;
 	char helo[256], *esc, *url;
@@ -104,8 +103,8 @@ static char *relay_url(const struct report_send_options *o, enum report_tls *tls
 		if (n == 5 && strncasecmp(relay, "smtps", 5) == 0)
 			smtps = 1;
 		else if (!(n == 4 && strncasecmp(relay, "smtp", 4) == 0)) {
-			*error_r = xasprintf("report-relay %s: only smtp:// and smtps:// relays",
-					     relay);
+			*error_r =
+			    xasprintf("report-relay %s: only smtp:// and smtps:// relays", relay);
 			return NULL;
 		}
 		rest = sep + 3;
@@ -118,7 +117,9 @@ static char *relay_url(const struct report_send_options *o, enum report_tls *tls
 		return NULL;
 	}
 	if (tls == REPORT_TLS_DEFAULT)
-		tls = smtps ? REPORT_TLS_TLS : o->user != NULL ? REPORT_TLS_STARTTLS : REPORT_TLS_NONE;
+		tls = smtps		? REPORT_TLS_TLS
+		      : o->user != NULL ? REPORT_TLS_STARTTLS
+					: REPORT_TLS_NONE;
 	if (smtps && tls != REPORT_TLS_TLS) {
 		*error_r = xasprintf("report-relay %s: smtps:// is TLS from the first byte: "
 				     "report-smtp-tls must be tls (or unset)",
@@ -258,8 +259,8 @@ static int via_smtp(const struct report_send_options *o, const char *from, const
 			snprintf(reply, sizeof(reply), " (last reply %ld)", code);
 		*error_r = xasprintf(
 		    "report-relay %s: %s%s%s%s", o->relay,
-		    rc == CURLE_LOGIN_DENIED	   ? "AUTH refused (user or password wrong?)"
-		    : rc == CURLE_USE_SSL_FAILED   ? "STARTTLS failed (not offered, or refused)"
+		    rc == CURLE_LOGIN_DENIED	 ? "AUTH refused (user or password wrong?)"
+		    : rc == CURLE_USE_SSL_FAILED ? "STARTTLS failed (not offered, or refused)"
 		    : rc == CURLE_PEER_FAILED_VERIFICATION
 			? "the relay's certificate does not verify (report-smtp-ca-file?)"
 			: curl_easy_strerror(rc),
@@ -346,9 +347,10 @@ int report_send_auth_load(const char *path, char **user_r, char **password_r, ch
 		pw[strcspn(pw, "\r\n")] = '\0';
 	text[strcspn(text, "\r")] = '\0';
 	if (text[0] == '\0' || pw == NULL || pw[0] == '\0') {
-		*error_r = xasprintf("report-smtp-auth-file %s: expected the user name on the first "
-				     "line and the password on the second",
-				     path);
+		*error_r =
+		    xasprintf("report-smtp-auth-file %s: expected the user name on the first "
+			      "line and the password on the second",
+			      path);
 		explicit_bzero(text, sizeof(text));
 		return -1;
 	}

@@ -58,9 +58,9 @@
 #define STORE_RETRY_MIN_MS  500
 #define STORE_RETRY_MAX_MS  5000
 #define STORE_IDLE_MS	    1000
-#define STORE_EXPIRE_EVERY_MS (24 * 3600 * 1000LL) /* retention: once a day */
-#define STORE_EXPIRE_RETRY_MS (3600 * 1000LL)	   /* after a failed expiry */
-#define STORE_EXPIRE_WAIT_MS  (60 * 1000LL)	   /* while the store is down */
+#define STORE_EXPIRE_MS	    (24 * 3600 * 1000LL) /* retention: once a day */
+#define STORE_EXPIRE_RETRY  (3600 * 1000LL)	 /* after a failed expiry */
+#define STORE_EXPIRE_WAIT   (60 * 1000LL)	 /* while the store is down */
 
 struct qitem {
 	struct qitem *next;
@@ -694,7 +694,7 @@ static int write_batch(struct store *s, struct qitem **listp, unsigned count)
 static void expire_work(struct store *s)
 {
 	unsigned days;
-	int64_t next = STORE_EXPIRE_WAIT_MS;
+	int64_t next = STORE_EXPIRE_WAIT;
 	char *error = NULL;
 
 	pthread_mutex_lock(&s->lock);
@@ -705,14 +705,16 @@ static void expire_work(struct store *s)
 		long n = s->ops->expire(s->be, (int64_t)time(NULL) - (int64_t)days * 86400, &error);
 
 		if (n < 0) {
-			log_warn("history store %s: retention (%u days): %s; tried again in an hour",
-				 s->location, days, error ? error : "?");
-			next = STORE_EXPIRE_RETRY_MS;
+			log_warn(
+			    "history store %s: retention (%u days): %s; tried again in an hour",
+			    s->location, days, error ? error : "?");
+			next = STORE_EXPIRE_RETRY;
 		} else {
 			if (n > 0)
-				log_info("history store %s: %ld record(s) older than %u days removed",
-					 s->location, n, days);
-			next = STORE_EXPIRE_EVERY_MS;
+				log_info(
+				    "history store %s: %ld record(s) older than %u days removed",
+				    s->location, n, days);
+			next = STORE_EXPIRE_MS;
 		}
 		free(error);
 	}

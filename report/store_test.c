@@ -565,7 +565,8 @@ static void test_writer_retention(void)
 	char *error = NULL;
 	struct store *s = open_sync(db, &error);
 	int64_t now = (int64_t)time(NULL);
-	struct store_options o = {.location = db, .spool_dir = dir, .writer = 1, .retention_days = 30};
+	struct store_options o = {
+	    .location = db, .spool_dir = dir, .writer = 1, .retention_days = 30};
 	struct history_record r;
 	struct collect c = {0};
 
