@@ -18,6 +18,7 @@ apt-get install -y -q --no-install-recommends \
 	python3-dkim python3-nacl \
 	python3-yaml \
 	libxml2-dev zlib1g-dev libxml2-utils dmarc-cat \
+	libcurl4-openssl-dev \
 	sasl2-bin libsasl2-modules-db
 # Monitoring: the metrics endpoint (libmicrohttpd12 at run time); curl and
 # python3 for tests/e2e/ops.sh (scrapes, parses the JSON log).

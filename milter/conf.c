@@ -89,6 +89,10 @@ static const struct key keys[] = {
 	{"report-org-name", K_STRING, F(report_org_name), 0, 0},
 	{"report-email", K_STRING, F(report_email), 0, 0},
 	{"report-relay", K_STRING, F(report_relay), 0, 0},
+	{"report-smtp-tls", K_STRING, F(report_smtp_tls), 0, 0},
+	{"report-smtp-auth-file", K_STRING, F(report_smtp_auth_file), 0, 0},
+	{"report-smtp-ca-file", K_STRING, F(report_smtp_ca_file), 0, 0},
+	{"report-smtp-verify", K_BOOL, F(report_smtp_verify), 0, 0},
 	{"report-suppress", K_WORDS, F(report_suppress), 0, 0},
 	{"metrics-listen", K_LISTEN, F(metrics_listen), 0, 0},
 	{"log-format", K_LOGFORMAT, F(log_json), 0, 0},
@@ -112,6 +116,37 @@ static const char *const action_names[] = {
 const char *conf_action_name(enum conf_action a)
 {
 	return action_names[a];
+}
+
+/* String keys that take one of a few words: "a or b or c". */
+static const struct {
+	const char *key, *choices;
+} string_choice_table[] = {
+	{"report-smtp-tls", "none or may or starttls or tls"},
+};
+
+static const char *string_choices(const char *key)
+{
+	for (size_t i = 0; i < sizeof(string_choice_table) / sizeof(string_choice_table[0]); i++)
+		if (strcmp(string_choice_table[i].key, key) == 0)
+			return string_choice_table[i].choices;
+	return NULL;
+}
+
+/* Is w one of the words of "a or b or c"? */
+static int word_in(const char *w, const char *choices)
+{
+	size_t n = strlen(w);
+
+	for (const char *c = choices; *c != '\0';) {
+		size_t len = strcspn(c, " ");
+
+		if (len == n && strncmp(c, w, n) == 0 && strcmp(w, "or") != 0)
+			return 1;
+		c += len;
+		c += strspn(c, " ");
+	}
+	return 0;
 }
 
 struct word {
@@ -366,9 +401,14 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 		__attribute__((fallthrough)); /* stored as a string */
 	case K_STRING: {
 		char **s = field;
+		const char *choices;
 
 		if (strlen(w[0].text) == 0)
 			return perr(p, w[0].col, "%s must not be empty", k->name);
+		if ((choices = string_choices(k->name)) != NULL &&
+		    !word_in(w[0].text, choices))
+			return perr(p, w[0].col, "%s: expected %s, not \"%s\"", k->name, choices,
+				    w[0].text);
 		free(*s);
 		*s = xstrdup(w[0].text);
 		return 0;
@@ -552,6 +592,7 @@ static void conf_defaults(struct conf *cfg)
 	cfg->result_header = 1;
 	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/authscore");
 	cfg->history_retention_days = 180;
+	cfg->report_smtp_verify = 1;
 	cfg->ratelimit_ipv4_prefix = 32;
 	cfg->ratelimit_ipv6_prefix = 64; /* one site's or one host's (RFC 6177) */
 	cfg->ratelimit_table_size = 50000;

@@ -91,7 +91,11 @@ struct conf {
 	unsigned history_retention_days;
 	char *report_org_name;	   /* <org_name> of our reports */
 	char *report_email;	   /* From: of our reports */
-	char *report_relay;	   /* host:port; NULL: sendmail(1) */
+	char *report_relay;	   /* host:port or smtp[s]://; NULL: sendmail(1) */
+	char *report_smtp_tls;	   /* none may starttls tls; NULL: by relay and auth */
+	char *report_smtp_auth_file; /* user and password lines; NULL: no AUTH */
+	char *report_smtp_ca_file;   /* NULL: the system's CAs */
+	int report_smtp_verify;	     /* check the relay's certificate (default yes) */
 	char **report_suppress;	   /* destinations (addresses or domains) never mailed */
 
 	/* operations */

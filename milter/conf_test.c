@@ -93,6 +93,10 @@ int main(void)
 	expect_error("dmarc-reject-text \"no {dom} here\"\n",
 		     "t.conf:1:23: dmarc-reject-text: unknown placeholder (only {domain} is known)");
 	expect_error("bogus-key 1\n", "t.conf:1:1: unknown key \"bogus-key\"");
+	expect_error("report-smtp-tls or\n",
+		     "t.conf:1:17: report-smtp-tls: expected none or may or starttls or tls, not \"or\"");
+	expect_error("report-smtp-tls  ssl\n",
+		     "t.conf:1:18: report-smtp-tls: expected none or may or starttls or tls, not \"ssl\"");
 	expect_error("\n  on-spf-fail tempfail\n",
 		     "t.conf:2:15: on-spf-fail: expected accept or reject, not \"tempfail\"");
 	expect_error("on-spf-temperror reject\n",

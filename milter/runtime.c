@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "rules.h"
 #include "runtime.h"
+#include "store.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct runtime *current;
@@ -118,6 +119,10 @@ struct runtime *runtime_load(struct conf *conf, struct dns *dns, struct store *s
 		goto fail;
 	if (lists_build(rt, error_r) < 0)
 		goto fail;
+	/* the writer thread expires old records, reports or not (a reload
+	 * that changes history-retention-days applies it at once) */
+	if (store != NULL)
+		store_set_retention(store, conf->history_retention_days);
 	return rt;
 fail:
 	runtime_destroy(rt);

@@ -17,7 +17,10 @@
  * Configuration keys read (milter/conf.c):
  *   report-org-name NAME    <org_name>; default: the report-email domain
  *   report-email ADDR       <email> and From: of the reports (required)
- *   report-relay HOST:PORT  SMTP smarthost; unset: sendmail(1)
+ *   report-relay RELAY      SMTP smarthost (host:port, smtp://, smtps://);
+ *                           unset: sendmail(1)
+ *   report-smtp-tls, report-smtp-auth-file, report-smtp-ca-file,
+ *   report-smtp-verify      TLS and AUTH towards the relay (report_send.h)
  *   report-suppress WORD... addresses or domains never mailed
  *   history LOCATION        the store; default sqlite:STATE-DIR/history.db
  *   state-dir DIR           invalid reports are kept in DIR/reports/failed
@@ -25,6 +28,7 @@
  */
 #include "config.h"
 
+#include <curl/curl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,11 +60,14 @@ static void usage(FILE *out)
 		"                        [--sendmail PATH] [--schema XSD]\n");
 }
 
-/* UNIX seconds, or YYYY-MM-DD[THH:MM[:SS]][Z] in UTC. */
+/* UNIX seconds, or YYYY-MM-DD[THH:MM[:SS]][Z] in UTC.  A date that does not
+ * exist (2026-02-31, 2025-02-29, 24:00) is refused: timegm() would quietly
+ * move it to another day, so the fields must come back unchanged. */
 static int parse_time(const char *s, int64_t *t_r)
 {
-	struct tm tm = {0};
+	struct tm tm = {0}, back;
 	char *end;
+	time_t t;
 	int n = 0;
 
 	if (s[strspn(s, "0123456789")] == '\0' && *s != '\0') {
@@ -84,13 +91,30 @@ static int parse_time(const char *s, int64_t *t_r)
 	}
 	if (*s == 'Z')
 		s++;
-	if (*s != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+	if (*s != '\0' || tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	*t_r = (int64_t)timegm(&tm);
+	back = tm;
+	t = timegm(&back);
+	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_year != tm.tm_year ||
+	    back.tm_mon != tm.tm_mon || back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour ||
+	    back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
+		return -1;
+	*t_r = (int64_t)t;
 	return 0;
+}
+
+/* "YYYY-MM-DD HH:MM:SS UTC" */
+static const char *utc_str(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, size, "%" PRId64, t);
+	return buf;
 }
 
 static int ledger_sent(void *arg, const char *domain, int64_t begin, int64_t end)
@@ -145,6 +169,8 @@ int report_cmd_main(int argc, char **argv)
 	struct dns *dns = NULL;
 	struct conf *conf;
 	char *error = NULL, *location = NULL, *failed_dir = NULL, *receiver;
+	char *smtp_user = NULL, *smtp_password = NULL;
+	int curl_up = 0;
 	const char *at;
 	int ch, rc = 1;
 
@@ -194,7 +220,8 @@ int report_cmd_main(int argc, char **argv)
 	ro.now = (int64_t)time(NULL);
 	if (period != NULL) {
 		if (strlen(period) != 10 || parse_time(period, &ro.begin) < 0) {
-			fprintf(stderr, "authscore report: --period %s: not YYYY-MM-DD\n", period);
+			fprintf(stderr, "authscore report: --period %s: not a date (YYYY-MM-DD)\n",
+				period);
 			return 2;
 		}
 		ro.end = ro.begin + DAY;
@@ -202,12 +229,26 @@ int report_cmd_main(int argc, char **argv)
 		if (parse_time(begin_s, &ro.begin) < 0 || parse_time(end_s, &ro.end) < 0 ||
 		    ro.end <= ro.begin) {
 			fprintf(stderr, "authscore report: --begin/--end: bad times (UNIX seconds "
-					"or YYYY-MM-DD[THH:MM[:SS]], begin before end)\n");
+					"or YYYY-MM-DD[THH:MM[:SS]], dates that exist, begin "
+					"before end)\n");
 			return 2;
 		}
 	} else {
 		ro.end = ro.now - ro.now % DAY; /* the previous UTC day */
 		ro.begin = ro.end - DAY;
+	}
+	/* A period not over yet would be sent partial and then marked sent for
+	 * good: the rest of its records would never be reported.  A dry run
+	 * marks nothing, so it may look at today. */
+	if (ro.end > ro.now && ro.dry_run_dir == NULL) {
+		char end_buf[64];
+
+		fprintf(stderr,
+			"authscore report: the period is not over until %s: a report sent now "
+			"would be partial and the period marked sent; run it after that (or "
+			"use --dry-run to look at it now)\n",
+			utc_str(ro.end, end_buf, sizeof(end_buf)));
+		return 2;
 	}
 
 	conf =
@@ -240,6 +281,29 @@ int report_cmd_main(int argc, char **argv)
 	so.sendmail = sendmail;
 	so.relay = conf->report_relay;
 	so.helo = NULL;
+	so.tls = (enum report_tls)report_tls_parse(conf->report_smtp_tls); /* conf checked it */
+	so.ca_file = conf->report_smtp_ca_file;
+	so.no_verify = !conf->report_smtp_verify;
+	if (conf->report_smtp_auth_file != NULL && ro.dry_run_dir == NULL) {
+		if (report_send_auth_load(conf->report_smtp_auth_file, &smtp_user, &smtp_password,
+					  &error) < 0) {
+			fprintf(stderr, "authscore report: %s\n", error);
+			goto out;
+		}
+		so.user = smtp_user;
+		so.password = smtp_password;
+	}
+	if (ro.dry_run_dir == NULL && report_send_check(&so, &error) < 0) {
+		fprintf(stderr, "authscore report: %s\n", error);
+		goto out;
+	}
+	if (so.relay != NULL) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			fprintf(stderr, "authscore report: cannot initialise libcurl\n");
+			goto out;
+		}
+		curl_up = 1;
+	}
 
 	location = history != NULL ? xstrdup(history) : conf_history_location(conf);
 	if (location == NULL) {
@@ -285,16 +349,6 @@ int report_cmd_main(int argc, char **argv)
 		 " record(s) without a policy",
 		 ro.begin, ro.end - 1, report_agg_domain_count(agg), report_agg_skipped(agg));
 	rc = report_run(&ro, agg, &st) != 0 ? 3 : 0;
-	if (ro.dry_run_dir == NULL) {
-		/* the daily run also keeps the history to its retention */
-		long gone = store_expire(store, conf->history_retention_days, &error);
-
-		if (gone < 0)
-			log_warn("report: history retention: %s", error ? error : "?");
-		else if (gone > 0)
-			log_info("report: %ld record(s) older than %u days removed", gone,
-				 conf->history_retention_days);
-	}
 	log_notice("report: %u domain(s): %u sent, %u written, %u already sent, %u without "
 		   "destination, %u invalid, %u failed",
 		   st.domains, st.sent, st.written, st.already_sent, st.no_destination, st.invalid,
@@ -308,5 +362,12 @@ out:
 	free(location);
 	free(failed_dir);
 	free(error);
+	free(smtp_user);
+	if (smtp_password != NULL) {
+		explicit_bzero(smtp_password, strlen(smtp_password));
+		free(smtp_password);
+	}
+	if (curl_up)
+		curl_global_cleanup();
 	return rc;
 }

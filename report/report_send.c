@@ -1,26 +1,29 @@
 /*
- * report_send - sendmail(1) or a small SMTP client (see report_send.h).
+ * report_send - sendmail(1), or SMTP through libcurl (see report_send.h).
+ *
+ * libcurl rather than a client of our own: STARTTLS, TLS, AUTH (PLAIN,
+ * LOGIN, CRAM-MD5...), certificate checks and dot-stuffing are all its
+ * well-tested code; this file only maps the settings onto its options.
  */
 #include "config.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "mem.h"
 #include "report_send.h"
 
-#define REPLY_MAX 4096
+#define AUTH_FILE_MAX 4096
 
 static int via_sendmail(const char *path, const char *from, const char *const *rcpts, size_t n,
 			const char *msg, size_t len, char **error_r)
@@ -85,225 +88,289 @@ static int via_sendmail(const char *path, const char *from, const char *const *r
 	return 0;
 }
 
-struct smtp {
-	int fd;
-	unsigned timeout_ms;
-	char in[REPLY_MAX];
-	size_t have;
-	char last[REPLY_MAX]; /* the last reply, for error messages */
-};
-
-static int wait_fd(int fd, short events, unsigned timeout_ms)
+/* The relay as libcurl's URL, the EHLO name as its path, and the TLS
+ * mode in force; NULL with *error_r when the settings do not fit. */
+static char *relay_url(const struct report_send_options *o, enum report_tls *tls_r, char **error_r)
 {
-	struct pollfd p = {fd, events, 0};
-	int rc;
+	const char *relay = o->relay, *sep = strstr(relay, "://"), *rest;
+	char helo[256], *esc, *url;
+	int smtps = 0;
+	enum report_tls tls = o->tls;
 
-	while ((rc = poll(&p, 1, (int)timeout_ms)) < 0 && errno == EINTR)
-		;
-	return rc > 0 ? 0 : -1;
-}
+	if (sep != NULL) {
+		size_t n = (size_t)(sep - relay);
 
-static int smtp_write(struct smtp *s, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t w;
-
-		if (wait_fd(s->fd, POLLOUT, s->timeout_ms) < 0)
-			return -1;
-		w = send(s->fd, data, len, MSG_NOSIGNAL);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (w <= 0)
-			return -1;
-		data += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* One reply (all its lines); returns the code, or -1 on timeout/EOF. */
-static int smtp_reply(struct smtp *s)
-{
-	for (;;) {
-		char *nl = memchr(s->in, '\n', s->have);
-
-		if (nl != NULL) {
-			size_t line = (size_t)(nl - s->in) + 1;
-			int done = line >= 4 && s->in[3] != '-';
-			int code = line >= 4 ? atoi(s->in) : -1;
-
-			memcpy(s->last, s->in, line < sizeof(s->last) ? line : sizeof(s->last) - 1);
-			s->last[line < sizeof(s->last) ? line : sizeof(s->last) - 1] = '\0';
-			s->last[strcspn(s->last, "\r\n")] = '\0';
-			memmove(s->in, s->in + line, s->have - line);
-			s->have -= line;
-			if (done)
-				return code >= 200 && code <= 599 ? code : -1;
-			continue;
+		if (n == 5 && strncasecmp(relay, "smtps", 5) == 0)
+			smtps = 1;
+		else if (!(n == 4 && strncasecmp(relay, "smtp", 4) == 0)) {
+			*error_r =
+			    xasprintf("report-relay %s: only smtp:// and smtps:// relays", relay);
+			return NULL;
 		}
-		if (s->have == sizeof(s->in)) /* a line longer than any reply may be */
-			return -1;
-		if (wait_fd(s->fd, POLLIN, s->timeout_ms) < 0)
-			return -1;
-		ssize_t r = recv(s->fd, s->in + s->have, sizeof(s->in) - s->have, 0);
-
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r <= 0)
-			return -1;
-		s->have += (size_t)r;
+		rest = sep + 3;
+	} else
+		rest = relay;
+	if (*rest == '\0' || *rest == '/' || strpbrk(rest, " \t\r\n@") != NULL) {
+		*error_r = xasprintf("report-relay %s: expected host[:port], smtp://host[:port] or "
+				     "smtps://host[:port]",
+				     relay);
+		return NULL;
 	}
-}
-
-static int smtp_cmd(struct smtp *s, const char *line)
-{
-	if (smtp_write(s, line, strlen(line)) < 0)
-		return -1;
-	return smtp_reply(s);
-}
-
-static int smtp_connect(const char *relay, unsigned timeout_ms, char **error_r)
-{
-	char host[256], *port = "25";
-	struct addrinfo hints = {0}, *res, *ai;
-	int fd = -1, rc;
-
-	if (relay[0] == '[') { /* [v6]:port */
-		const char *close_br = strchr(relay, ']');
-
-		if (close_br == NULL || (size_t)(close_br - relay) >= sizeof(host)) {
-			*error_r = xasprintf("report-relay %s: bad address", relay);
-			return -1;
-		}
-		memcpy(host, relay + 1, (size_t)(close_br - relay - 1));
-		host[close_br - relay - 1] = '\0';
-		if (close_br[1] == ':')
-			port = (char *)close_br + 2;
-	} else {
-		const char *colon = strrchr(relay, ':');
-		size_t hl = colon ? (size_t)(colon - relay) : strlen(relay);
-
-		if (hl >= sizeof(host)) {
-			*error_r = xasprintf("report-relay %s: name too long", relay);
-			return -1;
-		}
-		memcpy(host, relay, hl);
-		host[hl] = '\0';
-		if (colon != NULL)
-			port = (char *)colon + 1;
+	if (tls == REPORT_TLS_DEFAULT)
+		tls = smtps		? REPORT_TLS_TLS
+		      : o->user != NULL ? REPORT_TLS_STARTTLS
+					: REPORT_TLS_NONE;
+	if (smtps && tls != REPORT_TLS_TLS) {
+		*error_r = xasprintf("report-relay %s: smtps:// is TLS from the first byte: "
+				     "report-smtp-tls must be tls (or unset)",
+				     relay);
+		return NULL;
 	}
-	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		*error_r = xasprintf("report-relay %s: %s", relay, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			    ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS && wait_fd(fd, POLLOUT, timeout_ms) == 0 &&
-		     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0))
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0)
-		*error_r = xasprintf("report-relay %s: cannot connect", relay);
-	return fd;
-}
-
-static int via_smtp(const struct report_send_options *o, const char *from, const char *const *rcpts,
-		    size_t n, const char *msg, size_t len, char **error_r)
-{
-	struct smtp *s = xcalloc(1, sizeof(*s));
-	char helo[256], *line = NULL;
-	size_t accepted = 0;
-	struct buf data;
-	int code, ret = -1;
-
-	s->timeout_ms = o->timeout_ms ? o->timeout_ms : 60000;
-	if ((s->fd = smtp_connect(o->relay, s->timeout_ms, error_r)) < 0) {
-		free(s);
-		return -1;
+	if (o->user != NULL && (tls == REPORT_TLS_NONE || tls == REPORT_TLS_MAY)) {
+		*error_r = xasprintf("report-relay %s: AUTH could send the password in clear: "
+				     "set report-smtp-tls starttls or tls",
+				     relay);
+		return NULL;
 	}
 	if (o->helo != NULL)
 		snprintf(helo, sizeof(helo), "%s", o->helo);
 	else if (gethostname(helo, sizeof(helo)) < 0)
 		snprintf(helo, sizeof(helo), "localhost");
 	helo[sizeof(helo) - 1] = '\0';
+	if ((esc = curl_easy_escape(NULL, helo, 0)) == NULL) {
+		*error_r = xstrdup("out of memory");
+		return NULL;
+	}
+	/* a path of its own is the admin's EHLO name: kept */
+	url = xasprintf("%s://%s%s%s", tls == REPORT_TLS_TLS ? "smtps" : "smtp", rest,
+			strchr(rest, '/') != NULL ? "" : "/", strchr(rest, '/') != NULL ? "" : esc);
+	curl_free(esc);
+	*tls_r = tls;
+	return url;
+}
+
+struct upload {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t upload_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct upload *u = arg;
+	size_t n = size * nitems;
+
+	if (n > u->len - u->off)
+		n = u->len - u->off;
+	memcpy(buf, u->data + u->off, n);
+	u->off += n;
+	return n;
+}
+
+static int via_smtp(const struct report_send_options *o, const char *from, const char *const *rcpts,
+		    size_t n, const char *msg, size_t len, char **error_r)
+{
+	static const long use_ssl[] = {
+	    [REPORT_TLS_NONE] = CURLUSESSL_NONE,
+	    [REPORT_TLS_MAY] = CURLUSESSL_TRY,
+	    [REPORT_TLS_STARTTLS] = CURLUSESSL_ALL,
+	    [REPORT_TLS_TLS] = CURLUSESSL_ALL,
+	};
+	char errbuf[CURL_ERROR_SIZE] = "", *url, *mail_from;
+	unsigned timeout_ms = o->timeout_ms ? o->timeout_ms : 60000;
+	long timeout_s = timeout_ms < 1000 ? 1 : (long)(timeout_ms / 1000), code = 0;
+	struct curl_slist *to = NULL;
+	enum report_tls tls;
+	struct upload up = {0};
+	struct buf data;
+	CURL *c;
+	CURLcode rc;
+
+	if ((url = relay_url(o, &tls, error_r)) == NULL)
+		return -1;
+	if ((c = curl_easy_init()) == NULL) {
+		*error_r = xasprintf("report-relay %s: cannot start libcurl", o->relay);
+		free(url);
+		return -1;
+	}
+	/* CRLF line ends (RFC 5321 §2.3.8); libcurl dot-stuffs (§4.5.2) */
 	buf_init(&data, len * 2 + 16);
-
-#define STEP(cmd, ok, what)                                                                        \
-	do {                                                                                       \
-		free(line);                                                                        \
-		line = (cmd);                                                                      \
-		if ((code = smtp_cmd(s, line)) != (ok)) {                                          \
-			*error_r = xasprintf("report-relay %s: %s: %s", o->relay, what,            \
-					     code < 0 ? "no reply (timeout or closed)" : s->last); \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-
-	if ((code = smtp_reply(s)) != 220) {
-		*error_r = xasprintf("report-relay %s: greeting: %s", o->relay,
-				     code < 0 ? "no reply" : s->last);
-		goto out;
-	}
-	STEP(xasprintf("EHLO %s\r\n", helo), 250, "EHLO");
-	STEP(xasprintf("MAIL FROM:<%s>\r\n", from), 250, "MAIL FROM");
-	for (size_t i = 0; i < n; i++) {
-		free(line);
-		line = xasprintf("RCPT TO:<%s>\r\n", rcpts[i]);
-		code = smtp_cmd(s, line);
-		if (code < 0) {
-			*error_r = xasprintf("report-relay %s: RCPT: no reply", o->relay);
-			goto out;
-		}
-		if (code / 100 == 2)
-			accepted++;
-	}
-	if (accepted == 0) {
-		*error_r =
-		    xasprintf("report-relay %s: every recipient refused: %s", o->relay, s->last);
-		goto out;
-	}
-	STEP(xasprintf("DATA\r\n"), 354, "DATA");
-	/* CRLF line ends and dot-stuffing (RFC 5321 §4.5.2) */
-	for (size_t i = 0, bol = 1; i < len; i++) {
-		if (bol && msg[i] == '.')
-			buf_puts(&data, ".");
+	for (size_t i = 0; i < len; i++) {
 		if (msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r'))
 			buf_puts(&data, "\r");
 		buf_append(&data, msg + i, 1);
-		bol = msg[i] == '\n';
 	}
 	if (len > 0 && msg[len - 1] != '\n')
 		buf_puts(&data, "\r\n");
-	buf_puts(&data, ".\r\n");
-	if (data.overflow || smtp_write(s, data.data, data.len) < 0) {
-		*error_r = xasprintf("report-relay %s: cannot send the message", o->relay);
-		goto out;
+	if (data.overflow) {
+		*error_r = xasprintf("report-relay %s: the message is too large", o->relay);
+		buf_release(&data);
+		curl_easy_cleanup(c);
+		free(url);
+		return -1;
 	}
-	if ((code = smtp_reply(s)) != 250) {
-		*error_r = xasprintf("report-relay %s: end of DATA: %s", o->relay,
-				     code < 0 ? "no reply" : s->last);
-		goto out;
+	up.data = data.data;
+	up.len = data.len;
+	mail_from = xasprintf("<%s>", from);
+	for (size_t i = 0; i < n; i++) {
+		char *r = xasprintf("<%s>", rcpts[i]);
+
+		to = curl_slist_append(to, r);
+		free(r);
 	}
-	ret = 0;
-	smtp_cmd(s, "QUIT\r\n");
-out:
-#undef STEP
-	free(line);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
+#endif
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_USE_SSL, use_ssl[tls]);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, o->no_verify ? 0L : 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, o->no_verify ? 0L : 2L);
+	if (o->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
+	if (o->user != NULL) {
+		curl_easy_setopt(c, CURLOPT_USERNAME, o->user);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, o->password ? o->password : "");
+	}
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, mail_from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
+	/* as before: sent when at least one recipient is accepted */
+#if LIBCURL_VERSION_NUM >= 0x080200
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+#else
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+#endif
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, &up);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout_s);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, timeout_s);
+
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		char reply[48] = "";
+
+		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 400)
+			snprintf(reply, sizeof(reply), " (last reply %ld)", code);
+		*error_r = xasprintf(
+		    "report-relay %s: %s%s%s%s", o->relay,
+		    rc == CURLE_LOGIN_DENIED	 ? "AUTH refused (user or password wrong?)"
+		    : rc == CURLE_USE_SSL_FAILED ? "STARTTLS failed (not offered, or refused)"
+		    : rc == CURLE_PEER_FAILED_VERIFICATION
+			? "the relay's certificate does not verify (report-smtp-ca-file?)"
+			: curl_easy_strerror(rc),
+		    errbuf[0] != '\0' ? ": " : "", errbuf, reply);
+	}
+	curl_slist_free_all(to);
+	curl_easy_cleanup(c);
 	buf_release(&data);
-	close(s->fd);
-	free(s);
-	return ret;
+	free(mail_from);
+	free(url);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+int report_tls_parse(const char *word)
+{
+	static const char *const names[] = {
+	    [REPORT_TLS_NONE] = "none",
+	    [REPORT_TLS_MAY] = "may",
+	    [REPORT_TLS_STARTTLS] = "starttls",
+	    [REPORT_TLS_TLS] = "tls",
+	};
+
+	if (word == NULL)
+		return REPORT_TLS_DEFAULT;
+	for (int i = REPORT_TLS_NONE; i <= REPORT_TLS_TLS; i++)
+		if (strcmp(word, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int report_send_auth_load(const char *path, char **user_r, char **password_r, char **error_r)
+{
+	char text[AUTH_FILE_MAX + 1], *nl, *pw;
+	struct stat st;
+	ssize_t got;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0) {
+		*error_r = xasprintf("report-smtp-auth-file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*error_r = xasprintf("report-smtp-auth-file %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 0027) != 0) {
+		*error_r = xasprintf("report-smtp-auth-file %s: mode %04o: others may read it or "
+				     "others than its owner write it (chmod 0600, or 0640 for a "
+				     "group)",
+				     path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	while (len < sizeof(text) && (got = read(fd, text + len, sizeof(text) - len)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			*error_r = xasprintf("report-smtp-auth-file %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		len += (size_t)got;
+	}
+	close(fd);
+	if (len > AUTH_FILE_MAX) {
+		*error_r = xasprintf("report-smtp-auth-file %s: longer than %d bytes", path,
+				     AUTH_FILE_MAX);
+		explicit_bzero(text, sizeof(text));
+		return -1;
+	}
+	text[len] = '\0';
+	if (memchr(text, '\0', len) != NULL) {
+		*error_r = xasprintf("report-smtp-auth-file %s: a NUL byte in it", path);
+		explicit_bzero(text, sizeof(text));
+		return -1;
+	}
+	nl = strchr(text, '\n');
+	pw = nl != NULL ? nl + 1 : NULL;
+	if (nl != NULL)
+		*nl = '\0';
+	if (pw != NULL)
+		pw[strcspn(pw, "\r\n")] = '\0';
+	text[strcspn(text, "\r")] = '\0';
+	if (text[0] == '\0' || pw == NULL || pw[0] == '\0') {
+		*error_r =
+		    xasprintf("report-smtp-auth-file %s: expected the user name on the first "
+			      "line and the password on the second",
+			      path);
+		explicit_bzero(text, sizeof(text));
+		return -1;
+	}
+	*user_r = xstrdup(text);
+	*password_r = xstrdup(pw);
+	explicit_bzero(text, sizeof(text));
+	return 0;
+}
+
+int report_send_check(const struct report_send_options *o, char **error_r)
+{
+	enum report_tls tls;
+	char *url;
+
+	if (o->relay == NULL || o->relay[0] == '\0')
+		return 0;
+	if ((url = relay_url(o, &tls, error_r)) == NULL)
+		return -1;
+	free(url);
+	return 0;
 }
 
 int report_send(const struct report_send_options *o, const char *from, const char *const *rcpts,

@@ -58,6 +58,9 @@
 #define STORE_RETRY_MIN_MS  500
 #define STORE_RETRY_MAX_MS  5000
 #define STORE_IDLE_MS	    1000
+#define STORE_EXPIRE_MS	    (24 * 3600 * 1000LL) /* retention: once a day */
+#define STORE_EXPIRE_RETRY  (3600 * 1000LL)	 /* after a failed expiry */
+#define STORE_EXPIRE_WAIT   (60 * 1000LL)	 /* while the store is down */
 
 struct qitem {
 	struct qitem *next;
@@ -81,6 +84,8 @@ struct store {
 	int spool_pending;			/* a spool file may exist */
 	int writer;
 	unsigned queue_max;
+	unsigned retention_days; /* 0: keep every record (under lock) */
+	int64_t expire_at_ms;	 /* the writer's next expiry (under lock) */
 
 	pthread_mutex_t be_lock, spool_lock, lock;
 	pthread_cond_t wake_writer, wake_spooler;
@@ -682,6 +687,50 @@ static int write_batch(struct store *s, struct qitem **listp, unsigned count)
 	return rc;
 }
 
+/* Retention, in the writer thread: records older than retention_days go,
+ * at start (or when the setting changes) and then once a day.  Milter
+ * threads never wait for it: they only queue, and the queue spools when
+ * a long DELETE keeps the writer busy. */
+static void expire_work(struct store *s)
+{
+	unsigned days;
+	int64_t next = STORE_EXPIRE_WAIT;
+	char *error = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	days = s->retention_days;
+	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_lock(&s->be_lock);
+	if (days > 0 && backend_ready(s) == 0) {
+		long n = s->ops->expire(s->be, (int64_t)time(NULL) - (int64_t)days * 86400, &error);
+
+		if (n < 0) {
+			log_warn(
+			    "history store %s: retention (%u days): %s; tried again in an hour",
+			    s->location, days, error ? error : "?");
+			next = STORE_EXPIRE_RETRY;
+		} else {
+			if (n > 0)
+				log_info(
+				    "history store %s: %ld record(s) older than %u days removed",
+				    s->location, n, days);
+			next = STORE_EXPIRE_MS;
+		}
+		free(error);
+	}
+	pthread_mutex_unlock(&s->be_lock);
+	pthread_mutex_lock(&s->lock);
+	if (s->retention_days == days) /* not changed meanwhile: that is due now */
+		s->expire_at_ms = now_ms() + next;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Called with s->lock held. */
+static int expire_due(const struct store *s)
+{
+	return s->retention_days > 0 && !s->closing && now_ms() >= s->expire_at_ms;
+}
+
 /* Idle: reopen a broken backend when due, and load a spool left behind. */
 static void idle_work(struct store *s)
 {
@@ -708,6 +757,12 @@ static void *writer_main(void *arg)
 		struct qitem *list;
 		unsigned n;
 
+		if (expire_due(s)) {
+			pthread_mutex_unlock(&s->lock);
+			expire_work(s);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
 		if (s->q.depth == 0 && !s->closing) {
 			deadline(&ts, STORE_IDLE_MS);
 			if (pthread_cond_timedwait(&s->wake_writer, &s->lock, &ts) == ETIMEDOUT) {
@@ -841,6 +896,7 @@ struct store *store_open(const struct store_options *o, char **error_r)
 	}
 	s->location = xstrdup(loc);
 	s->writer = o->writer;
+	s->retention_days = o->retention_days;
 	s->queue_max = o->queue_max > 0 ? o->queue_max : STORE_QUEUE_DEFAULT;
 	if (o->spool_dir != NULL) {
 		s->spool = xasprintf("%s/" STORE_SPOOL_NAME, o->spool_dir);
@@ -984,6 +1040,17 @@ void store_append(struct store *s, const struct history_record *r)
 		}
 		free(it->r);
 		free(it);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void store_set_retention(struct store *s, unsigned days)
+{
+	pthread_mutex_lock(&s->lock);
+	if (days != s->retention_days) {
+		s->retention_days = days;
+		s->expire_at_ms = 0; /* now */
+		pthread_cond_signal(&s->wake_writer);
 	}
 	pthread_mutex_unlock(&s->lock);
 }

@@ -16,7 +16,10 @@
  *
  * Readers (`authscore report`) use store_each() over a period, and the
  * sent-report ledger (store_report_sent / store_mark_sent) that makes
- * re-runs idempotent.  store_expire() applies the retention.
+ * re-runs idempotent.  Retention: in writer mode the writer thread deletes
+ * records older than retention_days at start, whenever the setting
+ * changes (store_set_retention) and then once a day, whether or not
+ * reports are sent; store_expire() does it at once (tools, tests).
  * Thread-safety: store_append from any thread; the rest from one thread.
  */
 #ifndef AUTHSCORE_STORE_H
@@ -36,6 +39,7 @@ struct store_options {
 	const char *spool_dir; /* where the spool file (STORE_SPOOL_NAME) lives: the state directory */
 	unsigned queue_max;    /* records held in memory before spooling (0: default) */
 	int writer;	       /* start the writer thread (the daemon); 0: synchronous (tools) */
+	unsigned retention_days; /* writer mode: expire older records daily; 0: keep all */
 };
 
 struct store *store_open(const struct store_options *o, char **error_r);
@@ -68,6 +72,9 @@ int store_each_line(struct store *s, int64_t begin, int64_t end,
 int store_report_sent(struct store *s, const char *domain, int64_t begin, int64_t end);
 int store_mark_sent(struct store *s, const char *domain, int64_t begin, int64_t end,
 		    const char *report_id, char **error_r);
+/* Writer mode: the retention the writer thread applies (0: keep every
+ * record); a change takes effect at once.  Any thread. */
+void store_set_retention(struct store *s, unsigned days);
 /* Delete records older than `days`; returns the number deleted or -1. */
 long store_expire(struct store *s, unsigned days, char **error_r);
 

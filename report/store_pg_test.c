@@ -135,6 +135,27 @@ static int checks(void)
 	if (s != NULL) {
 		n = count(s, now, now + 1);
 		CHECK(n == 1, "the record is still there (%d)", n);
+		/* issue 15 item 10: the daemon's writer expires by itself */
+		r = rec(now - 40 * 86400, "OLD2");
+		store_append(s, &r);
+		r = rec(now - 20 * 86400, "RECENT");
+		store_append(s, &r);
+		store_close(&s);
+	}
+	{
+		struct store_options o = {.location = url, .writer = 1, .retention_days = 30};
+
+		s = store_open(&o, &error);
+		CHECK(s != NULL, "writer open: %s", error ? error : "ok");
+	}
+	if (s != NULL) {
+		for (int i = 0; i < 200 && (n = count(s, 0, now + 1)) > 2; i++)
+			usleep(50000); /* polled: 10 s at most */
+		CHECK(n == 2 && count(s, now - 20 * 86400, now - 20 * 86400 + 1) == 1 &&
+			  count(s, now, now + 1) == 1,
+		      "writer, retention 30 days: the 40-day-old record goes at start, the recent "
+		      "ones stay (%d left)",
+		      n);
 		store_close(&s);
 	}
 	return check_done();

@@ -557,6 +557,75 @@ static void test_ledger_and_expire(void)
 	store_close(&s);
 }
 
+/* Item 10 of issue 15: the daemon's writer expires old records by itself
+ * (no report run, no report-email), at start and when the setting changes. */
+static void test_writer_retention(void)
+{
+	const char *db = path("retention.sqlite");
+	char *error = NULL;
+	struct store *s = open_sync(db, &error);
+	int64_t now = (int64_t)time(NULL);
+	struct store_options o = {
+	    .location = db, .spool_dir = dir, .writer = 1, .retention_days = 30};
+	struct history_record r;
+	struct collect c = {0};
+
+	if (s == NULL) {
+		CHECK(0, "open: %s", error);
+		free(error);
+		return;
+	}
+	r = rec(now - 400 * 86400, "ANCIENT");
+	store_append(s, &r);
+	r = rec(now - 40 * 86400, "OLD");
+	store_append(s, &r);
+	r = rec(now - 20 * 86400, "RECENT");
+	store_append(s, &r);
+	r = rec(now - 60, "NOW");
+	store_append(s, &r);
+	store_close(&s);
+
+	if ((s = store_open(&o, &error)) == NULL) {
+		CHECK(0, "writer open: %s", error);
+		free(error);
+		return;
+	}
+	/* polled with a deadline (10 s): the writer expires at start */
+	for (int i = 0; i < 200; i++) {
+		c = each(s, 0, now + 1);
+		if (c.n <= 2)
+			break;
+		usleep(50000);
+	}
+	CHECK(c.n == 2 && strcmp(c.qids[0], "RECENT") == 0 && strcmp(c.qids[1], "NOW") == 0,
+	      "writer, retention 30 days: the two older records go at start, the recent stay "
+	      "(%d left)",
+	      c.n);
+	store_set_retention(s, 10);
+	for (int i = 0; i < 200; i++) {
+		c = each(s, 0, now + 1);
+		if (c.n <= 1)
+			break;
+		usleep(50000);
+	}
+	CHECK(c.n == 1 && strcmp(c.qids[0], "NOW") == 0,
+	      "a changed retention (10 days) applies at once (%d left)", c.n);
+	store_set_retention(s, 0);
+	r = rec(now - 1000 * 86400, "KEPT");
+	store_append(s, &r);
+	CHECK(wait_depth(s, 0), "the writer drains its queue");
+	for (int i = 0; i < 200; i++) { /* it is written a moment after it leaves the queue */
+		c = each(s, 0, now + 1);
+		if (c.n >= 2)
+			break;
+		usleep(50000);
+	}
+	c = each(s, 0, now + 1);
+	CHECK(c.n == 2 && strcmp(c.qids[0], "KEPT") == 0,
+	      "retention 0 keeps every record (%d stored)", c.n);
+	store_close(&s);
+}
+
 static int stop_at_two(const struct history_record *r, void *arg)
 {
 	return ++*(int *)arg == 2 ? 42 : 0;
@@ -600,6 +669,7 @@ int main(void)
 	test_queue_full();
 	test_unwritable_then_writable();
 	test_ledger_and_expire();
+	test_writer_retention();
 	test_each_stops();
 	if (check_failed == 0) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

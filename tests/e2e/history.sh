@@ -65,6 +65,42 @@ like "$(cat "$E2E_TMP"/dry1/*"!rep3.$D!"*.xml 2>/dev/null)" '<disposition>quaran
 is "$(cd "$E2E_TMP/dry2" && ls *.xml.gz | sort | tr '\n' ' ')" "$(cd "$E2E_TMP/dry1" && ls *.xml.gz | sort | tr '\n' ' ')" \
 	"sqlite: a re-run names the same reports"
 
+# ------------------------------------- retention without reports (issue 15, item 10)
+# report-email unset (no report is ever sent): the daemon's writer still
+# deletes records older than history-retention-days, at start.
+SEED=$top_builddir/tests/e2e/report_seed
+RET_DB=$E2E_TMP/retention.db
+NOW_T=$(date +%s)
+OLD_T=$((NOW_T / 86400 * 86400 - 400 * 86400))
+# count_before DB T - records older than T (python3's sqlite3: no CLI needed)
+count_before() {
+	python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
+	    "select count(*) from messages where time < ?", (int(sys.argv[2]),)).fetchone()[0])' "$1" "$2"
+}
+ok "'$SEED' sqlite:$RET_DB $OLD_T" "retention: records of 400 days ago seeded"
+OLD_N=$(count_before "$RET_DB" $((NOW_T - 30 * 86400)))
+ok "[ '$OLD_N' -gt 0 ]" "retention: the store holds $OLD_N old records"
+write_milter_conf "$E2E_CONF" "history sqlite:$RET_DB" "history-retention-days 30"
+sed -i '/^report-email/d' "$E2E_CONF"
+unlike "$(cat "$E2E_CONF")" 'report-email' "retention: report-email is not set"
+echo "==== start $(date +%T.%N) (retention) $AUTHSCORE_MILTER -f -c $E2E_CONF" >>"$E2E_TMP/milter.log"
+(umask 0 && exec "$AUTHSCORE_MILTER" -f -c "$E2E_CONF" -p "unix:$E2E_TMP/milter.sock") \
+	>>"$E2E_TMP/milter.log" 2>&1 3>&- &
+MILTER_PID=$!
+wait_for "$E2E_WAIT" "_unix_listening $E2E_TMP/milter.sock || ! _pid_alive $MILTER_PID" \
+	"the milter to listen" && chmod 0666 "$E2E_TMP/milter.sock"
+ok "_pid_alive $MILTER_PID" "retention: the daemon starts without report-email" ||
+	diag "$(tail -n 20 "$E2E_TMP/milter.log")"
+send ret-new "rep1.$D" "u@rep1.$D"
+wait_for "$E2E_WAIT" "[ \"\$(count_before '$RET_DB' $((NOW_T - 30 * 86400)))\" = 0 ]" \
+	"the daemon to expire the old records"
+is "$(count_before "$RET_DB" $((NOW_T - 30 * 86400)))" 0 \
+	"retention: the daemon removed every record older than 30 days"
+like "$(cat "$E2E_TMP/milter.log")" "$OLD_N record.s. older than 30 days removed" \
+	"retention: the daemon logs how many it removed"
+stop_milter TERM
+is "$(count_before "$RET_DB" $((NOW_T + 86400)))" 1 "retention: the new message's record stays"
+
 # -------------------------------------------------------- PostgreSQL
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || ! id postgres >/dev/null 2>&1; then

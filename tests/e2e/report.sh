@@ -126,6 +126,44 @@ report down --domain example.org
 is "$RC" 3 "relay down: exit 3" || diag "$(cat "$T/down.err")"
 like "$(cat "$T/down.err")" 'not sent' "relay down: logged, left for the next run"
 
+# ------------------------------------ periods (issue 15, item 11)
+# A date that does not exist is refused, whatever its form.
+for bad in 2026-02-31 2025-02-29 2023-13-01 2023-00-10 2023-04-31 1969-12-31; do
+	"$AUTHSCORE" report -c "$T/send.conf" --period $bad --sendmail "$T/sendmail" \
+		>/dev/null 2>"$T/bad.err"
+	is "$?" 2 "--period $bad: refused (exit 2)"
+	like "$(cat "$T/bad.err")" "--period $bad: not a date" "--period $bad: says it is not a date"
+done
+"$AUTHSCORE" report -c "$T/send.conf" --begin 2023-02-29 --end 2023-03-02 >/dev/null 2>"$T/bad.err"
+is "$?" 2 "--begin 2023-02-29: refused (exit 2)"
+"$AUTHSCORE" report -c "$T/send.conf" --begin 2023-11-15T24:00 --end 2023-11-17 >/dev/null 2>"$T/bad.err"
+is "$?" 2 "--begin 2023-11-15T24:00: refused (exit 2)"
+ok "'$AUTHSCORE' report -c '$T/send.conf' --period 2024-02-29 --dry-run '$T/leap' 2>/dev/null" \
+	"--period 2024-02-29 (a leap day) is accepted"
+# Today's period is not over: nothing sent, nothing marked; a dry run may look.
+TODAY=$(date -u +%F)
+TODAY_T=$(($(date -u +%s) / 86400 * 86400))
+ok "'$SEED' sqlite:$T/today.db $TODAY_T" "seed a store for today"
+conf today today
+ls "$T/sent" >"$T/sent.before"
+report_today() {
+	"$AUTHSCORE" report -c "$T/today.conf" "$@" --sendmail "$T/sendmail" >/dev/null 2>"$T/today.err"
+	RC=$?
+}
+report_today --period "$TODAY"
+is "$RC" 2 "--period today: refused (exit 2)"
+like "$(cat "$T/today.err")" "the period is not over until $(date -u -d @$((TODAY_T + 86400)) '+%Y-%m-%d') 00:00:00 UTC" \
+	"--period today: says when the period ends"
+report_today --begin $((TODAY_T - 3600)) --end $(($(date -u +%s) + 3600))
+is "$RC" 2 "--end in the future: refused (exit 2)"
+is "$(ls "$T/sent" | tr '\n' ' ')" "$(tr '\n' ' ' <"$T/sent.before")" "--period today: nothing sent"
+is "$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
+	"select count(*) from reports_sent").fetchone()[0])' "$T/today.db" 2>&1)" 0 \
+	"--period today: nothing marked sent"
+report_today --period "$TODAY" --dry-run "$T/today-dry"
+is "$RC" 0 "--period today --dry-run: allowed (nothing is marked)"
+ok "ls '$T/today-dry'/*.xml.gz >/dev/null 2>&1" "--period today --dry-run: the partial reports are written"
+
 unlike "$(cat "$T"/*.err | grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' | head -3)" . \
 	"no sanitizer report from authscore report"
 done_testing

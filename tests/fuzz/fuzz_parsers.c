@@ -4,7 +4,8 @@
  * header fields (util/hsplit.c, for `authscore test`), the daemon
  * configuration (milter/conf.c), SPF records (milter/spf_record.c), DMARC
  * records (milter/dmarc.c), stored history records (report/record.c) and
- * the stored facts in them (report/record_facts.c).  One source, one
+ * the stored facts in them (report/record_facts.c), and the report
+ * relay's AUTH file and setting (report/report_send.c).  One source, one
  * target per FUZZ_* macro:
  * tests/fuzz/run-fuzz.sh builds each with clang -fsanitize=fuzzer,address,
  * undefined and -DFUZZ_<NAME>.  Each input is capped by the parser itself;
@@ -264,6 +265,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	arena_free(&a);
 	return 0;
 }
+#elif defined(FUZZ_SMTPAUTH)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "report_send.h"
+
+/* The report relay's AUTH file (report_send_auth_load) and relay setting
+ * (report_send_check): the input as the file's bytes (mode 0600), then as
+ * report-relay with and without a user.  A loaded user and password are
+ * one non-empty line each; a refusal always says why. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[] = "fuzz_smtpauth.XXXXXX"; /* in the fuzzer's own cwd */
+	static int fd = -1;
+	struct report_send_options o = {.helo = "fuzz.example"};
+	char *user = NULL, *password = NULL, *error = NULL, *text;
+
+	if (fd < 0 && ((fd = mkstemp(path)) < 0 || fchmod(fd, 0600) < 0))
+		abort();
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+		abort();
+	if (report_send_auth_load(path, &user, &password, &error) == 0) {
+		if (user == NULL || password == NULL || user[0] == '\0' || password[0] == '\0' ||
+		    strpbrk(user, "\r\n") != NULL || strpbrk(password, "\r\n") != NULL)
+			abort();
+	} else if (error == NULL)
+		abort();
+	free(user);
+	free(password);
+	free(error);
+	error = NULL;
+
+	text = malloc(size + 1);
+	memcpy(text, data, size);
+	text[size] = '\0';
+	o.relay = text;
+	for (int pass = 0; pass < 2; pass++) {
+		o.user = pass ? "user" : NULL;
+		if (report_send_check(&o, &error) < 0 && error == NULL)
+			abort();
+		free(error);
+		error = NULL;
+	}
+	free(text);
+	return 0;
+}
+
 #else
-#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC, FUZZ_RECORD, FUZZ_FACTS"
+#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC, FUZZ_RECORD, FUZZ_FACTS, FUZZ_SMTPAUTH"
 #endif

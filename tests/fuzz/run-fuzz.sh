@@ -51,6 +51,7 @@ dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/tests/fake_
 dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
 record|-DFUZZ_RECORD -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c $s/report/record_facts.c|corpus_facts|
+smtpauth|-DFUZZ_SMTPAUTH -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
 milter|-include $work/paths.h -I$s/report -I$s/tests/fuzz $pq_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
 
 echo "$targets" | awk 'END { print "1.." NR }'
