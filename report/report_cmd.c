@@ -16,7 +16,8 @@
  *
  * Configuration keys read (milter/conf.c):
  *   report-org-name NAME    <org_name>; default: the report-email domain
- *   report-email ADDR       <email> and From: of the reports (required)
+ *   report-email ADDR       <email> and From: of the reports; default:
+ *                           noreply-dmarc@ this host's fully qualified name
  *   report-relay RELAY      SMTP smarthost (host:port, smtp://, smtps://);
  *                           unset: sendmail(1)
  *   report-smtp-tls, report-smtp-auth-file, report-smtp-ca-file,
@@ -31,10 +32,12 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "conf.h"
@@ -138,6 +141,32 @@ static int add_record(const struct history_record *r, void *arg)
 {
 	report_agg_add(arg, r);
 	return 0;
+}
+
+/* With no report-email, reports come from noreply-dmarc@ this host's fully
+ * qualified name (as Postfix's myhostname: the canonical name of
+ * gethostname()), or of the authserv-id when that has a dot: a fresh
+ * install sends its reports with no other step.  NULL when neither is a
+ * domain.  The result belongs to conf (freed with it). */
+static char *default_report_email(const struct conf *conf)
+{
+	struct addrinfo hints = {.ai_flags = AI_CANONNAME}, *res = NULL;
+	char host[256];
+	const char *name = NULL;
+	char *email;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	if (host[0] != '\0' && getaddrinfo(host, NULL, &hints, &res) == 0 &&
+	    res->ai_canonname != NULL && strchr(res->ai_canonname, '.') != NULL)
+		name = res->ai_canonname;
+	else if (conf->authserv_id != NULL && strchr(conf->authserv_id, '.') != NULL)
+		name = conf->authserv_id;
+	email = name != NULL ? xasprintf("noreply-dmarc@%s", name) : NULL;
+	if (res != NULL)
+		freeaddrinfo(res);
+	return email;
 }
 
 int report_cmd_main(int argc, char **argv)
@@ -260,11 +289,14 @@ int report_cmd_main(int argc, char **argv)
 	}
 	log_init("authscore-report", conf->log_to_stderr != 0);
 	log_set_level(conf->log_level);
+	if (conf->report_email == NULL && (conf->report_email = default_report_email(conf)) != NULL)
+		log_notice("report-email is not set: the reports come from %s", conf->report_email);
 	if (conf->report_email == NULL || (at = strrchr(conf->report_email, '@')) == NULL ||
 	    at[1] == '\0') {
 		fprintf(stderr,
 			"authscore report: report-email (the reports' From address) "
-			"is not set in %s\n",
+			"is not set in %s, and this host has no fully qualified name to "
+			"make one of\n",
 			conf->path ? conf->path : "the configuration");
 		goto out;
 	}

@@ -166,4 +166,26 @@ ok "ls '$T/today-dry'/*.xml.gz >/dev/null 2>&1" "--period today --dry-run: the p
 
 unlike "$(cat "$T"/*.err | grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' | head -3)" . \
 	"no sanitizer report from authscore report"
+# ------------------------------------------------ report-email not set
+# The reports come from noreply-dmarc@ the host's fully qualified name, or
+# the authserv-id's when the host name is not one (a host name that no
+# lookup resolves, in a UTS namespace of its own); neither: refused.
+noemail() { # NAME AUTHSERV-ID
+	conf "$1" one "authserv-id $2"
+	sed -i '/^report-email /d' "$T/$1.conf"
+	unshare --uts sh -c 'hostname nodot-host && exec "$@"' sh \
+		"$AUTHSCORE" report -c "$T/$1.conf" --period $DAY --dry-run "$T/$1" \
+		>"$T/$1.out" 2>"$T/$1.err"
+	RC=$?
+}
+noemail noemail mx.example.net
+is "$RC" 0 "no report-email: exit 0" || diag "$(cat "$T/noemail.err")"
+like "$(cat "$T"/noemail/*.eml 2>/dev/null | grep -m1 '^From:')" 'noreply-dmarc@mx\.example\.net' \
+	"no report-email: the reports come from noreply-dmarc@ the authserv-id"
+like "$(cat "$T/noemail.err")" 'report-email is not set: the reports come from noreply-dmarc@mx\.example\.net' \
+	"no report-email: the log says which address"
+noemail noemail2 nodot
+ok "[ $RC != 0 ]" "no report-email and no domain to make one of: refused"
+like "$(cat "$T/noemail2.err")" 'report-email .* is not set' "no report-email and no domain: says why"
+
 done_testing
