@@ -130,8 +130,7 @@ ok "$(grep -Eq '^d[[:space:]]+/var/spool/postfix/authscore[[:space:]]+[0-7]+[[:s
 # Every unit starts a program the package ships, with a config it ships.
 units_ok() { # root
 	local root=$1 u exec bin conf bad=""
-	for u in "$root"/lib/systemd/system/*.service "$root"/usr/local/lib/systemd/system/*.service; do
-		[ -f "$u" ] || continue
+	while read -r u; do
 		while read -r exec; do
 			bin=$(echo "$exec" | awk '{ print $1 }' | sed 's/^[-@:+!]*//')
 			conf=$(echo "$exec" | sed -n 's/.* -c \([^ ]*\).*/\1/p')
@@ -139,7 +138,7 @@ units_ok() { # root
 			[ -x "$root$bin" ] || bad="$bad $(basename "$u"):$bin"
 			[ -z "$conf" ] || [ -f "$root$conf" ] || bad="$bad $(basename "$u"):$conf"
 		done < <(sed -n 's/^Exec[A-Za-z]*=//p' "$u")
-	done
+	done < <(find "$root" -name '*.service' -type f)
 	[ -z "$bad" ] || diag "units name what is not there:$bad"
 	[ -z "$bad" ]
 }
