@@ -123,6 +123,9 @@ for u in authscore-milter.service authscore-report.timer; do
 done
 ok "$(grep -E 'deb-systemd-(invoke|helper) .*(start|enable).*authscore-report\.service' "$postinst" 2>/dev/null | grep -q .;
 	[ $? = 1 ]; echo $?)" "postinst neither enables nor starts authscore-report.service (its timer does)"
+ok "$(grep -qx 'interest-noawait /usr/sbin/postfix' "$T/control/triggers" 2>/dev/null &&
+	sed -n '/"$1" = triggered/,/^fi/p' "$postinst" | grep -q 'systemd-tmpfiles --create authscore.conf'; echo $?)" \
+	"installing Postfix later triggers postinst to make the socket directory"
 tmpf=$T/root/usr/lib/tmpfiles.d/authscore.conf
 ok "$(grep -Eq '^d[[:space:]]+/var/spool/postfix/authscore[[:space:]]+[0-7]+[[:space:]]+authscore[[:space:]]+postfix' "$tmpf" 2>/dev/null; echo $?)" \
 	"tmpfiles.d creates /var/spool/postfix/authscore, owner authscore, group postfix"
