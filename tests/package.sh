@@ -154,6 +154,7 @@ snippet=$top_srcdir/contrib/postfix/main.cf.snippet
 for key in smtpd_milters non_smtpd_milters; do
 	want=$(grep -E "^$key[[:space:]]*=" "$snippet")
 	ok "$([ -n "$want" ] && grep -qxF "$want" "$readme"; echo $?)" "README.Debian has the snippet's line: $want"
+	ok "$([ -n "$want" ] && grep -qF "'$want'" "$top_srcdir/README.md"; echo $?)" "README.md's postconf sets the snippet's line: $want"
 done
 conf_socket=$(sed -n 's/^[[:space:]]*socket[[:space:]]\{1,\}\([^[:space:]#]*\).*/\1/p' "$T/root/etc/authscore/authscore.conf" 2>/dev/null)
 snip_socket=$(sed -n 's/^smtpd_milters[[:space:]]*=[[:space:]]*unix:\([^[:space:]]*\).*/\1/p' "$snippet")
