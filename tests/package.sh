@@ -109,7 +109,10 @@ postinst=$T/control/postinst
 sysusers=$T/root/usr/lib/sysusers.d/authscore.conf
 ok "$(grep -Eq '^u[[:space:]]+authscore([[:space:]]|$)' "$sysusers" 2>/dev/null; echo $?)" \
 	"sysusers.d defines the system user authscore"
-line_of() { grep -n -E "$1" "$postinst" 2>/dev/null | head -1 | cut -d: -f1; }
+# What runs at configure: postinst without its branch for the trigger.
+main=$T/postinst.configure
+sed '/"$1" = triggered/,/^fi/d' "$postinst" >"$main" 2>/dev/null
+line_of() { grep -n -E "$1" "$main" | head -1 | cut -d: -f1; }
 l_users=$(line_of 'systemd-sysusers.*authscore\.conf|adduser.*authscore|useradd.*authscore')
 l_tmpfiles=$(line_of 'systemd-tmpfiles.*--create.*authscore\.conf')
 l_start=$(line_of 'deb-systemd-invoke .*authscore-milter\.service')
@@ -119,9 +122,9 @@ ok "$([ -n "$l_users" ] && [ -n "$l_tmpfiles" ] && [ -n "$l_start" ] &&
 	[ "$l_users" -lt "$l_tmpfiles" ] && [ "$l_tmpfiles" -lt "$l_start" ]; echo $?)" \
 	"postinst: user (line ${l_users:-none}), then directories (${l_tmpfiles:-none}), then the milter starts (${l_start:-none})"
 for u in authscore-milter.service authscore-report.timer; do
-	ok "$(grep -q "deb-systemd-helper .*enable.*'\?$u'\?" "$postinst" 2>/dev/null; echo $?)" "postinst enables $u"
+	ok "$(grep -Eq "deb-systemd-helper enable '?$u'?( |$)" "$main"; echo $?)" "postinst enables $u"
 done
-ok "$(grep -E 'deb-systemd-(invoke|helper) .*(start|enable).*authscore-report\.service' "$postinst" 2>/dev/null | grep -q .;
+ok "$(grep -E 'deb-systemd-(invoke|helper) .*(start|enable).*authscore-report\.service' "$main" | grep -q .;
 	[ $? = 1 ]; echo $?)" "postinst neither enables nor starts authscore-report.service (its timer does)"
 ok "$(grep -qx 'interest-noawait /usr/sbin/postfix' "$T/control/triggers" 2>/dev/null &&
 	sed -n '/"$1" = triggered/,/^fi/p' "$postinst" | grep -q 'systemd-tmpfiles --create authscore.conf'; echo $?)" \
