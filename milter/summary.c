@@ -22,8 +22,10 @@
  * last caps fit whatever the bytes are (6 bytes per escaped byte). */
 static const struct caps {
 	size_t field, name, dkim, rules;
-} caps[] = {
-    {998, 255, SUMMARY_MAX_DKIM, SUMMARY_MAX_RULES}, {255, 128, 5, 32}, {64, 32, 3, 8}, {16, 16, 1, 3}};
+} caps[] = {{998, 255, SUMMARY_MAX_DKIM, SUMMARY_MAX_RULES},
+	    {255, 128, 5, 32},
+	    {64, 32, 3, 8},
+	    {16, 16, 1, 3}};
 
 struct line {
 	struct buf *b;
@@ -137,7 +139,8 @@ static void client(struct line *l, const struct facts *f)
 	}
 	key(l, "client", NULL);
 	buf_init(&t, SUMMARY_MAX_BYTES);
-	buf_printf(&t, "%.*s[%s]", (int)strnlen(f->client_host ? f->client_host : "unknown", l->c->name),
+	buf_printf(&t, "%.*s[%s]",
+		   (int)strnlen(f->client_host ? f->client_host : "unknown", l->c->name),
 		   f->client_host ? f->client_host : "unknown", f->client_ip);
 	kv_flush(l, &t);
 }

@@ -96,7 +96,8 @@ static void json_tests(void)
 	    "\"helo\":\"mx.example.test\",\"from\":\"a@example.test\",\"header_from\":"
 	    "\"example.test\",\"spf\":\"pass\",\"spf_helo\":\"none\",\"dkim\":[{\"result\":"
 	    "\"pass\",\"domain\":\"example.test\"}],\"dmarc\":\"pass\",\"policy\":\"reject\","
-	    "\"iprev\":\"pass\",\"country\":null,\"asn\":0,\"score\":-1.5,\"rules\":[],\"monitors\":[],\"forged_ar\":0,"
+	    "\"iprev\":\"pass\",\"country\":null,\"asn\":0,\"score\":-1.5,\"rules\":[],"
+	    "\"monitors\":[],\"forged_ar\":0,"
 	    "\"ratelimit\":[],\"action\":\"accept\",\"reason\":null,\"ms\":42}",
 	    "a checked message: every field of the text line");
 
@@ -240,8 +241,8 @@ static int kv_parse(const char *line, char *qid, size_t qsize, struct kv_field *
 			p++;
 		} else {
 			for (; *p != ' ' && *p != '\0'; p++) {
-				if (*p == '"' || *p == '\\' || *p == '=' || (unsigned char)*p < 0x20 ||
-				    fl->len == sizeof(fl->value) - 1)
+				if (*p == '"' || *p == '\\' || *p == '=' ||
+				    (unsigned char)*p < 0x20 || fl->len == sizeof(fl->value) - 1)
 					return -1;
 				fl->value[fl->len++] = *p;
 			}
@@ -345,7 +346,8 @@ static void kv_tests(void)
 		  "4XyZ1: client=mx.example.test[203.0.113.10] helo=mx.example.test "
 		  "from=<a@example.test> header.from=example.test spf=pass spf.helo=none "
 		  "dkim=pass:example.test dmarc=pass policy=reject iprev=pass country=- asn=0 "
-		  "score=-1.5 rules=DMARC_FAIL:5.0,SPF_FAIL:2.0,LOW:-0.25 forged_ar=0 action=accept ms=42",
+		  "score=-1.5 rules=DMARC_FAIL:5.0,SPF_FAIL:2.0,LOW:-0.25 forged_ar=0 "
+		  "action=accept ms=42",
 		  "kv: a checked message, every field, the rules with their scores");
 
 	f = plain();
