@@ -392,6 +392,11 @@ static void edit_headers(SMFICTX *ctx, const struct conn *c, const struct messag
 		if (smfi_chgheader(ctx, AUTHRES_HEADER, (int)e->ar_delete[i], NULL) != MI_SUCCESS)
 			log_warn("cannot remove forged %s header #%u", AUTHRES_HEADER,
 				 e->ar_delete[i]);
+	for (size_t i = 0; i < e->remove_count; i++)
+		if (smfi_chgheader(ctx, (char *)e->remove[i].name, (int)e->remove[i].index, NULL) !=
+		    MI_SUCCESS)
+			log_warn("cannot remove the sender's %s header #%u", e->remove[i].name,
+				 e->remove[i].index);
 	if (e->ar_value != NULL)
 		add_header(ctx, c, 0, AUTHRES_HEADER, e->ar_value);
 	for (size_t i = 0; i < e->add_count; i++)

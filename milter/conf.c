@@ -507,10 +507,12 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 				    k->name, w[0].text);
 		return 0;
 	case K_LOGFORMAT:
-		if (strcmp(w[0].text, "text") == 0 || strcmp(w[0].text, "json") == 0)
+		/* "text": kv's old name, still accepted so old files keep working */
+		if (strcmp(w[0].text, "kv") == 0 || strcmp(w[0].text, "text") == 0 ||
+		    strcmp(w[0].text, "json") == 0)
 			*(int *)field = strcmp(w[0].text, "json") == 0;
 		else
-			return perr(p, w[0].col, "%s: expected text or json, not \"%s\"", k->name,
+			return perr(p, w[0].col, "%s: expected kv or json, not \"%s\"", k->name,
 				    w[0].text);
 		return 0;
 	case K_RATE: {

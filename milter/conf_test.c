@@ -203,7 +203,7 @@ int main(void)
 
 		c = conf_parse("t.conf", "", &error);
 		CHECK(c->metrics_listen.port == 0 && c->log_json == 0,
-		      "metrics off and text logs by default");
+		      "metrics off and kv logs by default");
 		conf_free(&c);
 		c = conf_parse("t.conf", "metrics-listen 9187\nlog-format json\n", &error);
 		CHECK(c != NULL && c->metrics_listen.port == 9187 &&
@@ -219,7 +219,10 @@ int main(void)
 		conf_free(&c);
 		c = conf_parse("t.conf", "metrics-listen 0.0.0.0:9187\nlog-format text\n", &error);
 		CHECK(c != NULL && c->metrics_listen.port == 9187 && c->log_json == 0,
-		      "IPv4:port; log-format text");
+		      "IPv4:port; log-format text (kv's old name)");
+		conf_free(&c);
+		c = conf_parse("t.conf", "log-format kv\n", &error);
+		CHECK(c != NULL && c->log_json == 0, "log-format kv");
 		conf_free(&c);
 		c = conf_parse("t.conf", "metrics-listen none\n", &error);
 		CHECK(c != NULL && c->metrics_listen.port == 0, "metrics-listen none: off");
@@ -240,7 +243,7 @@ int main(void)
 			     "t.conf:1:16: metrics-listen: \"0\" is not PORT, IPv4:PORT, "
 			     "[IPv6]:PORT or none");
 		expect_error("log-format yaml\n",
-			     "t.conf:1:12: log-format: expected text or json, not \"yaml\"");
+			     "t.conf:1:12: log-format: expected kv or json, not \"yaml\"");
 	}
 	return check_done();
 }

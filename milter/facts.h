@@ -90,6 +90,7 @@ struct facts {
 	/* scoring (rules/): what the rules made of all the above */
 	double score;
 	const char **rules_hit; /* names of the rules that fired and scored */
+	const double *rules_hit_scores; /* their scores, or NULL (not stored in records) */
 	size_t rules_hit_count;
 	const char **monitors_hit; /* monitor rules that fired (logged, never scored) */
 	size_t monitors_hit_count;

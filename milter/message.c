@@ -5,7 +5,9 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -35,6 +37,12 @@ struct org_lookup {
 	struct dmarc_record record;
 };
 
+/* A field whose name we own (X-Spam-*, X-Authscore-*), by arrival. */
+struct owned_field {
+	const char *name;
+	size_t seq;
+};
+
 struct message {
 	struct session *s;
 	struct arena *arena;
@@ -52,9 +60,32 @@ struct message {
 	unsigned ar_seen; /* Authentication-Results headers so far */
 	unsigned *ar_ours;
 	size_t ar_ours_count, ar_ours_size;
+	struct owned_field *owned; /* the sender's copies of the fields we write */
+	size_t owned_count, owned_size;
 	long elapsed_ms;
 	uint64_t elapsed_us, dns_wait_us, rules_us; /* for the latency histograms */
 };
+
+/* Room for one more item in an arena array that doubles as it fills. */
+static void *grow(struct arena *a, void *items, size_t count, size_t *size, size_t item_size)
+{
+	void *grown;
+
+	if (count < *size)
+		return items;
+	*size = *size ? *size * 2 : 4;
+	grown = arena_alloc(a, *size * item_size);
+	if (count > 0)
+		memcpy(grown, items, count * item_size);
+	return grown;
+}
+
+/* The fields authscore writes itself: a sender's copy (an X-Spam-Flag: NO
+ * that Sieve would trust) never reaches the mailbox. */
+static int owned_name(const char *name)
+{
+	return strncasecmp(name, "X-Spam-", 7) == 0 || strncasecmp(name, "X-Authscore-", 12) == 0;
+}
 
 static long ms_since(const struct timespec *t0)
 {
@@ -223,18 +254,16 @@ void message_header(struct message *m, const char *raw_name, const char *value)
 	if (strcasecmp(name, AUTHRES_HEADER) == 0) {
 		m->ar_seen++;
 		if (authres_is_ours(value, m->s->rt->conf->authserv_id)) {
-			if (m->ar_ours_count == m->ar_ours_size) {
-				size_t size = m->ar_ours_size ? m->ar_ours_size * 2 : 4;
-				unsigned *grown = arena_alloc(m->arena, size * sizeof(*grown));
-
-				if (m->ar_ours_count > 0)
-					memcpy(grown, m->ar_ours,
-					       m->ar_ours_count * sizeof(*grown));
-				m->ar_ours = grown;
-				m->ar_ours_size = size;
-			}
+			m->ar_ours = grow(m->arena, m->ar_ours, m->ar_ours_count, &m->ar_ours_size,
+					  sizeof(*m->ar_ours));
 			m->ar_ours[m->ar_ours_count++] = m->ar_seen;
 		}
+	} else if (owned_name(name)) {
+		m->owned = grow(m->arena, m->owned, m->owned_count, &m->owned_size,
+				sizeof(*m->owned));
+		m->owned[m->owned_count].name = name == raw_name ? arena_strdup(m->arena, name) : name;
+		m->owned[m->owned_count].seq = m->owned_count;
+		m->owned_count++;
 	} else if (strcasecmp(name, "Message-ID") == 0 && f->message_id == NULL) {
 		const char *v = value;
 
@@ -386,6 +415,41 @@ static struct header_field *edits_add(struct message *m, struct message_edits *e
 	return h;
 }
 
+/* By name (any case), then the latest first. */
+static int owned_order(const void *a, const void *b)
+{
+	const struct owned_field *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+
+	return c != 0 ? c : x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0;
+}
+
+/* Every owned field, as smfi_chgheader() finds it: the index counts the
+ * fields of one name, any case (Postfix and Sendmail compare names so),
+ * from 1.  Each name's fields go highest index first: removing one
+ * renumbers only those after it. */
+static void owned_removals(struct message *m, struct message_edits *e)
+{
+	struct message_removal *r;
+	size_t n = m->owned_count;
+
+	if (n == 0)
+		return;
+	qsort(m->owned, n, sizeof(*m->owned), owned_order);
+	r = arena_alloc(m->arena, n * sizeof(*r));
+	for (size_t first = 0, end; first < n; first = end) {
+		for (end = first + 1; end < n; end++)
+			if (strcasecmp(m->owned[end].name, m->owned[first].name) != 0)
+				break;
+		for (size_t i = first; i < end; i++) {
+			r[i].name = m->owned[i].name;
+			r[i].index = (unsigned)(end - i);
+		}
+	}
+	e->remove = r;
+	e->remove_count = n;
+}
+
 /* "RULE_A,RULE_B" for X-Spam-Status, or "RULE_A(3.5),RULE_B(-1)" for ours. */
 static const char *rule_list(struct arena *a, const struct rules_verdict *rv, int scores)
 {
@@ -405,8 +469,22 @@ static const char *rule_list(struct arena *a, const struct rules_verdict *rv, in
 	return out;
 }
 
-/* Headers that report the score: ours always (unless off), SpamAssassin's
- * when the message is marked, so existing Sieve rules keep working. */
+/* SpamAssassin's X-Spam-Level: one '*' per whole point, none at or below
+ * zero, at most 50 (as SpamAssassin caps it). */
+static const char *spam_level(struct arena *a, double score)
+{
+	int stars = isfinite(score) && score >= 1 ? (score >= 50 ? 50 : (int)score) : 0;
+	char *level = arena_alloc(a, (size_t)stars + 1);
+
+	memset(level, '*', (size_t)stars);
+	level[stars] = '\0';
+	return level;
+}
+
+/* Headers that report the score: ours always (unless off); SpamAssassin's
+ * on every checked message, as SpamAssassin writes them (X-Spam-Flag: YES
+ * only when the message is marked), so Sieve rules that test
+ * X-Spam-Status or count X-Spam-Level's stars keep working. */
 static void score_headers(struct message *m, const struct verdict *v,
 			  const struct rules_verdict *rv, struct message_edits *e)
 {
@@ -414,7 +492,7 @@ static void score_headers(struct message *m, const struct verdict *v,
 	double required = rules_threshold(m->s->rt->rules, RULES_TAG);
 	int marked = v->action == VERDICT_TAG || v->action == VERDICT_QUARANTINE;
 
-	e->add = arena_alloc(m->arena, 4 * sizeof(*e->add));
+	e->add = arena_alloc(m->arena, 5 * sizeof(*e->add));
 	if (conf->result_header) {
 		const char *value = arena_printf(m->arena, "score=%.1f action=%s rules=%s", rv->score,
 						 verdict_action_name(v->action),
@@ -427,13 +505,16 @@ static void score_headers(struct message *m, const struct verdict *v,
 		}
 		edits_add(m, e, "X-Authscore-Result", value);
 	}
+	if (marked)
+		edits_add(m, e, "X-Spam-Flag", "YES");
+	edits_add(m, e, "X-Spam-Score", arena_printf(m->arena, "%.1f", rv->score));
+	edits_add(m, e, "X-Spam-Level", spam_level(m->arena, rv->score));
+	edits_add(m, e, "X-Spam-Status",
+		  arena_printf(m->arena, "%s, score=%.1f required=%.1f tests=%s",
+			       marked ? "Yes" : "No", rv->score, required >= 0 ? required : 0.0,
+			       rule_list(m->arena, rv, 0)));
 	if (!marked)
 		return;
-	edits_add(m, e, "X-Spam-Flag", "YES");
-	edits_add(m, e, "X-Spam-Score", arena_printf(m->arena, "%.1f", rv->score));
-	edits_add(m, e, "X-Spam-Status",
-		  arena_printf(m->arena, "Yes, score=%.1f required=%.1f tests=%s", rv->score,
-			       required >= 0 ? required : 0.0, rule_list(m->arena, rv, 0)));
 	if (conf->tag_subject_prefix != NULL) {
 		const char *subject = NULL;
 
@@ -480,6 +561,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	m->rules_us = us_since(&t0);
 	f->score = rv.score;
 	f->rules_hit = rv.hits;
+	f->rules_hit_scores = rv.hit_scores;
 	f->rules_hit_count = rv.hit_count;
 	f->monitors_hit = rv.monitors;
 	f->monitors_hit_count = rv.monitor_count;
@@ -492,6 +574,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 		desc[i] = m->ar_ours[m->ar_ours_count - 1 - i];
 	edits_r->ar_delete = desc;
 	edits_r->ar_delete_count = m->ar_ours_count;
+	owned_removals(m, edits_r);
 	score_headers(m, v_r, &rv, edits_r);
 	if (s->rt->store != NULL) { /* queued, never written on this thread */
 		struct history_record r;
@@ -521,51 +604,14 @@ static void message_count(const struct message *m, const struct verdict *v)
 
 void message_log(const struct message *m, const struct verdict *v)
 {
-	const struct facts *f = &m->facts;
-	char rl[64];
+	struct buf b;
 
 	message_count(m, v);
-	if (m->s->rt->conf->log_json) {
-		struct buf b;
-
-		buf_init(&b, SUMMARY_MAX_BYTES);
-		summary_json(&b, f, v, m->ar_ours_count, m->elapsed_ms);
-		log_info("%s", b.overflow ? "{\"error\":\"summary line too long\"}" : buf_str(&b));
-		buf_release(&b);
-		return;
-	}
-	ratelimit_names(f->ratelimit, rl, sizeof(rl));
-	if (f->skipped != NULL) {
-		log_info("%s: client=%s [%s] from=<%s> skipped (%s)%s%s action=%s",
-			 f->queue_id ? f->queue_id : "NOQUEUE",
-			 f->client_host ? f->client_host : "unknown", f->client_ip, f->mail_from,
-			 f->skipped, rl[0] ? " ratelimit=" : "", rl, verdict_action_name(v->action));
-		return;
-	}
-	{
-		char dkim[256];
-		size_t o = 0;
-
-		dkim[0] = '\0';
-		for (size_t i = 0; i < f->dkim.count && o < sizeof(dkim) - 1; i++)
-			o += (size_t)snprintf(dkim + o, sizeof(dkim) - o, "%s%s:%s", i ? "," : "",
-					      dkim_result_name(f->dkim.sig[i].result),
-					      f->dkim.sig[i].domain ? f->dkim.sig[i].domain : "?");
-		log_info("%s: client=%s [%s] helo=%s from=<%s> header.from=%s spf=%s spf.helo=%s "
-			 "dkim=%s dmarc=%s%s%s iprev=%s country=%s asn=%u score=%.1f forged_ar=%zu "
-			 "action=%s%s%s%s%s ms=%ld",
-			 f->queue_id ? f->queue_id : "NOQUEUE",
-			 f->client_host ? f->client_host : "unknown", f->client_ip,
-			 f->helo ? f->helo : "(none)", f->mail_from,
-			 f->from_domain ? f->from_domain : "(none)",
-			 spf_result_name(f->spf_mfrom.result), spf_result_name(f->spf_helo.result),
-			 o ? dkim : "none", dmarc_result_name(f->dmarc.result),
-			 f->dmarc_record.found ? " policy=" : "",
-			 f->dmarc_record.found ? dmarc_policy_name(f->dmarc.policy) : "",
-			 iprev_result_name(f->iprev.result), f->geoip.country[0] ? f->geoip.country : "-",
-			 f->geoip.asn, f->score, m->ar_ours_count, verdict_action_name(v->action), v->why ? " reason=" : "",
-			 v->why ? v->why : "", rl[0] ? " ratelimit=" : "", rl, m->elapsed_ms);
-	}
+	buf_init(&b, SUMMARY_MAX_BYTES);
+	summary_line(&b, m->s->rt->conf->log_json ? SUMMARY_JSON : SUMMARY_KV, &m->facts, v,
+		     m->ar_ours_count, m->elapsed_ms);
+	log_info("%s", b.overflow ? "summary line too long" : buf_str(&b));
+	buf_release(&b);
 }
 
 void message_free(struct message **mp)

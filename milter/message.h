@@ -17,10 +17,21 @@
 #include "session.h"
 #include "verdict.h"
 
+/* A header field to remove: its name and its 1-based index among the
+ * fields of that name (any case), as smfi_chgheader() counts them. */
+struct message_removal {
+	const char *name;
+	unsigned index;
+};
+
 struct message_edits {
 	const char *ar_value;	/* our Authentication-Results value, inserted at index 0 */
 	const unsigned *ar_delete; /* 1-based indexes among Authentication-Results headers */
 	size_t ar_delete_count;    /* ... in descending order, so deletions do not shift */
+	/* the sender's own X-Spam-* and X-Authscore-* fields, each name's
+	 * highest index first, so no removal shifts a later one */
+	const struct message_removal *remove;
+	size_t remove_count;
 	const struct header_field *add; /* headers to append (result, X-Spam-*) */
 	size_t add_count;
 	const char *subject;	/* new Subject value (tag prefix), or NULL */

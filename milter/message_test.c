@@ -1,11 +1,15 @@
 /*
  * message_test - header field names as an MTA may pass them to the daemon:
  * a name with trailing blanks is still that field (From, our own
- * Authentication-Results).  Fake resolver; no network.
+ * Authentication-Results), and the sender's own X-Spam-* and
+ * X-Authscore-* fields, every one removed at the index smfi_chgheader()
+ * counts.  Fake resolver; no network.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "addr.h"
 #include "authres.h"
@@ -18,6 +22,7 @@
 #include "spf.h"
 
 static struct runtime *rt;
+static char removed[1024], added[4096]; /* of the last run: "name#index," / "name: value\n" */
 
 /* Run one message with the given fields through the daemon's path. */
 static void run(const char *const *fields, struct verdict *v, struct message_edits *e,
@@ -35,6 +40,13 @@ static void run(const char *const *fields, struct verdict *v, struct message_edi
 	message_eoh(m);
 	message_body(m, (const unsigned char *)"body\r\n", 6);
 	message_eom(m, v, e);
+	removed[0] = added[0] = '\0';
+	for (size_t i = 0; i < e->remove_count; i++)
+		snprintf(removed + strlen(removed), sizeof(removed) - strlen(removed), "%s#%u,",
+			 e->remove[i].name, e->remove[i].index);
+	for (size_t i = 0; i < e->add_count; i++)
+		snprintf(added + strlen(added), sizeof(added) - strlen(added), "%s: %s\n",
+			 e->add[i].name, e->add[i].value);
 	*from_fields = message_facts(m)->from_fields;
 	message_free(&m);
 	session_free(&s);
@@ -68,6 +80,31 @@ int main(void)
 		run(f, &v, &e, &from);
 		CHECK(e.ar_delete_count == 1, "'%s ' of our authserv-id is removed (got %zu)",
 		      AUTHRES_HEADER, e.ar_delete_count);
+	}
+	{
+		/* Any case, odd blanks before the colon (the name comes without
+		 * them), folded; one name's index counts that name only. */
+		const char *f[] = {"X-Spam-Flag", " NO", "x-spam-flag \t", " NO",
+				   "X-Spam-Status", " No, score=-9\r\n\ttests=none", "X-SPAM-FLAG", "NO",
+				   "X-Authscore-Result", " score=-10.0 action=accept rules=none",
+				   "X-Spammer", " not ours", "From", " <user@example.test>", NULL};
+
+		run(f, &v, &e, &from);
+		CHECK_STR(removed,
+			  "X-Authscore-Result#1,X-SPAM-FLAG#3,x-spam-flag#2,X-Spam-Flag#1,"
+			  "X-Spam-Status#1,",
+			  "the sender's X-Spam-* and X-Authscore-* fields removed, each name's highest "
+			  "index first");
+		CHECK(strstr(added, "X-Spam-Status: No, score=") != NULL &&
+			  strstr(added, "X-Spam-Level: ") != NULL &&
+			  strstr(added, "X-Spam-Score: ") != NULL && strstr(added, "X-Spam-Flag") == NULL,
+		      "an accepted message: our X-Spam-Status: No, Level and Score, no Flag");
+	}
+	{
+		const char *f[] = {"From", " <user@example.test>", NULL};
+
+		run(f, &v, &e, &from);
+		CHECK_STR(removed, "", "no field of ours in the message: nothing removed");
 	}
 	runtime_unref(&rt);
 	dkim_module_deinit();

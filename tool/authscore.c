@@ -191,6 +191,9 @@ static int cmd_test(int argc, char **argv)
 		printf("%s: %s\n", edits.add[i].name, edits.add[i].value);
 	if (edits.subject != NULL)
 		printf("Subject: %s\n", edits.subject);
+	for (size_t i = 0; i < edits.remove_count; i++)
+		printf("removed: the sender's %s header #%u\n", edits.remove[i].name,
+		       edits.remove[i].index);
 	if (edits.ar_delete_count > 0)
 		printf("removed: %zu forged %s header(s)\n", edits.ar_delete_count,
 		       AUTHRES_HEADER);

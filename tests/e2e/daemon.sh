@@ -56,7 +56,7 @@ if f=$(wait_delivered "$marker"); then
 else
 	fail "trusted network: no Authentication-Results of ours" "not delivered"
 fi
-ok "wait_for $E2E_WAIT \"grep -q 'client=.*\\[127.0.0.1\\].*skipped (trusted network) action=accept' '$E2E_TMP/milter.log'\"" \
+ok "wait_for $E2E_WAIT \"grep -q 'client=[^ ]*\\[127.0.0.1\\] .*skipped=\\\"trusted network\\\" action=accept' '$E2E_TMP/milter.log'\"" \
 	"trusted network: logged as skipped"
 
 # -------------------------------------------------------------- SIGHUP

@@ -34,7 +34,8 @@ ok "postfix_set 'local_header_rewrite_clients =' 'message_drop_headers =' 'messa
 	"Postfix reloaded with no header rewriting and a 20 MB size limit"
 
 # strip_added FILE - the delivered message without what was added on the way:
-# smtp-sink's records and Received, our AR, Postfix's Received; LF endings,
+# smtp-sink's records and Received, our AR, X-Authscore-Result and X-Spam-*
+# fields, Postfix's Received; LF endings,
 # trailing empty lines dropped (smtp-sink appends some; they are not part
 # of what DKIM signs in any case)
 strip_added() {
@@ -47,6 +48,7 @@ strip_added() {
 		if (!sink && /^Received: /) { sink = 1; drop = 1; next }
 		if (/^Authentication-Results: mx\.authscore\.test;/) { drop = 1; next }
 		if (/^X-Authscore-Result: /) { drop = 1; next }
+		if (/^X-Spam-(Status|Score|Level|Flag):/) { drop = 1; next }
 		if (!pf && /^Received: from client\.authscore\.test /) { pf = 1; drop = 1; next }
 	     }
 	     { print }' "$1" | tr -d '\r' | drop_trailing_empty
@@ -96,13 +98,13 @@ for file in "${FILES[@]}"; do
 		"$name: ${#specs[@]} dkim result(s)" || diag "$LAST_AR"
 	if [ -n "$LAST_FILE" ]; then
 		if cmp -s <(strip_added "$LAST_FILE") <(tr -d '\r' <"$DATA/$file" | drop_trailing_empty); then
-			pass "$name: delivered unchanged (only Received, AR and X-Authscore-Result added)"
+			pass "$name: delivered unchanged (only Received, AR, X-Authscore-Result and X-Spam-* added)"
 		else
-			fail "$name: delivered unchanged (only Received, AR and X-Authscore-Result added)" \
+			fail "$name: delivered unchanged (only Received, AR, X-Authscore-Result and X-Spam-* added)" \
 				"$(diff <(strip_added "$LAST_FILE") <(tr -d '\r' <"$DATA/$file" | drop_trailing_empty) | head -n 10)"
 		fi
 	else
-		fail "$name: delivered unchanged (only Received, AR and X-Authscore-Result added)" "no message"
+		fail "$name: delivered unchanged (only Received, AR, X-Authscore-Result and X-Spam-* added)" "no message"
 	fi
 	case $file in
 	*six-sigs*)

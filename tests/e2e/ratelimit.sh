@@ -80,7 +80,7 @@ for i in 0 1 2; do
 	ok "wait_delivered '${MARKERS[$i]}' >/dev/null" "ip4: message $((i + 1)) delivered"
 done
 ok "never_delivered '${MARKERS[3]}'" "ip4: the deferred message is not delivered"
-ok "logged 'from=<user@pass.authscore.test>.*action=tempfail reason=rule RATE_LIMITED ratelimit=ip'" \
+ok "logged 'from=<user@pass.authscore.test>.*action=tempfail reason=\"rule RATE_LIMITED\" ratelimit=ip'" \
 	"ip4: the log line says which limit"
 accepted other-address 'spf=pass smtp.mailfrom=pass.authscore.test' -- --ip 203.0.113.11
 
@@ -165,7 +165,7 @@ else
 	ok "wait_delivered '${MARKERS[0]}' >/dev/null && wait_delivered '${MARKERS[1]}' >/dev/null" \
 		"auth: alice's first two delivered"
 	ok "never_delivered '${MARKERS[2]}'" "auth: alice's 3rd not delivered"
-	ok "logged 'skipped \(authenticated\) ratelimit=user action=tempfail'" \
+	ok "logged 'skipped=authenticated ratelimit=user action=tempfail'" \
 		"auth: the skipped message's log line says ratelimit=user action=tempfail"
 	out=$(send_mail --ip 203.0.113.12 --auth-user alice "${AUTH[@]}")
 	like "$(grep -A1 -e '-> MAIL FROM' <<<"$out" | tail -n 1)" '^<\*\* +451 4\.7\.1 ' \

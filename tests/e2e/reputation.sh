@@ -86,7 +86,8 @@ send
 delivered "default rules: clean client"
 like "$RESULT" '^score=-?[0-9]+\.[0-9] action=accept rules=' "clean client: X-Authscore-Result: score=... action=accept rules=..."
 unlike "$RESULT" 'RCVD_IN_|DBL_' "clean client: no list rule in the hits"
-ok '! has_hdr X-Spam-Flag && ! has_hdr X-Spam-Status' "clean client: no X-Spam-* headers (not tagged)"
+ok '! has_hdr X-Spam-Flag' "clean client: no X-Spam-Flag (not tagged)"
+like "$(hdr X-Spam-Status)" '^No, score=-?[0-9]+\.[0-9] required=' "clean client: X-Spam-Status: No, as SpamAssassin writes it"
 # 7. iprev (client.authscore.test has the PTR and the A record back)
 like "$AR" "$(resinfo_re 'iprev=pass policy.iprev=203.0.113.10')" "iprev: AR has iprev=pass policy.iprev=203.0.113.10"
 like "$AR" 'iprev=pass \(client\.authscore\.test\) policy\.iprev=' "iprev: the comment names the PTR name"
@@ -205,7 +206,9 @@ subject "Our newsletter"
 send
 delivered "below the tag threshold"
 is "$RESULT" "score=1.0 action=accept rules=MILD(1)" "below tag: X-Authscore-Result score=1.0 action=accept rules=MILD(1)"
-ok '! has_hdr X-Spam-Flag && ! has_hdr X-Spam-Status && ! has_hdr X-Spam-Score' "below tag: no X-Spam-* headers"
+ok '! has_hdr X-Spam-Flag' "below tag: no X-Spam-Flag"
+is "$(hdr X-Spam-Status)" "No, score=1.0 required=5.0 tests=MILD" "below tag: X-Spam-Status: No, score=1.0 required=5.0 tests=MILD"
+is "$(hdr X-Spam-Level)" "*" "below tag: X-Spam-Level: * (one point)"
 is "$(hdr Subject)" "Our newsletter $MK" "below tag: Subject unchanged"
 
 # ------------------------------------------------------- 4. forced actions

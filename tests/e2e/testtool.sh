@@ -69,4 +69,15 @@ no_crash "forged AR with a blank before the colon"
 like "$OUT" 'removed: 1 forged Authentication-Results header' \
 	"'Authentication-Results :' of our authserv-id is removed" || diag "$OUT"
 
+# The sender's X-Spam-* fields (issue 15 item 13): each one removed, at its
+# index among the fields of its name; ours added.
+m=$E2E_TMP/msg/spam-fields
+printf 'X-Spam-Flag: NO\nx-spam-flag : NO\nFrom: <user@pass.authscore.test>\nTo: <%s>\nSubject: planted\n\nbody\n' \
+	"$E2E_RCPT" >"$m"
+tool "$m"
+no_crash "planted X-Spam-Flag fields"
+like "$OUT" "removed: the sender's x-spam-flag header #2"$'\n'"removed: the sender's X-Spam-Flag header #1" \
+	"both planted X-Spam-Flag fields removed, the second first" || diag "$OUT"
+like "$OUT" $'\nX-Spam-Status: No, score=' "X-Spam-Status: No on a message that is not tagged" || diag "$OUT"
+
 done_testing
