@@ -140,7 +140,13 @@ units_ok() { # root
 		while read -r exec; do
 			bin=$(echo "$exec" | awk '{ print $1 }' | sed 's/^[-@:+!]*//')
 			conf=$(echo "$exec" | sed -n 's/.* -c \([^ ]*\).*/\1/p')
-			case $bin in /bin/* | /usr/bin/kill) continue ;; esac
+			case $bin in
+			/bin/* | /usr/bin/kill) continue ;;
+			/*) ;;
+			*) # the system's, found on systemd's fixed search path
+				command -v "$bin" >/dev/null || bad="$bad $(basename "$u"):$bin"
+				continue ;;
+			esac
 			[ -x "$root$bin" ] || bad="$bad $(basename "$u"):$bin"
 			[ -z "$conf" ] || [ -f "$root$conf" ] || bad="$bad $(basename "$u"):$conf"
 		done < <(sed -n 's/^Exec[A-Za-z]*=//p' "$u")
