@@ -96,7 +96,8 @@ static void usage(FILE *out, int full)
 {
 	fputs(usage_text, out);
 	if (full)
-		fputs(help_text, out);
+		fprintf(out, "%sWithout -c: %s if it exists, else the built-in defaults.\n",
+			help_text, CONF_DEFAULT_PATH);
 }
 
 static void on_signal(int sig)
