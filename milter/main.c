@@ -667,13 +667,17 @@ int main(int argc, char **argv)
 	defaults_only = o.config_path == NULL && access(CONF_DEFAULT_PATH, F_OK) != 0 &&
 			errno == ENOENT;
 	log_init("authscore-milter", 1);
+	/* The early exits free what they hold: LeakSanitizer checks -n too. */
 	if ((conf = load_conf(&o, &error)) == NULL) {
 		fprintf(stderr, "authscore-milter: %s\n", error);
+		free(error);
 		return 1;
 	}
 	if (conf->user != NULL) {
 		if (lookup_user(conf->user, &id, &error) < 0) {
 			fprintf(stderr, "authscore-milter: %s: %s\n", conf->path, error);
+			free(error);
+			conf_free(&conf);
 			return 1;
 		}
 		have_user = 1;
@@ -682,8 +686,10 @@ int main(int argc, char **argv)
 		/* The rules and GeoIP databases are part of the configuration. */
 		struct runtime *rt = runtime_load(conf, NULL, NULL, &error);
 
+		free((char *)id.name);
 		if (rt == NULL) {
 			fprintf(stderr, "authscore-milter: %s\n", error);
+			free(error);
 			return 1;
 		}
 		printf("%s: %s (%zu rules from %s)\n", rt->conf->path,
