@@ -32,7 +32,8 @@ static void daemon_key_checks(void)
 	      "defaults: log-facility mail, dns-probe .");
 	conf_free(&c);
 	c = conf_parse("t.conf", "log-facility local5\ndns-probe example.net\n", &error);
-	CHECK(c != NULL && c->log_facility == LOG_LOCAL5 && strcmp(c->dns_probe, "example.net") == 0,
+	CHECK(c != NULL && c->log_facility == LOG_LOCAL5 &&
+		  strcmp(c->dns_probe, "example.net") == 0,
 	      "log-facility local5, dns-probe example.net");
 	conf_free(&c);
 	expect_error("\nlog-facility  kern\n",

@@ -14,8 +14,8 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dns_health_stats st = {.up = 1};
-static unsigned run_timeouts;	   /* timeouts in the current run */
-static time_t down_since;	   /* monotonic seconds */
+static unsigned run_timeouts; /* timeouts in the current run */
+static time_t down_since;     /* monotonic seconds */
 static char consequence[256] = "the on-*-temperror actions";
 
 static time_t now_s(void)
@@ -87,7 +87,8 @@ void dns_health_record(int failed, int timed_out, const char *why, const char *n
 	if (change == WENT_DOWN)
 		log_err("DNS resolution failing: %s for %s (%u lookups failed in a row, %u timed "
 			"out); messages get %s",
-			why != NULL ? why : "error", name != NULL ? name : "?", run, timeouts, what);
+			why != NULL ? why : "error", name != NULL ? name : "?", run, timeouts,
+			what);
 	else if (change == CAME_UP)
 		log_notice("DNS resolution works again: %s answered after %u failed lookups "
 			   "(failing for %lds)",

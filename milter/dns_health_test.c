@@ -95,7 +95,7 @@ int main(void)
 	dns_health_get(&s);
 	CHECK(s.up == 1 && s.outages == 1, "an answer: up again");
 	CHECK(count(out, "DNS resolution works again") == 1 &&
-		      strstr(out, "example.org answered after 60 failed lookups") != NULL,
+		  strstr(out, "example.org answered after 60 failed lookups") != NULL,
 	      "one line when it recovers");
 
 	capture_start();

@@ -134,9 +134,9 @@ static void wait_signal(int ms)
 static void parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -516,9 +516,9 @@ static void set_dns_consequence(const struct conf *conf)
 		const char *key;
 		size_t offset;
 	} keys[] = {
-		{"on-spf-temperror", offsetof(struct conf, on_spf_temperror)},
-		{"on-dkim-temperror", offsetof(struct conf, on_dkim_temperror)},
-		{"on-dmarc-temperror", offsetof(struct conf, on_dmarc_temperror)},
+	    {"on-spf-temperror", offsetof(struct conf, on_spf_temperror)},
+	    {"on-dkim-temperror", offsetof(struct conf, on_dkim_temperror)},
+	    {"on-dmarc-temperror", offsetof(struct conf, on_dmarc_temperror)},
 	};
 	static const enum conf_action order[] = {ACTION_TEMPFAIL, ACTION_REJECT, ACTION_QUARANTINE,
 						 ACTION_TAG, ACTION_ACCEPT};
@@ -530,10 +530,13 @@ static void set_dns_consequence(const struct conf *conf)
 		int n = 0;
 
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-			if (*(const enum conf_action *)((const char *)conf + keys[k].offset) != order[a])
+			if (*(const enum conf_action *)((const char *)conf + keys[k].offset) !=
+			    order[a])
 				continue;
 			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s%s",
-						n ? ", " : len ? "; " : "",
+						n     ? ", "
+						: len ? "; "
+						      : "",
 						n ? "" : conf_action_name(order[a]), n ? "" : " (");
 			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", keys[k].key);
 			n++;
@@ -664,8 +667,8 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	/* Without -c the default file may be absent: built-in defaults, said
 	 * so at start and by -n.  A file named with -c must exist. */
-	defaults_only = o.config_path == NULL && access(CONF_DEFAULT_PATH, F_OK) != 0 &&
-			errno == ENOENT;
+	defaults_only =
+	    o.config_path == NULL && access(CONF_DEFAULT_PATH, F_OK) != 0 && errno == ENOENT;
 	log_init("authscore-milter", 1);
 	/* The early exits free what they hold: LeakSanitizer checks -n too. */
 	if ((conf = load_conf(&o, &error)) == NULL) {

@@ -233,9 +233,9 @@ int main(void)
 
 		t = scrape(&d);
 		CHECK(well_formed(t) && value(t, "authscore_dns_up") == 0 &&
-			      value(t, "authscore_dns_resolver_failures_total") == 12 &&
-			      value(t, "authscore_dns_resolver_timeouts_total") == 10 &&
-			      value(t, "authscore_dns_outages_total") == 1,
+			  value(t, "authscore_dns_resolver_failures_total") == 12 &&
+			  value(t, "authscore_dns_resolver_timeouts_total") == 10 &&
+			  value(t, "authscore_dns_outages_total") == 1,
 		      "DNS health: up, failures, timeouts, outages");
 		free(t);
 		t = scrape(NULL);

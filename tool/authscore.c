@@ -98,10 +98,13 @@ static size_t feed_headers(struct message *m, const char *text, size_t len)
 static int cmd_test(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"ip", required_argument, NULL, 'i'},
-		{"helo", required_argument, NULL, 'h'},	  {"mail-from", required_argument, NULL, 'f'},
-		{"rcpt", required_argument, NULL, 'r'},	  {"help", no_argument, NULL, 'H'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"helo", required_argument, NULL, 'h'},
+	    {"mail-from", required_argument, NULL, 'f'},
+	    {"rcpt", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'H'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *ip = NULL, *helo = NULL, *mail_from = "";
 	const char *rcpts[256];

@@ -96,11 +96,11 @@ static void journal_checks(void)
 	log_set_level(LOG_LEVEL_INFO);
 
 	CHECK(log_facility_parse("mail", &facility) == 0 && facility == LOG_MAIL &&
-		      log_facility_parse("local7", &facility) == 0 && facility == LOG_LOCAL7 &&
-		      log_facility_parse("daemon", &facility) == 0 && facility == LOG_DAEMON,
+		  log_facility_parse("local7", &facility) == 0 && facility == LOG_LOCAL7 &&
+		  log_facility_parse("daemon", &facility) == 0 && facility == LOG_DAEMON,
 	      "facility names parse");
 	CHECK(log_facility_parse("kern", &facility) < 0 && log_facility_parse("", &facility) < 0 &&
-		      log_facility_parse("MAIL", &facility) < 0,
+		  log_facility_parse("MAIL", &facility) < 0,
 	      "other facility names do not");
 	CHECK_STR(log_facility_name(LOG_LOCAL3), "local3", "a facility's name");
 }
