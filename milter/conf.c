@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -28,6 +29,7 @@
 enum key_kind {
 	K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION,
 	K_LOGLEVEL, K_LOGTO, K_CIDRS, K_LISTEN, K_LOGFORMAT, K_RATE, K_PREFIX4, K_PREFIX6,
+	K_FACILITY,
 };
 
 #define A_ACCEPT (1u << ACTION_ACCEPT)
@@ -58,10 +60,12 @@ static const struct key keys[] = {
 	{"dns-stub", K_WORDS, F(dns_stubs), 0, 1},
 	{"dns-trust-anchor", K_STRING, F(dns_trust_anchor), 0, 0},
 	{"dns-timeout", K_DURATION, F(dns_timeout_ms), 0, 0},
+	{"dns-probe", K_STRING, F(dns_probe), 0, 0},
 	{"spf-timeout", K_DURATION, F(spf_timeout_ms), 0, 0},
 	{"iprev-trust-mta", K_BOOL, F(iprev_trust_mta), 0, 0},
 	{"log-level", K_LOGLEVEL, F(log_level), 0, 0},
 	{"log-to", K_LOGTO, F(log_to_stderr), 0, 0},
+	{"log-facility", K_FACILITY, F(log_facility), 0, 0},
 	{"on-spf-fail", K_ACTION, F(on_spf_fail), A_ACCEPT | A_REJECT, 0},
 	{"on-spf-permerror", K_ACTION, F(on_spf_permerror), A_ACCEPT | A_REJECT, 0},
 	{"on-spf-temperror", K_ACTION, F(on_spf_temperror), A_ACCEPT | A_TEMPFAIL, 0},
@@ -500,6 +504,12 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 			return perr(p, w[0].col, "%s: expected syslog or stderr, not \"%s\"",
 				    k->name, w[0].text);
 		return 0;
+	case K_FACILITY:
+		if (log_facility_parse(w[0].text, field) < 0)
+			return perr(p, w[0].col,
+				    "%s: expected mail, daemon, user or local0 to local7, not \"%s\"",
+				    k->name, w[0].text);
+		return 0;
 	case K_LISTEN:
 		if (parse_listen(w[0].text, field) < 0)
 			return perr(p, w[0].col,
@@ -573,10 +583,12 @@ static void conf_defaults(struct conf *cfg)
 			cfg->trusted.count++;
 	cfg->skip_authenticated = 1;
 	cfg->dns_timeout_ms = 5000;
+	cfg->dns_probe = xstrdup(".");
 	cfg->iprev_trust_mta = 1;
 	cfg->spf_timeout_ms = 20000;
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->log_to_stderr = -1;
+	cfg->log_facility = LOG_MAIL;
 	cfg->socket_mode = 0660;
 	cfg->on_spf_fail = ACTION_ACCEPT;
 	cfg->on_spf_permerror = ACTION_ACCEPT;

@@ -55,10 +55,12 @@ struct conf {
 	char **dns_stubs;      /* NULL-terminated "zone addr..." strings */
 	char *dns_trust_anchor;
 	unsigned dns_timeout_ms;
+	char *dns_probe; /* asked (NS) at start to see that DNS works; "none": not */
 	unsigned spf_timeout_ms;
 	int iprev_trust_mta; /* take the MTA's forward-confirmed client name as iprev=pass */
 	enum log_level log_level;
 	int log_to_stderr; /* 1 stderr, 0 syslog, -1 unset: stderr in the foreground */
+	int log_facility;  /* syslog(3) facility; default LOG_MAIL */
 	enum conf_action on_spf_fail;
 	enum conf_action on_spf_permerror;
 	enum conf_action on_spf_temperror;

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "check.h"
 #include "conf.h"
@@ -19,6 +20,28 @@ static void expect_error(const char *text, const char *want)
 		printf("#   got: %s\n", error ? error : "(none)");
 	conf_free(&c);
 	free(error);
+}
+
+/* Issue 15: log-facility, dns-probe. */
+static void daemon_key_checks(void)
+{
+	char *error = NULL;
+	struct conf *c = conf_parse("t.conf", "", &error);
+
+	CHECK(c != NULL && c->log_facility == LOG_MAIL && strcmp(c->dns_probe, ".") == 0,
+	      "defaults: log-facility mail, dns-probe .");
+	conf_free(&c);
+	c = conf_parse("t.conf", "log-facility local5\ndns-probe example.net\n", &error);
+	CHECK(c != NULL && c->log_facility == LOG_LOCAL5 &&
+		  strcmp(c->dns_probe, "example.net") == 0,
+	      "log-facility local5, dns-probe example.net");
+	conf_free(&c);
+	expect_error("\nlog-facility  kern\n",
+		     "t.conf:2:15: log-facility: expected mail, daemon, user or local0 to local7, "
+		     "not \"kern\"");
+	expect_error("log-facility mail\nlog-facility daemon\n",
+		     "t.conf:2:1: log-facility is set twice (first on line 1)");
+	expect_error("dns-probe \"\"\n", "t.conf:1:11: dns-probe must not be empty");
 }
 
 int main(void)
@@ -245,5 +268,6 @@ int main(void)
 		expect_error("log-format yaml\n",
 			     "t.conf:1:12: log-format: expected kv or json, not \"yaml\"");
 	}
+	daemon_key_checks();
 	return check_done();
 }

@@ -35,6 +35,7 @@
 
 #include "dns.h"
 #include "dns_cache.h"
+#include "dns_health.h"
 #include "log.h"
 #include "mem.h"
 
@@ -72,6 +73,7 @@ struct dns_query {
 	int refs;
 	int in_flight; /* unbound still owns a callback for this query */
 	int answered;
+	int health_told; /* dns_health has heard of this query's outcome */
 	int async_id;
 	int rrtype;
 	struct timespec deadline;
@@ -446,6 +448,10 @@ static void dns_callback(void *arg, int err, struct ub_result *res)
 	struct dns_query *q = arg;
 	struct dns *dns = q->dns;
 	struct dns_entry *e = xcalloc(1, sizeof(*e));
+	enum dns_status status;
+	const char *why;
+	char name[256];
+	int tell;
 
 	atomic_init(&e->refs, 1);
 	e->rrtype = q->rrtype;
@@ -457,7 +463,14 @@ static void dns_callback(void *arg, int err, struct ub_result *res)
 		dns_cache_put(dns->cache, q->name, q->rrtype, e,
 			      e->answer.ttl < DNS_CACHE_MAX_TTL ? e->answer.ttl : DNS_CACHE_MAX_TTL,
 			      now_ms());
+	/* A late failure after our own timeout was counted then; a late
+	 * answer still says DNS works. */
+	snprintf(name, sizeof(name), "%s", q->name);
+	status = e->answer.status;
+	why = e->answer.why;
 	pthread_mutex_lock(&dns->lock);
+	tell = !q->health_told || status != DNS_TEMPFAIL;
+	q->health_told = 1;
 	q->in_flight = 0;
 	if (q->prefetch)
 		prefetch_unlink(dns, q);
@@ -472,6 +485,8 @@ static void dns_callback(void *arg, int err, struct ub_result *res)
 	pthread_mutex_unlock(&dns->lock);
 	if (e != NULL)
 		entry_unref(e);
+	if (tell)
+		dns_health_record(status == DNS_TEMPFAIL, 0, why, name);
 }
 
 struct dns_query *dns_start(struct dns *dns, const char *name, int rrtype, unsigned deadline_ms)
@@ -516,8 +531,10 @@ struct dns_query *dns_start(struct dns *dns, const char *name, int rrtype, unsig
 	}
 	q->async_id = async_id;
 	pthread_mutex_unlock(&dns->lock);
-	if (err != 0)
+	if (err != 0) {
 		log_warn("dns: cannot start a query for %s: %s", name, ub_strerror(err));
+		dns_health_record(1, 0, ub_strerror(err), name);
+	}
 	return q;
 }
 
@@ -574,13 +591,16 @@ const struct dns_answer *dns_wait(struct dns_query *q)
 				answer_tempfail(&q->answer, "timeout");
 				q->answer.timed_out = 1;
 				q->answered = 1;
+				q->health_told = 1;
 				timed_out = 1;
 			}
 		}
 	}
 	pthread_mutex_unlock(&dns->lock);
-	if (timed_out)
+	if (timed_out) {
 		query_cancel(q);
+		dns_health_record(1, 1, "timeout", q->name);
+	}
 	return &q->answer;
 }
 

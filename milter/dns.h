@@ -34,6 +34,7 @@ enum dns_status {
 /* RR types used by the checks (numeric, to keep resolver headers out). */
 enum {
 	DNS_T_A = 1,
+	DNS_T_NS = 2,
 	DNS_T_CNAME = 5,
 	DNS_T_PTR = 12,
 	DNS_T_MX = 15,

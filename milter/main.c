@@ -23,12 +23,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -44,6 +46,7 @@
 #include "conf.h"
 #include "dkim.h"
 #include "dns.h"
+#include "dns_health.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -74,10 +77,27 @@ struct options {
 static volatile sig_atomic_t got_hup, got_stop;
 static int signal_pipe[2] = {-1, -1}; /* the handler writes, the main thread reads */
 
-static void usage(FILE *out)
+/* Each line's words open the option's entry in doc/authscore-milter.8;
+ * tests/helpman.sh holds the two to that. */
+static const char usage_text[] =
+    "usage: authscore-milter [-fhnV] [-c config] [-p socket] [-u user[:group]] [-P pidfile]\n";
+static const char help_text[] =
+    "  -c config          Read this configuration file.\n"
+    "  -p socket          Listen on socket: unix:/path, local:/path, inet:port@host or "
+    "inet6:port@host.\n"
+    "  -f                 Stay in the foreground.\n"
+    "  -u user[:group]    After binding the socket as root, become this user (and group).\n"
+    "  -P pidfile         Write the process id to this file (before privileges are dropped).\n"
+    "  -n                 Check the configuration and exit.\n"
+    "  -V, --version      Print the version and exit.\n"
+    "  -h, --help         Print this help and exit.\n";
+
+static void usage(FILE *out, int full)
 {
-	fprintf(out, "usage: authscore-milter [-fnV] [-c config] [-p socket] [-u user[:group]] "
-		     "[-P pidfile]\n");
+	fputs(usage_text, out);
+	if (full)
+		fprintf(out, "%sWithout -c: %s if it exists, else the built-in defaults.\n",
+			help_text, CONF_DEFAULT_PATH);
 }
 
 static void on_signal(int sig)
@@ -113,9 +133,14 @@ static void wait_signal(int ms)
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:p:u:P:fnVh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:p:u:P:fnVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config_path = optarg;
@@ -139,15 +164,15 @@ static void parse_options(int argc, char **argv, struct options *o)
 			printf("authscore-milter %s\n", PACKAGE_VERSION);
 			exit(0);
 		case 'h':
-			usage(stdout);
+			usage(stdout, 1);
 			exit(0);
 		default:
-			usage(stderr);
+			usage(stderr, 0);
 			exit(1);
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		usage(stderr, 0);
 		exit(1);
 	}
 }
@@ -483,6 +508,88 @@ static struct store *open_store(const struct conf *conf)
 	return store;
 }
 
+/* What messages get while DNS fails: the DNS-error actions of the
+ * configuration, grouped by action, for dns_health's log line. */
+static void set_dns_consequence(const struct conf *conf)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} keys[] = {
+	    {"on-spf-temperror", offsetof(struct conf, on_spf_temperror)},
+	    {"on-dkim-temperror", offsetof(struct conf, on_dkim_temperror)},
+	    {"on-dmarc-temperror", offsetof(struct conf, on_dmarc_temperror)},
+	};
+	static const enum conf_action order[] = {ACTION_TEMPFAIL, ACTION_REJECT, ACTION_QUARANTINE,
+						 ACTION_TAG, ACTION_ACCEPT};
+	char text[256];
+	size_t len = 0;
+
+	text[0] = '\0';
+	for (size_t a = 0; a < sizeof(order) / sizeof(order[0]); a++) {
+		int n = 0;
+
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			if (*(const enum conf_action *)((const char *)conf + keys[k].offset) !=
+			    order[a])
+				continue;
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s%s",
+						n     ? ", "
+						: len ? "; "
+						      : "",
+						n ? "" : conf_action_name(order[a]), n ? "" : " (");
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", keys[k].key);
+			n++;
+		}
+		if (n > 0)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, ")");
+	}
+	dns_health_set_consequence(text);
+}
+
+/* The start-up check that DNS works: one NS query for `dns-probe`, never
+ * waited for (start-up goes on); the main loop looks at it until it is
+ * answered or its deadline passes, and says how it went. */
+struct probe {
+	struct dns_query *q;
+	char *name;
+	int64_t started, deadline;
+};
+
+static void probe_start(struct dns *dns, const struct conf *conf, struct probe *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (strcmp(conf->dns_probe, "none") == 0)
+		return;
+	p->name = xstrdup(conf->dns_probe);
+	p->started = now_ms();
+	p->deadline = p->started + conf->dns_timeout_ms;
+	p->q = dns_start(dns, p->name, DNS_T_NS, conf->dns_timeout_ms);
+}
+
+static void probe_check(struct probe *p)
+{
+	const struct dns_answer *a;
+	int64_t ms = now_ms() - p->started;
+	char what[256];
+
+	if (p->q == NULL || (!dns_done(p->q) && ms < p->deadline - p->started))
+		return;
+	a = dns_wait(p->q); /* answered, or at its deadline: does not block */
+	if (a->status == DNS_TEMPFAIL) {
+		dns_health_mark_down();
+		dns_health_consequence(what, sizeof(what));
+		log_err("DNS resolution failing at start: %s NS: %s after %lld ms (dns-probe); "
+			"messages get %s",
+			p->name, a->why != NULL ? a->why : "error", (long long)ms, what);
+	} else {
+		log_info("DNS works: %s NS answered (%s) in %lld ms", p->name,
+			 dns_status_name(a->status), (long long)ms);
+	}
+	dns_query_free(&p->q);
+	xfree(&p->name);
+}
+
 static int same_dns(const struct conf *a, const struct conf *b)
 {
 	char **lists[2][2] = {{a->dns_forwarders, a->dns_stubs}, {b->dns_forwarders, b->dns_stubs}};
@@ -526,6 +633,9 @@ static void reload(const struct options *o, struct dns *dns)
 		return;
 	}
 	metrics_reload(1);
+	if (fresh->conf->log_facility != old->conf->log_facility)
+		log_warn("reload: log-facility changed; it takes effect at the next restart");
+	set_dns_consequence(fresh->conf);
 	fresh->ratelimit = old->ratelimit; /* the buckets outlive the limits */
 	if (fresh->conf->ratelimit_table_size != old->conf->ratelimit_table_size)
 		log_warn("reload: ratelimit-table-size changed; it takes effect at the next restart");
@@ -551,16 +661,26 @@ int main(int argc, char **argv)
 	sigset_t sigs, none;
 	pthread_t milter;
 	struct sigaction sa;
+	struct probe probe;
+	int defaults_only;
 
 	parse_options(argc, argv, &o);
+	/* Without -c the default file may be absent: built-in defaults, said
+	 * so at start and by -n.  A file named with -c must exist. */
+	defaults_only =
+	    o.config_path == NULL && access(CONF_DEFAULT_PATH, F_OK) != 0 && errno == ENOENT;
 	log_init("authscore-milter", 1);
+	/* The early exits free what they hold: LeakSanitizer checks -n too. */
 	if ((conf = load_conf(&o, &error)) == NULL) {
 		fprintf(stderr, "authscore-milter: %s\n", error);
+		free(error);
 		return 1;
 	}
 	if (conf->user != NULL) {
 		if (lookup_user(conf->user, &id, &error) < 0) {
 			fprintf(stderr, "authscore-milter: %s: %s\n", conf->path, error);
+			free(error);
+			conf_free(&conf);
 			return 1;
 		}
 		have_user = 1;
@@ -569,17 +689,22 @@ int main(int argc, char **argv)
 		/* The rules and GeoIP databases are part of the configuration. */
 		struct runtime *rt = runtime_load(conf, NULL, NULL, &error);
 
+		free((char *)id.name);
 		if (rt == NULL) {
 			fprintf(stderr, "authscore-milter: %s\n", error);
+			free(error);
 			return 1;
 		}
-		printf("%s: configuration OK (%zu rules from %s)\n", rt->conf->path,
+		printf("%s: %s (%zu rules from %s)\n", rt->conf->path,
+		       defaults_only ? "no such file; the built-in defaults are OK"
+				     : "configuration OK",
 		       rules_count(rt->rules),
 		       rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
 		runtime_unref(&rt);
 		return 0;
 	}
 	/* Unless the file says where, a daemon in the foreground logs to stderr. */
+	log_set_facility(conf->log_facility);
 	log_init("authscore-milter", conf->log_to_stderr < 0 ? o.foreground : conf->log_to_stderr);
 	log_set_level(conf->log_level);
 	if (!o.foreground)
@@ -597,6 +722,11 @@ int main(int argc, char **argv)
 	metrics_start(PACKAGE_VERSION);
 	if ((dns = runtime_dns_new(conf, &error)) == NULL)
 		log_fatal("%s", error);
+	if (defaults_only)
+		log_notice("no configuration file %s: running with the built-in defaults",
+			   CONF_DEFAULT_PATH);
+	set_dns_consequence(conf);
+	probe_start(dns, conf, &probe);
 	if (dkim_module_init(dns, &error) < 0)
 		log_fatal("%s", error);
 	conn = milter_socket(conf->socket);
@@ -689,7 +819,8 @@ int main(int argc, char **argv)
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
 	while (!got_stop) {
-		wait_signal(-1);
+		probe_check(&probe);
+		wait_signal(probe.q != NULL ? 20 : -1);
 		if (got_hup && !got_stop) {
 			got_hup = 0;
 			reload(&o, dns);
@@ -710,6 +841,8 @@ int main(int argc, char **argv)
 	store_close(&store); /* flushes the queue, spooling what it cannot write */
 	ratelimit_free(&ratelimit);
 	dkim_module_deinit();
+	dns_query_free(&probe.q);
+	free(probe.name);
 	dns_free(&dns);
 	log_notice("stopped");
 	return 0;

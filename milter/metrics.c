@@ -426,5 +426,19 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 		sample(b, "authscore_history_spool_bytes", NULL, NULL,
 		       x->spool_bytes > 0 ? (uint64_t)x->spool_bytes : 0);
 	}
+	if (x != NULL && x->have_dns_health) {
+		family(b, "authscore_dns_up", "gauge",
+		       "0 after a run of failed lookups (or a failed start-up probe), 1 otherwise");
+		sample(b, "authscore_dns_up", NULL, NULL, (uint64_t)x->dns_up);
+		family(b, "authscore_dns_resolver_failures_total", "counter",
+		       "Lookups of the resolver that ended in a temporary failure");
+		sample(b, "authscore_dns_resolver_failures_total", NULL, NULL, x->dns_failures);
+		family(b, "authscore_dns_resolver_timeouts_total", "counter",
+		       "Lookups of the resolver that ran out of time");
+		sample(b, "authscore_dns_resolver_timeouts_total", NULL, NULL, x->dns_timeouts);
+		family(b, "authscore_dns_outages_total", "counter",
+		       "Times DNS resolution was found failing");
+		sample(b, "authscore_dns_outages_total", NULL, NULL, x->dns_outages);
+	}
 	return b->overflow ? -1 : 0;
 }

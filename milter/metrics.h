@@ -50,6 +50,10 @@ struct metrics_extra {
 	uint64_t store_queued, store_written, store_spooled, store_reloaded, store_dropped;
 	unsigned store_queue_depth;
 	long long spool_bytes; /* -1: no spool file */
+	/* the resolver's health (dns_health.h); only the daemon has it */
+	int have_dns_health;
+	int dns_up;
+	uint64_t dns_failures, dns_timeouts, dns_outages;
 };
 
 void metrics_start(const char *version); /* once, at start-up: up since, version */

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "log.h"
 #include "mem.h"
+#include "dns_health.h"
 #include "metrics.h"
 #include "metrics_http.h"
 #include "store.h"
@@ -94,6 +95,16 @@ static void gather(const struct metrics_http *h, struct metrics_extra *x)
 	}
 	if (h->spool_path != NULL && stat(h->spool_path, &st) == 0)
 		x->spool_bytes = (long long)st.st_size;
+	{
+		struct dns_health_stats d;
+
+		dns_health_get(&d);
+		x->have_dns_health = 1;
+		x->dns_up = d.up;
+		x->dns_failures = d.failures;
+		x->dns_timeouts = d.timeouts;
+		x->dns_outages = d.outages;
+	}
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,

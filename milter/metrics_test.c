@@ -224,5 +224,23 @@ int main(void)
 		      "4 threads x 100000 adds to a new zone: none lost, one slot");
 		free(t);
 	}
+	{ /* the resolver's health (issue 15): only where the daemon gathers it */
+		struct metrics_extra d = {.have_dns_health = 1,
+					  .dns_up = 0,
+					  .dns_failures = 12,
+					  .dns_timeouts = 10,
+					  .dns_outages = 1};
+
+		t = scrape(&d);
+		CHECK(well_formed(t) && value(t, "authscore_dns_up") == 0 &&
+			  value(t, "authscore_dns_resolver_failures_total") == 12 &&
+			  value(t, "authscore_dns_resolver_timeouts_total") == 10 &&
+			  value(t, "authscore_dns_outages_total") == 1,
+		      "DNS health: up, failures, timeouts, outages");
+		free(t);
+		t = scrape(NULL);
+		CHECK(strstr(t, "authscore_dns_up") == NULL, "no DNS health figures: none shown");
+		free(t);
+	}
 	return check_done();
 }

@@ -26,6 +26,10 @@ int rules_cmd_main(int argc, char **argv)
 	struct ruleset *rs;
 	char *error = NULL;
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: authscore rules check FILE\n");
+		return 0;
+	}
 	if (argc != 3 || strcmp(argv[1], "check") != 0) {
 		fprintf(stderr, "usage: authscore rules check FILE\n");
 		return 2;

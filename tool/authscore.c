@@ -1,8 +1,8 @@
 /*
  * authscore - the admin's tool.  It never listens.
  *
- *   authscore test [-c config] --ip ADDR [--helo NAME] [--mail-from ADDR]
- *                  [--rcpt ADDR]... < message
+ *   authscore test [-c config] --ip address [--helo name] [--mail-from address]
+ *                  [--rcpt address]... < message
  *
  * `test` runs the daemon's own evaluation (session, message, verdict; no
  * libmilter) on a message read from standard input, and prints the
@@ -34,15 +34,26 @@
 
 #define MESSAGE_MAX (64u * 1024 * 1024)
 
+/* Every command here has a synopsis in doc/authscore.1 equal to its own
+ * `--help`; tests/helpman.sh holds them to that. */
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: authscore test [-c config] --ip ADDR [--helo NAME] "
-		     "[--mail-from ADDR] [--rcpt ADDR]... < message\n"
-		     "       authscore rules check FILE\n"
-		     "       authscore report [-c config] [--period YYYY-MM-DD] [--dry-run DIR] ...\n"
-		     "       authscore explain [-c config] [--json] QUEUE-ID|MESSAGE-ID\n"
-		     "       authscore replay [-c config] --rules NEW.rules [--since 7d] [--domain D]\n"
-		     "       authscore stats [-c config] [--since 1d]\n");
+	fprintf(out, "usage: authscore COMMAND [options]\n"
+		     "  test      Evaluate a message as the daemon would.\n"
+		     "  rules     Check a rules file.\n"
+		     "  report    Build and send the DMARC aggregate reports of a period.\n"
+		     "  explain   Show the whole decision for a stored message.\n"
+		     "  replay    Score stored messages with new rules.\n"
+		     "  stats     Summarise the stored messages of a period.\n"
+		     "  -V, --version  Print the version and exit.\n"
+		     "  -h, --help     Print this help and exit.\n"
+		     "`authscore COMMAND --help` prints a command's options.\n");
+}
+
+static void usage_test(FILE *out)
+{
+	fprintf(out, "usage: authscore test [-c config] --ip address [--helo name] "
+		     "[--mail-from address] [--rcpt address]... < message\n");
 }
 
 static int read_all(FILE *in, struct buf *b)
@@ -87,9 +98,13 @@ static size_t feed_headers(struct message *m, const char *text, size_t len)
 static int cmd_test(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"ip", required_argument, NULL, 'i'},
-		{"helo", required_argument, NULL, 'h'},	  {"mail-from", required_argument, NULL, 'f'},
-		{"rcpt", required_argument, NULL, 'r'},	  {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"helo", required_argument, NULL, 'h'},
+	    {"mail-from", required_argument, NULL, 'f'},
+	    {"rcpt", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'H'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *ip = NULL, *helo = NULL, *mail_from = "";
 	const char *rcpts[256];
@@ -121,6 +136,9 @@ static int cmd_test(int argc, char **argv)
 		case 'f':
 			mail_from = optarg;
 			break;
+		case 'H':
+			usage_test(stdout);
+			return 0;
 		case 'r':
 			if (nrcpt == sizeof(rcpts) / sizeof(rcpts[0])) {
 				fprintf(stderr, "authscore test: too many --rcpt\n");
@@ -129,12 +147,12 @@ static int cmd_test(int argc, char **argv)
 			rcpts[nrcpt++] = optarg;
 			break;
 		default:
-			usage(stderr);
+			usage_test(stderr);
 			return 2;
 		}
 	}
 	if (ip == NULL || optind != argc) {
-		usage(stderr);
+		usage_test(stderr);
 		return 2;
 	}
 	if (addr_parse(ip, &client) < 0) {
@@ -230,6 +248,10 @@ int main(int argc, char **argv)
 		printf("authscore %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	usage(argc >= 2 && strcmp(argv[1], "-h") == 0 ? stdout : stderr);
-	return argc >= 2 && strcmp(argv[1], "-h") == 0 ? 0 : 2;
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
 }

@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int use_stderr = 1;
+static int use_journal; /* stderr is the journal: "<N>" prefixes, no time stamp */
+static int log_facility = LOG_MAIL;
 static volatile int min_level = LOG_LEVEL_INFO;
 static const char *log_ident = "authscore";
 
@@ -24,12 +28,69 @@ static const struct {
 	[LOG_LEVEL_ERR] = {"error", LOG_ERR},
 };
 
+static const struct {
+	const char *name;
+	int facility;
+} facilities[] = {
+    {"mail", LOG_MAIL},	    {"daemon", LOG_DAEMON}, {"user", LOG_USER},	    {"local0", LOG_LOCAL0},
+    {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
+    {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+};
+
+int log_facility_parse(const char *name, int *facility_r)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++) {
+		if (strcmp(facilities[i].name, name) == 0) {
+			*facility_r = facilities[i].facility;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *log_facility_name(int facility)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (facilities[i].facility == facility)
+			return facilities[i].name;
+	return "?";
+}
+
+void log_set_facility(int facility)
+{
+	log_facility = facility;
+}
+
+/* systemd sets JOURNAL_STREAM=DEV:INO when it connects stdout or stderr to
+ * the journal (systemd.exec(5)); the variable is inherited, so it counts
+ * only when stderr is still that stream, not a file the admin redirected
+ * it to (sd_journal_stream_fd(3), "Notes"). */
+static int stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int n = 0;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%n", &dev, &ino, &n) != 2 || env[n] != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_init(const char *ident, int to_stderr)
 {
 	log_ident = ident;
 	use_stderr = to_stderr;
+	use_journal = use_stderr && stderr_is_journal();
 	if (!use_stderr)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		openlog(ident, LOG_PID | LOG_NDELAY, log_facility);
+}
+
+int log_to_journal(void)
+{
+	return use_journal;
 }
 
 void log_set_level(enum log_level level)
@@ -77,7 +138,11 @@ static void log_escape(const char *in, int keep_lf, char *out, size_t size)
 
 static void log_write(enum log_level level, const char *line)
 {
-	if (use_stderr) {
+	if (use_journal) {
+		/* sd-daemon(3): the journal takes the priority from the prefix and
+		 * stamps the line itself. */
+		fprintf(stderr, "<%d>%s\n", levels[level].syslog_prio, line);
+	} else if (use_stderr) {
 		struct timespec ts;
 		struct tm tm;
 		char stamp[32];

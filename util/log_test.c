@@ -8,7 +8,10 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -46,6 +49,60 @@ static const char *after_level(const char *line)
 	const char *p = strstr(line, "]: ");
 
 	return p != NULL ? p + 3 : line;
+}
+
+/* JOURNAL_STREAM naming stderr: sd-daemon(3) "<N>" prefixes, nothing
+ * else before the text; naming anything else, or absent: none. */
+static void journal_checks(void)
+{
+	struct stat st;
+	char env[64];
+	const char *out;
+	int facility = -1;
+
+	capture_start();
+	fstat(2, &st);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_init("log_test", 1);
+	log_set_level(LOG_LEVEL_DEBUG);
+	log_err("e");
+	log_warn("w");
+	log_notice("n");
+	log_info("i\r\n<0>forged");
+	log_debug("d");
+	out = capture_end();
+	CHECK(log_to_journal(), "JOURNAL_STREAM names stderr: the journal is detected");
+	CHECK_STR(out, "<3>e\n<4>w\n<5>n\n<6>i\\x0D\\x0A<0>forged\n<7>d\n",
+		  "each line starts with its priority: error 3 ... debug 7");
+
+	capture_start();
+	fstat(2, &st);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev + 1,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1); /* another stream: stderr was redirected */
+	log_init("log_test", 1);
+	log_err("e");
+	out = capture_end();
+	CHECK(!log_to_journal() && strstr(out, "log_test[error]: e\n") != NULL && out[0] != '<',
+	      "JOURNAL_STREAM naming another file: plain lines");
+	unsetenv("JOURNAL_STREAM");
+	capture_start();
+	log_init("log_test", 1);
+	log_err("e");
+	out = capture_end();
+	CHECK(!log_to_journal() && out[0] != '<', "no JOURNAL_STREAM: plain lines");
+	log_set_level(LOG_LEVEL_INFO);
+
+	CHECK(log_facility_parse("mail", &facility) == 0 && facility == LOG_MAIL &&
+		  log_facility_parse("local7", &facility) == 0 && facility == LOG_LOCAL7 &&
+		  log_facility_parse("daemon", &facility) == 0 && facility == LOG_DAEMON,
+	      "facility names parse");
+	CHECK(log_facility_parse("kern", &facility) < 0 && log_facility_parse("", &facility) < 0 &&
+		  log_facility_parse("MAIL", &facility) < 0,
+	      "other facility names do not");
+	CHECK_STR(log_facility_name(LOG_LOCAL3), "local3", "a facility's name");
 }
 
 int main(void)
@@ -90,5 +147,6 @@ int main(void)
 	log_debug("not %s", "shown");
 	out = capture_end();
 	CHECK_STR(out, "", "below the level: nothing written");
+	journal_checks();
 	return check_done();
 }
