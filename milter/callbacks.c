@@ -42,16 +42,20 @@ struct conn {
 	struct conn *parked;   /* next in the list of connections closed after the gate */
 };
 
-/* Callbacks running now.  libmilter goes on serving the sessions it has
- * after it is told to stop (only new connections are refused), so a stop
- * first waits for the callbacks in flight, then closes the gate: from then
- * on a callback touches nothing the daemon frees at exit (the resolver,
- * the store, the configuration) and answers tempfail; a connection closed
- * behind the gate is parked, not freed, since freeing it cancels its DNS
- * queries.  Every callback counts itself busy before it looks at the gate,
- * and the stop closes the gate before it waits for the count: a callback
- * either sees the gate or is waited for. */
+/* Callbacks running now, and transactions open (MAIL seen, no end of
+ * message, abort or close yet).  libmilter goes on serving the sessions it
+ * has after it is told to stop (only new connections are refused), so a
+ * stop first drains: new connections, HELOs and transactions get tempfail,
+ * the transactions open go on to their verdicts.  Then it closes the gate:
+ * from then on a callback touches nothing the daemon frees at exit (the
+ * resolver, the store, the configuration) and answers tempfail; a
+ * connection closed behind the gate is parked, not freed, since freeing it
+ * cancels its DNS queries.  Every callback counts itself busy before it
+ * looks at the gate, and the stop closes the gate before it waits for the
+ * count: a callback either sees the gate or is waited for. */
 static atomic_int busy;
+static atomic_int open_messages;
+static atomic_int draining;
 static atomic_int gate_closed;
 static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn *parked; /* reachable until exit: no leak report */
@@ -59,6 +63,16 @@ static struct conn *parked; /* reachable until exit: no leak report */
 int callbacks_busy(void)
 {
 	return atomic_load(&busy);
+}
+
+int callbacks_open_messages(void)
+{
+	return atomic_load(&open_messages);
+}
+
+void callbacks_drain(void)
+{
+	atomic_store(&draining, 1);
 }
 
 void callbacks_close_gate(void)
@@ -85,6 +99,15 @@ static sfsistat leave(sfsistat r)
 static struct conn *conn_get(SMFICTX *ctx)
 {
 	return smfi_getpriv(ctx);
+}
+
+/* The transaction is over (verdict, abort, close, a second MAIL). */
+static void message_end(struct conn *c)
+{
+	if (c->message == NULL)
+		return;
+	message_free(&c->message);
+	atomic_fetch_sub(&open_messages, 1);
 }
 
 static sfsistat reply(const struct conn *c, unsigned long nr_flag)
@@ -213,7 +236,7 @@ static sfsistat do_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (c->session != NULL) { /* libmilter closes before a new CONNECT: a broken stream */
 		log_warn("milter protocol: CONNECT twice (client %s): the first one is dropped",
 			 c->session->client_ip);
-		message_free(&c->message);
+		message_end(c);
 		session_free(&c->session);
 	}
 	if ((rt = runtime_current()) == NULL) {
@@ -274,13 +297,14 @@ static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return refused;
 	from = strip_brackets(argv != NULL && argv[0] != NULL ? argv[0] : "");
-	message_free(&c->message); /* MAIL twice: the first transaction is over */
+	message_end(c); /* MAIL twice: the first transaction is over */
 	/* An MTA may send the macro empty for a client that did not authenticate:
 	 * only a name means SMTP AUTH succeeded. */
 	auth = smfi_getsymval(ctx, "{auth_authen}");
 	if (auth != NULL && auth[0] == '\0')
 		auth = NULL;
 	c->message = message_new(c->session, from, auth);
+	atomic_fetch_add(&open_messages, 1);
 	c->eoh_seen = 0;
 	free(from);
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
@@ -296,7 +320,7 @@ static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 		if (v.action == VERDICT_TEMPFAIL)
 			r = apply(ctx, c, &e, &v);
 		message_log(c->message, &v);
-		message_free(&c->message);
+		message_end(c);
 		return r;
 	}
 	return SMFIS_CONTINUE;
@@ -459,7 +483,7 @@ static sfsistat do_eom(SMFICTX *ctx)
 	message_eom(c->message, &v, &edits);
 	r = apply(ctx, c, &edits, &v);
 	message_log(c->message, &v);
-	message_free(&c->message);
+	message_end(c);
 	return r;
 }
 
@@ -468,7 +492,7 @@ static sfsistat do_abort(SMFICTX *ctx)
 	struct conn *c = conn_get(ctx);
 
 	if (c != NULL)
-		message_free(&c->message);
+		message_end(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -478,7 +502,7 @@ static sfsistat do_close(SMFICTX *ctx)
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
-	message_free(&c->message);
+	message_end(c);
 	session_free(&c->session);
 	free(c);
 	smfi_setpriv(ctx, NULL);
@@ -499,7 +523,37 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	if (!enter())
 		return gated(ctx, SMFIP_NR_CONN);
+	if (atomic_load(&draining))
+		return leave(gated(ctx, SMFIP_NR_CONN));
 	return leave(do_connect(ctx, hostname, hostaddr));
+}
+
+/* Draining: no new HELO or transaction; one left open is over. */
+static sfsistat drained(SMFICTX *ctx, unsigned long nr_flag)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL)
+		message_end(c);
+	return gated(ctx, nr_flag);
+}
+
+static sfsistat cb_helo(SMFICTX *ctx, char *helo)
+{
+	if (!enter())
+		return gated(ctx, SMFIP_NR_HELO);
+	if (atomic_load(&draining))
+		return leave(drained(ctx, SMFIP_NR_HELO));
+	return leave(do_helo(ctx, helo));
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	if (!enter())
+		return SMFIS_TEMPFAIL;
+	if (atomic_load(&draining))
+		return leave(drained(ctx, 0));
+	return leave(do_envfrom(ctx, argv));
 }
 
 /* GATED: what a callback answers behind the closed gate */
@@ -517,8 +571,6 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 			return GATED;                                                              \
 		return leave(do_##name(ctx));                                                      \
 	}
-CB_ARG(helo, char *, gated(ctx, SMFIP_NR_HELO))
-CB_ARG(envfrom, char **, SMFIS_TEMPFAIL)
 CB_ARG(envrcpt, char **, gated(ctx, SMFIP_NR_RCPT))
 CB_NOARG(eoh, gated(ctx, SMFIP_NR_EOH))
 CB_NOARG(eom, SMFIS_TEMPFAIL)

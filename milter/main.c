@@ -60,8 +60,8 @@
 #define STOP_GRACE_SECONDS 60
 /* No callback for this long: the last reply is written (see wait_callbacks). */
 #define STOP_SETTLE_MS 20
-/* The messages already coming are answered within this, then the gate closes. */
-#define STOP_DRAIN_MS 500
+/* The open transactions' longest DNS deadline, and this, then the gate closes. */
+#define STOP_DRAIN_SLACK_MS 500
 /* Interrupts the listener's poll() (see stop_listener); a no-op otherwise. */
 #define SIG_WAKE_LISTENER SIGUSR2
 
@@ -394,15 +394,16 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The callbacks in flight finish within their own deadlines.  libmilter
- * writes a callback's reply after it returns and goes on serving the
- * sessions it has: first let the messages whose commands are already
- * coming finish (no callback for STOP_SETTLE_MS, or STOP_DRAIN_MS at most:
- * sessions that never pause must not hold the stop), then close the gate
- * (every later callback answers tempfail without touching what main()
- * frees next) and wait for the callbacks that entered before it.  A stop
- * signal meanwhile changes nothing but the log. */
-static int wait_busy(int64_t start, int64_t settle_ms, int64_t limit_ms)
+/* Stopping: the transactions open go on to their verdicts, which their
+ * own DNS deadlines bound; new connections and transactions get tempfail
+ * (callbacks_drain).  Done when none is open and no callback has run for
+ * STOP_SETTLE_MS (libmilter writes a callback's reply after it returns),
+ * or after drain_ms: a client that stalls in the middle of its message
+ * must not hold the stop.  Then the gate closes (every later callback
+ * answers tempfail without touching what main() frees next) and the
+ * callbacks that entered before it are waited for.  A stop signal
+ * meanwhile changes nothing but the log. */
+static int drained(int64_t start, int64_t limit_ms, int open_too)
 {
 	int64_t quiet_since = now_ms(), now;
 	int again = 0;
@@ -412,24 +413,37 @@ static int wait_busy(int64_t start, int64_t settle_ms, int64_t limit_ms)
 		wait_signal(10);
 		if (got_stop && !again++)
 			log_notice("stopping already: waiting for %d message(s) in progress",
-				   callbacks_busy());
-		if (callbacks_busy() > 0)
+				   callbacks_open_messages());
+		if (callbacks_busy() > 0 || (open_too && callbacks_open_messages() > 0))
 			quiet_since = now_ms();
-		else if (now - quiet_since >= settle_ms)
+		else if (now - quiet_since >= (open_too ? STOP_SETTLE_MS : 0))
 			return 0;
 	}
 	return -1;
 }
 
-static void wait_callbacks(void)
+static void wait_callbacks(int64_t start, int64_t drain_ms)
 {
-	int64_t start = now_ms();
-
-	(void)wait_busy(start, STOP_SETTLE_MS, STOP_DRAIN_MS);
+	(void)drained(start, drain_ms, 1);
 	callbacks_close_gate();
-	if (wait_busy(start, 0, STOP_GRACE_SECONDS * 1000) == 0)
+	if (drained(start, STOP_GRACE_SECONDS * 1000, 0) == 0)
 		return;
 	log_warn("stopped with %d message(s) still in progress", callbacks_busy());
+}
+
+/* How long the transactions open may take: the longest DNS deadline a
+ * verdict waits for, and a little for the reply. */
+static int64_t drain_ms(void)
+{
+	struct runtime *rt = runtime_current();
+	int64_t ms = 5000;
+
+	if (rt != NULL) {
+		ms = rt->conf->dns_timeout_ms > rt->conf->spf_timeout_ms ? rt->conf->dns_timeout_ms
+									 : rt->conf->spf_timeout_ms;
+		runtime_unref(&rt);
+	}
+	return ms + STOP_DRAIN_SLACK_MS;
 }
 
 /* libmilter answers each stage with a small packet and waits for the next:
@@ -663,6 +677,7 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	struct probe probe;
 	int defaults_only;
+	int64_t stop_start;
 
 	parse_options(argc, argv, &o);
 	/* Without -c the default file may be absent: built-in defaults, said
@@ -826,10 +841,12 @@ int main(int argc, char **argv)
 			reload(&o, dns);
 		}
 	}
+	stop_start = now_ms();
+	callbacks_drain();
 	log_notice("stopping: no new connections; waiting for %d message(s) in progress",
-		   callbacks_busy());
+		   callbacks_open_messages());
 	stop_listener(milter);
-	wait_callbacks();
+	wait_callbacks(stop_start, drain_ms());
 	if (pidfile != NULL && unlink(pidfile) != 0)
 		log_warn("cannot remove %s: %s", pidfile, strerror(errno));
 	if (path != NULL)
