@@ -20,6 +20,7 @@
 #include "history.h"
 #include "mem.h"
 #include "record_facts.h"
+#include "utc.h"
 #include "verdict.h"
 
 #define NACTIONS    6
@@ -261,16 +262,6 @@ int history_domain_match(const struct history_record *r, const char *domain)
 	return 0;
 }
 
-static const char *time_str(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, size, "%" PRId64, t);
-	return buf;
-}
-
 static const char *nonempty(const char *s, const char *dflt)
 {
 	return s != NULL && *s != '\0' ? s : dflt;
@@ -376,7 +367,7 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 	size_t nskip = 0;
 
 	fprintf(out, "message: queue id %s, Message-ID %s, %s\n", nonempty(r->queue_id, "(none)"),
-		nonempty(r->message_id, "(none)"), time_str(r->time, tb, sizeof(tb)));
+		nonempty(r->message_id, "(none)"), utc_str(r->time, tb, sizeof(tb)));
 	fprintf(out, "client: %s%s%s%s, HELO %s\n", f->client_ip,
 		f->client_host != NULL ? " (" : "", f->client_host != NULL ? f->client_host : "",
 		f->client_host != NULL ? ")" : "", nonempty(f->helo, "(none)"));
@@ -594,7 +585,7 @@ int history_explain(FILE *out, const struct history_rules *hr, const struct hist
 			"domain %s\nSPF %s, DMARC %s, score %.2f, rules %s, action %s\n"
 			"cannot explain further: %s\n",
 			nonempty(r->queue_id, "(none)"), nonempty(r->message_id, "(none)"),
-			time_str(r->time, tb, sizeof(tb)), nonempty(r->client_ip, "?"),
+			utc_str(r->time, tb, sizeof(tb)), nonempty(r->client_ip, "?"),
 			nonempty(r->mail_from, ""), nonempty(r->header_from, "(none)"),
 			nonempty(r->spf_result, "?"), nonempty(r->dmarc_result, "?"), r->score,
 			nonempty(r->rules, "(none)"), nonempty(r->action, "?"), error);
@@ -809,7 +800,7 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 		const struct sample *s = &rp->samples[i];
 
 		fprintf(out, "  %s %s %s: %s -> %s, score %.2f -> %.2f, rules [%s] -> [%s]\n",
-			time_str(s->time, tb, sizeof(tb)), s->queue_id, s->message_id,
+			utc_str(s->time, tb, sizeof(tb)), s->queue_id, s->message_id,
 			s->before >= 0 ? verdict_action_name((enum verdict_action)s->before) : "?",
 			verdict_action_name((enum verdict_action)s->after), s->score_before,
 			s->score_after, s->rules_before, s->rules_after);
@@ -1050,8 +1041,8 @@ void history_stats_print(const struct history_stats *st, FILE *out)
 
 	fprintf(out, "%" PRIu64 " message(s)", st->records);
 	if (st->records > 0)
-		fprintf(out, " from %s to %s", time_str(st->first, t1, sizeof(t1)),
-			time_str(st->last, t2, sizeof(t2)));
+		fprintf(out, " from %s to %s", utc_str(st->first, t1, sizeof(t1)),
+			utc_str(st->last, t2, sizeof(t2)));
 	fprintf(out, "\nactions:");
 	for (int i = 0; i <= NACTIONS; i++)
 		if (st->actions[i] > 0)

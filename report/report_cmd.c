@@ -51,6 +51,7 @@
 #include "report_xml.h"
 #include "runtime.h"
 #include "store.h"
+#include "utc.h"
 
 #define DAY  86400
 #define HOUR 3600
@@ -107,17 +108,6 @@ static int parse_time(const char *s, int64_t *t_r)
 		return -1;
 	*t_r = (int64_t)t;
 	return 0;
-}
-
-/* "YYYY-MM-DD HH:MM:SS UTC" */
-static const char *utc_str(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, size, "%" PRId64, t);
-	return buf;
 }
 
 static int ledger_sent(void *arg, const char *domain, int64_t begin, int64_t end)
