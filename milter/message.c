@@ -184,7 +184,8 @@ void message_set_queue_id(struct message *m, const char *queue_id)
 
 void message_set_tls(struct message *m, const char *tls_version)
 {
-	if (tls_version != NULL)
+	/* Sendmail may send the macro empty on a connection without TLS */
+	if (tls_version != NULL && tls_version[0] != '\0')
 		m->facts.tls_version =
 		    arena_strndup(m->arena, tls_version, strnlen(tls_version, 32));
 }
