@@ -80,7 +80,25 @@ if [ $test = yes ]; then
 		swaks libio-socket-inet6-perl iproute2 util-linux procps ca-certificates \
 		python3 python3-dkim python3-nacl python3-yaml \
 		libxml2-utils dmarc-cat sasl2-bin libsasl2-modules-db curl \
-		clang lintian
+		clang lintian m4 libwrap0
+	# Sendmail for tests/e2e/sendmail.sh.  Debian's sendmail-bin conflicts
+	# with postfix (both are the mail-transport-agent), so it is not
+	# installed: its package and sendmail-cf's m4 macros are unpacked into
+	# a private directory, and the test runs that binary with its own .cf
+	# and queues.  Its libraries (libwrap0 above) are ordinary packages.
+	sendmail_root=/var/cache/authscore-tests/sendmail
+	version=$(apt-cache policy sendmail-bin | sed -n 's/^ *Candidate: *//p')
+	if [ "$(cat $sendmail_root/VERSION 2>/dev/null)" != "$version" ]; then
+		dl=$(mktemp -d)
+		chown _apt "$dl" 2>/dev/null || chmod 755 "$dl" # apt downloads as _apt
+		(cd "$dl" && apt-get download -q sendmail-bin sendmail-cf)
+		rm -rf $sendmail_root
+		mkdir -p $sendmail_root
+		for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" $sendmail_root; done
+		rm -rf "$dl"
+		echo "$version" >$sendmail_root/VERSION
+		echo "install-deps: Sendmail $version unpacked into $sendmail_root (not installed)"
+	fi
 	# Not at boot either (and stopped, should anything have started them).
 	for pkg in $new_servers; do
 		if [ -d /run/systemd/system ]; then
