@@ -83,7 +83,8 @@ for p in /usr/sbin/authscore-milter /usr/bin/authscore \
 	/lib/systemd/system/authscore-report.timer \
 	/usr/lib/sysusers.d/authscore.conf /usr/lib/tmpfiles.d/authscore.conf \
 	/usr/share/doc/authscore/README.Debian /usr/share/doc/authscore/copyright \
-	/usr/share/doc/authscore/examples/main.cf.snippet; do
+	/usr/share/doc/authscore/examples/main.cf.snippet \
+	/usr/share/doc/authscore/examples/authscore.mc; do
 	has "$p" || missing="$missing $p"
 done
 ok "$([ -z "$missing" ]; echo $?)" "the package holds every promised path${missing:+ (missing:$missing)}"
