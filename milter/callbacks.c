@@ -307,6 +307,10 @@ static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 	atomic_fetch_add(&open_messages, 1);
 	c->eoh_seen = 0;
 	free(from);
+	/* The queue id as soon as the MTA offers it (Postfix and Sendmail
+	 * both do at MAIL; it is asked again at the end of the message).
+	 * libmilter finds a one-letter macro under "i" and "{i}" alike, the
+	 * two spellings MTAs use. */
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
 	message_set_tls(c->message, smfi_getsymval(ctx, "{tls_version}"));
 	if (message_skipped(c->message) != NULL) {

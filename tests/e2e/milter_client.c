@@ -210,6 +210,14 @@ static void step_mail_macros(struct client *c)
 	macros(c, SMFIC_MAIL, m);
 }
 
+/* The queue id as Sendmail may spell a one-letter macro: with braces */
+static void step_mail_macros_braced(struct client *c)
+{
+	static const char *const m[] = {"{i}", "4BBRACEDID", "{tls_version}", "", NULL};
+
+	macros(c, SMFIC_MAIL, m);
+}
+
 static void step_mail(struct client *c)
 {
 	pkt_begin(c, SMFIC_MAIL);
@@ -321,6 +329,7 @@ static const struct step {
     {"conn-unix", step_conn_unix, TRUE_LEN, 0},
     {"helo", step_helo, TRUE_LEN, 0},
     {"mail-macros", step_mail_macros, TRUE_LEN, 0},
+    {"mail-macros-braced", step_mail_macros_braced, TRUE_LEN, 0},
     {"mail", step_mail, TRUE_LEN, 0},
     {"mail-empty", step_mail_empty, TRUE_LEN, 0},
     {"rcpt", step_rcpt, TRUE_LEN, 0},

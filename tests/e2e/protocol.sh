@@ -55,6 +55,14 @@ probe "unknown, then a message without CONNECT" neg unknown rcpt data hdr eoh bo
 probe "unknown, then a message without negotiation" unknown rcpt hdr eoh body eom
 probe "MAIL twice" neg conn helo mail-macros mail mail rcpt hdr eoh body eom
 probe "MAIL with no address" neg conn helo mail-empty rcpt hdr eoh body eom
+
+# Macro names in both spellings (issue 16): {i} is read as i, as libmilter
+# matches one-letter names with and without braces; an empty {tls_version}
+# (Sendmail, no STARTTLS) is no TLS version
+out=$("$CLIENT" "$SOCK" neg conn helo mail-macros-braced mail rcpt hdr eoh body eom 2>&1)
+like "$out" $'reply insheader\n(.*\n)*reply continue$' "{i}: a whole message, with our header" || diag "$out"
+ok "wait_for $E2E_WAIT \"grep -q '\\]: 4BBRACEDID: client=' '$E2E_TMP/milter.log'\"" \
+	"{i}: the log line names the queue id sent as {i}"
 probe "message without MAIL" neg conn helo rcpt hdr eoh body eom
 probe "header without MAIL" neg conn helo hdr eoh eom
 probe "end of message without MAIL" neg conn helo eom-body
