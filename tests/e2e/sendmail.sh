@@ -221,10 +221,15 @@ new down sender@authscore.test
 sent down "$M" --from "$NOALIGN"
 like "$SENT_REPLY" '^451 4\.3\.2 ' "milter down: F=T gives 451 4.3.2" || diag "$(grep -E '^(<|<\*\*) ' <<<"$SENT_OUT" | tail -n 3)"
 ok not_taken "milter down: nothing passes unchecked"
-start_milter "${MILTER_CONF[@]}" || fail "the milter starts again"
+# back, now with the SPF-fail action set to reject
+start_milter "${MILTER_CONF[@]}" "on-spf-fail reject" || fail "the milter starts again"
 new up sender@authscore.test
 sent up "$M" --from "$NOALIGN"
 delivered up
+
+new spf-fail-reject sender@authscore.test
+sent spf-fail-reject "$M" --from user@fail.authscore.test
+refused_sm spf-fail-reject '^550 5\.7\.23 '
 
 # ---------------------------------------------------------- history rows
 stop_milter TERM # the writer flushes its queue on the way out
