@@ -84,7 +84,15 @@ static void *grow(struct arena *a, void *items, size_t count, size_t *size, size
  * that Sieve would trust) never reaches the mailbox. */
 static int owned_name(const char *name)
 {
-	return strncasecmp(name, "X-Spam-", 7) == 0 || strncasecmp(name, "X-Authscore-", 12) == 0;
+	if (strncasecmp(name, "X-Spam-", 7) != 0 && strncasecmp(name, "X-Authscore-", 12) != 0)
+		return 0;
+	/* Only a well-formed field name (RFC 5322 §2.2: printable US-ASCII but
+	 * ':') is removed by name: no reader takes another for ours, and the
+	 * MTA is never handed a name with blanks, controls or 8-bit bytes. */
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~' || *p == ':')
+			return 0;
+	return 1;
 }
 
 static long ms_since(const struct timespec *t0)
