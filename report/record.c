@@ -822,11 +822,84 @@ static void facts_names(struct jw *w, const char *key, const char **names, size_
 	jw_close(w, ']');
 }
 
+static void facts_lists(struct jw *w, const struct facts *f)
+{
+	jw_open(w, "ip_lists", '[');
+	for (size_t i = 0; i < f->ip_list_count; i++)
+		facts_list(w, &f->ip_lists[i], NULL);
+	jw_close(w, ']');
+	jw_open(w, "domain_lists", '[');
+	for (size_t i = 0; i < f->domain_list_count; i++) {
+		unsigned id = f->domain_lists[i].identity;
+
+		facts_list(w, &f->domain_lists[i].r,
+			   id < sizeof(identity_names) / sizeof(identity_names[0])
+			       ? identity_names[id]
+			       : "unknown");
+	}
+	jw_close(w, ']');
+}
+
+static void facts_dkim(struct jw *w, const struct dkim_results *dk)
+{
+	jw_open(w, "dkim", '[');
+	for (size_t i = 0; i < dk->count; i++) {
+		const struct dkim_sig *s = &dk->sig[i];
+
+		jw_open(w, NULL, '{');
+		jw_str(w, "result", dkim_result_name(s->result), SIZE_MAX);
+		jw_str(w, "domain", s->domain, FACTS_STR_MAX);
+		jw_str(w, "selector", s->selector, FACTS_STR_MAX);
+		jw_str(w, "algorithm", s->algorithm, FACTS_STR_MAX);
+		jw_str(w, "b8", s->b8, FACTS_STR_MAX);
+		jw_str(w, "reason", s->reason, FACTS_STR_MAX);
+		jw_i64(w, "key_bits", s->key_bits);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
+static void facts_dmarc_record(struct jw *w, const struct dmarc_record *dr)
+{
+	jw_open(w, "dmarc_record", '{');
+	jw_i64(w, "found", dr->found);
+	jw_str(w, "error", dmarc_result_name(dr->error), SIZE_MAX);
+	jw_str(w, "record_domain", dr->record_domain, FACTS_STR_MAX);
+	jw_str(w, "org_domain", dr->org_domain, FACTS_STR_MAX);
+	jw_str(w, "p", dmarc_policy_name(dr->p), SIZE_MAX);
+	jw_str(w, "sp", dmarc_policy_name(dr->sp), SIZE_MAX);
+	jw_str(w, "np", dmarc_policy_name(dr->np), SIZE_MAX);
+	jw_i64(w, "adkim_strict", dr->adkim_strict);
+	jw_i64(w, "aspf_strict", dr->aspf_strict);
+	jw_i64(w, "testing", dr->testing);
+	jw_i64(w, "psd", dr->psd);
+	jw_str(w, "rua", dr->rua, FACTS_STR_MAX);
+	jw_str(w, "raw", dr->raw, FACTS_STR_MAX);
+	jw_str(w, "invalid", dr->invalid, FACTS_STR_MAX);
+	jw_i64(w, "domain_exists", dr->domain_exists);
+	jw_i64(w, "queries", dr->queries);
+	jw_str(w, "why", dr->why, FACTS_STR_MAX);
+	jw_close(w, '}');
+}
+
+static void facts_dmarc(struct jw *w, const struct dmarc_outcome *d)
+{
+	jw_open(w, "dmarc", '{');
+	jw_str(w, "result", dmarc_result_name(d->result), SIZE_MAX);
+	jw_str(w, "header_from", d->header_from, FACTS_STR_MAX);
+	jw_str(w, "policy", dmarc_policy_name(d->policy), SIZE_MAX);
+	jw_str(w, "published", dmarc_policy_name(d->published), SIZE_MAX);
+	jw_i64(w, "spf_aligned", d->spf_aligned);
+	jw_i64(w, "dkim_aligned", d->dkim_aligned);
+	jw_str(w, "dkim_aligned_domain", d->dkim_aligned_domain, FACTS_STR_MAX);
+	jw_str(w, "reason", d->reason, FACTS_STR_MAX);
+	jw_close(w, '}');
+}
+
 /* Everything a rules replay reads from struct facts except header contents
  * (the header count and sizes are kept). */
 static const char *facts_encode(const struct facts *f, struct arena *a)
 {
-	const struct dmarc_record *dr = &f->dmarc_record;
 	struct buf b;
 	struct jw w = {.b = &b};
 	const char *out;
@@ -842,20 +915,7 @@ static const char *facts_encode(const struct facts *f, struct arena *a)
 	jw_str(&w, "helo", f->helo, FACTS_STR_MAX);
 	jw_str(&w, "auth_user", f->auth_user, FACTS_STR_MAX);
 	jw_str(&w, "tls_version", f->tls_version, FACTS_STR_MAX);
-	jw_open(&w, "ip_lists", '[');
-	for (size_t i = 0; i < f->ip_list_count; i++)
-		facts_list(&w, &f->ip_lists[i], NULL);
-	jw_close(&w, ']');
-	jw_open(&w, "domain_lists", '[');
-	for (size_t i = 0; i < f->domain_list_count; i++) {
-		unsigned id = f->domain_lists[i].identity;
-
-		facts_list(&w, &f->domain_lists[i].r,
-			   id < sizeof(identity_names) / sizeof(identity_names[0])
-			       ? identity_names[id]
-			       : "unknown");
-	}
-	jw_close(&w, ']');
+	facts_lists(&w, f);
 	jw_open(&w, "iprev", '{');
 	jw_str(&w, "result", iprev_result_name(f->iprev.result), SIZE_MAX);
 	jw_str(&w, "name", f->iprev.name, FACTS_STR_MAX);
@@ -886,51 +946,10 @@ static const char *facts_encode(const struct facts *f, struct arena *a)
 	jw_i64(&w, "from_fields", f->from_fields);
 	jw_str(&w, "from_domain", f->from_domain, FACTS_STR_MAX);
 	jw_str(&w, "from_error", f->from_error, FACTS_STR_MAX);
-	jw_open(&w, "dkim", '[');
-	for (size_t i = 0; i < f->dkim.count; i++) {
-		const struct dkim_sig *s = &f->dkim.sig[i];
-
-		jw_open(&w, NULL, '{');
-		jw_str(&w, "result", dkim_result_name(s->result), SIZE_MAX);
-		jw_str(&w, "domain", s->domain, FACTS_STR_MAX);
-		jw_str(&w, "selector", s->selector, FACTS_STR_MAX);
-		jw_str(&w, "algorithm", s->algorithm, FACTS_STR_MAX);
-		jw_str(&w, "b8", s->b8, FACTS_STR_MAX);
-		jw_str(&w, "reason", s->reason, FACTS_STR_MAX);
-		jw_i64(&w, "key_bits", s->key_bits);
-		jw_close(&w, '}');
-	}
-	jw_close(&w, ']');
+	facts_dkim(&w, &f->dkim);
 	jw_i64(&w, "dkim_skipped", f->dkim.skipped);
-	jw_open(&w, "dmarc_record", '{');
-	jw_i64(&w, "found", dr->found);
-	jw_str(&w, "error", dmarc_result_name(dr->error), SIZE_MAX);
-	jw_str(&w, "record_domain", dr->record_domain, FACTS_STR_MAX);
-	jw_str(&w, "org_domain", dr->org_domain, FACTS_STR_MAX);
-	jw_str(&w, "p", dmarc_policy_name(dr->p), SIZE_MAX);
-	jw_str(&w, "sp", dmarc_policy_name(dr->sp), SIZE_MAX);
-	jw_str(&w, "np", dmarc_policy_name(dr->np), SIZE_MAX);
-	jw_i64(&w, "adkim_strict", dr->adkim_strict);
-	jw_i64(&w, "aspf_strict", dr->aspf_strict);
-	jw_i64(&w, "testing", dr->testing);
-	jw_i64(&w, "psd", dr->psd);
-	jw_str(&w, "rua", dr->rua, FACTS_STR_MAX);
-	jw_str(&w, "raw", dr->raw, FACTS_STR_MAX);
-	jw_str(&w, "invalid", dr->invalid, FACTS_STR_MAX);
-	jw_i64(&w, "domain_exists", dr->domain_exists);
-	jw_i64(&w, "queries", dr->queries);
-	jw_str(&w, "why", dr->why, FACTS_STR_MAX);
-	jw_close(&w, '}');
-	jw_open(&w, "dmarc", '{');
-	jw_str(&w, "result", dmarc_result_name(f->dmarc.result), SIZE_MAX);
-	jw_str(&w, "header_from", f->dmarc.header_from, FACTS_STR_MAX);
-	jw_str(&w, "policy", dmarc_policy_name(f->dmarc.policy), SIZE_MAX);
-	jw_str(&w, "published", dmarc_policy_name(f->dmarc.published), SIZE_MAX);
-	jw_i64(&w, "spf_aligned", f->dmarc.spf_aligned);
-	jw_i64(&w, "dkim_aligned", f->dmarc.dkim_aligned);
-	jw_str(&w, "dkim_aligned_domain", f->dmarc.dkim_aligned_domain, FACTS_STR_MAX);
-	jw_str(&w, "reason", f->dmarc.reason, FACTS_STR_MAX);
-	jw_close(&w, '}');
+	facts_dmarc_record(&w, &f->dmarc_record);
+	facts_dmarc(&w, &f->dmarc);
 	jw_str(&w, "dmarc_override", f->dmarc_override, FACTS_STR_MAX);
 	jw_dbl(&w, "score", f->score);
 	facts_names(&w, "rules_hit", f->rules_hit, f->rules_hit_count, SIZE_MAX);
