@@ -216,6 +216,77 @@ static size_t utf8_put(char *out, unsigned cp)
 	return 4;
 }
 
+/* A \u escape at s (its 'u'), into o; *s_r is left on its last hex digit,
+ * *o_r past what was written.  \udc80..\udcff is a byte that was not
+ * UTF-8 (the writer's convention). */
+static int jparse_u_escape(struct jparser *jp, const char **s_r, char **o_r)
+{
+	const char *s = *s_r;
+	unsigned cp, lo;
+
+	if (jp->p - s < 5 || hex4(s + 1, &cp) < 0)
+		return jfail(jp, "bad \\u escape");
+	s += 4;
+	if (cp == 0)
+		return jfail(jp, "NUL in a string");
+	if (cp >= 0xdc80 && cp <= 0xdcff) {
+		*(*o_r)++ = (char)(cp & 0xff); /* a byte that was not UTF-8 */
+		*s_r = s;
+		return 0;
+	}
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (jp->p - s < 7 || s[1] != '\\' || s[2] != 'u' || hex4(s + 3, &lo) < 0 ||
+		    lo < 0xdc00 || lo > 0xdfff)
+			return jfail(jp, "unpaired surrogate");
+		s += 6;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+	} else if (cp >= 0xd800 && cp <= 0xdfff)
+		return jfail(jp, "unpaired surrogate");
+	*o_r += utf8_put(*o_r, cp);
+	*s_r = s;
+	return 0;
+}
+
+/* The escape at *s_r (the character after its backslash), into *o_r;
+ * both are moved past it. */
+static int jparse_escape(struct jparser *jp, const char **s_r, char **o_r)
+{
+	const char *s = *s_r;
+	char *o = *o_r;
+
+	switch (*s) {
+	case '"':
+	case '\\':
+	case '/':
+		*o++ = *s;
+		break;
+	case 'b':
+		*o++ = '\b';
+		break;
+	case 'f':
+		*o++ = '\f';
+		break;
+	case 'n':
+		*o++ = '\n';
+		break;
+	case 'r':
+		*o++ = '\r';
+		break;
+	case 't':
+		*o++ = '\t';
+		break;
+	case 'u':
+		if (jparse_u_escape(jp, &s, &o) < 0)
+			return -1;
+		break;
+	default:
+		return jfail(jp, "bad escape");
+	}
+	*s_r = s + 1;
+	*o_r = o;
+	return 0;
+}
+
 static int jparse_string(struct jparser *jp, char **out_r)
 {
 	const char *start = ++jp->p; /* past the quote */
@@ -257,54 +328,8 @@ static int jparse_string(struct jparser *jp, char **out_r)
 			continue;
 		}
 		s++;
-		switch (*s) {
-		case '"':
-		case '\\':
-		case '/':
-			*o++ = *s;
-			break;
-		case 'b':
-			*o++ = '\b';
-			break;
-		case 'f':
-			*o++ = '\f';
-			break;
-		case 'n':
-			*o++ = '\n';
-			break;
-		case 'r':
-			*o++ = '\r';
-			break;
-		case 't':
-			*o++ = '\t';
-			break;
-		case 'u': {
-			unsigned cp, lo;
-
-			if (jp->p - s < 5 || hex4(s + 1, &cp) < 0)
-				return jfail(jp, "bad \\u escape");
-			s += 4;
-			if (cp == 0)
-				return jfail(jp, "NUL in a string");
-			if (cp >= 0xdc80 && cp <= 0xdcff) {
-				*o++ = (char)(cp & 0xff); /* a byte that was not UTF-8 */
-				break;
-			}
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (jp->p - s < 7 || s[1] != '\\' || s[2] != 'u' ||
-				    hex4(s + 3, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-					return jfail(jp, "unpaired surrogate");
-				s += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			} else if (cp >= 0xd800 && cp <= 0xdfff)
-				return jfail(jp, "unpaired surrogate");
-			o += utf8_put(o, cp);
-			break;
-		}
-		default:
-			return jfail(jp, "bad escape");
-		}
-		s++;
+		if (jparse_escape(jp, &s, &o) < 0)
+			return -1;
 	}
 	*o = '\0';
 	jp->p++; /* the closing quote */
@@ -346,7 +371,60 @@ static int jparse_number(struct jparser *jp)
 	return 0;
 }
 
-static int jparse_value(struct jparser *jp, struct jval *v, int depth)
+static int jparse_value(struct jparser *jp, struct jval *v, int depth);
+
+/* The members of an object or the elements of an array, jp->p on its
+ * opening bracket. */
+static int jparse_container(struct jparser *jp, struct jval *v, int depth)
+{
+	char close = *jp->p == '{' ? '}' : ']';
+	struct jval **tail = &v->kids;
+
+	if (depth >= JSON_MAX_DEPTH)
+		return jfail(jp, "nested too deep");
+	v->type = close == '}' ? J_OBJ : J_ARR;
+	jp->p++;
+	jskip_ws(jp);
+	if (jp->p < jp->end && *jp->p == close) {
+		jp->p++;
+		return 0;
+	}
+	for (;;) {
+		struct jval *kid = arena_alloc(jp->a, sizeof(*kid));
+		char *key;
+
+		if (v->type == J_OBJ) {
+			jskip_ws(jp);
+			if (jp->p >= jp->end || *jp->p != '"')
+				return jfail(jp, "expected a member name");
+			if (jparse_string(jp, &key) < 0)
+				return -1;
+			kid->key = key;
+			jskip_ws(jp);
+			if (jp->p >= jp->end || *jp->p != ':')
+				return jfail(jp, "expected ':'");
+			jp->p++;
+		}
+		if (jparse_value(jp, kid, depth + 1) < 0)
+			return -1;
+		*tail = kid;
+		tail = &kid->next;
+		v->count++;
+		jskip_ws(jp);
+		if (jp->p < jp->end && *jp->p == ',') {
+			jp->p++;
+			continue;
+		}
+		if (jp->p < jp->end && *jp->p == close) {
+			jp->p++;
+			return 0;
+		}
+		return jfail(jp, "expected ',' or a closing bracket");
+	}
+}
+
+/* null, true or false. */
+static int jparse_word(struct jparser *jp, struct jval *v)
 {
 	static const struct {
 		const char *word;
@@ -354,6 +432,21 @@ static int jparse_value(struct jparser *jp, struct jval *v, int depth)
 		int boolean;
 	} words[] = {{"null", J_NULL, 0}, {"true", J_BOOL, 1}, {"false", J_BOOL, 0}};
 
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t n = strlen(words[i].word);
+
+		if ((size_t)(jp->end - jp->p) >= n && memcmp(jp->p, words[i].word, n) == 0) {
+			v->type = words[i].type;
+			v->boolean = words[i].boolean;
+			jp->p += n;
+			return 0;
+		}
+	}
+	return jfail(jp, "unexpected character");
+}
+
+static int jparse_value(struct jparser *jp, struct jval *v, int depth)
+{
 	if (++jp->values > JSON_MAX_VALUES)
 		return jfail(jp, "too many values");
 	jskip_ws(jp);
@@ -361,49 +454,8 @@ static int jparse_value(struct jparser *jp, struct jval *v, int depth)
 		return jfail(jp, "unexpected end");
 	v->raw = jp->p;
 	if (*jp->p == '{' || *jp->p == '[') {
-		char close = *jp->p == '{' ? '}' : ']';
-		struct jval **tail = &v->kids;
-
-		if (depth >= JSON_MAX_DEPTH)
-			return jfail(jp, "nested too deep");
-		v->type = close == '}' ? J_OBJ : J_ARR;
-		jp->p++;
-		jskip_ws(jp);
-		if (jp->p < jp->end && *jp->p == close)
-			jp->p++;
-		else
-			for (;;) {
-				struct jval *kid = arena_alloc(jp->a, sizeof(*kid));
-				char *key;
-
-				if (v->type == J_OBJ) {
-					jskip_ws(jp);
-					if (jp->p >= jp->end || *jp->p != '"')
-						return jfail(jp, "expected a member name");
-					if (jparse_string(jp, &key) < 0)
-						return -1;
-					kid->key = key;
-					jskip_ws(jp);
-					if (jp->p >= jp->end || *jp->p != ':')
-						return jfail(jp, "expected ':'");
-					jp->p++;
-				}
-				if (jparse_value(jp, kid, depth + 1) < 0)
-					return -1;
-				*tail = kid;
-				tail = &kid->next;
-				v->count++;
-				jskip_ws(jp);
-				if (jp->p < jp->end && *jp->p == ',') {
-					jp->p++;
-					continue;
-				}
-				if (jp->p < jp->end && *jp->p == close) {
-					jp->p++;
-					break;
-				}
-				return jfail(jp, "expected ',' or a closing bracket");
-			}
+		if (jparse_container(jp, v, depth) < 0)
+			return -1;
 	} else if (*jp->p == '"') {
 		v->type = J_STR;
 		if (jparse_string(jp, &v->str) < 0)
@@ -413,23 +465,8 @@ static int jparse_value(struct jparser *jp, struct jval *v, int depth)
 		if (jparse_number(jp) < 0)
 			return -1;
 		v->str = arena_strndup(jp->a, v->raw, (size_t)(jp->p - v->raw));
-	} else {
-		size_t i;
-
-		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-			size_t n = strlen(words[i].word);
-
-			if ((size_t)(jp->end - jp->p) >= n &&
-			    memcmp(jp->p, words[i].word, n) == 0) {
-				v->type = words[i].type;
-				v->boolean = words[i].boolean;
-				jp->p += n;
-				break;
-			}
-		}
-		if (i == sizeof(words) / sizeof(words[0]))
-			return jfail(jp, "unexpected character");
-	}
+	} else if (jparse_word(jp, v) < 0)
+		return -1;
 	v->raw_len = (size_t)(jp->p - v->raw);
 	return 0;
 }
