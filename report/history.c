@@ -356,15 +356,10 @@ static void explain_spf(FILE *out, const char *what, const struct spf_outcome *o
 	fputc('\n', out);
 }
 
-static void explain_text(FILE *out, const struct history_rules *hr, const unsigned char *skip,
-			 const struct history_record *r, const struct eval *e, struct arena *a)
+/* The envelope and what the client said. */
+static void explain_message(FILE *out, const struct history_record *r, const struct facts *f)
 {
-	const struct facts *f = &e->f;
-	const struct dmarc_record *dr = &f->dmarc_record;
-	const struct dmarc_outcome *d = &f->dmarc;
-	size_t n = rules_count(hr->rs);
 	char tb[64];
-	size_t nskip = 0;
 
 	fprintf(out, "message: queue id %s, Message-ID %s, %s\n", nonempty(r->queue_id, "(none)"),
 		nonempty(r->message_id, "(none)"), utc_str(r->time, tb, sizeof(tb)));
@@ -381,8 +376,10 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 		nonempty(f->auth_user, "none"));
 	if (f->skipped != NULL)
 		fprintf(out, "checks skipped: %s\n", f->skipped);
-	explain_spf(out, "MAIL FROM", &f->spf_mfrom);
-	explain_spf(out, "HELO", &f->spf_helo);
+}
+
+static void explain_dkim(FILE *out, const struct facts *f)
+{
 	fprintf(out, "DKIM: %zu signature(s) verified", f->dkim.count);
 	if (f->dkim.skipped > 0)
 		fprintf(out, ", %u more not verified (over the maximum)", f->dkim.skipped);
@@ -397,6 +394,13 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 		fprintf(out, ": %s%s%s\n", dkim_result_name(s->result), s->reason ? " - " : "",
 			s->reason ? s->reason : "");
 	}
+}
+
+static void explain_dmarc(FILE *out, const struct facts *f)
+{
+	const struct dmarc_record *dr = &f->dmarc_record;
+	const struct dmarc_outcome *d = &f->dmarc;
+
 	fprintf(out, "DMARC: From domain %s (%u From field(s))%s%s\n",
 		nonempty(f->from_domain, "(none)"), f->from_fields,
 		f->from_error ? "; From unusable: " : "", f->from_error ? f->from_error : "");
@@ -428,6 +432,11 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 		d->reason ? d->reason : "");
 	if (f->dmarc_override != NULL)
 		fprintf(out, "  not enforced: %s\n", f->dmarc_override);
+}
+
+/* iprev, GeoIP and the DNS lists' answers. */
+static void explain_client_checks(FILE *out, const struct facts *f)
+{
 	fprintf(out, "iprev: %s%s%s%s%s\n", iprev_result_name(f->iprev.result),
 		f->iprev.name ? " " : "", f->iprev.name ? f->iprev.name : "",
 		f->iprev.reason ? " - " : "", f->iprev.reason ? f->iprev.reason : "");
@@ -445,6 +454,18 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 
 		explain_list(out, &f->domain_lists[i].r, id < 4 ? ids[id] : NULL);
 	}
+}
+
+/* The rules that fired now, those read header contents that are not
+ * stored, and whether the hits stored at the time are the same. */
+static void explain_rules(FILE *out, const struct history_rules *hr, const unsigned char *skip,
+			  const struct history_record *r, const struct eval *e)
+{
+	const struct facts *f = &e->f;
+	size_t n = rules_count(hr->rs);
+	size_t nskip = 0;
+	int same;
+
 	fprintf(out, "rules (stored facts re-evaluated with %s):\n", hr->name);
 	for (size_t i = 0; i < n; i++) {
 		struct rules_rule rr;
@@ -472,17 +493,27 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 		}
 	if (nskip > 0)
 		fputc('\n', out);
-	{
-		/* the stored hits, as recorded at the time */
-		int same = e->rv.hit_count == f->rules_hit_count &&
-			   (e->rv.score - f->score < 1e-9 && f->score - e->rv.score < 1e-9);
+	/* the stored hits, as recorded at the time */
+	same = e->rv.hit_count == f->rules_hit_count &&
+	       (e->rv.score - f->score < 1e-9 && f->score - e->rv.score < 1e-9);
+	for (size_t i = 0; same && i < e->rv.hit_count; i++)
+		same = name_in(e->rv.hits[i], f->rules_hit, f->rules_hit_count);
+	fprintf(out, "  at the time: score %.2f, rules %s", f->score, nonempty(r->rules, "(none)"));
+	fprintf(out, "%s\n", same ? " (the same)" : " - the rules changed since");
+}
 
-		for (size_t i = 0; same && i < e->rv.hit_count; i++)
-			same = name_in(e->rv.hits[i], f->rules_hit, f->rules_hit_count);
-		fprintf(out, "  at the time: score %.2f, rules %s", f->score,
-			nonempty(r->rules, "(none)"));
-		fprintf(out, "%s\n", same ? " (the same)" : " - the rules changed since");
-	}
+static void explain_text(FILE *out, const struct history_rules *hr, const unsigned char *skip,
+			 const struct history_record *r, const struct eval *e, struct arena *a)
+{
+	const struct facts *f = &e->f;
+
+	explain_message(out, r, f);
+	explain_spf(out, "MAIL FROM", &f->spf_mfrom);
+	explain_spf(out, "HELO", &f->spf_helo);
+	explain_dkim(out, f);
+	explain_dmarc(out, f);
+	explain_client_checks(out, f);
+	explain_rules(out, hr, skip, r, e);
 	fprintf(out, "thresholds:");
 	for (enum rules_action t = RULES_TAG; t <= RULES_REJECT; t++) {
 		double th = rules_threshold(hr->rs, t);
@@ -754,10 +785,10 @@ static double pct(uint64_t a, uint64_t b)
 	return b == 0 ? 0.0 : 100.0 * (double)a / (double)b;
 }
 
-void history_replay_print(const struct history_replay *rp, FILE *out)
+/* What was replayed, and the rules of the new file that cannot be. */
+static void replay_print_coverage(const struct history_replay *rp, FILE *out)
 {
 	const struct history_replay_counts *c = &rp->c;
-	char tb[64];
 	size_t nskip = 0;
 
 	fprintf(out, "replay of %" PRIu64 " stored message(s) with %s (DNS and mail untouched)\n",
@@ -783,6 +814,14 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 		fprintf(out, "\n  %" PRIu64 " message(s) had such a rule fire when received\n",
 			rp->header_fired);
 	}
+}
+
+/* The actions before and after, and a sample of the messages changed. */
+static void replay_print_actions(const struct history_replay *rp, FILE *out)
+{
+	const struct history_replay_counts *c = &rp->c;
+	char tb[64];
+
 	fprintf(out, "actions (stored -> replayed):\n");
 	for (int i = 0; i < NACTIONS; i++)
 		if (c->before[i] != 0 || c->after[i] != 0)
@@ -805,11 +844,34 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 			verdict_action_name((enum verdict_action)s->after), s->score_before,
 			s->score_after, s->rules_before, s->rules_after);
 	}
+}
+
+/* The visible rule rule i fired with most often (*best_j), and how often;
+ * 0 when none, or when the pairs were not counted (too many rules). */
+static uint64_t replay_best_pair(const struct history_replay *rp, size_t i, size_t *best_j)
+{
+	uint64_t best = 0;
+
+	if (rp->pair != NULL)
+		for (size_t j = 0; j < rp->nrules; j++) {
+			struct rules_rule other;
+
+			rules_rule(rp->next.rs, j, &other);
+			if (other.hidden || rp->pair[i * rp->nrules + j] <= best)
+				continue;
+			best = rp->pair[i * rp->nrules + j];
+			*best_j = j;
+		}
+	return best;
+}
+
+static void replay_print_rules(const struct history_replay *rp, FILE *out)
+{
 	fprintf(out, "rules (hits stored -> replayed; share of its replayed hits rejected; share "
 		     "with another rule firing, and the rule it fires with most):\n");
 	for (size_t i = 0; i < rp->nrules; i++) {
 		struct rules_rule rr;
-		uint64_t before, best = 0;
+		uint64_t before, best;
 		size_t best_j = 0;
 
 		rules_rule(rp->next.rs, i, &rr);
@@ -822,17 +884,7 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 			rr.name, rr.monitor ? "monitor " : "", rr.score, before, rp->hits[i],
 			pct(rp->hits_reject[i], rp->hits[i]),
 			pct(rp->hits_overlap[i], rp->hits[i]));
-		if (rp->pair != NULL)
-			for (size_t j = 0; j < rp->nrules; j++) {
-				struct rules_rule other;
-
-				rules_rule(rp->next.rs, j, &other);
-				if (other.hidden || rp->pair[i * rp->nrules + j] <= best)
-					continue;
-				best = rp->pair[i * rp->nrules + j];
-				best_j = j;
-			}
-		if (best > 0) {
+		if ((best = replay_best_pair(rp, i, &best_j)) > 0) {
 			struct rules_rule other;
 
 			rules_rule(rp->next.rs, best_j, &other);
@@ -840,30 +892,39 @@ void history_replay_print(const struct history_replay *rp, FILE *out)
 		}
 		fprintf(out, "%s\n", rp->skip_next[i] ? "  [reads headers: as stored]" : "");
 	}
-	{
-		/* rules that fired then and are gone from the new file */
-		size_t n;
-		struct tally_item **v = tally_sorted(&rp->before_hits, &n);
-		int header = 0;
+}
 
-		for (size_t i = 0; i < n; i++) {
-			int known = 0;
+/* Rules that fired then and are gone from the new file. */
+static void replay_print_gone(const struct history_replay *rp, FILE *out)
+{
+	size_t n;
+	struct tally_item **v = tally_sorted(&rp->before_hits, &n);
+	int header = 0;
 
-			for (size_t j = 0; j < rp->nrules && !known; j++) {
-				struct rules_rule rr;
+	for (size_t i = 0; i < n; i++) {
+		int known = 0;
 
-				rules_rule(rp->next.rs, j, &rr);
-				known = strcmp(rr.name, v[i]->key) == 0;
-			}
-			if (known || v[i]->n == 0)
-				continue;
-			if (!header++)
-				fprintf(out, "rules that fired then and are not in %s:\n",
-					rp->next.name);
-			fprintf(out, "  %-20s %8" PRIu64 " -> gone\n", v[i]->key, v[i]->n);
+		for (size_t j = 0; j < rp->nrules && !known; j++) {
+			struct rules_rule rr;
+
+			rules_rule(rp->next.rs, j, &rr);
+			known = strcmp(rr.name, v[i]->key) == 0;
 		}
-		free(v);
+		if (known || v[i]->n == 0)
+			continue;
+		if (!header++)
+			fprintf(out, "rules that fired then and are not in %s:\n", rp->next.name);
+		fprintf(out, "  %-20s %8" PRIu64 " -> gone\n", v[i]->key, v[i]->n);
 	}
+	free(v);
+}
+
+void history_replay_print(const struct history_replay *rp, FILE *out)
+{
+	replay_print_coverage(rp, out);
+	replay_print_actions(rp, out);
+	replay_print_rules(rp, out);
+	replay_print_gone(rp, out);
 }
 
 void history_replay_free(struct history_replay **rpp)
@@ -1033,11 +1094,10 @@ static unsigned percentile(const struct list_stats *ls, double p)
 	return 0;
 }
 
-void history_stats_print(const struct history_stats *st, FILE *out)
+/* The period, the actions and the results' mix. */
+static void stats_print_results(const struct history_stats *st, FILE *out)
 {
 	char t1[64], t2[64];
-	size_t n;
-	struct tally_item **v;
 
 	fprintf(out, "%" PRIu64 " message(s)", st->records);
 	if (st->records > 0)
@@ -1055,6 +1115,14 @@ void history_stats_print(const struct history_stats *st, FILE *out)
 	print_mix(out, "SPF (HELO)", &st->spf_helo, st->records);
 	print_mix(out, "DKIM (per message: pass if any signature passed)", &st->dkim, st->records);
 	print_mix(out, "DMARC", &st->dmarc, st->records);
+}
+
+/* The rules' and the monitors' hits, scored with the current rules. */
+static void stats_print_rules(const struct history_stats *st, FILE *out)
+{
+	size_t n;
+	struct tally_item **v;
+
 	fprintf(out, "rules (hits; score contribution with the scores of %s):\n", st->hr.name);
 	v = tally_sorted(&st->rules, &n);
 	for (size_t i = 0; i < n; i++) {
@@ -1075,16 +1143,49 @@ void history_stats_print(const struct history_stats *st, FILE *out)
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "  %-20s %8" PRIu64 " hits (monitor)\n", v[i]->key, v[i]->n);
 	free(v);
-	fprintf(out, "top From domains failing DMARC:\n");
-	v = tally_sorted(&st->fail_domains, &n);
+}
+
+/* The TOP_N most counted keys of t, under title. */
+static void print_top(FILE *out, const char *title, const struct tally *t)
+{
+	size_t n;
+	struct tally_item **v = tally_sorted(t, &n);
+
+	fprintf(out, "%s:\n", title);
 	for (size_t i = 0; i < n && i < TOP_N; i++)
 		fprintf(out, "  %8" PRIu64 "  %s\n", v[i]->n, v[i]->key);
 	free(v);
-	fprintf(out, "top client addresses failing DMARC:\n");
-	v = tally_sorted(&st->fail_ips, &n);
-	for (size_t i = 0; i < n && i < TOP_N; i++)
-		fprintf(out, "  %8" PRIu64 "  %s\n", v[i]->n, v[i]->key);
-	free(v);
+}
+
+/* Each list's "blocked" answers by code; v: the lists, sorted. */
+static void stats_print_blocked(struct tally_item *const *v, size_t n, FILE *out)
+{
+	int any = 0;
+
+	fprintf(out, "\"blocked\" answers (the list refused to answer us):");
+	for (size_t i = 0; i < n; i++) {
+		const struct list_stats *ls = v[i]->data;
+		size_t m;
+		struct tally_item **codes;
+
+		if (ls->status[DNSBL_BLOCKED] == 0)
+			continue;
+		codes = tally_sorted(&ls->blocked_codes, &m);
+		fprintf(out, "\n  %s: %" PRIu64 " (", v[i]->key, ls->status[DNSBL_BLOCKED]);
+		for (size_t j = 0; j < m; j++)
+			fprintf(out, "%s%s x%" PRIu64, j ? ", " : "", codes[j]->key, codes[j]->n);
+		fputc(')', out);
+		free(codes);
+		any = 1;
+	}
+	fprintf(out, "%s\n", any ? "" : " none");
+}
+
+static void stats_print_lists(const struct history_stats *st, FILE *out)
+{
+	size_t n;
+	struct tally_item **v;
+
 	fprintf(out,
 		"DNS lists (answers per list; latency from the query's start to its answer):\n");
 	v = tally_sorted(&st->lists, &n);
@@ -1101,29 +1202,17 @@ void history_stats_print(const struct history_stats *st, FILE *out)
 			ls->asked ? (double)ls->ms_sum / (double)ls->asked : 0.0,
 			percentile(ls, 0.5), percentile(ls, 0.95));
 	}
-	fprintf(out, "\"blocked\" answers (the list refused to answer us):");
-	{
-		int any = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			const struct list_stats *ls = v[i]->data;
-			size_t m;
-			struct tally_item **codes;
-
-			if (ls->status[DNSBL_BLOCKED] == 0)
-				continue;
-			codes = tally_sorted(&ls->blocked_codes, &m);
-			fprintf(out, "\n  %s: %" PRIu64 " (", v[i]->key, ls->status[DNSBL_BLOCKED]);
-			for (size_t j = 0; j < m; j++)
-				fprintf(out, "%s%s x%" PRIu64, j ? ", " : "", codes[j]->key,
-					codes[j]->n);
-			fputc(')', out);
-			free(codes);
-			any = 1;
-		}
-		fprintf(out, "%s\n", any ? "" : " none");
-	}
+	stats_print_blocked(v, n, out);
 	free(v);
+}
+
+void history_stats_print(const struct history_stats *st, FILE *out)
+{
+	stats_print_results(st, out);
+	stats_print_rules(st, out);
+	print_top(out, "top From domains failing DMARC", &st->fail_domains);
+	print_top(out, "top client addresses failing DMARC", &st->fail_ips);
+	stats_print_lists(st, out);
 	if (st->no_facts > 0)
 		fprintf(out,
 			"(%" PRIu64 " record(s) without usable facts: counted in actions, "

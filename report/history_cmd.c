@@ -169,7 +169,39 @@ static struct ruleset *load_rules(const char *path, char **error_r)
 			    : rules_parse("(built-in default rules)", rules_default_text, error_r);
 }
 
-int history_cmd_main(int argc, char **argv)
+/* What the command line asked for beside what goes into struct run; the
+ * strings point into argv. */
+struct cmd_args {
+	const char *config_path, *history, *rules_path;
+	size_t sample;
+	int64_t since; /* seconds back from now; 0: every record */
+};
+
+/* Everything history_cmd_main() opens, closed by cmd_close() whichever
+ * step failed. */
+struct cmd_res {
+	struct store *store;
+	struct ruleset *rs;
+	struct conf *conf;
+	char *error, *location;
+};
+
+/* --sample N; 0, or -1 with the message printed. */
+static int parse_sample(const char *verb, const char *arg, size_t *sample_r)
+{
+	char *end;
+
+	*sample_r = (size_t)strtoul(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end != '\0' || *sample_r > 1000000) {
+		fprintf(stderr, "authscore %s: --sample %s: not a number of messages\n", verb, arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The options of verbs[v]; -1 to go on, else the exit status (0 for
+ * --help, 2 for a usage error, its message printed). */
+static int parse_args(int argc, char **argv, size_t v, struct cmd_args *args, struct run *run)
 {
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -182,57 +214,33 @@ int history_cmd_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *config_path = NULL, *history = NULL, *rules_path = NULL, *since_s = NULL;
-	struct run run = {0};
-	struct store_options so = {0};
-	struct history_rules hr = {0};
-	struct store *store = NULL;
-	struct ruleset *rs = NULL;
-	struct conf *conf = NULL;
-	char *error = NULL, *location = NULL;
-	size_t v, sample = 20;
-	int64_t since, now = (int64_t)time(NULL), begin;
-	int ch, rc = 1;
+	const char *since_s = NULL;
+	int ch;
 
-	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
-		if (strcmp(argv[0], verbs[v].name) == 0)
-			break;
-	if (v == sizeof(verbs) / sizeof(verbs[0]))
-		return 2;
-	run.verb = verbs[v].verb;
-	since = verbs[v].default_since;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			config_path = optarg;
+			args->config_path = optarg;
 			break;
 		case 'H':
-			history = optarg;
+			args->history = optarg;
 			break;
 		case 'r':
-			rules_path = optarg;
+			args->rules_path = optarg;
 			break;
 		case 's':
 			since_s = optarg;
 			break;
 		case 'd':
-			run.domain = optarg;
+			run->domain = optarg;
 			break;
-		case 'n': {
-			char *end;
-
-			sample = (size_t)strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0' || sample > 1000000) {
-				fprintf(stderr,
-					"authscore %s: --sample %s: not a number of messages\n",
-					verbs[v].name, optarg);
+		case 'n':
+			if (parse_sample(verbs[v].name, optarg, &args->sample) < 0)
 				return 2;
-			}
 			break;
-		}
 		case 'j':
-			run.json = 1;
+			run->json = 1;
 			break;
 		case 'h':
 			fputs(verbs[v].usage, stdout);
@@ -242,82 +250,133 @@ int history_cmd_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((run.verb == VERB_EXPLAIN) != (optind + 1 == argc) ||
-	    (run.verb != VERB_EXPLAIN && optind != argc) ||
-	    (run.verb == VERB_REPLAY && rules_path == NULL) ||
-	    (run.json && run.verb != VERB_EXPLAIN) || (run.domain && run.verb == VERB_EXPLAIN)) {
+	if ((run->verb == VERB_EXPLAIN) != (optind + 1 == argc) ||
+	    (run->verb != VERB_EXPLAIN && optind != argc) ||
+	    (run->verb == VERB_REPLAY && args->rules_path == NULL) ||
+	    (run->json && run->verb != VERB_EXPLAIN) ||
+	    (run->domain && run->verb == VERB_EXPLAIN)) {
 		fputs(verbs[v].usage, stderr);
 		return 2;
 	}
-	if (since_s != NULL && parse_duration(since_s, &since) < 0) {
+	if (since_s != NULL && parse_duration(since_s, &args->since) < 0) {
 		fprintf(stderr, "authscore %s: --since %s: not a duration (7d, 12h, 30m...)\n",
 			verbs[v].name, since_s);
 		return 2;
 	}
-	if (run.verb == VERB_EXPLAIN) {
-		run.id = argv[optind];
-		run.plain_id = plain_id(run.id);
+	if (run->verb == VERB_EXPLAIN) {
+		run->id = argv[optind];
+		run->plain_id = plain_id(run->id);
 	}
-	begin = since > 0 ? now - since : INT64_MIN;
+	return -1;
+}
 
-	conf =
-	    conf_load(config_path ? config_path : CONF_DEFAULT_PATH, config_path != NULL, &error);
-	if (conf == NULL) {
-		fprintf(stderr, "authscore %s: %s\n", verbs[v].name, error);
-		goto out;
+/* The configuration, the rules (into hr) and the store; -1 with the
+ * message printed. */
+static int open_history(struct cmd_res *res, struct cmd_args *args, const char *verb,
+			struct history_rules *hr)
+{
+	struct store_options so = {0};
+	const char *config_path = args->config_path;
+
+	res->conf = conf_load(config_path ? config_path : CONF_DEFAULT_PATH, config_path != NULL,
+			      &res->error);
+	if (res->conf == NULL) {
+		fprintf(stderr, "authscore %s: %s\n", verb, res->error);
+		return -1;
 	}
 	log_init("authscore", 1);
 	log_set_level(LOG_LEVEL_WARN);
 	/* replay compares with the new file; explain and stats use the current one */
-	if (rules_path == NULL)
-		rules_path = conf->rules_path;
-	if ((rs = load_rules(rules_path, &error)) == NULL) {
-		fprintf(stderr, "%s\n", error);
-		goto out;
+	if (args->rules_path == NULL)
+		args->rules_path = res->conf->rules_path;
+	if ((res->rs = load_rules(args->rules_path, &res->error)) == NULL) {
+		fprintf(stderr, "%s\n", res->error);
+		return -1;
 	}
-	hr.conf = conf;
-	hr.rs = rs;
-	hr.name = rules_path != NULL ? rules_path : "the built-in default rules";
-	run.hr = &hr;
-	location = history != NULL ? xstrdup(history) : conf_history_location(conf);
-	if (location == NULL) {
+	hr->conf = res->conf;
+	hr->rs = res->rs;
+	hr->name = args->rules_path != NULL ? args->rules_path : "the built-in default rules";
+	res->location =
+	    args->history != NULL ? xstrdup(args->history) : conf_history_location(res->conf);
+	if (res->location == NULL) {
 		fprintf(stderr, "authscore %s: history is off (history none): no stored facts\n",
-			verbs[v].name);
-		goto out;
+			verb);
+		return -1;
 	}
-	so.location = location;
-	so.spool_dir = conf->state_dir;
-	if ((store = store_open(&so, &error)) == NULL) {
-		fprintf(stderr, "authscore %s: %s: %s\n", verbs[v].name, location, error);
-		goto out;
+	so.location = res->location;
+	so.spool_dir = res->conf->state_dir;
+	if ((res->store = store_open(&so, &res->error)) == NULL) {
+		fprintf(stderr, "authscore %s: %s: %s\n", verb, res->location, res->error);
+		return -1;
 	}
-	if (run.verb == VERB_REPLAY)
-		run.replay = history_replay_new(&hr, sample);
-	if (run.verb == VERB_STATS)
-		run.stats = history_stats_new(&hr);
-	if (store_each_line(store, begin, INT64_MAX, each_line, &run, &error) < 0) {
-		fprintf(stderr, "authscore %s: cannot read the history: %s\n", verbs[v].name,
-			error ? error : "?");
-		goto out;
-	}
-	rc = 0;
-	if (run.verb == VERB_EXPLAIN && run.found == 0) {
+	return 0;
+}
+
+/* After the records are read: explain's "not found" (exit status 1), or
+ * the replay's or the stats' tables. */
+static int finish(const struct run *run, int64_t since)
+{
+	int rc = 0;
+
+	if (run->verb == VERB_EXPLAIN && run->found == 0) {
 		fprintf(stderr,
 			"authscore explain: no stored message with queue id or Message-ID %s%s\n",
-			run.id, since > 0 ? " in that period" : "");
+			run->id, since > 0 ? " in that period" : "");
 		rc = 1;
 	}
-	if (run.replay != NULL)
-		history_replay_print(run.replay, stdout);
-	if (run.stats != NULL)
-		history_stats_print(run.stats, stdout);
+	if (run->replay != NULL)
+		history_replay_print(run->replay, stdout);
+	if (run->stats != NULL)
+		history_stats_print(run->stats, stdout);
+	return rc;
+}
+
+static void cmd_close(struct cmd_res *res, struct run *run)
+{
+	history_replay_free(&run->replay);
+	history_stats_free(&run->stats);
+	store_close(&res->store);
+	rules_free(&res->rs);
+	conf_free(&res->conf);
+	free(res->location);
+	free(res->error);
+}
+
+int history_cmd_main(int argc, char **argv)
+{
+	struct cmd_args args = {.sample = 20};
+	struct cmd_res res = {0};
+	struct run run = {0};
+	struct history_rules hr = {0};
+	int64_t now = (int64_t)time(NULL), begin;
+	size_t v;
+	int rc = 1;
+
+	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+		if (strcmp(argv[0], verbs[v].name) == 0)
+			break;
+	if (v == sizeof(verbs) / sizeof(verbs[0]))
+		return 2;
+	run.verb = verbs[v].verb;
+	args.since = verbs[v].default_since;
+	if ((rc = parse_args(argc, argv, v, &args, &run)) >= 0)
+		return rc;
+	begin = args.since > 0 ? now - args.since : INT64_MIN;
+	rc = 1;
+	if (open_history(&res, &args, verbs[v].name, &hr) < 0)
+		goto out;
+	run.hr = &hr;
+	if (run.verb == VERB_REPLAY)
+		run.replay = history_replay_new(&hr, args.sample);
+	if (run.verb == VERB_STATS)
+		run.stats = history_stats_new(&hr);
+	if (store_each_line(res.store, begin, INT64_MAX, each_line, &run, &res.error) < 0) {
+		fprintf(stderr, "authscore %s: cannot read the history: %s\n", verbs[v].name,
+			res.error ? res.error : "?");
+		goto out;
+	}
+	rc = finish(&run, args.since);
 out:
-	history_replay_free(&run.replay);
-	history_stats_free(&run.stats);
-	store_close(&store);
-	rules_free(&rs);
-	conf_free(&conf);
-	free(location);
-	free(error);
+	cmd_close(&res, &run);
 	return rc;
 }

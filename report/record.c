@@ -216,6 +216,77 @@ static size_t utf8_put(char *out, unsigned cp)
 	return 4;
 }
 
+/* A \u escape at s (its 'u'), into o; *s_r is left on its last hex digit,
+ * *o_r past what was written.  \udc80..\udcff is a byte that was not
+ * UTF-8 (the writer's convention). */
+static int jparse_u_escape(struct jparser *jp, const char **s_r, char **o_r)
+{
+	const char *s = *s_r;
+	unsigned cp, lo;
+
+	if (jp->p - s < 5 || hex4(s + 1, &cp) < 0)
+		return jfail(jp, "bad \\u escape");
+	s += 4;
+	if (cp == 0)
+		return jfail(jp, "NUL in a string");
+	if (cp >= 0xdc80 && cp <= 0xdcff) {
+		*(*o_r)++ = (char)(cp & 0xff); /* a byte that was not UTF-8 */
+		*s_r = s;
+		return 0;
+	}
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (jp->p - s < 7 || s[1] != '\\' || s[2] != 'u' || hex4(s + 3, &lo) < 0 ||
+		    lo < 0xdc00 || lo > 0xdfff)
+			return jfail(jp, "unpaired surrogate");
+		s += 6;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+	} else if (cp >= 0xd800 && cp <= 0xdfff)
+		return jfail(jp, "unpaired surrogate");
+	*o_r += utf8_put(*o_r, cp);
+	*s_r = s;
+	return 0;
+}
+
+/* The escape at *s_r (the character after its backslash), into *o_r;
+ * both are moved past it. */
+static int jparse_escape(struct jparser *jp, const char **s_r, char **o_r)
+{
+	const char *s = *s_r;
+	char *o = *o_r;
+
+	switch (*s) {
+	case '"':
+	case '\\':
+	case '/':
+		*o++ = *s;
+		break;
+	case 'b':
+		*o++ = '\b';
+		break;
+	case 'f':
+		*o++ = '\f';
+		break;
+	case 'n':
+		*o++ = '\n';
+		break;
+	case 'r':
+		*o++ = '\r';
+		break;
+	case 't':
+		*o++ = '\t';
+		break;
+	case 'u':
+		if (jparse_u_escape(jp, &s, &o) < 0)
+			return -1;
+		break;
+	default:
+		return jfail(jp, "bad escape");
+	}
+	*s_r = s + 1;
+	*o_r = o;
+	return 0;
+}
+
 static int jparse_string(struct jparser *jp, char **out_r)
 {
 	const char *start = ++jp->p; /* past the quote */
@@ -257,54 +328,8 @@ static int jparse_string(struct jparser *jp, char **out_r)
 			continue;
 		}
 		s++;
-		switch (*s) {
-		case '"':
-		case '\\':
-		case '/':
-			*o++ = *s;
-			break;
-		case 'b':
-			*o++ = '\b';
-			break;
-		case 'f':
-			*o++ = '\f';
-			break;
-		case 'n':
-			*o++ = '\n';
-			break;
-		case 'r':
-			*o++ = '\r';
-			break;
-		case 't':
-			*o++ = '\t';
-			break;
-		case 'u': {
-			unsigned cp, lo;
-
-			if (jp->p - s < 5 || hex4(s + 1, &cp) < 0)
-				return jfail(jp, "bad \\u escape");
-			s += 4;
-			if (cp == 0)
-				return jfail(jp, "NUL in a string");
-			if (cp >= 0xdc80 && cp <= 0xdcff) {
-				*o++ = (char)(cp & 0xff); /* a byte that was not UTF-8 */
-				break;
-			}
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (jp->p - s < 7 || s[1] != '\\' || s[2] != 'u' ||
-				    hex4(s + 3, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff)
-					return jfail(jp, "unpaired surrogate");
-				s += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			} else if (cp >= 0xd800 && cp <= 0xdfff)
-				return jfail(jp, "unpaired surrogate");
-			o += utf8_put(o, cp);
-			break;
-		}
-		default:
-			return jfail(jp, "bad escape");
-		}
-		s++;
+		if (jparse_escape(jp, &s, &o) < 0)
+			return -1;
 	}
 	*o = '\0';
 	jp->p++; /* the closing quote */
@@ -346,7 +371,60 @@ static int jparse_number(struct jparser *jp)
 	return 0;
 }
 
-static int jparse_value(struct jparser *jp, struct jval *v, int depth)
+static int jparse_value(struct jparser *jp, struct jval *v, int depth);
+
+/* The members of an object or the elements of an array, jp->p on its
+ * opening bracket. */
+static int jparse_container(struct jparser *jp, struct jval *v, int depth)
+{
+	char close = *jp->p == '{' ? '}' : ']';
+	struct jval **tail = &v->kids;
+
+	if (depth >= JSON_MAX_DEPTH)
+		return jfail(jp, "nested too deep");
+	v->type = close == '}' ? J_OBJ : J_ARR;
+	jp->p++;
+	jskip_ws(jp);
+	if (jp->p < jp->end && *jp->p == close) {
+		jp->p++;
+		return 0;
+	}
+	for (;;) {
+		struct jval *kid = arena_alloc(jp->a, sizeof(*kid));
+		char *key;
+
+		if (v->type == J_OBJ) {
+			jskip_ws(jp);
+			if (jp->p >= jp->end || *jp->p != '"')
+				return jfail(jp, "expected a member name");
+			if (jparse_string(jp, &key) < 0)
+				return -1;
+			kid->key = key;
+			jskip_ws(jp);
+			if (jp->p >= jp->end || *jp->p != ':')
+				return jfail(jp, "expected ':'");
+			jp->p++;
+		}
+		if (jparse_value(jp, kid, depth + 1) < 0)
+			return -1;
+		*tail = kid;
+		tail = &kid->next;
+		v->count++;
+		jskip_ws(jp);
+		if (jp->p < jp->end && *jp->p == ',') {
+			jp->p++;
+			continue;
+		}
+		if (jp->p < jp->end && *jp->p == close) {
+			jp->p++;
+			return 0;
+		}
+		return jfail(jp, "expected ',' or a closing bracket");
+	}
+}
+
+/* null, true or false. */
+static int jparse_word(struct jparser *jp, struct jval *v)
 {
 	static const struct {
 		const char *word;
@@ -354,6 +432,21 @@ static int jparse_value(struct jparser *jp, struct jval *v, int depth)
 		int boolean;
 	} words[] = {{"null", J_NULL, 0}, {"true", J_BOOL, 1}, {"false", J_BOOL, 0}};
 
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t n = strlen(words[i].word);
+
+		if ((size_t)(jp->end - jp->p) >= n && memcmp(jp->p, words[i].word, n) == 0) {
+			v->type = words[i].type;
+			v->boolean = words[i].boolean;
+			jp->p += n;
+			return 0;
+		}
+	}
+	return jfail(jp, "unexpected character");
+}
+
+static int jparse_value(struct jparser *jp, struct jval *v, int depth)
+{
 	if (++jp->values > JSON_MAX_VALUES)
 		return jfail(jp, "too many values");
 	jskip_ws(jp);
@@ -361,49 +454,8 @@ static int jparse_value(struct jparser *jp, struct jval *v, int depth)
 		return jfail(jp, "unexpected end");
 	v->raw = jp->p;
 	if (*jp->p == '{' || *jp->p == '[') {
-		char close = *jp->p == '{' ? '}' : ']';
-		struct jval **tail = &v->kids;
-
-		if (depth >= JSON_MAX_DEPTH)
-			return jfail(jp, "nested too deep");
-		v->type = close == '}' ? J_OBJ : J_ARR;
-		jp->p++;
-		jskip_ws(jp);
-		if (jp->p < jp->end && *jp->p == close)
-			jp->p++;
-		else
-			for (;;) {
-				struct jval *kid = arena_alloc(jp->a, sizeof(*kid));
-				char *key;
-
-				if (v->type == J_OBJ) {
-					jskip_ws(jp);
-					if (jp->p >= jp->end || *jp->p != '"')
-						return jfail(jp, "expected a member name");
-					if (jparse_string(jp, &key) < 0)
-						return -1;
-					kid->key = key;
-					jskip_ws(jp);
-					if (jp->p >= jp->end || *jp->p != ':')
-						return jfail(jp, "expected ':'");
-					jp->p++;
-				}
-				if (jparse_value(jp, kid, depth + 1) < 0)
-					return -1;
-				*tail = kid;
-				tail = &kid->next;
-				v->count++;
-				jskip_ws(jp);
-				if (jp->p < jp->end && *jp->p == ',') {
-					jp->p++;
-					continue;
-				}
-				if (jp->p < jp->end && *jp->p == close) {
-					jp->p++;
-					break;
-				}
-				return jfail(jp, "expected ',' or a closing bracket");
-			}
+		if (jparse_container(jp, v, depth) < 0)
+			return -1;
 	} else if (*jp->p == '"') {
 		v->type = J_STR;
 		if (jparse_string(jp, &v->str) < 0)
@@ -413,23 +465,8 @@ static int jparse_value(struct jparser *jp, struct jval *v, int depth)
 		if (jparse_number(jp) < 0)
 			return -1;
 		v->str = arena_strndup(jp->a, v->raw, (size_t)(jp->p - v->raw));
-	} else {
-		size_t i;
-
-		for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-			size_t n = strlen(words[i].word);
-
-			if ((size_t)(jp->end - jp->p) >= n &&
-			    memcmp(jp->p, words[i].word, n) == 0) {
-				v->type = words[i].type;
-				v->boolean = words[i].boolean;
-				jp->p += n;
-				break;
-			}
-		}
-		if (i == sizeof(words) / sizeof(words[0]))
-			return jfail(jp, "unexpected character");
-	}
+	} else if (jparse_word(jp, v) < 0)
+		return -1;
 	v->raw_len = (size_t)(jp->p - v->raw);
 	return 0;
 }
@@ -822,11 +859,84 @@ static void facts_names(struct jw *w, const char *key, const char **names, size_
 	jw_close(w, ']');
 }
 
+static void facts_lists(struct jw *w, const struct facts *f)
+{
+	jw_open(w, "ip_lists", '[');
+	for (size_t i = 0; i < f->ip_list_count; i++)
+		facts_list(w, &f->ip_lists[i], NULL);
+	jw_close(w, ']');
+	jw_open(w, "domain_lists", '[');
+	for (size_t i = 0; i < f->domain_list_count; i++) {
+		unsigned id = f->domain_lists[i].identity;
+
+		facts_list(w, &f->domain_lists[i].r,
+			   id < sizeof(identity_names) / sizeof(identity_names[0])
+			       ? identity_names[id]
+			       : "unknown");
+	}
+	jw_close(w, ']');
+}
+
+static void facts_dkim(struct jw *w, const struct dkim_results *dk)
+{
+	jw_open(w, "dkim", '[');
+	for (size_t i = 0; i < dk->count; i++) {
+		const struct dkim_sig *s = &dk->sig[i];
+
+		jw_open(w, NULL, '{');
+		jw_str(w, "result", dkim_result_name(s->result), SIZE_MAX);
+		jw_str(w, "domain", s->domain, FACTS_STR_MAX);
+		jw_str(w, "selector", s->selector, FACTS_STR_MAX);
+		jw_str(w, "algorithm", s->algorithm, FACTS_STR_MAX);
+		jw_str(w, "b8", s->b8, FACTS_STR_MAX);
+		jw_str(w, "reason", s->reason, FACTS_STR_MAX);
+		jw_i64(w, "key_bits", s->key_bits);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
+static void facts_dmarc_record(struct jw *w, const struct dmarc_record *dr)
+{
+	jw_open(w, "dmarc_record", '{');
+	jw_i64(w, "found", dr->found);
+	jw_str(w, "error", dmarc_result_name(dr->error), SIZE_MAX);
+	jw_str(w, "record_domain", dr->record_domain, FACTS_STR_MAX);
+	jw_str(w, "org_domain", dr->org_domain, FACTS_STR_MAX);
+	jw_str(w, "p", dmarc_policy_name(dr->p), SIZE_MAX);
+	jw_str(w, "sp", dmarc_policy_name(dr->sp), SIZE_MAX);
+	jw_str(w, "np", dmarc_policy_name(dr->np), SIZE_MAX);
+	jw_i64(w, "adkim_strict", dr->adkim_strict);
+	jw_i64(w, "aspf_strict", dr->aspf_strict);
+	jw_i64(w, "testing", dr->testing);
+	jw_i64(w, "psd", dr->psd);
+	jw_str(w, "rua", dr->rua, FACTS_STR_MAX);
+	jw_str(w, "raw", dr->raw, FACTS_STR_MAX);
+	jw_str(w, "invalid", dr->invalid, FACTS_STR_MAX);
+	jw_i64(w, "domain_exists", dr->domain_exists);
+	jw_i64(w, "queries", dr->queries);
+	jw_str(w, "why", dr->why, FACTS_STR_MAX);
+	jw_close(w, '}');
+}
+
+static void facts_dmarc(struct jw *w, const struct dmarc_outcome *d)
+{
+	jw_open(w, "dmarc", '{');
+	jw_str(w, "result", dmarc_result_name(d->result), SIZE_MAX);
+	jw_str(w, "header_from", d->header_from, FACTS_STR_MAX);
+	jw_str(w, "policy", dmarc_policy_name(d->policy), SIZE_MAX);
+	jw_str(w, "published", dmarc_policy_name(d->published), SIZE_MAX);
+	jw_i64(w, "spf_aligned", d->spf_aligned);
+	jw_i64(w, "dkim_aligned", d->dkim_aligned);
+	jw_str(w, "dkim_aligned_domain", d->dkim_aligned_domain, FACTS_STR_MAX);
+	jw_str(w, "reason", d->reason, FACTS_STR_MAX);
+	jw_close(w, '}');
+}
+
 /* Everything a rules replay reads from struct facts except header contents
  * (the header count and sizes are kept). */
 static const char *facts_encode(const struct facts *f, struct arena *a)
 {
-	const struct dmarc_record *dr = &f->dmarc_record;
 	struct buf b;
 	struct jw w = {.b = &b};
 	const char *out;
@@ -842,20 +952,7 @@ static const char *facts_encode(const struct facts *f, struct arena *a)
 	jw_str(&w, "helo", f->helo, FACTS_STR_MAX);
 	jw_str(&w, "auth_user", f->auth_user, FACTS_STR_MAX);
 	jw_str(&w, "tls_version", f->tls_version, FACTS_STR_MAX);
-	jw_open(&w, "ip_lists", '[');
-	for (size_t i = 0; i < f->ip_list_count; i++)
-		facts_list(&w, &f->ip_lists[i], NULL);
-	jw_close(&w, ']');
-	jw_open(&w, "domain_lists", '[');
-	for (size_t i = 0; i < f->domain_list_count; i++) {
-		unsigned id = f->domain_lists[i].identity;
-
-		facts_list(&w, &f->domain_lists[i].r,
-			   id < sizeof(identity_names) / sizeof(identity_names[0])
-			       ? identity_names[id]
-			       : "unknown");
-	}
-	jw_close(&w, ']');
+	facts_lists(&w, f);
 	jw_open(&w, "iprev", '{');
 	jw_str(&w, "result", iprev_result_name(f->iprev.result), SIZE_MAX);
 	jw_str(&w, "name", f->iprev.name, FACTS_STR_MAX);
@@ -886,51 +983,10 @@ static const char *facts_encode(const struct facts *f, struct arena *a)
 	jw_i64(&w, "from_fields", f->from_fields);
 	jw_str(&w, "from_domain", f->from_domain, FACTS_STR_MAX);
 	jw_str(&w, "from_error", f->from_error, FACTS_STR_MAX);
-	jw_open(&w, "dkim", '[');
-	for (size_t i = 0; i < f->dkim.count; i++) {
-		const struct dkim_sig *s = &f->dkim.sig[i];
-
-		jw_open(&w, NULL, '{');
-		jw_str(&w, "result", dkim_result_name(s->result), SIZE_MAX);
-		jw_str(&w, "domain", s->domain, FACTS_STR_MAX);
-		jw_str(&w, "selector", s->selector, FACTS_STR_MAX);
-		jw_str(&w, "algorithm", s->algorithm, FACTS_STR_MAX);
-		jw_str(&w, "b8", s->b8, FACTS_STR_MAX);
-		jw_str(&w, "reason", s->reason, FACTS_STR_MAX);
-		jw_i64(&w, "key_bits", s->key_bits);
-		jw_close(&w, '}');
-	}
-	jw_close(&w, ']');
+	facts_dkim(&w, &f->dkim);
 	jw_i64(&w, "dkim_skipped", f->dkim.skipped);
-	jw_open(&w, "dmarc_record", '{');
-	jw_i64(&w, "found", dr->found);
-	jw_str(&w, "error", dmarc_result_name(dr->error), SIZE_MAX);
-	jw_str(&w, "record_domain", dr->record_domain, FACTS_STR_MAX);
-	jw_str(&w, "org_domain", dr->org_domain, FACTS_STR_MAX);
-	jw_str(&w, "p", dmarc_policy_name(dr->p), SIZE_MAX);
-	jw_str(&w, "sp", dmarc_policy_name(dr->sp), SIZE_MAX);
-	jw_str(&w, "np", dmarc_policy_name(dr->np), SIZE_MAX);
-	jw_i64(&w, "adkim_strict", dr->adkim_strict);
-	jw_i64(&w, "aspf_strict", dr->aspf_strict);
-	jw_i64(&w, "testing", dr->testing);
-	jw_i64(&w, "psd", dr->psd);
-	jw_str(&w, "rua", dr->rua, FACTS_STR_MAX);
-	jw_str(&w, "raw", dr->raw, FACTS_STR_MAX);
-	jw_str(&w, "invalid", dr->invalid, FACTS_STR_MAX);
-	jw_i64(&w, "domain_exists", dr->domain_exists);
-	jw_i64(&w, "queries", dr->queries);
-	jw_str(&w, "why", dr->why, FACTS_STR_MAX);
-	jw_close(&w, '}');
-	jw_open(&w, "dmarc", '{');
-	jw_str(&w, "result", dmarc_result_name(f->dmarc.result), SIZE_MAX);
-	jw_str(&w, "header_from", f->dmarc.header_from, FACTS_STR_MAX);
-	jw_str(&w, "policy", dmarc_policy_name(f->dmarc.policy), SIZE_MAX);
-	jw_str(&w, "published", dmarc_policy_name(f->dmarc.published), SIZE_MAX);
-	jw_i64(&w, "spf_aligned", f->dmarc.spf_aligned);
-	jw_i64(&w, "dkim_aligned", f->dmarc.dkim_aligned);
-	jw_str(&w, "dkim_aligned_domain", f->dmarc.dkim_aligned_domain, FACTS_STR_MAX);
-	jw_str(&w, "reason", f->dmarc.reason, FACTS_STR_MAX);
-	jw_close(&w, '}');
+	facts_dmarc_record(&w, &f->dmarc_record);
+	facts_dmarc(&w, &f->dmarc);
 	jw_str(&w, "dmarc_override", f->dmarc_override, FACTS_STR_MAX);
 	jw_dbl(&w, "score", f->score);
 	facts_names(&w, "rules_hit", f->rules_hit, f->rules_hit_count, SIZE_MAX);

@@ -332,149 +332,201 @@ static int code_parse(const char *s, uint32_t *out)
 static int decode_object(struct fd *d, const struct jval *obj, const struct fd_table *t,
 			 char *base);
 
-static int decode_field(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+/* One decoder per kind of field (the table below): v into the member of
+ * base that f names; -1 with d->error set. */
+typedef int fd_decoder(struct fd *d, const struct fd_field *f, const struct jval *v, char *base);
+
+static int decode_str(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
 {
-	char *p = base + f->off;
+	if (v->type != J_STR)
+		return fail(d, "a string fact is not a string");
+	*(const char **)(base + f->off) = v->str;
+	return 0;
+}
+
+static int decode_chars(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	if (v->type != J_STR || strlen(v->str) >= (size_t)f->max)
+		return fail(d, "a short string fact is too long or not a string");
+	memcpy(base + f->off, v->str, strlen(v->str) + 1);
+	return 0;
+}
+
+static int decode_int(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
 	long long n;
 
-	switch (f->kind) {
-	case FD_STR:
-		if (v->type != J_STR)
-			return fail(d, "a string fact is not a string");
-		*(const char **)p = v->str;
-		return 0;
-	case FD_CHARS:
-		if (v->type != J_STR || strlen(v->str) >= (size_t)f->max)
-			return fail(d, "a short string fact is too long or not a string");
-		memcpy(p, v->str, strlen(v->str) + 1);
-		return 0;
-	case FD_INT:
-		if (integer(v, f->min, f->max, &n) < 0)
-			return fail(d, "a flag fact is out of range");
-		*(int *)p = (int)n;
-		return 0;
-	case FD_UINT:
-		if (integer(v, 0, f->max, &n) < 0)
-			return fail(d, "a count fact is out of range");
-		*(unsigned *)p = (unsigned)n;
-		return 0;
-	case FD_SIZE:
-		if (integer(v, 0, f->max, &n) < 0)
-			return fail(d, "a size fact is out of range");
-		*(size_t *)p = (size_t)n;
-		return 0;
-	case FD_DBL: {
-		char *end;
-		double x;
+	if (integer(v, f->min, f->max, &n) < 0)
+		return fail(d, "a flag fact is out of range");
+	*(int *)(base + f->off) = (int)n;
+	return 0;
+}
 
-		if (v->type != J_NUM)
-			return fail(d, "a number fact is not a number");
-		x = strtod(v->str, &end);
-		if (*end != '\0' || !isfinite(x))
-			return fail(d, "a number fact is not finite");
-		*(double *)p = x;
-		return 0;
-	}
-	case FD_ENUM: {
-		const struct fd_enum *e = f->sub;
+static int decode_uint(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	long long n;
 
-		if (v->type != J_STR)
-			return fail(d, "a result fact is not a string");
-		for (int i = 0; i < e->count; i++)
-			if (strcmp(e->name(i), v->str) == 0) {
-				*(int *)p = i; /* every enum of facts.h is int-sized */
-				return 0;
-			}
-		return fail(d, "a result fact has an unknown name");
-	}
-	case FD_OBJ:
-		if (v->type != J_OBJ)
-			return fail(d, "a nested fact is not an object");
-		return decode_object(d, v, f->sub, p);
-	case FD_ARR: {
-		const struct fd_table *t = f->sub;
-		char *elems;
-		size_t i = 0;
+	if (integer(v, 0, f->max, &n) < 0)
+		return fail(d, "a count fact is out of range");
+	*(unsigned *)(base + f->off) = (unsigned)n;
+	return 0;
+}
 
-		if (v->type != J_ARR || v->count > (size_t)f->max)
-			return fail(d, "a list fact is not an array or too long");
-		elems = arena_alloc(d->a, (v->count + 1) * t->size);
-		memset(elems, 0, (v->count + 1) * t->size);
-		for (const struct jval *k = v->kids; k != NULL; k = k->next, i++) {
-			if (k->type != J_OBJ)
-				return fail(d, "a list element is not an object");
-			if (decode_object(d, k, t, elems + i * t->size) < 0)
-				return -1;
+static int decode_size(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	long long n;
+
+	if (integer(v, 0, f->max, &n) < 0)
+		return fail(d, "a size fact is out of range");
+	*(size_t *)(base + f->off) = (size_t)n;
+	return 0;
+}
+
+static int decode_dbl(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	char *end;
+	double x;
+
+	if (v->type != J_NUM)
+		return fail(d, "a number fact is not a number");
+	x = strtod(v->str, &end);
+	if (*end != '\0' || !isfinite(x))
+		return fail(d, "a number fact is not finite");
+	*(double *)(base + f->off) = x;
+	return 0;
+}
+
+static int decode_enum(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	const struct fd_enum *e = f->sub;
+
+	if (v->type != J_STR)
+		return fail(d, "a result fact is not a string");
+	for (int i = 0; i < e->count; i++)
+		if (strcmp(e->name(i), v->str) == 0) {
+			*(int *)(base + f->off) = i; /* every enum of facts.h is int-sized */
+			return 0;
 		}
-		*(void **)p = elems;
+	return fail(d, "a result fact has an unknown name");
+}
+
+static int decode_obj(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	if (v->type != J_OBJ)
+		return fail(d, "a nested fact is not an object");
+	return decode_object(d, v, f->sub, base + f->off);
+}
+
+static int decode_arr(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	const struct fd_table *t = f->sub;
+	char *elems;
+	size_t i = 0;
+
+	if (v->type != J_ARR || v->count > (size_t)f->max)
+		return fail(d, "a list fact is not an array or too long");
+	elems = arena_alloc(d->a, (v->count + 1) * t->size);
+	memset(elems, 0, (v->count + 1) * t->size);
+	for (const struct jval *k = v->kids; k != NULL; k = k->next, i++) {
+		if (k->type != J_OBJ)
+			return fail(d, "a list element is not an object");
+		if (decode_object(d, k, t, elems + i * t->size) < 0)
+			return -1;
+	}
+	*(void **)(base + f->off) = elems;
+	*(size_t *)(base + f->count_off) = v->count;
+	return 0;
+}
+
+static int decode_strs(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	size_t size = f->count_off == NO_COUNT ? (size_t)f->max : v->count;
+	const char **names;
+	size_t i = 0;
+
+	if (v->type != J_ARR || v->count > (size_t)f->max)
+		return fail(d, "a list of names is not an array or too long");
+	names = arena_alloc(d->a, (size + 1) * sizeof(*names));
+	memset(names, 0, (size + 1) * sizeof(*names));
+	for (const struct jval *k = v->kids; k != NULL; k = k->next) {
+		if (k->type != J_STR)
+			return fail(d, "a name in a list is not a string");
+		names[i++] = k->str;
+	}
+	*(const char ***)(base + f->off) = names;
+	if (f->count_off != NO_COUNT)
 		*(size_t *)(base + f->count_off) = v->count;
-		return 0;
-	}
-	case FD_STRS: {
-		size_t size = f->count_off == NO_COUNT ? (size_t)f->max : v->count;
-		const char **names;
-		size_t i = 0;
+	return 0;
+}
 
-		if (v->type != J_ARR || v->count > (size_t)f->max)
-			return fail(d, "a list of names is not an array or too long");
-		names = arena_alloc(d->a, (size + 1) * sizeof(*names));
-		memset(names, 0, (size + 1) * sizeof(*names));
-		for (const struct jval *k = v->kids; k != NULL; k = k->next) {
-			if (k->type != J_STR)
-				return fail(d, "a name in a list is not a string");
-			names[i++] = k->str;
-		}
-		*(const char ***)p = names;
-		if (f->count_off != NO_COUNT)
-			*(size_t *)(base + f->count_off) = v->count;
-		return 0;
-	}
-	case FD_CODES: {
-		uint32_t *codes = (uint32_t *)p;
-		size_t i = 0;
+static int decode_codes(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	uint32_t *codes = (uint32_t *)(base + f->off);
+	size_t i = 0;
 
-		if (v->type != J_ARR || v->count > (size_t)f->max)
-			return fail(d, "DNS list codes are not an array of at most 8");
-		for (const struct jval *k = v->kids; k != NULL; k = k->next)
-			if (k->type != J_STR || code_parse(k->str, &codes[i++]) < 0)
-				return fail(d, "a DNS list code is not an IPv4 address");
-		*(size_t *)(base + f->count_off) = v->count;
-		return 0;
-	}
-	case FD_ALLOW: {
-		struct dnsbl_list *l = arena_alloc(d->a, sizeof(*l));
+	if (v->type != J_ARR || v->count > (size_t)f->max)
+		return fail(d, "DNS list codes are not an array of at most 8");
+	for (const struct jval *k = v->kids; k != NULL; k = k->next)
+		if (k->type != J_STR || code_parse(k->str, &codes[i++]) < 0)
+			return fail(d, "a DNS list code is not an IPv4 address");
+	*(size_t *)(base + f->count_off) = v->count;
+	return 0;
+}
 
-		if (integer(v, 0, 1, &n) < 0)
-			return fail(d, "\"allow\" is not 0 or 1");
-		memset(l, 0, sizeof(*l));
-		l->allow = (int)n;
-		*(const struct dnsbl_list **)p = l;
-		return 0;
-	}
-	case FD_FLAGS: {
-		const struct fd_enum *e = f->sub;
-		unsigned bits = 0;
+static int decode_allow(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	struct dnsbl_list *l = arena_alloc(d->a, sizeof(*l));
+	long long n;
 
-		if (v->type != J_ARR || v->count > (size_t)e->count)
-			return fail(d, "a set of names is not an array or too long");
-		for (const struct jval *k = v->kids; k != NULL; k = k->next) {
-			int i = 0;
+	if (integer(v, 0, 1, &n) < 0)
+		return fail(d, "\"allow\" is not 0 or 1");
+	memset(l, 0, sizeof(*l));
+	l->allow = (int)n;
+	*(const struct dnsbl_list **)(base + f->off) = l;
+	return 0;
+}
 
-			if (k->type != J_STR)
-				return fail(d, "a name in a set is not a string");
-			while (i < e->count && strcmp(e->name(i), k->str) != 0)
-				i++;
-			if (i == e->count || (bits & (1u << i)) != 0)
-				return fail(d, "a set has an unknown or repeated name");
-			bits |= 1u << i;
-		}
-		*(unsigned *)p = bits;
-		return 0;
+static int decode_flags(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	const struct fd_enum *e = f->sub;
+	unsigned bits = 0;
+
+	if (v->type != J_ARR || v->count > (size_t)e->count)
+		return fail(d, "a set of names is not an array or too long");
+	for (const struct jval *k = v->kids; k != NULL; k = k->next) {
+		int i = 0;
+
+		if (k->type != J_STR)
+			return fail(d, "a name in a set is not a string");
+		while (i < e->count && strcmp(e->name(i), k->str) != 0)
+			i++;
+		if (i == e->count || (bits & (1u << i)) != 0)
+			return fail(d, "a set has an unknown or repeated name");
+		bits |= 1u << i;
 	}
-	case FD_IGNORED:
-		return 0;
-	}
-	return fail(d, "internal: unknown field kind");
+	*(unsigned *)(base + f->off) = bits;
+	return 0;
+}
+
+static int decode_ignored(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	(void)d, (void)f, (void)v, (void)base;
+	return 0;
+}
+
+static fd_decoder *const decoders[] = {
+    [FD_STR] = decode_str,     [FD_CHARS] = decode_chars,     [FD_INT] = decode_int,
+    [FD_UINT] = decode_uint,   [FD_SIZE] = decode_size,	      [FD_DBL] = decode_dbl,
+    [FD_ENUM] = decode_enum,   [FD_OBJ] = decode_obj,	      [FD_ARR] = decode_arr,
+    [FD_STRS] = decode_strs,   [FD_CODES] = decode_codes,     [FD_ALLOW] = decode_allow,
+    [FD_FLAGS] = decode_flags, [FD_IGNORED] = decode_ignored,
+};
+
+static int decode_field(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	if ((size_t)f->kind >= sizeof(decoders) / sizeof(decoders[0]) || decoders[f->kind] == NULL)
+		return fail(d, "internal: unknown field kind");
+	return decoders[f->kind](d, f, v, base);
 }
 
 #define FD_MAX_ROWS 64 /* rows of one table */

@@ -210,6 +210,29 @@ static void key_add(struct buf *k, const char *s)
 	buf_printf(k, "%zu:%s|", s ? strlen(s) : (size_t)-1, s ? s : "");
 }
 
+/* What makes two records one row: the policy domain and every field of the
+ * row, in k. */
+static void row_key(struct buf *k, const char *name, const struct report_row *row)
+{
+	buf_reset(k);
+	key_add(k, name);
+	key_add(k, row->source_ip);
+	key_add(k, row->disposition);
+	key_add(k, row->dkim_eval);
+	key_add(k, row->spf_eval);
+	key_add(k, row->override);
+	key_add(k, row->header_from);
+	key_add(k, row->envelope_from);
+	key_add(k, row->spf_domain);
+	key_add(k, row->spf_scope);
+	key_add(k, row->spf_result);
+	for (size_t i = 0; i < row->dkim_count; i++) {
+		key_add(k, row->dkim[i].domain);
+		key_add(k, row->dkim[i].selector);
+		key_add(k, row->dkim[i].result);
+	}
+}
+
 static const char *envelope_domain(struct arena *a, const struct history_record *r)
 {
 	const char *at;
@@ -310,23 +333,7 @@ int report_agg_add(struct report_agg *agg, const struct history_record *r)
 		row.dkim[i].result = report_agg_dkim_result(r->dkim[i].result);
 	}
 
-	buf_reset(&agg->key);
-	key_add(&agg->key, name);
-	key_add(&agg->key, row.source_ip);
-	key_add(&agg->key, row.disposition);
-	key_add(&agg->key, row.dkim_eval);
-	key_add(&agg->key, row.spf_eval);
-	key_add(&agg->key, row.override);
-	key_add(&agg->key, row.header_from);
-	key_add(&agg->key, row.envelope_from);
-	key_add(&agg->key, row.spf_domain);
-	key_add(&agg->key, row.spf_scope);
-	key_add(&agg->key, row.spf_result);
-	for (size_t i = 0; i < row.dkim_count; i++) {
-		key_add(&agg->key, row.dkim[i].domain);
-		key_add(&agg->key, row.dkim[i].selector);
-		key_add(&agg->key, row.dkim[i].result);
-	}
+	row_key(&agg->key, name, &row);
 	d->messages++;
 	if (agg->key.overflow) {
 		/* a pathological record (64 KiB of identifiers): its own row */

@@ -159,7 +159,27 @@ static char *default_report_email(const struct conf *conf)
 	return email;
 }
 
-int report_cmd_main(int argc, char **argv)
+/* What the command line asked for, beside what goes straight into the run's
+ * options; the strings point into argv. */
+struct cmd_args {
+	const char *config_path, *period, *begin_s, *end_s;
+	const char *history, *sendmail, *schema_path;
+};
+
+/* Everything report_cmd_main() opens, closed by cmd_close() whichever step
+ * failed. */
+struct cmd_res {
+	struct conf *conf;
+	struct report_schema *schema;
+	struct report_agg *agg;
+	struct store *store;
+	struct dns *dns;
+	char *error, *location, *failed_dir, *smtp_user, *smtp_password;
+	int curl_up;
+};
+
+/* -1 to go on, else the exit status (0 for --help, 2 for a usage error). */
+static int parse_args(int argc, char **argv, struct cmd_args *args, struct report_run_options *ro)
 {
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -174,54 +194,37 @@ int report_cmd_main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *config_path = NULL, *period = NULL, *begin_s = NULL, *end_s = NULL;
-	const char *history = NULL, *sendmail = NULL, *schema_path = NULL;
-	struct report_run_options ro = {0};
-	struct report_run_stats st;
-	struct report_send_options so = {0};
-	struct store_options sto = {0};
-	struct report_ledger ledger = {ledger_sent, ledger_mark, NULL};
-	struct report_sender sender = {sender_send, &so};
-	struct report_schema *schema = NULL;
-	struct report_agg *agg = NULL;
-	struct store *store = NULL;
-	struct dns *dns = NULL;
-	struct conf *conf;
-	char *error = NULL, *location = NULL, *failed_dir = NULL, *receiver;
-	char *smtp_user = NULL, *smtp_password = NULL;
-	int curl_up = 0;
-	const char *at;
-	int ch, rc = 1;
+	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			config_path = optarg;
+			args->config_path = optarg;
 			break;
 		case 'p':
-			period = optarg;
+			args->period = optarg;
 			break;
 		case 'b':
-			begin_s = optarg;
+			args->begin_s = optarg;
 			break;
 		case 'e':
-			end_s = optarg;
+			args->end_s = optarg;
 			break;
 		case 'd':
-			ro.only_domain = optarg;
+			ro->only_domain = optarg;
 			break;
 		case 'n':
-			ro.dry_run_dir = optarg;
+			ro->dry_run_dir = optarg;
 			break;
 		case 'H':
-			history = optarg;
+			args->history = optarg;
 			break;
 		case 's':
-			sendmail = optarg;
+			args->sendmail = optarg;
 			break;
 		case 'x':
-			schema_path = optarg;
+			args->schema_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -231,51 +234,68 @@ int report_cmd_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (period != NULL && (begin_s || end_s)) ||
-	    (begin_s == NULL) != (end_s == NULL)) {
+	if (optind != argc || (args->period != NULL && (args->begin_s || args->end_s)) ||
+	    (args->begin_s == NULL) != (args->end_s == NULL)) {
 		usage(stderr);
 		return 2;
 	}
-	ro.now = (int64_t)time(NULL);
-	if (period != NULL) {
-		if (strlen(period) != 10 || parse_time(period, &ro.begin) < 0) {
+	return -1;
+}
+
+/* Sets ro->now, ro->begin and ro->end; 0, or 2 (usage) with the message
+ * printed. */
+static int resolve_period(const struct cmd_args *args, struct report_run_options *ro)
+{
+	ro->now = (int64_t)time(NULL);
+	if (args->period != NULL) {
+		if (strlen(args->period) != 10 || parse_time(args->period, &ro->begin) < 0) {
 			fprintf(stderr, "authscore report: --period %s: not a date (YYYY-MM-DD)\n",
-				period);
+				args->period);
 			return 2;
 		}
-		ro.end = ro.begin + DAY;
-	} else if (begin_s != NULL) {
-		if (parse_time(begin_s, &ro.begin) < 0 || parse_time(end_s, &ro.end) < 0 ||
-		    ro.end <= ro.begin) {
+		ro->end = ro->begin + DAY;
+	} else if (args->begin_s != NULL) {
+		if (parse_time(args->begin_s, &ro->begin) < 0 ||
+		    parse_time(args->end_s, &ro->end) < 0 || ro->end <= ro->begin) {
 			fprintf(stderr, "authscore report: --begin/--end: bad times (UNIX seconds "
 					"or YYYY-MM-DD[THH:MM[:SS]], dates that exist, begin "
 					"before end)\n");
 			return 2;
 		}
 	} else {
-		ro.end = ro.now - ro.now % DAY; /* the previous UTC day */
-		ro.begin = ro.end - DAY;
+		ro->end = ro->now - ro->now % DAY; /* the previous UTC day */
+		ro->begin = ro->end - DAY;
 	}
 	/* A period not over yet would be sent partial and then marked sent for
 	 * good: the rest of its records would never be reported.  A dry run
 	 * marks nothing, so it may look at today. */
-	if (ro.end > ro.now && ro.dry_run_dir == NULL) {
+	if (ro->end > ro->now && ro->dry_run_dir == NULL) {
 		char end_buf[64];
 
 		fprintf(stderr,
 			"authscore report: the period is not over until %s: a report sent now "
 			"would be partial and the period marked sent; run it after that (or "
 			"use --dry-run to look at it now)\n",
-			utc_str(ro.end, end_buf, sizeof(end_buf)));
+			utc_str(ro->end, end_buf, sizeof(end_buf)));
 		return 2;
 	}
+	return 0;
+}
 
-	conf =
-	    conf_load(config_path ? config_path : CONF_DEFAULT_PATH, config_path != NULL, &error);
+/* Loads the configuration, starts logging and fills the run's identity
+ * (receiver, email, org name) from it; -1 with the message printed. */
+static int load_conf(struct cmd_res *res, const struct cmd_args *args,
+		     struct report_run_options *ro)
+{
+	const char *config_path = args->config_path;
+	struct conf *conf;
+	const char *at;
+
+	conf = res->conf = conf_load(config_path ? config_path : CONF_DEFAULT_PATH,
+				     config_path != NULL, &res->error);
 	if (conf == NULL) {
-		fprintf(stderr, "authscore report: %s\n", error);
-		free(error);
-		return 1;
+		fprintf(stderr, "authscore report: %s\n", res->error);
+		return -1;
 	}
 	log_init("authscore-report", conf->log_to_stderr != 0);
 	log_set_level(conf->log_level);
@@ -288,108 +308,164 @@ int report_cmd_main(int argc, char **argv)
 			"is not set in %s, and this host has no fully qualified name to "
 			"make one of\n",
 			conf->path ? conf->path : "the configuration");
-		goto out;
+		return -1;
 	}
-	receiver = (char *)at + 1;
-	ro.receiver = receiver;
-	ro.email = conf->report_email;
-	ro.org_name = conf->report_org_name ? conf->report_org_name : receiver;
-	ro.generator = "authscore " PACKAGE_VERSION;
-	ro.suppress = conf->report_suppress;
-	ro.dns_timeout_ms = conf->dns_timeout_ms;
-	failed_dir = ro.dry_run_dir != NULL ? xasprintf("%s/failed", ro.dry_run_dir)
-					    : xasprintf("%s/reports/failed", conf->state_dir);
-	ro.failed_dir = failed_dir;
-	so.sendmail = sendmail;
-	so.relay = conf->report_relay;
-	so.helo = NULL;
-	so.tls = (enum report_tls)report_tls_parse(conf->report_smtp_tls); /* conf checked it */
-	so.ca_file = conf->report_smtp_ca_file;
-	so.no_verify = !conf->report_smtp_verify;
-	if (conf->report_smtp_auth_file != NULL && ro.dry_run_dir == NULL) {
-		if (report_send_auth_load(conf->report_smtp_auth_file, &smtp_user, &smtp_password,
-					  &error) < 0) {
-			fprintf(stderr, "authscore report: %s\n", error);
-			goto out;
+	ro->receiver = at + 1;
+	ro->email = conf->report_email;
+	ro->org_name = conf->report_org_name ? conf->report_org_name : ro->receiver;
+	ro->generator = "authscore " PACKAGE_VERSION;
+	ro->suppress = conf->report_suppress;
+	ro->dns_timeout_ms = conf->dns_timeout_ms;
+	res->failed_dir = ro->dry_run_dir != NULL ? xasprintf("%s/failed", ro->dry_run_dir)
+						  : xasprintf("%s/reports/failed", conf->state_dir);
+	ro->failed_dir = res->failed_dir;
+	return 0;
+}
+
+/* The sender's options from the configuration, its AUTH secret read and
+ * checked (not for a dry run, which sends nothing), libcurl started for a
+ * relay; -1 with the message printed. */
+static int set_send_options(struct cmd_res *res, const struct cmd_args *args,
+			    const struct report_run_options *ro, struct report_send_options *so)
+{
+	const struct conf *conf = res->conf;
+
+	so->sendmail = args->sendmail;
+	so->relay = conf->report_relay;
+	so->helo = NULL;
+	so->tls = (enum report_tls)report_tls_parse(conf->report_smtp_tls); /* conf checked it */
+	so->ca_file = conf->report_smtp_ca_file;
+	so->no_verify = !conf->report_smtp_verify;
+	if (conf->report_smtp_auth_file != NULL && ro->dry_run_dir == NULL) {
+		if (report_send_auth_load(conf->report_smtp_auth_file, &res->smtp_user,
+					  &res->smtp_password, &res->error) < 0) {
+			fprintf(stderr, "authscore report: %s\n", res->error);
+			return -1;
 		}
-		so.user = smtp_user;
-		so.password = smtp_password;
+		so->user = res->smtp_user;
+		so->password = res->smtp_password;
 	}
-	if (ro.dry_run_dir == NULL && report_send_check(&so, &error) < 0) {
-		fprintf(stderr, "authscore report: %s\n", error);
-		goto out;
+	if (ro->dry_run_dir == NULL && report_send_check(so, &res->error) < 0) {
+		fprintf(stderr, "authscore report: %s\n", res->error);
+		return -1;
 	}
-	if (so.relay != NULL) {
+	if (so->relay != NULL) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			fprintf(stderr, "authscore report: cannot initialise libcurl\n");
-			goto out;
+			return -1;
 		}
-		curl_up = 1;
+		res->curl_up = 1;
 	}
+	return 0;
+}
 
-	location = history != NULL ? xstrdup(history) : conf_history_location(conf);
-	if (location == NULL) {
+/* The history store, the XSD and the resolver; -1 with the message
+ * printed. */
+static int open_sources(struct cmd_res *res, const struct cmd_args *args,
+			struct report_run_options *ro)
+{
+	struct store_options sto = {0};
+
+	res->location =
+	    args->history != NULL ? xstrdup(args->history) : conf_history_location(res->conf);
+	if (res->location == NULL) {
 		fprintf(stderr, "authscore report: history is off (history none): nothing to "
 				"report\n");
-		goto out;
+		return -1;
 	}
-	if ((schema = report_xml_schema_new(schema_path, &error)) == NULL) {
-		fprintf(stderr, "authscore report: %s\n", error);
-		goto out;
+	if ((res->schema = report_xml_schema_new(args->schema_path, &res->error)) == NULL) {
+		fprintf(stderr, "authscore report: %s\n", res->error);
+		return -1;
 	}
-	ro.schema = schema;
-	sto.location = location;
-	sto.spool_dir = conf->state_dir;
+	ro->schema = res->schema;
+	sto.location = res->location;
+	sto.spool_dir = res->conf->state_dir;
 	sto.writer = 0;
-	if ((store = store_open(&sto, &error)) == NULL) {
-		fprintf(stderr, "authscore report: %s: %s\n", location, error);
-		goto out;
+	if ((res->store = store_open(&sto, &res->error)) == NULL) {
+		fprintf(stderr, "authscore report: %s: %s\n", res->location, res->error);
+		return -1;
 	}
-	ledger.arg = store;
-	ro.ledger = &ledger;
-	ro.sender = &sender;
-	if ((dns = runtime_dns_new(conf, &error)) == NULL) {
-		fprintf(stderr, "authscore report: %s\n", error);
-		goto out;
+	if ((res->dns = runtime_dns_new(res->conf, &res->error)) == NULL) {
+		fprintf(stderr, "authscore report: %s\n", res->error);
+		return -1;
 	}
-	ro.dns = dns;
+	ro->dns = res->dns;
+	return 0;
+}
 
-	/* an hour at a time: the records' arena stays small on busy days */
-	agg = report_agg_new();
-	for (int64_t t = ro.begin; t < ro.end; t += HOUR) {
+/* Reads the period's records into res->agg an hour at a time, so that the
+ * records' arena stays small on busy days; -1 logged. */
+static int aggregate_period(struct cmd_res *res, const struct report_run_options *ro)
+{
+	res->agg = report_agg_new();
+	for (int64_t t = ro->begin; t < ro->end; t += HOUR) {
 		struct arena *a = arena_new(64 * 1024);
-		int64_t stop = t + HOUR < ro.end ? t + HOUR : ro.end;
-		int e = store_each(store, t, stop, a, add_record, agg, &error);
+		int64_t stop = t + HOUR < ro->end ? t + HOUR : ro->end;
+		int e = store_each(res->store, t, stop, a, add_record, res->agg, &res->error);
 
 		arena_free(&a);
 		if (e < 0) {
-			log_err("report: cannot read the history: %s", error ? error : "?");
-			goto out;
+			log_err("report: cannot read the history: %s",
+				res->error ? res->error : "?");
+			return -1;
 		}
 	}
+	return 0;
+}
+
+static void cmd_close(struct cmd_res *res)
+{
+	report_agg_free(&res->agg);
+	store_close(&res->store);
+	dns_free(&res->dns);
+	report_xml_schema_free(&res->schema);
+	conf_free(&res->conf);
+	free(res->location);
+	free(res->failed_dir);
+	free(res->error);
+	free(res->smtp_user);
+	if (res->smtp_password != NULL) {
+		explicit_bzero(res->smtp_password, strlen(res->smtp_password));
+		free(res->smtp_password);
+	}
+	if (res->curl_up)
+		curl_global_cleanup();
+}
+
+int report_cmd_main(int argc, char **argv)
+{
+	struct cmd_args args = {0};
+	struct cmd_res res = {0};
+	struct report_run_options ro = {0};
+	struct report_run_stats st;
+	struct report_send_options so = {0};
+	struct report_ledger ledger = {ledger_sent, ledger_mark, NULL};
+	struct report_sender sender = {sender_send, &so};
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &args, &ro)) >= 0)
+		return rc;
+	if ((rc = resolve_period(&args, &ro)) != 0)
+		return rc;
+	rc = 1;
+	if (load_conf(&res, &args, &ro) < 0 || set_send_options(&res, &args, &ro, &so) < 0 ||
+	    open_sources(&res, &args, &ro) < 0)
+		goto out;
+	ledger.arg = res.store;
+	ro.ledger = &ledger;
+	ro.sender = &sender;
+	if (aggregate_period(&res, &ro) < 0)
+		goto out;
 	log_info("report: period %" PRId64 "..%" PRId64 ": %zu policy domain(s), %" PRIu64
 		 " record(s) without a policy",
-		 ro.begin, ro.end - 1, report_agg_domain_count(agg), report_agg_skipped(agg));
-	rc = report_run(&ro, agg, &st) != 0 ? 3 : 0;
+		 ro.begin, ro.end - 1, report_agg_domain_count(res.agg),
+		 report_agg_skipped(res.agg));
+	rc = report_run(&ro, res.agg, &st) != 0 ? 3 : 0;
 	log_notice("report: %u domain(s): %u sent, %u written, %u already sent, %u without "
 		   "destination, %u invalid, %u failed",
 		   st.domains, st.sent, st.written, st.already_sent, st.no_destination, st.invalid,
 		   st.failed);
 out:
-	report_agg_free(&agg);
-	store_close(&store);
-	dns_free(&dns);
-	report_xml_schema_free(&schema);
-	conf_free(&conf);
-	free(location);
-	free(failed_dir);
-	free(error);
-	free(smtp_user);
-	if (smtp_password != NULL) {
-		explicit_bzero(smtp_password, strlen(smtp_password));
-		free(smtp_password);
-	}
-	if (curl_up)
-		curl_global_cleanup();
+	cmd_close(&res);
 	return rc;
 }

@@ -119,138 +119,191 @@ static size_t destinations(const struct report_run_options *o, const char *domai
 	return count;
 }
 
-static int run_domain(const struct report_run_options *o, const struct report_domain *d,
-		      struct report_run_stats *st)
+/* One domain's report on its way, from the XML to the mail; run_domain()
+ * frees it whichever step ended it. */
+struct job {
+	const struct report_run_options *o;
+	const struct report_domain *d;
+	const char *domain;
+	int64_t last; /* date_range and file names are inclusive */
+	char *id, *file, *error;
+	size_t stem; /* the file name without ".gz" */
+	struct buf xml, gz, msg;
+	struct arena *a;
+	const char *to[REPORT_RUA_MAX];
+	size_t count; /* of to */
+	int tempfail; /* a destination could not be verified for now */
+};
+
+/* The XML, checked against the schema (kept in failed_dir when it is not
+ * valid), then compressed; 0, or 1 counted and logged. */
+static int job_build(struct job *j, struct report_run_stats *st)
 {
-	const char *domain = d->policy.domain, *to[REPORT_RUA_MAX];
-	int64_t last = o->end - 1; /* date_range and file names are inclusive */
-	char *id = report_mail_id(o->receiver, domain, o->begin, last);
-	char *file = report_mail_filename(o->receiver, domain, o->begin, last, id), *error = NULL;
+	const struct report_run_options *o = j->o;
 	struct report_meta meta = {
 	    .org_name = o->org_name,
 	    .email = o->email,
-	    .report_id = id,
+	    .report_id = j->id,
 	    .begin = o->begin,
-	    .end = last,
+	    .end = j->last,
 	    .generator = o->generator,
 	};
-	struct buf xml = {0}, gz = {0}, msg = {0};
-	struct arena *a = arena_new(4096);
-	size_t count, stem = strlen(file) - 3; /* without ".gz" */
-	int tempfail, rc = 0;
 
-	if (o->ledger != NULL && o->ledger->sent(o->ledger->arg, domain, o->begin, o->end) > 0) {
-		if (o->dry_run_dir == NULL) {
-			log_info("report %s: already sent for this period (%s)", domain, id);
-			st->already_sent++;
-			goto out;
-		}
-		log_info("report %s: already sent for this period; dry run writes it again",
-			 domain);
-	}
-	if (report_xml_build(&meta, d, &xml, &error) < 0) {
-		log_err("report %s: %s", domain, error);
+	if (report_xml_build(&meta, j->d, &j->xml, &j->error) < 0) {
+		log_err("report %s: %s", j->domain, j->error);
 		st->failed++;
-		rc = 1;
-		goto out;
+		return 1;
 	}
-	if (report_xml_validate(o->schema, xml.data, xml.len, &error) < 0) {
-		char *name = xasprintf("%.*s", (int)stem, file);
+	if (report_xml_validate(o->schema, j->xml.data, j->xml.len, &j->error) < 0) {
+		char *name = xasprintf("%.*s", (int)j->stem, j->file);
 
 		log_err("report %s: not sent: the report does not validate against the RFC 9990 "
 			"schema: %s; kept as %s/%s",
-			domain, error, o->failed_dir ? o->failed_dir : "(nowhere)", name);
+			j->domain, j->error, o->failed_dir ? o->failed_dir : "(nowhere)", name);
 		if (o->failed_dir != NULL)
-			write_file(o->failed_dir, name, xml.data, xml.len);
+			write_file(o->failed_dir, name, j->xml.data, j->xml.len);
 		free(name);
 		st->invalid++;
-		rc = 1;
-		goto out;
+		return 1;
 	}
-	if (report_mail_gzip(xml.data, xml.len, &gz) < 0) {
-		log_err("report %s: cannot compress the report", domain);
+	if (report_mail_gzip(j->xml.data, j->xml.len, &j->gz) < 0) {
+		log_err("report %s: cannot compress the report", j->domain);
+		st->failed++;
+		return 1;
+	}
+	return 0;
+}
+
+/* The mail to j->to with the report attached; 0, or 1 counted and logged. */
+static int job_compose(struct job *j, struct report_run_stats *st)
+{
+	const struct report_run_options *o = j->o;
+	struct report_mail m = {
+	    .from = o->email,
+	    .org_name = o->org_name,
+	    .to = j->to,
+	    .to_count = j->count,
+	    .receiver = o->receiver,
+	    .domain = j->domain,
+	    .report_id = j->id,
+	    .filename = j->file,
+	    .begin = o->begin,
+	    .end = j->last,
+	    .date = o->now,
+	    .gz = j->gz.data,
+	    .gz_len = j->gz.len,
+	};
+
+	if (report_mail_compose(&m, &j->msg) < 0) {
+		log_err("report %s: the message is too large", j->domain);
+		st->failed++;
+		return 1;
+	}
+	return 0;
+}
+
+/* A dry run: the report and its mail written to dry_run_dir. */
+static int job_write(struct job *j, struct report_run_stats *st)
+{
+	const struct report_run_options *o = j->o;
+	char *eml = xasprintf("%.*s.eml", (int)(j->stem - 4), j->file); /* without ".xml" */
+	int rc = 0;
+
+	if (write_file(o->dry_run_dir, j->file, j->gz.data, j->gz.len) < 0 ||
+	    write_file(o->dry_run_dir, eml, j->msg.data, j->msg.len) < 0) {
 		st->failed++;
 		rc = 1;
-		goto out;
+	} else {
+		log_notice("report %s: dry run: %s/%s (%zu rows, %" PRIu64
+			   " messages) for %zu destination(s)",
+			   j->domain, o->dry_run_dir, j->file, j->d->row_count, j->d->messages,
+			   j->count);
+		st->written++;
 	}
-	count = destinations(o, domain, d->policy.rua, gz.len, a, to, &tempfail);
-	if (count == 0) {
-		if (tempfail) {
+	free(eml);
+	return rc;
+}
+
+/* The mail sent, then marked sent in the ledger. */
+static int job_send(struct job *j, struct report_run_stats *st)
+{
+	const struct report_run_options *o = j->o;
+	int rc = 0;
+
+	if (o->sender->send(o->sender->arg, o->email, j->to, j->count, j->msg.data, j->msg.len,
+			    &j->error) < 0) {
+		log_err("report %s: not sent: %s", j->domain, j->error);
+		st->failed++;
+		return 1;
+	}
+	for (size_t i = 0; i < j->count; i++)
+		log_notice("report %s: sent %s to %s (%zu rows, %" PRIu64 " messages)", j->domain,
+			   j->id, j->to[i], j->d->row_count, j->d->messages);
+	st->sent++;
+	if (o->ledger != NULL &&
+	    o->ledger->mark(o->ledger->arg, j->domain, o->begin, o->end, j->id, &j->error) < 0) {
+		/* sent but unrecorded: a re-run resends it with the same report_id,
+		 * which consumers de-duplicate */
+		log_err("report %s: sent, but not recorded as sent: %s", j->domain, j->error);
+		rc = 1;
+	}
+	if (j->tempfail)
+		rc = 1;
+	return rc;
+}
+
+/* 1 when the ledger has the period sent and this is not a dry run (which
+ * writes it again). */
+static int job_already_sent(const struct job *j, struct report_run_stats *st)
+{
+	const struct report_run_options *o = j->o;
+
+	if (o->ledger == NULL || o->ledger->sent(o->ledger->arg, j->domain, o->begin, o->end) <= 0)
+		return 0;
+	if (o->dry_run_dir == NULL) {
+		log_info("report %s: already sent for this period (%s)", j->domain, j->id);
+		st->already_sent++;
+		return 1;
+	}
+	log_info("report %s: already sent for this period; dry run writes it again", j->domain);
+	return 0;
+}
+
+static int run_domain(const struct report_run_options *o, const struct report_domain *d,
+		      struct report_run_stats *st)
+{
+	struct job j = {.o = o, .d = d, .domain = d->policy.domain, .last = o->end - 1};
+	int rc = 0;
+
+	j.id = report_mail_id(o->receiver, j.domain, o->begin, j.last);
+	j.file = report_mail_filename(o->receiver, j.domain, o->begin, j.last, j.id);
+	j.stem = strlen(j.file) - 3;
+	j.a = arena_new(4096);
+	if (job_already_sent(&j, st) || (rc = job_build(&j, st)) != 0)
+		goto out;
+	j.count = destinations(o, j.domain, d->policy.rua, j.gz.len, j.a, j.to, &j.tempfail);
+	if (j.count == 0) {
+		if (j.tempfail) {
 			rc = 1;
 			st->failed++;
 		} else {
-			log_notice("report %s: no usable destination in rua=%s", domain,
+			log_notice("report %s: no usable destination in rua=%s", j.domain,
 				   d->policy.rua ? d->policy.rua : "(none)");
 			st->no_destination++;
 		}
 		goto out;
 	}
-	{
-		struct report_mail m = {
-		    .from = o->email,
-		    .org_name = o->org_name,
-		    .to = to,
-		    .to_count = count,
-		    .receiver = o->receiver,
-		    .domain = domain,
-		    .report_id = id,
-		    .filename = file,
-		    .begin = o->begin,
-		    .end = last,
-		    .date = o->now,
-		    .gz = gz.data,
-		    .gz_len = gz.len,
-		};
-		if (report_mail_compose(&m, &msg) < 0) {
-			log_err("report %s: the message is too large", domain);
-			st->failed++;
-			rc = 1;
-			goto out;
-		}
-	}
-	if (o->dry_run_dir != NULL) {
-		char *eml = xasprintf("%.*s.eml", (int)(stem - 4), file); /* without ".xml" */
-
-		if (write_file(o->dry_run_dir, file, gz.data, gz.len) < 0 ||
-		    write_file(o->dry_run_dir, eml, msg.data, msg.len) < 0) {
-			st->failed++;
-			rc = 1;
-		} else {
-			log_notice("report %s: dry run: %s/%s (%zu rows, %" PRIu64
-				   " messages) for %zu destination(s)",
-				   domain, o->dry_run_dir, file, d->row_count, d->messages, count);
-			st->written++;
-		}
-		free(eml);
+	if ((rc = job_compose(&j, st)) != 0)
 		goto out;
-	}
-	if (o->sender->send(o->sender->arg, o->email, to, count, msg.data, msg.len, &error) < 0) {
-		log_err("report %s: not sent: %s", domain, error);
-		st->failed++;
-		rc = 1;
-		goto out;
-	}
-	for (size_t i = 0; i < count; i++)
-		log_notice("report %s: sent %s to %s (%zu rows, %" PRIu64 " messages)", domain, id,
-			   to[i], d->row_count, d->messages);
-	st->sent++;
-	if (o->ledger != NULL &&
-	    o->ledger->mark(o->ledger->arg, domain, o->begin, o->end, id, &error) < 0) {
-		/* sent but unrecorded: a re-run resends it with the same report_id,
-		 * which consumers de-duplicate */
-		log_err("report %s: sent, but not recorded as sent: %s", domain, error);
-		rc = 1;
-	}
-	if (tempfail)
-		rc = 1;
+	rc = o->dry_run_dir != NULL ? job_write(&j, st) : job_send(&j, st);
 out:
-	free(error);
-	free(id);
-	free(file);
-	buf_release(&xml);
-	buf_release(&gz);
-	buf_release(&msg);
-	arena_free(&a);
+	free(j.error);
+	free(j.id);
+	free(j.file);
+	buf_release(&j.xml);
+	buf_release(&j.gz);
+	buf_release(&j.msg);
+	arena_free(&j.a);
 	return rc;
 }
 

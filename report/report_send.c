@@ -166,6 +166,60 @@ static size_t upload_read(char *buf, size_t size, size_t nitems, void *arg)
 	return n;
 }
 
+/* msg with CRLF line ends (RFC 5321 §2.3.8) into data; libcurl
+ * dot-stuffs (§4.5.2).  -1 with *error_r set (and data released) when it
+ * is too large. */
+static int crlf_message(const struct report_send_options *o, const char *msg, size_t len,
+			struct buf *data, char **error_r)
+{
+	buf_init(data, len * 2 + 16);
+	for (size_t i = 0; i < len; i++) {
+		if (msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r'))
+			buf_puts(data, "\r");
+		buf_append(data, msg + i, 1);
+	}
+	if (len > 0 && msg[len - 1] != '\n')
+		buf_puts(data, "\r\n");
+	if (data->overflow) {
+		*error_r = xasprintf("report-relay %s: the message is too large", o->relay);
+		buf_release(data);
+		return -1;
+	}
+	return 0;
+}
+
+/* The RCPT TO addresses, each in <>. */
+static struct curl_slist *rcpt_list(const char *const *rcpts, size_t n)
+{
+	struct curl_slist *to = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		char *r = xasprintf("<%s>", rcpts[i]);
+
+		to = curl_slist_append(to, r);
+		free(r);
+	}
+	return to;
+}
+
+/* Why the transfer failed, in words, with the relay's last reply code. */
+static char *smtp_error(const struct report_send_options *o, CURL *c, CURLcode rc,
+			const char *errbuf)
+{
+	char reply[48] = "";
+	long code = 0;
+
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 400)
+		snprintf(reply, sizeof(reply), " (last reply %ld)", code);
+	return xasprintf("report-relay %s: %s%s%s%s", o->relay,
+			 rc == CURLE_LOGIN_DENIED     ? "AUTH refused (user or password wrong?)"
+			 : rc == CURLE_USE_SSL_FAILED ? "STARTTLS failed (not offered, or refused)"
+			 : rc == CURLE_PEER_FAILED_VERIFICATION
+			     ? "the relay's certificate does not verify (report-smtp-ca-file?)"
+			     : curl_easy_strerror(rc),
+			 errbuf[0] != '\0' ? ": " : "", errbuf, reply);
+}
+
 static int via_smtp(const struct report_send_options *o, const char *from, const char *const *rcpts,
 		    size_t n, const char *msg, size_t len, char **error_r)
 {
@@ -177,7 +231,7 @@ static int via_smtp(const struct report_send_options *o, const char *from, const
 	};
 	char errbuf[CURL_ERROR_SIZE] = "", *url, *mail_from;
 	unsigned timeout_ms = o->timeout_ms ? o->timeout_ms : 60000;
-	long timeout_s = timeout_ms < 1000 ? 1 : (long)(timeout_ms / 1000), code = 0;
+	long timeout_s = timeout_ms < 1000 ? 1 : (long)(timeout_ms / 1000);
 	struct curl_slist *to = NULL;
 	enum report_tls tls;
 	struct upload up = {0};
@@ -192,18 +246,7 @@ static int via_smtp(const struct report_send_options *o, const char *from, const
 		free(url);
 		return -1;
 	}
-	/* CRLF line ends (RFC 5321 §2.3.8); libcurl dot-stuffs (§4.5.2) */
-	buf_init(&data, len * 2 + 16);
-	for (size_t i = 0; i < len; i++) {
-		if (msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r'))
-			buf_puts(&data, "\r");
-		buf_append(&data, msg + i, 1);
-	}
-	if (len > 0 && msg[len - 1] != '\n')
-		buf_puts(&data, "\r\n");
-	if (data.overflow) {
-		*error_r = xasprintf("report-relay %s: the message is too large", o->relay);
-		buf_release(&data);
+	if (crlf_message(o, msg, len, &data, error_r) < 0) {
 		curl_easy_cleanup(c);
 		free(url);
 		return -1;
@@ -211,12 +254,7 @@ static int via_smtp(const struct report_send_options *o, const char *from, const
 	up.data = data.data;
 	up.len = data.len;
 	mail_from = xasprintf("<%s>", from);
-	for (size_t i = 0; i < n; i++) {
-		char *r = xasprintf("<%s>", rcpts[i]);
-
-		to = curl_slist_append(to, r);
-		free(r);
-	}
+	to = rcpt_list(rcpts, n);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -252,20 +290,8 @@ static int via_smtp(const struct report_send_options *o, const char *from, const
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, timeout_s);
 
 	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		char reply[48] = "";
-
-		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 400)
-			snprintf(reply, sizeof(reply), " (last reply %ld)", code);
-		*error_r = xasprintf(
-		    "report-relay %s: %s%s%s%s", o->relay,
-		    rc == CURLE_LOGIN_DENIED	 ? "AUTH refused (user or password wrong?)"
-		    : rc == CURLE_USE_SSL_FAILED ? "STARTTLS failed (not offered, or refused)"
-		    : rc == CURLE_PEER_FAILED_VERIFICATION
-			? "the relay's certificate does not verify (report-smtp-ca-file?)"
-			: curl_easy_strerror(rc),
-		    errbuf[0] != '\0' ? ": " : "", errbuf, reply);
-	}
+	if (rc != CURLE_OK)
+		*error_r = smtp_error(o, c, rc, errbuf);
 	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
 	buf_release(&data);
