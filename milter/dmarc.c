@@ -22,7 +22,7 @@
 #include "dmarc.h"
 #include "log.h"
 #include "mem.h"
-#include "metrics.h"
+#include "metrics_dns.h"
 
 #define DMARC_WALK_MAX 8 /* §4.10: at most eight queries */
 #define DMARC_SKIP_TO  7 /* §4.10 step 4: long names are cut to 7 labels */

@@ -19,7 +19,7 @@
 #include "iprev.h"
 #include "log.h"
 #include "mem.h"
-#include "metrics.h"
+#include "metrics_dns.h"
 
 #define IPREV_NAME_MAX	253
 #define IPREV_LABEL_MAX 63
