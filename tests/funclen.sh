@@ -75,10 +75,14 @@ start == 0 {
 }
 END {
 	for (k in allowed)
-		if (!(k in seen))
-			out[++n] = "not ok " n " - allowlisted " k ": no such function: remove it from the allowlist"
-	for (i = 1; i <= nbad; i++)
-		out[++n] = "not ok " n " - " allowfile ": not `file function`: " bad[i]
+		if (!(k in seen)) {
+			n++
+			out[n] = "not ok " n " - allowlisted " k ": no such function: remove it from the allowlist"
+		}
+	for (i = 1; i <= nbad; i++) {
+		n++
+		out[n] = "not ok " n " - " allowfile ": not `file function`: " bad[i]
+	}
 	print "1.." n
 	for (i = 1; i <= n; i++)
 		print out[i]
