@@ -696,8 +696,8 @@ static enum dmarc_policy policy_for(const struct dmarc_record *r, const char *au
 /* SPF: the MAIL FROM identity only, and only a pass (§4.4.2).  Sets
  * out->spf_aligned, writes the words for the reason; 1 if alignment could
  * not be decided. */
-static int spf_alignment(const struct dmarc_inputs *in, struct arena *a,
-			 struct dmarc_outcome *out, struct buf *why)
+static int spf_alignment(const struct dmarc_inputs *in, struct arena *a, struct dmarc_outcome *out,
+			 struct buf *why)
 {
 	const struct dmarc_record *r = in->record;
 	const char *author = in->author_domain;
@@ -725,8 +725,8 @@ static int spf_alignment(const struct dmarc_inputs *in, struct arena *a,
 /* DKIM: any passing signature's d= (§4.4.1).  Sets out->dkim_aligned and
  * its domain, writes the words for the reason; 1 if the alignment of one
  * could not be decided. */
-static int dkim_alignment(const struct dmarc_inputs *in, struct arena *a,
-			  struct dmarc_outcome *out, struct buf *why)
+static int dkim_alignment(const struct dmarc_inputs *in, struct arena *a, struct dmarc_outcome *out,
+			  struct buf *why)
 {
 	const struct dmarc_record *r = in->record;
 	const char *author = in->author_domain;

@@ -362,7 +362,6 @@ static void render_results(struct buf *b)
 	family(b, "authscore_monitor_rule_hits_total", "counter",
 	       "Monitor rules that fired (logged, never scored), per rule");
 	names_samples(b, &monitors_tab, "authscore_monitor_rule_hits_total", "rule", C_HITS);
-
 }
 
 /* The DNS answers per check, then per DNS list zone. */
@@ -378,7 +377,6 @@ static void render_dns(struct buf *b)
 		family(b, zone_cols[c].name, "counter", zone_cols[c].help);
 		names_samples(b, &zones_tab, zone_cols[c].name, "zone", zone_cols[c].col);
 	}
-
 }
 
 static void render_phases(struct buf *b)
@@ -408,7 +406,6 @@ static void render_phases(struct buf *b)
 		buf_printf(b, "authscore_phase_duration_seconds_count{phase=\"%s\"} %llu\n",
 			   phase_names[p], (unsigned long long)cum);
 	}
-
 }
 
 /* The figures the daemon gathered: the history store, the resolver's health. */
