@@ -45,7 +45,7 @@
 #include "dns.h"
 #include "log.h"
 #include "mem.h"
-#include "metrics.h"
+#include "metrics_dns.h"
 
 /*
  * libopendkim 2.11.0~beta2 quirks seen in its source and worked around:

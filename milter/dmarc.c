@@ -22,7 +22,7 @@
 #include "dmarc.h"
 #include "log.h"
 #include "mem.h"
-#include "metrics.h"
+#include "metrics_dns.h"
 
 #define DMARC_WALK_MAX 8 /* §4.10: at most eight queries */
 #define DMARC_SKIP_TO  7 /* §4.10 step 4: long names are cut to 7 labels */
@@ -465,12 +465,102 @@ static void copy_record_fields(struct dmarc_record *out, const struct dmarc_reco
 	out->invalid = r->invalid;
 }
 
+/* The answers in walk order, into recs[] and have[], up to a psd=y/psd=n
+ * stop (§4.10 steps 2 and 6; *stop gets its index) or the first temporary
+ * failure, whose index it returns: past it, nothing is known.  -1 for none. */
+static int read_answers(struct dmarc_discovery *d, struct arena *a, struct dmarc_record *recs,
+			int *have, int *stop, const char **note)
+{
+	for (unsigned i = 0; i < d->nnames; i++) {
+		const struct dns_answer *ans = dns_wait(d->q[i]);
+		int n;
+
+		metrics_dns(METRICS_DNS_DMARC, NULL, ans->status, ans->timed_out);
+
+		if (ans->status == DNS_TEMPFAIL) {
+			*note =
+			    arena_printf(a, "DNS temporary failure at _dmarc.%s (%s)", d->names[i],
+					 ans->why != NULL ? ans->why : "no reason given");
+			return (int)i;
+		}
+		memset(&recs[i], 0, sizeof(recs[i]));
+		n = record_at(ans, a, &recs[i]);
+		if (n == -2 && *note == NULL)
+			*note = arena_printf(a, "several DMARC records at _dmarc.%s, all ignored",
+					     d->names[i]);
+		have[i] = n == 1;
+		if (have[i] && recs[i].psd >= 0) {
+			*stop = (int)i;
+			break;
+		}
+	}
+	return -1;
+}
+
+/* §4.10.2: longest to shortest, psd=n is the Organizational Domain; psd=y
+ * (not at the start) makes it the name one label below (*psd_at gets its
+ * index); otherwise the record with the fewest labels; with no record, the
+ * domain itself. */
+static const char *org_domain(const struct dmarc_discovery *d, const struct dmarc_record *recs,
+			      const int *have, unsigned last, int *psd_at)
+{
+	const char *org = NULL;
+	int fewest = -1;
+
+	for (unsigned i = 0; i <= last && org == NULL; i++) {
+		if (!have[i])
+			continue;
+		if (recs[i].psd == 0)
+			org = d->names[i];
+		else if (recs[i].psd == 1 && i != 0) {
+			*psd_at = (int)i;
+			org = last_labels(d->domain, d->labels[i] + 1);
+		} else
+			fewest = (int)i;
+	}
+	if (org == NULL)
+		org = fewest >= 0 ? d->names[fewest] : d->domain;
+	return org;
+}
+
+/* §4.10.1: the index of the Author Domain's record, else the Organizational
+ * Domain's, else the Public Suffix Domain's; -1 for none. */
+static int policy_record(const struct dmarc_discovery *d, const int *have, unsigned last,
+			 const char *org, int psd_at)
+{
+	if (have[0])
+		return 0;
+	for (unsigned i = 1; i <= last; i++)
+		if (have[i] && strcmp(d->names[i], org) == 0)
+			return (int)i;
+	return psd_at;
+}
+
+/* §3.2.13: non-existent means NXDOMAIN.  If that query failed, an answer at
+ * _dmarc.<domain> other than NXDOMAIN still proves the domain exists (RFC
+ * 8020).  1, 0, or -1 for unknown. */
+static int domain_exists(struct dmarc_discovery *d)
+{
+	const struct dns_answer *ans = dns_wait(d->exists_q);
+	const struct dns_answer *own = dns_wait(d->q[0]);
+
+	metrics_dns(METRICS_DNS_DMARC, NULL, ans->status, ans->timed_out);
+
+	if (ans->status == DNS_NXDOMAIN)
+		return 0;
+	if (ans->status != DNS_TEMPFAIL)
+		return 1;
+	if (own->status == DNS_OK || own->status == DNS_NODATA)
+		return 1;
+	return -1;
+}
+
 void dmarc_discover_finish(struct dmarc_discovery **dp, struct arena *a, struct dmarc_record *out)
 {
 	struct dmarc_discovery *d = *dp;
 	struct dmarc_record recs[DMARC_WALK_MAX];
 	int have[DMARC_WALK_MAX] = {0};
-	int stop = -1, tempfail = -1, psd_at = -1, fewest = -1, policy_at = -1;
+	int stop = -1, tempfail, psd_at = -1, policy_at;
 	const char *org = NULL, *note = NULL;
 	unsigned last;
 
@@ -486,32 +576,7 @@ void dmarc_discover_finish(struct dmarc_discovery **dp, struct arena *a, struct 
 	}
 	out->queries = d->nnames;
 
-	/* The answers in walk order, up to a psd=y/psd=n stop (§4.10 steps
-	 * 2 and 6) or the first temporary failure: past it, nothing is known. */
-	for (unsigned i = 0; i < d->nnames; i++) {
-		const struct dns_answer *ans = dns_wait(d->q[i]);
-		int n;
-
-		metrics_dns(METRICS_DNS_DMARC, NULL, ans->status, ans->timed_out);
-
-		if (ans->status == DNS_TEMPFAIL) {
-			tempfail = (int)i;
-			note =
-			    arena_printf(a, "DNS temporary failure at _dmarc.%s (%s)", d->names[i],
-					 ans->why != NULL ? ans->why : "no reason given");
-			break;
-		}
-		memset(&recs[i], 0, sizeof(recs[i]));
-		n = record_at(ans, a, &recs[i]);
-		if (n == -2 && note == NULL)
-			note = arena_printf(a, "several DMARC records at _dmarc.%s, all ignored",
-					    d->names[i]);
-		have[i] = n == 1;
-		if (have[i] && recs[i].psd >= 0) {
-			stop = (int)i;
-			break;
-		}
-	}
+	tempfail = read_answers(d, a, recs, have, &stop, &note);
 	last = tempfail >= 0 ? (unsigned)tempfail : stop >= 0 ? (unsigned)stop : d->nnames - 1;
 
 	/* The policy depends on every name up to the stop unless the Author
@@ -521,39 +586,11 @@ void dmarc_discover_finish(struct dmarc_discovery **dp, struct arena *a, struct 
 		out->why = note;
 		goto done;
 	}
-
 	if (tempfail < 0) {
-		/* §4.10.2: longest to shortest, psd=n is the Organizational
-		 * Domain; psd=y (not at the start) makes it the name one label
-		 * below; otherwise the record with the fewest labels; with no
-		 * record, the domain itself. */
-		for (unsigned i = 0; i <= last && org == NULL; i++) {
-			if (!have[i])
-				continue;
-			if (recs[i].psd == 0)
-				org = d->names[i];
-			else if (recs[i].psd == 1 && i != 0) {
-				psd_at = (int)i;
-				org = last_labels(d->domain, d->labels[i] + 1);
-			} else
-				fewest = (int)i;
-		}
-		if (org == NULL)
-			org = fewest >= 0 ? d->names[fewest] : d->domain;
+		org = org_domain(d, recs, have, last, &psd_at);
 		out->org_domain = arena_strdup(a, org);
 	}
-
-	/* §4.10.1: the Author Domain's record, else the Organizational
-	 * Domain's, else the Public Suffix Domain's. */
-	if (have[0])
-		policy_at = 0;
-	else {
-		for (unsigned i = 1; i <= last && policy_at < 0; i++)
-			if (have[i] && strcmp(d->names[i], org) == 0)
-				policy_at = (int)i;
-		if (policy_at < 0)
-			policy_at = psd_at;
-	}
+	policy_at = policy_record(d, have, last, org, psd_at);
 	if (policy_at >= 0) {
 		out->found = 1;
 		out->record_domain = arena_strdup(a, d->names[policy_at]);
@@ -565,23 +602,8 @@ void dmarc_discover_finish(struct dmarc_discovery **dp, struct arena *a, struct 
 		}
 	}
 	out->why = note;
-
-	/* §3.2.13: non-existent means NXDOMAIN.  If that query failed, an
-	 * answer at _dmarc.<domain> other than NXDOMAIN still proves the
-	 * domain exists (RFC 8020). */
-	if (d->exists_q != NULL) {
-		const struct dns_answer *ans = dns_wait(d->exists_q);
-		const struct dns_answer *own = dns_wait(d->q[0]);
-
-		metrics_dns(METRICS_DNS_DMARC, NULL, ans->status, ans->timed_out);
-
-		if (ans->status == DNS_NXDOMAIN)
-			out->domain_exists = 0;
-		else if (ans->status != DNS_TEMPFAIL)
-			out->domain_exists = 1;
-		else if (own->status == DNS_OK || own->status == DNS_NODATA)
-			out->domain_exists = 1;
-	}
+	if (d->exists_q != NULL)
+		out->domain_exists = domain_exists(d);
 done:
 	dmarc_discover_cancel(dp);
 }
@@ -671,6 +693,73 @@ static enum dmarc_policy policy_for(const struct dmarc_record *r, const char *au
 	return DMARC_POLICY_UNSET;
 }
 
+/* SPF: the MAIL FROM identity only, and only a pass (§4.4.2).  Sets
+ * out->spf_aligned, writes the words for the reason; 1 if alignment could
+ * not be decided. */
+static int spf_alignment(const struct dmarc_inputs *in, struct arena *a, struct dmarc_outcome *out,
+			 struct buf *why)
+{
+	const struct dmarc_record *r = in->record;
+	const char *author = in->author_domain;
+	const char *how;
+	enum align al;
+
+	if (in->spf_mfrom == NULL || in->spf_mfrom->scope != SPF_SCOPE_MFROM) {
+		buf_puts(why, "no SPF result for MAIL FROM");
+		return 0;
+	}
+	if (in->spf_mfrom->result != SPF_PASS || in->spf_mfrom->domain == NULL) {
+		buf_printf(why, "SPF %s for %s", spf_result_name(in->spf_mfrom->result),
+			   in->spf_mfrom->domain != NULL ? in->spf_mfrom->domain : "(none)");
+		return 0;
+	}
+	al = align_domain(in->spf_mfrom->domain, in->spf_org_domain, author, r->org_domain,
+			  r->aspf_strict, a, &how);
+	out->spf_aligned = al == ALIGN_YES;
+	buf_printf(why, "SPF %s %s (%s)", al == ALIGN_YES ? "aligned" : "domain",
+		   in->spf_mfrom->domain,
+		   al == ALIGN_YES ? how : arena_printf(a, "not aligned with %s, %s", author, how));
+	return al == ALIGN_UNKNOWN;
+}
+
+/* DKIM: any passing signature's d= (§4.4.1).  Sets out->dkim_aligned and
+ * its domain, writes the words for the reason; 1 if the alignment of one
+ * could not be decided. */
+static int dkim_alignment(const struct dmarc_inputs *in, struct arena *a, struct dmarc_outcome *out,
+			  struct buf *why)
+{
+	const struct dmarc_record *r = in->record;
+	const char *author = in->author_domain;
+	int unknown = 0;
+
+	if (in->dkim == NULL || in->dkim->count == 0)
+		buf_puts(why, "; no DKIM signature");
+	for (size_t i = 0; in->dkim != NULL && i < in->dkim->count; i++) {
+		const struct dkim_sig *s = &in->dkim->sig[i];
+		const char *d = s->domain != NULL ? s->domain : "(none)";
+		const char *how;
+		enum align al;
+
+		if (s->result != DKIM_PASS || s->domain == NULL) {
+			buf_printf(why, "; DKIM d=%s %s", d, dkim_result_name(s->result));
+			continue;
+		}
+		al = align_domain(s->domain,
+				  in->dkim_org_domains != NULL ? in->dkim_org_domains[i] : NULL,
+				  author, r->org_domain, r->adkim_strict, a, &how);
+		unknown |= al == ALIGN_UNKNOWN;
+		if (al == ALIGN_YES && !out->dkim_aligned) {
+			out->dkim_aligned = 1;
+			out->dkim_aligned_domain = arena_strdup(a, s->domain);
+		}
+		buf_printf(why, "; DKIM d=%s %s (%s)", d, al == ALIGN_YES ? "aligned" : "passed",
+			   al == ALIGN_YES
+			       ? how
+			       : arena_printf(a, "not aligned with %s, %s", author, how));
+	}
+	return unknown;
+}
+
 void dmarc_evaluate(const struct dmarc_inputs *in, struct arena *a, struct dmarc_outcome *out)
 {
 	const struct dmarc_record *r = in->record;
@@ -696,52 +785,8 @@ void dmarc_evaluate(const struct dmarc_inputs *in, struct arena *a, struct dmarc
 
 	buf_init(&why, DMARC_REASON_MAX);
 
-	/* SPF: the MAIL FROM identity only, and only a pass (§4.4.2). */
-	if (in->spf_mfrom == NULL || in->spf_mfrom->scope != SPF_SCOPE_MFROM)
-		buf_puts(&why, "no SPF result for MAIL FROM");
-	else if (in->spf_mfrom->result != SPF_PASS || in->spf_mfrom->domain == NULL)
-		buf_printf(&why, "SPF %s for %s", spf_result_name(in->spf_mfrom->result),
-			   in->spf_mfrom->domain != NULL ? in->spf_mfrom->domain : "(none)");
-	else {
-		const char *how;
-		enum align al = align_domain(in->spf_mfrom->domain, in->spf_org_domain, author,
-					     r->org_domain, r->aspf_strict, a, &how);
-
-		out->spf_aligned = al == ALIGN_YES;
-		unknown |= al == ALIGN_UNKNOWN;
-		buf_printf(&why, "SPF %s %s (%s)", al == ALIGN_YES ? "aligned" : "domain",
-			   in->spf_mfrom->domain,
-			   al == ALIGN_YES
-			       ? how
-			       : arena_printf(a, "not aligned with %s, %s", author, how));
-	}
-
-	/* DKIM: any passing signature's d= (§4.4.1). */
-	if (in->dkim == NULL || in->dkim->count == 0)
-		buf_puts(&why, "; no DKIM signature");
-	for (size_t i = 0; in->dkim != NULL && i < in->dkim->count; i++) {
-		const struct dkim_sig *s = &in->dkim->sig[i];
-		const char *d = s->domain != NULL ? s->domain : "(none)";
-		const char *how;
-		enum align al;
-
-		if (s->result != DKIM_PASS || s->domain == NULL) {
-			buf_printf(&why, "; DKIM d=%s %s", d, dkim_result_name(s->result));
-			continue;
-		}
-		al = align_domain(s->domain,
-				  in->dkim_org_domains != NULL ? in->dkim_org_domains[i] : NULL,
-				  author, r->org_domain, r->adkim_strict, a, &how);
-		unknown |= al == ALIGN_UNKNOWN;
-		if (al == ALIGN_YES && !out->dkim_aligned) {
-			out->dkim_aligned = 1;
-			out->dkim_aligned_domain = arena_strdup(a, s->domain);
-		}
-		buf_printf(&why, "; DKIM d=%s %s (%s)", d, al == ALIGN_YES ? "aligned" : "passed",
-			   al == ALIGN_YES
-			       ? how
-			       : arena_printf(a, "not aligned with %s, %s", author, how));
-	}
+	unknown |= spf_alignment(in, a, out, &why);
+	unknown |= dkim_alignment(in, a, out, &why);
 
 	out->policy = policy_for(r, author, &which);
 	if (out->spf_aligned || out->dkim_aligned) {

@@ -25,7 +25,7 @@
 #include "dnsbl.h"
 #include "log.h"
 #include "mem.h"
-#include "metrics.h"
+#include "metrics_dns.h"
 
 #define DNSBL_NAME_MAX	     253 /* RFC 1035 §2.3.4, in presentation form */
 #define DNSBL_LABEL_MAX	     63

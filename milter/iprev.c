@@ -19,7 +19,7 @@
 #include "iprev.h"
 #include "log.h"
 #include "mem.h"
-#include "metrics.h"
+#include "metrics_dns.h"
 
 #define IPREV_NAME_MAX	253
 #define IPREV_LABEL_MAX 63
@@ -114,14 +114,71 @@ static void iprev_set(struct iprev_outcome *out, struct arena *a, enum iprev_res
 	out->reason = reason ? arena_strdup(a, reason) : NULL;
 }
 
+/* The distinct host names among the PTR answer's, at most IPREV_MAX_NAMES. */
+static size_t iprev_ptr_names(const struct dns_answer *ptr, const char **names)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ptr->count && n < IPREV_MAX_NAMES; i++) {
+		const char *name = ptr->rr[i].u.name;
+		size_t j;
+
+		if (!iprev_is_host_name(name))
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcasecmp(names[j], name) == 0)
+				break;
+		if (j == n)
+			names[n++] = name;
+	}
+	return n;
+}
+
+/* Looks up the n PTR names forward and sets the outcome: pass for the first
+ * that maps back to the client's address. */
+static void iprev_confirm(struct iprev_check *c, struct arena *a, struct iprev_outcome *out,
+			  const char **names, size_t n)
+{
+	struct dns_query *fwd[IPREV_MAX_NAMES] = {0};
+	size_t confirmed = IPREV_MAX_NAMES, tempfail = 0;
+	int rrtype;
+	char reason[160];
+
+	/* Every forward lookup first, then the waits: one round. */
+	rrtype = c->client.family == AF_INET ? DNS_T_A : DNS_T_AAAA;
+	for (size_t i = 0; i < n; i++)
+		fwd[i] = dns_start(c->dns, names[i], rrtype, c->timeout_ms);
+	for (size_t i = 0; i < n; i++) {
+		const struct dns_answer *ans = dns_wait(fwd[i]);
+
+		metrics_dns(METRICS_DNS_IPREV, NULL, ans->status, ans->timed_out);
+
+		if (confirmed == IPREV_MAX_NAMES && iprev_matches(ans, &c->client))
+			confirmed = i;
+		if (ans->status == DNS_TEMPFAIL)
+			tempfail++;
+	}
+	if (confirmed < n) {
+		iprev_set(out, a, IPREV_PASS, names[confirmed], NULL);
+	} else if (tempfail > 0) {
+		snprintf(reason, sizeof(reason), "forward lookup failed for %zu of %zu names",
+			 tempfail, n);
+		iprev_set(out, a, IPREV_TEMPERROR, names[0], reason);
+	} else {
+		iprev_set(out, a, IPREV_FAIL, names[0],
+			  n == 1 ? "the PTR name does not map back to the address"
+				 : "no PTR name maps back to the address");
+	}
+	for (size_t i = 0; i < n; i++)
+		dns_query_free(&fwd[i]);
+}
+
 void iprev_finish(struct iprev_check **cp, struct arena *a, struct iprev_outcome *out)
 {
 	struct iprev_check *c = *cp;
 	const struct dns_answer *ptr;
 	const char *names[IPREV_MAX_NAMES];
-	struct dns_query *fwd[IPREV_MAX_NAMES] = {0};
-	size_t n = 0, confirmed = IPREV_MAX_NAMES, tempfail = 0;
-	int rrtype;
+	size_t n;
 	char reason[160];
 
 	memset(out, 0, sizeof(*out));
@@ -155,51 +212,11 @@ void iprev_finish(struct iprev_check **cp, struct arena *a, struct iprev_outcome
 	case DNS_OK:
 		break;
 	}
-
-	for (size_t i = 0; i < ptr->count && n < IPREV_MAX_NAMES; i++) {
-		const char *name = ptr->rr[i].u.name;
-		size_t j;
-
-		if (!iprev_is_host_name(name))
-			continue;
-		for (j = 0; j < n; j++)
-			if (strcasecmp(names[j], name) == 0)
-				break;
-		if (j == n)
-			names[n++] = name;
-	}
-	if (n == 0) {
+	n = iprev_ptr_names(ptr, names);
+	if (n == 0)
 		iprev_set(out, a, IPREV_PERMERROR, NULL, "PTR names are not host names");
-		goto done;
-	}
-
-	/* Every forward lookup first, then the waits: one round. */
-	rrtype = c->client.family == AF_INET ? DNS_T_A : DNS_T_AAAA;
-	for (size_t i = 0; i < n; i++)
-		fwd[i] = dns_start(c->dns, names[i], rrtype, c->timeout_ms);
-	for (size_t i = 0; i < n; i++) {
-		const struct dns_answer *ans = dns_wait(fwd[i]);
-
-		metrics_dns(METRICS_DNS_IPREV, NULL, ans->status, ans->timed_out);
-
-		if (confirmed == IPREV_MAX_NAMES && iprev_matches(ans, &c->client))
-			confirmed = i;
-		if (ans->status == DNS_TEMPFAIL)
-			tempfail++;
-	}
-	if (confirmed < n) {
-		iprev_set(out, a, IPREV_PASS, names[confirmed], NULL);
-	} else if (tempfail > 0) {
-		snprintf(reason, sizeof(reason), "forward lookup failed for %zu of %zu names",
-			 tempfail, n);
-		iprev_set(out, a, IPREV_TEMPERROR, names[0], reason);
-	} else {
-		iprev_set(out, a, IPREV_FAIL, names[0],
-			  n == 1 ? "the PTR name does not map back to the address"
-				 : "no PTR name maps back to the address");
-	}
-	for (size_t i = 0; i < n; i++)
-		dns_query_free(&fwd[i]);
+	else
+		iprev_confirm(c, a, out, names, n);
 done:
 	iprev_cancel(cp);
 }

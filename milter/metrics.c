@@ -284,28 +284,29 @@ static const char *spf_name(unsigned r)
 	return spf_result_name((enum spf_result)r);
 }
 
-int metrics_render(struct buf *b, const struct metrics_extra *x)
+/* one counter column of the DNS tables, as a metric family */
+struct column {
+	int col;
+	const char *name, *help;
+};
+static const struct column dns_cols[] = {
+    {C_QUERIES, "authscore_dns_queries_total", "DNS answers consumed by the checks"},
+    {C_RECORDS, "authscore_dns_answers_with_records_total", "DNS answers that carried records"},
+    {C_ERRORS, "authscore_dns_errors_total",
+     "DNS temporary errors (SERVFAIL, timeout, resolver failure)"},
+    {C_TIMEOUTS, "authscore_dns_timeouts_total", "DNS queries that ran out of time"},
+};
+static const struct column zone_cols[] = {
+    {C_QUERIES, "authscore_dnsbl_queries_total", "DNS list answers consumed, per zone"},
+    {C_RECORDS, "authscore_dnsbl_answers_with_records_total",
+     "DNS list answers with records (a listing or a refusal code), per zone"},
+    {C_ERRORS, "authscore_dnsbl_errors_total", "DNS list temporary errors, per zone"},
+    {C_TIMEOUTS, "authscore_dnsbl_timeouts_total", "DNS list timeouts, per zone"},
+};
+
+/* The process: build, start time, connections, messages. */
+static void render_process(struct buf *b)
 {
-	/* one counter column of the DNS tables, as a metric family */
-	struct column {
-		int col;
-		const char *name, *help;
-	};
-	static const struct column dns_cols[] = {
-	    {C_QUERIES, "authscore_dns_queries_total", "DNS answers consumed by the checks"},
-	    {C_RECORDS, "authscore_dns_answers_with_records_total",
-	     "DNS answers that carried records"},
-	    {C_ERRORS, "authscore_dns_errors_total",
-	     "DNS temporary errors (SERVFAIL, timeout, resolver failure)"},
-	    {C_TIMEOUTS, "authscore_dns_timeouts_total", "DNS queries that ran out of time"},
-	};
-	static const struct column zone_cols[] = {
-	    {C_QUERIES, "authscore_dnsbl_queries_total", "DNS list answers consumed, per zone"},
-	    {C_RECORDS, "authscore_dnsbl_answers_with_records_total",
-	     "DNS list answers with records (a listing or a refusal code), per zone"},
-	    {C_ERRORS, "authscore_dnsbl_errors_total", "DNS list temporary errors, per zone"},
-	    {C_TIMEOUTS, "authscore_dnsbl_timeouts_total", "DNS list timeouts, per zone"},
-	};
 	const char *version = atomic_load(&m.version);
 
 	family(b, "authscore_build_info", "gauge", "Always 1; the version is a label");
@@ -329,7 +330,11 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 	for (unsigned r = 0; r < SKIP_REASONS; r++)
 		sample(b, "authscore_messages_skipped_total", "reason", skip_names[r],
 		       get(&m.skipped[r]));
+}
 
+/* The checks' results, then the rules that fired. */
+static void render_results(struct buf *b)
+{
 	family(b, "authscore_spf_results_total", "counter",
 	       "SPF results of checked messages, by identity (mfrom, helo)");
 	for (unsigned s = 0; s < 2; s++)
@@ -357,7 +362,11 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 	family(b, "authscore_monitor_rule_hits_total", "counter",
 	       "Monitor rules that fired (logged, never scored), per rule");
 	names_samples(b, &monitors_tab, "authscore_monitor_rule_hits_total", "rule", C_HITS);
+}
 
+/* The DNS answers per check, then per DNS list zone. */
+static void render_dns(struct buf *b)
+{
 	for (size_t c = 0; c < sizeof(dns_cols) / sizeof(dns_cols[0]); c++) {
 		family(b, dns_cols[c].name, "counter", dns_cols[c].help);
 		for (unsigned k = 0; k < METRICS_DNS_KINDS; k++)
@@ -368,7 +377,10 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 		family(b, zone_cols[c].name, "counter", zone_cols[c].help);
 		names_samples(b, &zones_tab, zone_cols[c].name, "zone", zone_cols[c].col);
 	}
+}
 
+static void render_phases(struct buf *b)
+{
 	family(b, "authscore_phase_duration_seconds", "histogram",
 	       "Time per message: message (MAIL FROM to verdict), dns_wait (end of message, "
 	       "waiting for answers), rules (evaluation)");
@@ -394,13 +406,11 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 		buf_printf(b, "authscore_phase_duration_seconds_count{phase=\"%s\"} %llu\n",
 			   phase_names[p], (unsigned long long)cum);
 	}
+}
 
-	family(b, "authscore_config_reloads_total", "counter", "Successful configuration reloads");
-	sample(b, "authscore_config_reloads_total", NULL, NULL, get(&m.reloads));
-	family(b, "authscore_config_reload_failures_total", "counter",
-	       "Reloads refused (the running configuration was kept)");
-	sample(b, "authscore_config_reload_failures_total", NULL, NULL, get(&m.reload_failures));
-
+/* The figures the daemon gathered: the history store, the resolver's health. */
+static void render_extra(struct buf *b, const struct metrics_extra *x)
+{
 	family(b, "authscore_history_enabled", "gauge", "1 when a history store is open");
 	sample(b, "authscore_history_enabled", NULL, NULL, x != NULL && x->have_store);
 	if (x != NULL && x->have_store) {
@@ -440,5 +450,19 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 		       "Times DNS resolution was found failing");
 		sample(b, "authscore_dns_outages_total", NULL, NULL, x->dns_outages);
 	}
+}
+
+int metrics_render(struct buf *b, const struct metrics_extra *x)
+{
+	render_process(b);
+	render_results(b);
+	render_dns(b);
+	render_phases(b);
+	family(b, "authscore_config_reloads_total", "counter", "Successful configuration reloads");
+	sample(b, "authscore_config_reloads_total", NULL, NULL, get(&m.reloads));
+	family(b, "authscore_config_reload_failures_total", "counter",
+	       "Reloads refused (the running configuration was kept)");
+	sample(b, "authscore_config_reload_failures_total", NULL, NULL, get(&m.reload_failures));
+	render_extra(b, x);
 	return b->overflow ? -1 : 0;
 }

@@ -12,7 +12,9 @@
  * exposition format 0.0.4 into a buffer, from any thread, at any time;
  * metrics_http.c serves it.  Counts are process-wide and start at zero;
  * `authscore test` links this module too and simply never shows them.
- * Thread-safe.
+ * The checks feed only metrics_dns(), through metrics_dns.h, which knows
+ * nothing of them; this header reads their results (facts.h) at the end
+ * of a message.  Thread-safe.
  */
 #ifndef AUTHSCORE_METRICS_H
 #define AUTHSCORE_METRICS_H
@@ -20,21 +22,11 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "dns.h"
 #include "facts.h"
+#include "metrics_dns.h"
 #include "verdict.h"
 
 #define METRICS_NAMES_MAX 512 /* per table: rules, monitor rules, DNS list zones */
-
-/* Where a DNS answer was consumed. */
-enum metrics_dns_kind {
-	METRICS_DNS_DNSBL, /* IP and domain lists */
-	METRICS_DNS_IPREV,
-	METRICS_DNS_SPF,
-	METRICS_DNS_DKIM,
-	METRICS_DNS_DMARC,
-	METRICS_DNS_KINDS
-};
 
 /* The latency histograms. */
 enum metrics_phase {
@@ -58,9 +50,7 @@ struct metrics_extra {
 
 void metrics_start(const char *version); /* once, at start-up: up since, version */
 
-/* One answer consumed by a check; zone: the DNS list's, or NULL. */
-void metrics_dns(enum metrics_dns_kind kind, const char *zone, enum dns_status status,
-		 int timed_out);
+/* metrics_dns(), one answer consumed by a check: see metrics_dns.h. */
 /* SPF evaluates inside libspf2: its DNS-querying terms and whether the
  * evaluation ended in a temporary error (and by a timeout). */
 void metrics_spf_dns(const struct spf_outcome *o);

@@ -103,26 +103,50 @@ bad:
 	return -1;
 }
 
-/* The domain after the last top-level @ of an addr-spec, CFWS removed. */
-static const char *spec_domain(struct span s, struct arena *a, const char **error_r)
+/* The offset of the last @ of an addr-spec outside quoted strings and
+ * comments; s.len if there is none, (size_t)-1 if one is unterminated. */
+static size_t spec_last_at(struct span s)
 {
-	size_t at = (size_t)-1, i = 0, n = 0;
-	char out[DOMAIN_MAX + 2];
+	size_t at = s.len, i = 0;
 
 	while (i < s.len) {
 		if (s.p[i] == '"') {
 			if ((i = skip_quoted(s.p, s.len, i)) == 0)
-				goto bad;
+				return (size_t)-1;
 		} else if (s.p[i] == '(') {
 			if ((i = skip_comment(s.p, s.len, i)) == 0)
-				goto bad;
+				return (size_t)-1;
 		} else {
 			if (s.p[i] == '@')
 				at = i;
 			i++;
 		}
 	}
-	if (at == (size_t)-1) {
+	return at;
+}
+
+/* LDH labels of 1..63 octets that do not start or end with a hyphen. */
+static int domain_labels_ok(const char *d)
+{
+	for (const char *l = d; *l != '\0';) {
+		size_t ll = strcspn(l, ".");
+
+		if (ll > 63 || l[0] == '-' || l[ll - 1] == '-')
+			return 0;
+		l += ll + (l[ll] == '.');
+	}
+	return 1;
+}
+
+/* The domain after the last top-level @ of an addr-spec, CFWS removed. */
+static const char *spec_domain(struct span s, struct arena *a, const char **error_r)
+{
+	size_t at = spec_last_at(s), i, n = 0;
+	char out[DOMAIN_MAX + 2];
+
+	if (at == (size_t)-1)
+		goto bad;
+	if (at == s.len) {
 		*error_r = "no domain";
 		return NULL;
 	}
@@ -172,14 +196,9 @@ static const char *spec_domain(struct span s, struct arena *a, const char **erro
 		*error_r = n == 0 ? "no domain" : "invalid domain";
 		return NULL;
 	}
-	for (const char *l = out; *l != '\0';) {
-		size_t ll = strcspn(l, ".");
-
-		if (ll > 63 || l[0] == '-' || l[ll - 1] == '-') {
-			*error_r = "invalid domain";
-			return NULL;
-		}
-		l += ll + (l[ll] == '.');
+	if (!domain_labels_ok(out)) {
+		*error_r = "invalid domain";
+		return NULL;
 	}
 	return arena_strndup(a, out, n);
 bad:
