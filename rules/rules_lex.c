@@ -160,19 +160,9 @@ static int lex_regex(struct parser *p)
 	return 0;
 }
 
-int next(struct parser *p)
+/* Skips blanks, comments, continued lines and, inside brackets, newlines. */
+static int skip_blanks(struct parser *p)
 {
-	static const struct {
-		const char *text;
-		enum tok_kind kind;
-	} punct[] = {
-	    {"==", T_EQ},   {"!=", T_NE},    {"=~", T_MATCH}, {"!~", T_NMATCH}, {"<=", T_LE},
-	    {">=", T_GE},   {"<", T_LT},     {">", T_GT},     {"&", T_AMP},	{";", T_SEMI},
-	    {",", T_COMMA}, {"(", T_LPAREN}, {")", T_RPAREN}, {"{", T_LBRACE},	{"}", T_RBRACE},
-	};
-
-	if (p->error != NULL)
-		return -1;
 	for (;;) {
 		const char *s = p->pos;
 
@@ -204,41 +194,21 @@ int next(struct parser *p)
 			break;
 		}
 	}
-	p->tok.p = p->pos;
-	p->tok.loc = here(p, p->pos);
-	p->tok.str = NULL;
-	if (p->pos == p->end) {
-		p->tok.kind = T_EOF;
-		p->tok.len = 0;
-		return 0;
-	}
-	if (*p->pos == '\n') {
-		p->tok.kind = T_NL;
-		p->tok.len = 1;
-		p->pos++;
-		p->line++;
-		p->line_start = p->pos;
-		return 0;
-	}
-	if (*p->pos == '"') {
-		if (lex_string(p) < 0)
-			return -1;
-		p->tok.len = (size_t)(p->pos - p->tok.p);
-		return 0;
-	}
-	if (*p->pos == '/') {
-		if (lex_regex(p) < 0)
-			return -1;
-		p->tok.len = (size_t)(p->pos - p->tok.p);
-		return 0;
-	}
-	if (is_word_char((unsigned char)*p->pos)) {
-		while (p->pos < p->end && is_word_char((unsigned char)*p->pos))
-			p->pos++;
-		p->tok.kind = T_WORD;
-		p->tok.len = (size_t)(p->pos - p->tok.p);
-		return 0;
-	}
+	return 0;
+}
+
+/* Operators and brackets: 1 when one was read, 0 when there is none here. */
+static int lex_punct(struct parser *p)
+{
+	static const struct {
+		const char *text;
+		enum tok_kind kind;
+	} punct[] = {
+	    {"==", T_EQ},   {"!=", T_NE},    {"=~", T_MATCH}, {"!~", T_NMATCH}, {"<=", T_LE},
+	    {">=", T_GE},   {"<", T_LT},     {">", T_GT},     {"&", T_AMP},	{";", T_SEMI},
+	    {",", T_COMMA}, {"(", T_LPAREN}, {")", T_RPAREN}, {"{", T_LBRACE},	{"}", T_RBRACE},
+	};
+
 	for (size_t i = 0; i < sizeof(punct) / sizeof(punct[0]); i++) {
 		size_t n = strlen(punct[i].text);
 
@@ -255,9 +225,15 @@ int next(struct parser *p)
 			else if ((p->tok.kind == T_RPAREN || p->tok.kind == T_RBRACE) &&
 				 p->bracket > 0)
 				p->bracket--;
-			return 0;
+			return 1;
 		}
 	}
+	return 0;
+}
+
+/* A byte no token starts with: the message says what was probably meant. */
+static int lex_unexpected(struct parser *p)
+{
 	if (*p->pos == '|' && p->pos + 1 < p->end && p->pos[1] == '|')
 		return perr(p, "\"||\" is not an operator: write \"or\"");
 	if (*p->pos == '!')
@@ -265,6 +241,47 @@ int next(struct parser *p)
 	if ((unsigned char)*p->pos < 0x20 || (unsigned char)*p->pos >= 0x7f)
 		return perr(p, "unexpected byte 0x%02x", (unsigned char)*p->pos);
 	return perr(p, "unexpected character '%c'", *p->pos);
+}
+
+int next(struct parser *p)
+{
+	int rc;
+
+	if (p->error != NULL || skip_blanks(p) < 0)
+		return -1;
+	p->tok.p = p->pos;
+	p->tok.loc = here(p, p->pos);
+	p->tok.str = NULL;
+	if (p->pos == p->end) {
+		p->tok.kind = T_EOF;
+		p->tok.len = 0;
+		return 0;
+	}
+	if (*p->pos == '\n') {
+		p->tok.kind = T_NL;
+		p->tok.len = 1;
+		p->pos++;
+		p->line++;
+		p->line_start = p->pos;
+		return 0;
+	}
+	if (*p->pos == '"' || *p->pos == '/') {
+		if ((*p->pos == '"' ? lex_string(p) : lex_regex(p)) < 0)
+			return -1;
+		p->tok.len = (size_t)(p->pos - p->tok.p);
+		return 0;
+	}
+	if (is_word_char((unsigned char)*p->pos)) {
+		while (p->pos < p->end && is_word_char((unsigned char)*p->pos))
+			p->pos++;
+		p->tok.kind = T_WORD;
+		p->tok.len = (size_t)(p->pos - p->tok.p);
+		return 0;
+	}
+	rc = lex_punct(p);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	return lex_unexpected(p);
 }
 
 int tok_is(const struct parser *p, const char *word)
