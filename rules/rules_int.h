@@ -1,7 +1,8 @@
 /*
  * rules_int - the compiled form of a ruleset, shared by the parser
- * (rules_parse.c), which builds it, and the evaluator (rules_eval.c), which
- * only reads it.  Not an API: nothing outside rules/ includes this.
+ * (rules_lex.c, rules_parse.c, rules_check.c), which builds it, and the
+ * evaluator (rules_eval.c), which only reads it.  Not an API: nothing outside
+ * rules/ includes this.
  *
  * Everything but the PCRE2 codes lives in the ruleset's own arena, freed
  * with it.  Expressions are trees of struct rule_node in one array,

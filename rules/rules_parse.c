@@ -1,6 +1,7 @@
 /*
- * rules_parse - the rules file: lexer, parser and checker (see rules.h and
- * doc/authscore.rules.5).
+ * rules_parse - the rules file's grammar (see rules.h and
+ * doc/authscore.rules.5); the tokens are rules_lex.c's, the resolution of
+ * references and the cycle check rules_check.c's.
  *
  * One pass over the text with one token of lookahead; facts, operators,
  * actions and keywords are tables.  Rule references are collected as they
@@ -28,371 +29,7 @@
 #include "buf.h"
 #include "log.h"
 #include "mem.h"
-#include "rules_int.h"
-
-#define RULES_MAX_FILE_BYTES	 (1024 * 1024)
-#define RULES_MAX_TOTAL_BYTES	 (8 * 1024 * 1024)
-#define RULES_MAX_LINE		 4096
-#define RULES_MAX_RULES		 10000
-#define RULES_MAX_INCLUDE_DEPTH	 8
-#define RULES_MAX_FILES		 64
-#define RULES_MAX_REGEX		 1024
-#define RULES_MAX_STRING	 1024
-#define RULES_MAX_TEXT		 400 /* an SMTP reply's text */
-#define RULES_MAX_NEST		 32
-#define RULES_MAX_VALUES	 256
-#define RULES_MAX_NAME		 64
-#define RULES_MAX_NODES_PER_RULE 1000
-#define RULES_MAX_SCORE		 10000.0
-#define RULES_NAME_HASH		 32768 /* a power of two, at least twice RULES_MAX_RULES */
-
-enum tok_kind {
-	T_EOF,
-	T_NL,
-	T_WORD,
-	T_STRING,
-	T_REGEX,
-	T_LPAREN,
-	T_RPAREN,
-	T_LBRACE,
-	T_RBRACE,
-	T_SEMI,
-	T_COMMA,
-	T_EQ,
-	T_NE,
-	T_MATCH,
-	T_NMATCH,
-	T_LT,
-	T_LE,
-	T_GT,
-	T_GE,
-	T_AMP,
-};
-
-/* A place in a file, for messages (files stay in memory until the end). */
-struct loc {
-	const char *file;
-	const char *line_start, *end; /* the line, and the end of its file's text */
-	unsigned line, col;
-};
-
-struct tok {
-	enum tok_kind kind;
-	const char *p; /* the token's bytes in the text */
-	size_t len;
-	char *str;	/* T_STRING: unescaped; T_REGEX: the pattern; in the ruleset arena */
-	uint32_t flags; /* T_REGEX: PCRE2 options */
-	struct loc loc;
-};
-
-struct src {
-	const char *name; /* as shown in messages, and the base of its includes */
-	char *real;	  /* realpath, to find include cycles; NULL for a text */
-	const struct src *parent;
-	int depth;
-};
-
-struct ref {
-	uint32_t node, from_rule, to_rule;
-	const char *name;
-	struct loc loc;
-};
-
-struct parser {
-	struct ruleset *rs;
-	char *error;
-
-	/* the lexer, on the current file */
-	const struct src *src;
-	const char *text, *pos, *end, *line_start;
-	unsigned line;
-	int bracket;	/* unclosed ( and {: newlines inside are blanks */
-	struct tok tok; /* lookahead */
-
-	/* everything loaded, freed at the end */
-	char **texts;
-	size_t text_count;
-	size_t total_bytes;
-
-	size_t rule_cap, node_cap, kid_cap, test_cap;
-	struct ref *refs;
-	size_t ref_count, ref_cap;
-	struct loc *rule_locs;
-	uint32_t *name_hash; /* rule index + 1, 0 free */
-	int actions_seen;
-	struct loc actions_loc;
-	int nest;
-	size_t rule_nodes; /* nodes of the rule being parsed */
-	pcre2_compile_context *cctx;
-};
-
-/* ---- errors ---- */
-
-static int perr_loc(struct parser *p, const struct loc *l, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int perr_loc(struct parser *p, const struct loc *l, const char *fmt, ...)
-{
-	char msg[512];
-	struct buf b;
-	va_list ap;
-	const char *s;
-
-	if (p->error != NULL)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	buf_init(&b, 3 * RULES_MAX_LINE);
-	buf_printf(&b, "%s:%u:%u: %s\n", l->file, l->line, l->col, msg);
-	/* the line, control characters made visible, then the caret (tabs
-	 * copied so it lines up) */
-	for (s = l->line_start; s < l->end && *s != '\n' && s - l->line_start < RULES_MAX_LINE; s++)
-		buf_append(&b, (*s == '\t' || (unsigned char)*s >= 0x20) && *s != 0x7f ? s : "?",
-			   1);
-	buf_puts(&b, "\n");
-	for (s = l->line_start; s < l->line_start + l->col - 1 && s < l->end; s++)
-		buf_append(&b, *s == '\t' ? "\t" : " ", 1);
-	buf_puts(&b, "^");
-	p->error = xstrdup(buf_str(&b));
-	buf_release(&b);
-	return -1;
-}
-
-#define perr(p, fmt, ...) perr_loc((p), &(p)->tok.loc, fmt, ##__VA_ARGS__)
-
-/* A token for messages: "end of line", or the word as written. */
-static const char *tok_show(const struct tok *t, char *out, size_t size)
-{
-	switch (t->kind) {
-	case T_EOF:
-		snprintf(out, size, "end of file");
-		break;
-	case T_NL:
-		snprintf(out, size, "end of line");
-		break;
-	case T_STRING:
-		snprintf(out, size, "a string");
-		break;
-	case T_REGEX:
-		snprintf(out, size, "a regex");
-		break;
-	default:
-		snprintf(out, size, "\"%.*s\"", t->len > 40 ? 40 : (int)t->len, t->p);
-		break;
-	}
-	return out;
-}
-
-/* ---- lexer ---- */
-
-static struct loc here(const struct parser *p, const char *at)
-{
-	struct loc l = {p->src->name, p->line_start, p->end, p->line,
-			(unsigned)(at - p->line_start) + 1};
-
-	return l;
-}
-
-static int is_word_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '.' || c == '-' || c == '*' || c == ':' || c == '/' || c == '@' ||
-	       c == '+';
-}
-
-static int lex_string(struct parser *p)
-{
-	struct buf b;
-	const char *s = p->pos + 1;
-
-	buf_init(&b, RULES_MAX_STRING);
-	for (;; s++) {
-		if (s == p->end || *s == '\n') {
-			buf_release(&b);
-			return perr(p, "unterminated string");
-		}
-		if (*s == '"')
-			break;
-		if (*s == '\\' && s + 1 < p->end && (s[1] == '"' || s[1] == '\\'))
-			s++;
-		if (buf_append(&b, s, 1) < 0) {
-			buf_release(&b);
-			return perr(p, "string longer than %d bytes", RULES_MAX_STRING);
-		}
-	}
-	p->tok.kind = T_STRING;
-	p->tok.str = arena_strdup(p->rs->arena, buf_str(&b));
-	buf_release(&b);
-	p->pos = s + 1;
-	return 0;
-}
-
-/* /pattern/flags: backslashes are kept for PCRE2, \/ included (it means /). */
-static int lex_regex(struct parser *p)
-{
-	const char *s = p->pos + 1, *start = s;
-	uint32_t flags = 0;
-
-	for (; s < p->end && *s != '/'; s++) {
-		if (*s == '\n')
-			break;
-		if (*s == '\\' && s + 1 < p->end && s[1] != '\n')
-			s++;
-	}
-	if (s >= p->end || *s != '/')
-		return perr(p, "unterminated regex (it ends with / on the same line)");
-	if (s - start == 0)
-		return perr(p, "empty regex");
-	if (s - start > RULES_MAX_REGEX)
-		return perr(p, "regex longer than %d bytes", RULES_MAX_REGEX);
-	p->tok.str = arena_strndup(p->rs->arena, start, (size_t)(s - start));
-	for (s++; s < p->end && is_word_char((unsigned char)*s); s++) {
-		static const struct {
-			char c;
-			uint32_t opt;
-		} fl[] = {{'i', PCRE2_CASELESS},
-			  {'m', PCRE2_MULTILINE},
-			  {'s', PCRE2_DOTALL},
-			  {'x', PCRE2_EXTENDED}};
-		size_t i;
-
-		for (i = 0; i < sizeof(fl) / sizeof(fl[0]) && fl[i].c != *s; i++)
-			;
-		if (i == sizeof(fl) / sizeof(fl[0])) {
-			struct loc l = here(p, s);
-
-			return perr_loc(p, &l, "unknown regex flag '%c' (known: i, m, s, x)", *s);
-		}
-		flags |= fl[i].opt;
-	}
-	p->tok.kind = T_REGEX;
-	p->tok.flags = flags;
-	p->pos = s;
-	return 0;
-}
-
-static int next(struct parser *p)
-{
-	static const struct {
-		const char *text;
-		enum tok_kind kind;
-	} punct[] = {
-	    {"==", T_EQ},   {"!=", T_NE},    {"=~", T_MATCH}, {"!~", T_NMATCH}, {"<=", T_LE},
-	    {">=", T_GE},   {"<", T_LT},     {">", T_GT},     {"&", T_AMP},	{";", T_SEMI},
-	    {",", T_COMMA}, {"(", T_LPAREN}, {")", T_RPAREN}, {"{", T_LBRACE},	{"}", T_RBRACE},
-	};
-
-	if (p->error != NULL)
-		return -1;
-	for (;;) {
-		const char *s = p->pos;
-
-		if (s == p->end)
-			break;
-		if (*s == ' ' || *s == '\t' || *s == '\r') {
-			p->pos++;
-		} else if (*s == '#') {
-			while (p->pos < p->end && *p->pos != '\n')
-				p->pos++;
-		} else if (*s == '\\') {
-			/* a line continued: backslash, blanks, newline */
-			const char *t = s + 1;
-
-			while (t < p->end && (*t == ' ' || *t == '\t' || *t == '\r'))
-				t++;
-			if (t == p->end || *t != '\n') {
-				p->tok.loc = here(p, s);
-				return perr(p, "a backslash continues a line only at its end");
-			}
-			p->pos = t + 1;
-			p->line++;
-			p->line_start = p->pos;
-		} else if (*s == '\n' && p->bracket > 0) {
-			p->pos++;
-			p->line++;
-			p->line_start = p->pos;
-		} else {
-			break;
-		}
-	}
-	p->tok.p = p->pos;
-	p->tok.loc = here(p, p->pos);
-	p->tok.str = NULL;
-	if (p->pos == p->end) {
-		p->tok.kind = T_EOF;
-		p->tok.len = 0;
-		return 0;
-	}
-	if (*p->pos == '\n') {
-		p->tok.kind = T_NL;
-		p->tok.len = 1;
-		p->pos++;
-		p->line++;
-		p->line_start = p->pos;
-		return 0;
-	}
-	if (*p->pos == '"') {
-		if (lex_string(p) < 0)
-			return -1;
-		p->tok.len = (size_t)(p->pos - p->tok.p);
-		return 0;
-	}
-	if (*p->pos == '/') {
-		if (lex_regex(p) < 0)
-			return -1;
-		p->tok.len = (size_t)(p->pos - p->tok.p);
-		return 0;
-	}
-	if (is_word_char((unsigned char)*p->pos)) {
-		while (p->pos < p->end && is_word_char((unsigned char)*p->pos))
-			p->pos++;
-		p->tok.kind = T_WORD;
-		p->tok.len = (size_t)(p->pos - p->tok.p);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(punct) / sizeof(punct[0]); i++) {
-		size_t n = strlen(punct[i].text);
-
-		if ((size_t)(p->end - p->pos) >= n && memcmp(p->pos, punct[i].text, n) == 0) {
-			if (n == 1 && (*p->pos == '&' || *p->pos == '=') && p->pos + 1 < p->end &&
-			    p->pos[1] == *p->pos)
-				return perr(p, "\"%c%c\" is not an operator: write \"and\"",
-					    *p->pos, *p->pos);
-			p->tok.kind = punct[i].kind;
-			p->tok.len = n;
-			p->pos += n;
-			if (p->tok.kind == T_LPAREN || p->tok.kind == T_LBRACE)
-				p->bracket++;
-			else if ((p->tok.kind == T_RPAREN || p->tok.kind == T_RBRACE) &&
-				 p->bracket > 0)
-				p->bracket--;
-			return 0;
-		}
-	}
-	if (*p->pos == '|' && p->pos + 1 < p->end && p->pos[1] == '|')
-		return perr(p, "\"||\" is not an operator: write \"or\"");
-	if (*p->pos == '!')
-		return perr(p, "\"!\" is not an operator: write \"not\"");
-	if ((unsigned char)*p->pos < 0x20 || (unsigned char)*p->pos >= 0x7f)
-		return perr(p, "unexpected byte 0x%02x", (unsigned char)*p->pos);
-	return perr(p, "unexpected character '%c'", *p->pos);
-}
-
-static int tok_is(const struct parser *p, const char *word)
-{
-	return p->tok.kind == T_WORD && p->tok.len == strlen(word) &&
-	       strncasecmp(p->tok.p, word, p->tok.len) == 0;
-}
-
-static char *tok_word(struct parser *p)
-{
-	return arena_strndup(p->rs->arena, p->tok.p, p->tok.len);
-}
-
-static int at_end_of_statement(const struct parser *p)
-{
-	return p->tok.kind == T_NL || p->tok.kind == T_EOF;
-}
+#include "rules_parse.h"
 
 /* ---- growable arrays ---- */
 
@@ -695,16 +332,6 @@ static int valid_zone(const char *s)
 	return 1;
 }
 
-static int expect(struct parser *p, enum tok_kind kind, const char *what)
-{
-	char shown[64];
-
-	if (p->tok.kind != kind)
-		return perr(p, "expected %s, not %s", what,
-			    tok_show(&p->tok, shown, sizeof(shown)));
-	return next(p);
-}
-
 /* (zone), (zone, identity), (Header-Name), (domain) */
 static int parse_fact_arg(struct parser *p, const struct fact_def *d, struct rule_test *t)
 {
@@ -755,6 +382,187 @@ static int parse_fact_arg(struct parser *p, const struct fact_def *d, struct rul
 	return expect(p, T_RPAREN, "\")\"");
 }
 
+/* The value readers, one per enum rule_type: each reads the word or string
+ * s (len bytes) into v, then the next token. */
+typedef int value_reader(struct parser *p, const struct fact_def *d, const struct rule_test *t,
+			 struct rule_value *v, const char *s, size_t len);
+
+static int value_enum(struct parser *p, const struct fact_def *d, const struct rule_test *t,
+		      struct rule_value *v, const char *s, size_t len)
+{
+	struct buf b;
+
+	(void)t;
+	for (size_t i = 0; i < d->name_count; i++) {
+		if (d->names[i] != NULL && strlen(d->names[i]) == len &&
+		    strncasecmp(d->names[i], s, len) == 0) {
+			v->lo = v->hi = i;
+			return next(p);
+		}
+	}
+	buf_init(&b, 512);
+	for (size_t i = 0; i < d->name_count; i++)
+		buf_printf(&b, "%s%s",
+			   i == 0		    ? ""
+			   : i + 1 == d->name_count ? " or "
+						    : ", ",
+			   d->names[i]);
+	perr(p, "unknown %s \"%.*s\" (expected %s)", d->what + (d->what[1] == 'n' ? 3 : 2),
+	     (int)(len > 40 ? 40 : len), s, buf_str(&b));
+	buf_release(&b);
+	return -1;
+}
+
+/* 127.0.0.2, 127.0.*.3 or 127.0.0.2-127.0.0.11 (after the state names). */
+static int value_code_range(struct parser *p, struct rule_value *v, const char *s, size_t len)
+{
+	const char *dash = memchr(s, '-', len);
+	uint32_t a, b, care;
+
+	if (dash != NULL) {
+		if (parse_ipv4(s, (size_t)(dash - s), 0, &a, &care) < 0 ||
+		    parse_ipv4(dash + 1, len - (size_t)(dash - s) - 1, 0, &b, &care) < 0)
+			return perr(p,
+				    "\"%.*s\" is not a range of return codes such as "
+				    "127.0.0.2-127.0.0.11",
+				    (int)(len > 40 ? 40 : len), s);
+		if (a > b)
+			return perr(p, "empty range: %.*s", (int)(len > 40 ? 40 : len), s);
+		v->state = CODE_RANGE;
+	} else {
+		if (parse_ipv4(s, len, 1, &a, &care) < 0)
+			return perr(p,
+				    "\"%.*s\" is not a return code (127.0.0.2, 127.0.*.3, "
+				    "127.0.0.2-127.0.0.11, listed, unlisted, blocked or error)",
+				    (int)(len > 40 ? 40 : len), s);
+		b = a;
+		v->state = care == 0xffffffffu ? CODE_RANGE : CODE_WILDCARD;
+		v->care = care;
+	}
+	if ((a >> 24) != 127 && !(v->state == CODE_WILDCARD && (care >> 24) == 0))
+		return perr(p, "return codes are in 127.0.0.0/8 (RFC 5782 §2.3)");
+	v->lo = a;
+	v->hi = b;
+	return next(p);
+}
+
+static int value_codes(struct parser *p, const struct fact_def *d, const struct rule_test *t,
+		       struct rule_value *v, const char *s, size_t len)
+{
+	static const struct {
+		const char *name;
+		enum rule_code_state state;
+	} states[] = {{"listed", CODE_LISTED},
+		      {"unlisted", CODE_UNLISTED},
+		      {"blocked", CODE_BLOCKED},
+		      {"error", CODE_ERROR}};
+
+	(void)d;
+	(void)t;
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		if (strlen(states[i].name) == len && strncasecmp(states[i].name, s, len) == 0) {
+			v->state = (uint8_t)states[i].state;
+			return next(p);
+		}
+	}
+	return value_code_range(p, v, s, len);
+}
+
+static int value_string(struct parser *p, const struct fact_def *d, const struct rule_test *t,
+			struct rule_value *v, const char *s, size_t len)
+{
+	(void)d;
+	(void)t;
+	v->s = arena_strndup(p->rs->arena, s, len);
+	return next(p);
+}
+
+static int value_tls(struct parser *p, const struct fact_def *d, const struct rule_test *t,
+		     struct rule_value *v, const char *s, size_t len)
+{
+	(void)d;
+	v->s = arena_strndup(p->rs->arena, s, len);
+	if (t->op >= OP_LT && t->op <= OP_GE) {
+		v->lo = (uint64_t)rules_tls_rank(v->s);
+		if (v->lo == 0)
+			return perr(p,
+				    "unknown TLS version \"%s\" (expected SSLv3, TLSv1, "
+				    "TLSv1.1, TLSv1.2 or TLSv1.3)",
+				    v->s);
+	}
+	return next(p);
+}
+
+static int value_country(struct parser *p, const struct fact_def *d, const struct rule_test *t,
+			 struct rule_value *v, const char *s, size_t len)
+{
+	char cc[3];
+
+	(void)d;
+	(void)t;
+	if (len == 7 && strncasecmp(s, "unknown", 7) == 0) {
+		v->s = "";
+		return next(p);
+	}
+	if (len != 2 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z') ||
+	    !((s[1] | 0x20) >= 'a' && (s[1] | 0x20) <= 'z'))
+		return perr(p, "\"%.*s\" is not a two-letter country code (or unknown)",
+			    (int)(len > 40 ? 40 : len), s);
+	cc[0] = (char)(s[0] & ~0x20);
+	cc[1] = (char)(s[1] & ~0x20);
+	cc[2] = '\0';
+	v->s = arena_strdup(p->rs->arena, cc);
+	return next(p);
+}
+
+static int value_number(struct parser *p, const struct fact_def *d, const struct rule_test *t,
+			struct rule_value *v, const char *s, size_t len)
+{
+	const char *dash = len > 1 ? memchr(s + 1, '-', len - 1) : NULL;
+	int suffixes = t->fact == FACT_SIZE;
+	uint64_t max = t->fact == FACT_GEOIP_ASN ? UINT32_MAX : ((uint64_t)1 << 53);
+
+	if (dash != NULL && (t->op == OP_IN || t->op == OP_NOT_IN)) {
+		if (parse_uint(s, (size_t)(dash - s), suffixes, max, &v->lo) < 0 ||
+		    parse_uint(dash + 1, len - (size_t)(dash - s) - 1, suffixes, max, &v->hi) < 0 ||
+		    v->lo > v->hi)
+			return perr(p, "\"%.*s\" is not a range of numbers such as 10-20",
+				    (int)(len > 40 ? 40 : len), s);
+		return next(p);
+	}
+	if (parse_uint(s, len, suffixes, max, &v->lo) < 0)
+		return perr(p, "\"%.*s\" is not %s", (int)(len > 40 ? 40 : len), s, d->what);
+	v->hi = v->lo;
+	return next(p);
+}
+
+static int value_addr(struct parser *p, const struct fact_def *d, const struct rule_test *t,
+		      struct rule_value *v, const char *s, size_t len)
+{
+	char tmp[128];
+
+	(void)d;
+	(void)t;
+	if (len >= sizeof(tmp))
+		return perr(p, "\"%.40s\" is not an address or network", s);
+	memcpy(tmp, s, len);
+	tmp[len] = '\0';
+	if (cidr_parse(tmp, &v->net) == 0)
+		return next(p);
+	if (addr_parse(tmp, &v->net.net) == 0) {
+		v->net.prefix = v->net.net.family == AF_INET ? 32 : 128;
+		return next(p);
+	}
+	return perr(p, "\"%s\" is not an address or network (a.b.c.d/n, x:y::/n)", tmp);
+}
+
+/* NULL: the type takes no value (TYPE_BOOL). */
+static value_reader *const value_readers[] = {
+    [TYPE_ENUM] = value_enum,	    [TYPE_CODES] = value_codes,	  [TYPE_STRING] = value_string,
+    [TYPE_COUNTRY] = value_country, [TYPE_NUMBER] = value_number, [TYPE_ADDR] = value_addr,
+    [TYPE_BOOL] = NULL,		    [TYPE_TLS] = value_tls,
+};
+
 static int parse_value(struct parser *p, const struct fact_def *d, struct rule_test *t,
 		       struct rule_value *v)
 {
@@ -769,293 +577,186 @@ static int parse_value(struct parser *p, const struct fact_def *d, struct rule_t
 		return perr(p, "expected %s, not %s", d->what,
 			    tok_show(&p->tok, shown, sizeof(shown)));
 	}
-	switch (d->type) {
-	case TYPE_ENUM: {
-		struct buf b;
+	if (value_readers[d->type] == NULL)
+		return perr(p, "%s takes no value", d->name);
+	return value_readers[d->type](p, d, t, v, s, len);
+}
 
-		for (size_t i = 0; i < d->name_count; i++) {
-			if (d->names[i] != NULL && strlen(d->names[i]) == len &&
-			    strncasecmp(d->names[i], s, len) == 0) {
-				v->lo = v->hi = i;
-				return next(p);
-			}
+/* The comparison after a fact; OP_PRESENT when there is none.  The token
+ * is left on the operator ("in" of "not in"). */
+static int read_op(struct parser *p, enum rule_op *op)
+{
+	static const struct {
+		enum tok_kind kind;
+		enum rule_op op;
+	} tok_ops[] = {
+	    {T_EQ, OP_EQ}, {T_NE, OP_NE}, {T_MATCH, OP_MATCH}, {T_NMATCH, OP_NOT_MATCH},
+	    {T_LT, OP_LT}, {T_LE, OP_LE}, {T_GT, OP_GT},       {T_GE, OP_GE},
+	    {T_AMP, OP_MASK},
+	};
+	char shown[64];
+
+	for (size_t i = 0; i < sizeof(tok_ops) / sizeof(tok_ops[0]); i++) {
+		if (p->tok.kind == tok_ops[i].kind) {
+			*op = tok_ops[i].op;
+			return 0;
 		}
-		buf_init(&b, 512);
-		for (size_t i = 0; i < d->name_count; i++)
-			buf_printf(&b, "%s%s",
-				   i == 0		    ? ""
-				   : i + 1 == d->name_count ? " or "
-							    : ", ",
-				   d->names[i]);
-		perr(p, "unknown %s \"%.*s\" (expected %s)", d->what + (d->what[1] == 'n' ? 3 : 2),
-		     (int)(len > 40 ? 40 : len), s, buf_str(&b));
-		buf_release(&b);
+	}
+	*op = OP_PRESENT;
+	if (tok_is(p, "in")) {
+		*op = OP_IN;
+	} else if (tok_is(p, "not")) {
+		if (next(p) < 0)
+			return -1;
+		if (!tok_is(p, "in"))
+			return perr(p, "expected \"in\" after \"not\", not %s",
+				    tok_show(&p->tok, shown, sizeof(shown)));
+		*op = OP_NOT_IN;
+	}
+	return 0;
+}
+
+/* The fact's type must take the operator; the message lists those it takes. */
+static int check_op(struct parser *p, const struct fact_def *d, enum rule_op op,
+		    const struct loc *op_loc)
+{
+	struct buf b;
+	size_t n = 0;
+
+	if (type_ops[d->type] & B(op))
+		return 0;
+	buf_init(&b, 512);
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (type_ops[d->type] & B(op_names[i].op))
+			buf_printf(&b, "%s%s", n++ ? ", " : "", op_names[i].text);
+	if (op == OP_PRESENT)
+		perr_loc(p, op_loc, "%s needs a comparison (%s)", d->name, buf_str(&b));
+	else
+		perr_loc(p, op_loc, "%s does not take %s (it takes %s)", d->name, op_text(op),
+			 buf_str(&b));
+	buf_release(&b);
+	return -1;
+}
+
+/* Appends t to rs->tests, for the rule being parsed; returns its index. */
+static uint32_t store_test(struct parser *p, struct rule_test *t)
+{
+	struct ruleset *rs = p->rs;
+
+	rs->tests = grow(rs->tests, &p->test_cap, rs->test_count + 1, sizeof(*rs->tests));
+	t->rule = rs->rules[rs->rule_count].name;
+	rs->tests[rs->test_count] = *t;
+	return (uint32_t)rs->test_count++;
+}
+
+/* fact =~ /regex/flags: compiled now, so a bad pattern is a load error. */
+static int parse_regex_test(struct parser *p, struct rule_test *t, uint32_t *out)
+{
+	PCRE2_SIZE erroff;
+	int errcode;
+	const char *pattern = p->tok.str;
+	uint32_t test;
+	char shown[64];
+
+	if (p->tok.kind != T_REGEX)
+		return perr(p, "expected a /regex/, not %s",
+			    tok_show(&p->tok, shown, sizeof(shown)));
+	t->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			      p->tok.flags | PCRE2_NEVER_BACKSLASH_C, &errcode, &erroff, p->cctx);
+	if (t->re == NULL) {
+		PCRE2_UCHAR msg[256];
+		struct loc l = p->tok.loc;
+
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		l.col += 1 + (unsigned)erroff;
+		return perr_loc(p, &l, "bad regex: %s", (const char *)msg);
+	}
+	/* JIT is optional: without it (or on a platform without it)
+	 * pcre2_match() interprets */
+	(void)pcre2_jit_compile(t->re, PCRE2_JIT_COMPLETE);
+	p->rs->regex_count++;
+	/* stored before anything else can fail, so rules_free frees it */
+	test = store_test(p, t);
+	if (next(p) < 0)
 		return -1;
-	}
-	case TYPE_CODES: {
-		static const struct {
-			const char *name;
-			enum rule_code_state state;
-		} states[] = {{"listed", CODE_LISTED},
-			      {"unlisted", CODE_UNLISTED},
-			      {"blocked", CODE_BLOCKED},
-			      {"error", CODE_ERROR}};
-		const char *dash = memchr(s, '-', len);
-		uint32_t a, b, care;
+	return new_node(p, NODE_TEST, 0, test, out);
+}
 
-		for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-			if (strlen(states[i].name) == len &&
-			    strncasecmp(states[i].name, s, len) == 0) {
-				v->state = (uint8_t)states[i].state;
-				return next(p);
-			}
-		}
-		if (dash != NULL) {
-			if (parse_ipv4(s, (size_t)(dash - s), 0, &a, &care) < 0 ||
-			    parse_ipv4(dash + 1, len - (size_t)(dash - s) - 1, 0, &b, &care) < 0)
-				return perr(p,
-					    "\"%.*s\" is not a range of return codes such as "
-					    "127.0.0.2-127.0.0.11",
-					    (int)(len > 40 ? 40 : len), s);
-			if (a > b)
-				return perr(p, "empty range: %.*s", (int)(len > 40 ? 40 : len), s);
-			v->state = CODE_RANGE;
-		} else {
-			if (parse_ipv4(s, len, 1, &a, &care) < 0)
-				return perr(
-				    p,
-				    "\"%.*s\" is not a return code (127.0.0.2, 127.0.*.3, "
-				    "127.0.0.2-127.0.0.11, listed, unlisted, blocked or error)",
-				    (int)(len > 40 ? 40 : len), s);
-			b = a;
-			v->state = care == 0xffffffffu ? CODE_RANGE : CODE_WILDCARD;
-			v->care = care;
-		}
-		if ((a >> 24) != 127 && !(v->state == CODE_WILDCARD && (care >> 24) == 0))
-			return perr(p, "return codes are in 127.0.0.0/8 (RFC 5782 §2.3)");
-		v->lo = a;
-		v->hi = b;
-		return next(p);
+/* in (value, value, ...): the token is on the "(". */
+static int parse_value_list(struct parser *p, const struct fact_def *d, struct rule_test *t,
+			    struct rule_value *vals)
+{
+	if (next(p) < 0)
+		return -1;
+	for (;;) {
+		if (t->val_count == RULES_MAX_VALUES)
+			return perr(p, "more than %d values in a list", RULES_MAX_VALUES);
+		memset(&vals[t->val_count], 0, sizeof(vals[0]));
+		if (parse_value(p, d, t, &vals[t->val_count]) < 0)
+			return -1;
+		t->val_count++;
+		if (p->tok.kind == T_RPAREN)
+			break;
+		if (expect(p, T_COMMA, "\",\" or \")\"") < 0)
+			return -1;
 	}
-	case TYPE_STRING:
-		v->s = arena_strndup(p->rs->arena, s, len);
-		return next(p);
-	case TYPE_TLS:
-		v->s = arena_strndup(p->rs->arena, s, len);
-		if (t->op >= OP_LT && t->op <= OP_GE) {
-			v->lo = (uint64_t)rules_tls_rank(v->s);
-			if (v->lo == 0)
-				return perr(p,
-					    "unknown TLS version \"%s\" (expected SSLv3, TLSv1, "
-					    "TLSv1.1, TLSv1.2 or TLSv1.3)",
-					    v->s);
-		}
-		return next(p);
-	case TYPE_COUNTRY: {
-		char cc[3];
+	return next(p);
+}
 
-		if (len == 7 && strncasecmp(s, "unknown", 7) == 0) {
-			v->s = "";
-			return next(p);
-		}
-		if (len != 2 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z') ||
-		    !((s[1] | 0x20) >= 'a' && (s[1] | 0x20) <= 'z'))
-			return perr(p, "\"%.*s\" is not a two-letter country code (or unknown)",
-				    (int)(len > 40 ? 40 : len), s);
-		cc[0] = (char)(s[0] & ~0x20);
-		cc[1] = (char)(s[1] & ~0x20);
-		cc[2] = '\0';
-		v->s = arena_strdup(p->rs->arena, cc);
-		return next(p);
-	}
-	case TYPE_NUMBER: {
-		const char *dash = len > 1 ? memchr(s + 1, '-', len - 1) : NULL;
-		int suffixes = t->fact == FACT_SIZE;
-		uint64_t max = t->fact == FACT_GEOIP_ASN ? UINT32_MAX : ((uint64_t)1 << 53);
+/* dnsbl(zone) & mask */
+static int parse_mask(struct parser *p, struct rule_test *t, struct rule_value *v)
+{
+	uint64_t mask;
+	char shown[64];
 
-		if (dash != NULL && (t->op == OP_IN || t->op == OP_NOT_IN)) {
-			if (parse_uint(s, (size_t)(dash - s), suffixes, max, &v->lo) < 0 ||
-			    parse_uint(dash + 1, len - (size_t)(dash - s) - 1, suffixes, max,
-				       &v->hi) < 0 ||
-			    v->lo > v->hi)
-				return perr(p, "\"%.*s\" is not a range of numbers such as 10-20",
-					    (int)(len > 40 ? 40 : len), s);
-			return next(p);
-		}
-		if (parse_uint(s, len, suffixes, max, &v->lo) < 0)
-			return perr(p, "\"%.*s\" is not %s", (int)(len > 40 ? 40 : len), s,
-				    d->what);
-		v->hi = v->lo;
-		return next(p);
-	}
-	case TYPE_ADDR: {
-		char tmp[128];
-
-		if (len >= sizeof(tmp))
-			return perr(p, "\"%.40s\" is not an address or network", s);
-		memcpy(tmp, s, len);
-		tmp[len] = '\0';
-		if (cidr_parse(tmp, &v->net) == 0)
-			return next(p);
-		if (addr_parse(tmp, &v->net.net) == 0) {
-			v->net.prefix = v->net.net.family == AF_INET ? 32 : 128;
-			return next(p);
-		}
-		return perr(p, "\"%s\" is not an address or network (a.b.c.d/n, x:y::/n)", tmp);
-	}
-	case TYPE_BOOL:
-		break;
-	}
-	return perr(p, "%s takes no value", d->name);
+	if (p->tok.kind != T_WORD || parse_uint(p->tok.p, p->tok.len, 0, UINT32_MAX, &mask) < 0 ||
+	    mask == 0)
+		return perr(p, "expected a bit mask such as 0x4 or 4, not %s",
+			    tok_show(&p->tok, shown, sizeof(shown)));
+	memset(v, 0, sizeof(*v));
+	v->care = (uint32_t)mask;
+	t->val_count = 1;
+	return next(p);
 }
 
 static int parse_test(struct parser *p, const struct fact_def *d, uint32_t *out)
 {
-	struct ruleset *rs = p->rs;
 	struct rule_test t = {.fact = (uint8_t)d->fact, .ident = RULE_IDENT_ANY};
 	struct rule_value vals[RULES_MAX_VALUES];
 	struct loc op_loc;
-	char shown[64];
+	enum rule_op op;
+	int rc = 0;
 
 	if (next(p) < 0 || parse_fact_arg(p, d, &t) < 0)
 		return -1;
 	op_loc = p->tok.loc;
-	switch (p->tok.kind) {
-	case T_EQ:
-		t.op = OP_EQ;
-		break;
-	case T_NE:
-		t.op = OP_NE;
-		break;
-	case T_MATCH:
-		t.op = OP_MATCH;
-		break;
-	case T_NMATCH:
-		t.op = OP_NOT_MATCH;
-		break;
-	case T_LT:
-		t.op = OP_LT;
-		break;
-	case T_LE:
-		t.op = OP_LE;
-		break;
-	case T_GT:
-		t.op = OP_GT;
-		break;
-	case T_GE:
-		t.op = OP_GE;
-		break;
-	case T_AMP:
-		t.op = OP_MASK;
-		break;
-	default:
-		if (tok_is(p, "in")) {
-			t.op = OP_IN;
-		} else if (tok_is(p, "not")) {
-			if (next(p) < 0)
-				return -1;
-			if (!tok_is(p, "in"))
-				return perr(p, "expected \"in\" after \"not\", not %s",
-					    tok_show(&p->tok, shown, sizeof(shown)));
-			t.op = OP_NOT_IN;
-		} else {
-			t.op = OP_PRESENT;
-		}
-		break;
-	}
-	if (!(type_ops[d->type] & B(t.op))) {
-		struct buf b;
-		size_t n = 0;
-
-		buf_init(&b, 512);
-		for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
-			if (type_ops[d->type] & B(op_names[i].op))
-				buf_printf(&b, "%s%s", n++ ? ", " : "", op_names[i].text);
-		if (t.op == OP_PRESENT)
-			perr_loc(p, &op_loc, "%s needs a comparison (%s)", d->name, buf_str(&b));
-		else
-			perr_loc(p, &op_loc, "%s does not take %s (it takes %s)", d->name,
-				 op_text(t.op), buf_str(&b));
-		buf_release(&b);
+	if (read_op(p, &op) < 0)
 		return -1;
-	}
-	if (t.op == OP_PRESENT) {
+	t.op = (uint8_t)op;
+	if (check_op(p, d, op, &op_loc) < 0)
+		return -1;
+	if (op == OP_PRESENT) {
 		/* nothing to read */
 	} else if (next(p) < 0) {
 		return -1;
-	} else if (t.op == OP_MATCH || t.op == OP_NOT_MATCH) {
-		PCRE2_SIZE erroff;
-		int errcode;
-		const char *pattern = p->tok.str;
-
-		if (p->tok.kind != T_REGEX)
-			return perr(p, "expected a /regex/, not %s",
-				    tok_show(&p->tok, shown, sizeof(shown)));
-		t.re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-				     p->tok.flags | PCRE2_NEVER_BACKSLASH_C, &errcode, &erroff,
-				     p->cctx);
-		if (t.re == NULL) {
-			PCRE2_UCHAR msg[256];
-			struct loc l = p->tok.loc;
-
-			pcre2_get_error_message(errcode, msg, sizeof(msg));
-			l.col += 1 + (unsigned)erroff;
-			return perr_loc(p, &l, "bad regex: %s", (const char *)msg);
-		}
-		/* JIT is optional: without it (or on a platform without it)
-		 * pcre2_match() interprets */
-		(void)pcre2_jit_compile(t.re, PCRE2_JIT_COMPLETE);
-		rs->regex_count++;
-		/* stored before anything else can fail, so rules_free frees it */
-		rs->tests = grow(rs->tests, &p->test_cap, rs->test_count + 1, sizeof(*rs->tests));
-		t.rule = rs->rules[rs->rule_count].name;
-		rs->tests[rs->test_count++] = t;
-		if (next(p) < 0)
-			return -1;
-		return new_node(p, NODE_TEST, 0, (uint32_t)rs->test_count - 1, out);
-	} else if ((t.op == OP_IN || t.op == OP_NOT_IN) && p->tok.kind == T_LPAREN) {
-		if (next(p) < 0)
-			return -1;
-		for (;;) {
-			if (t.val_count == RULES_MAX_VALUES)
-				return perr(p, "more than %d values in a list", RULES_MAX_VALUES);
-			memset(&vals[t.val_count], 0, sizeof(vals[0]));
-			if (parse_value(p, d, &t, &vals[t.val_count]) < 0)
-				return -1;
-			t.val_count++;
-			if (p->tok.kind == T_RPAREN)
-				break;
-			if (expect(p, T_COMMA, "\",\" or \")\"") < 0)
-				return -1;
-		}
-		if (next(p) < 0)
-			return -1;
-	} else if (t.op == OP_MASK) {
-		uint64_t mask;
-
-		if (p->tok.kind != T_WORD ||
-		    parse_uint(p->tok.p, p->tok.len, 0, UINT32_MAX, &mask) < 0 || mask == 0)
-			return perr(p, "expected a bit mask such as 0x4 or 4, not %s",
-				    tok_show(&p->tok, shown, sizeof(shown)));
-		memset(&vals[0], 0, sizeof(vals[0]));
-		vals[0].care = (uint32_t)mask;
-		t.val_count = 1;
-		if (next(p) < 0)
-			return -1;
+	} else if (op == OP_MATCH || op == OP_NOT_MATCH) {
+		return parse_regex_test(p, &t, out);
+	} else if ((op == OP_IN || op == OP_NOT_IN) && p->tok.kind == T_LPAREN) {
+		rc = parse_value_list(p, d, &t, vals);
+	} else if (op == OP_MASK) {
+		rc = parse_mask(p, &t, &vals[0]);
 	} else {
 		memset(&vals[0], 0, sizeof(vals[0]));
-		if (parse_value(p, d, &t, &vals[0]) < 0)
-			return -1;
+		rc = parse_value(p, d, &t, &vals[0]);
 		t.val_count = 1;
 	}
+	if (rc < 0)
+		return -1;
 	if (t.val_count > 0) {
-		t.vals = arena_alloc(rs->arena, t.val_count * sizeof(*t.vals));
+		t.vals = arena_alloc(p->rs->arena, t.val_count * sizeof(*t.vals));
 		memcpy(t.vals, vals, t.val_count * sizeof(*t.vals));
 	}
-	rs->tests = grow(rs->tests, &p->test_cap, rs->test_count + 1, sizeof(*rs->tests));
-	t.rule = rs->rules[rs->rule_count].name;
-	rs->tests[rs->test_count] = t;
-	return new_node(p, NODE_TEST, 0, (uint32_t)rs->test_count++, out);
+	return new_node(p, NODE_TEST, 0, store_test(p, &t), out);
 }
 
 static int parse_or(struct parser *p, uint32_t *out);
@@ -1173,8 +874,7 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
-/* The rule of that name (names are compared without case), or -1. */
-static long rule_lookup(const struct parser *p, const char *name, uint32_t *slot_r)
+long rule_lookup(const struct parser *p, const char *name, uint32_t *slot_r)
 {
 	uint32_t slot = name_hash(name) & (RULES_NAME_HASH - 1);
 
@@ -1196,18 +896,15 @@ static const struct {
     {"tag", RULES_TAG, 0},
 };
 
-static int parse_rule(struct parser *p, int monitor)
+/* The name after "rule": checked, and a new rules[] entry made for it
+ * (counted only once the rule is complete); *slot_r: its name hash slot. */
+static int parse_rule_name(struct parser *p, int monitor, uint32_t *slot_r)
 {
 	struct ruleset *rs = p->rs;
 	struct rule *r;
-	struct loc name_loc;
-	uint32_t slot;
 	long other;
-	int have_score = 0, have_action = 0, have_desc = 0;
 	char shown[64];
 
-	if (next(p) < 0)
-		return -1;
 	if (p->tok.kind != T_WORD || !valid_name(p->tok.p, p->tok.len))
 		return perr(p, "expected a rule name (letters, digits and _, at most %d), not %s",
 			    RULES_MAX_NAME, tok_show(&p->tok, shown, sizeof(shown)));
@@ -1218,96 +915,111 @@ static int parse_rule(struct parser *p, int monitor)
 			return perr(p, "\"%s\" is a keyword, not a rule name", keywords[i]);
 	if (rs->rule_count == RULES_MAX_RULES)
 		return perr(p, "more than %d rules", RULES_MAX_RULES);
-	name_loc = p->tok.loc;
 	rs->rules = grow(rs->rules, &p->rule_cap, rs->rule_count + 1, sizeof(*rs->rules));
 	p->rule_locs = xrealloc(p->rule_locs, p->rule_cap * sizeof(*p->rule_locs));
+	p->rule_locs[rs->rule_count] = p->tok.loc;
 	r = &rs->rules[rs->rule_count];
 	memset(r, 0, sizeof(*r));
 	r->name = tok_word(p);
 	r->monitor = monitor;
 	r->hidden = strncmp(r->name, "__", 2) == 0;
-	other = rule_lookup(p, r->name, &slot);
+	other = rule_lookup(p, r->name, slot_r);
 	if (other >= 0)
 		return perr(p, "rule %s is already defined at %s:%u", r->name,
 			    p->rule_locs[other].file, p->rule_locs[other].line);
+	return next(p);
+}
+
+/* score N: the token is on "score". */
+static int parse_rule_score(struct parser *p, struct rule *r)
+{
+	char shown[64];
+
+	if (r->hidden)
+		return perr(p, "a \"__\" sub-rule takes no score (it only feeds other rules)");
 	if (next(p) < 0)
 		return -1;
+	if (p->tok.kind != T_WORD || parse_score(p->tok.p, p->tok.len, &r->score) < 0)
+		return perr(p, "expected a score such as 2.5 or -1 (at most %g), not %s",
+			    RULES_MAX_SCORE, tok_show(&p->tok, shown, sizeof(shown)));
+	return next(p);
+}
+
+/* action NAME ["text"]: the token is on "action". */
+static int parse_rule_action(struct parser *p, struct rule *r)
+{
+	size_t i;
+	char shown[64];
+
+	if (r->hidden)
+		return perr(p, "a \"__\" sub-rule takes no action (it only feeds other rules)");
+	if (next(p) < 0)
+		return -1;
+	for (i = 0; i < sizeof(action_defs) / sizeof(action_defs[0]); i++)
+		if (tok_is(p, action_defs[i].name))
+			break;
+	if (i == sizeof(action_defs) / sizeof(action_defs[0]))
+		return perr(p,
+			    "expected an action (reject, tempfail, discard, quarantine or tag), "
+			    "not %s",
+			    tok_show(&p->tok, shown, sizeof(shown)));
+	r->action = (int)action_defs[i].action;
+	if (next(p) < 0)
+		return -1;
+	if (action_defs[i].text && p->tok.kind == T_STRING) {
+		const char *s = p->tok.str;
+
+		if (strlen(s) > RULES_MAX_TEXT)
+			return perr(p, "action text longer than %d bytes", RULES_MAX_TEXT);
+		for (; *s != '\0'; s++)
+			if (*s < 0x20 || *s >= 0x7f)
+				return perr(p, "action text must be printable ASCII (it may "
+					       "become an SMTP reply)");
+		r->text = p->tok.str;
+		return next(p);
+	}
+	return 0;
+}
+
+static int parse_rule(struct parser *p, int monitor)
+{
+	struct ruleset *rs = p->rs;
+	struct rule *r;
+	uint32_t slot;
+	int have_score = 0, have_action = 0, have_desc = 0, rc;
+	char shown[64];
+
+	if (next(p) < 0 || parse_rule_name(p, monitor, &slot) < 0)
+		return -1;
+	r = &rs->rules[rs->rule_count];
 	if (at_end_of_statement(p))
 		return perr(p, "rule %s needs a condition", r->name);
 	p->rule_nodes = 0;
 	p->nest = 0;
 	if (parse_or(p, &r->root) < 0)
 		return -1;
-	for (;;) {
-		/* r may have moved: rules[] only grows in parse_rule, above */
-		if (at_end_of_statement(p))
-			break;
+	/* r stays put: rules[] only grows in parse_rule_name */
+	while (!at_end_of_statement(p)) {
 		if (tok_is(p, "score")) {
-			if (have_score++)
-				return perr(p, "score given twice");
-			if (r->hidden)
-				return perr(p, "a \"__\" sub-rule takes no score (it only feeds "
-					       "other rules)");
-			if (next(p) < 0)
-				return -1;
-			if (p->tok.kind != T_WORD ||
-			    parse_score(p->tok.p, p->tok.len, &r->score) < 0)
-				return perr(
-				    p, "expected a score such as 2.5 or -1 (at most %g), not %s",
-				    RULES_MAX_SCORE, tok_show(&p->tok, shown, sizeof(shown)));
-			if (next(p) < 0)
-				return -1;
+			rc = have_score++ ? perr(p, "score given twice") : parse_rule_score(p, r);
 		} else if (tok_is(p, "action")) {
-			size_t i;
-
-			if (have_action++)
-				return perr(p, "action given twice");
-			if (r->hidden)
-				return perr(p, "a \"__\" sub-rule takes no action (it only feeds "
-					       "other rules)");
-			if (next(p) < 0)
-				return -1;
-			for (i = 0; i < sizeof(action_defs) / sizeof(action_defs[0]); i++)
-				if (tok_is(p, action_defs[i].name))
-					break;
-			if (i == sizeof(action_defs) / sizeof(action_defs[0]))
-				return perr(p,
-					    "expected an action (reject, tempfail, discard, "
-					    "quarantine or tag), not %s",
-					    tok_show(&p->tok, shown, sizeof(shown)));
-			r->action = (int)action_defs[i].action;
-			if (next(p) < 0)
-				return -1;
-			if (action_defs[i].text && p->tok.kind == T_STRING) {
-				const char *s = p->tok.str;
-
-				if (strlen(s) > RULES_MAX_TEXT)
-					return perr(p, "action text longer than %d bytes",
-						    RULES_MAX_TEXT);
-				for (; *s != '\0'; s++)
-					if (*s < 0x20 || *s >= 0x7f)
-						return perr(p, "action text must be printable "
-							       "ASCII (it may become an SMTP "
-							       "reply)");
-				r->text = p->tok.str;
-				if (next(p) < 0)
-					return -1;
-			}
+			rc = have_action++ ? perr(p, "action given twice")
+					   : parse_rule_action(p, r);
 		} else if (p->tok.kind == T_STRING) {
 			if (have_desc++)
 				return perr(p, "description given twice");
 			r->description = p->tok.str;
-			if (next(p) < 0)
-				return -1;
+			rc = next(p);
 		} else {
 			return perr(p,
 				    "expected \"and\", \"or\", score, action, a \"description\" or "
 				    "the end of the rule, not %s",
 				    tok_show(&p->tok, shown, sizeof(shown)));
 		}
+		if (rc < 0)
+			return -1;
 	}
 	p->name_hash[slot] = (uint32_t)rs->rule_count + 1;
-	p->rule_locs[rs->rule_count] = name_loc;
 	rs->rule_count++;
 	if (monitor)
 		rs->monitor_count++;
@@ -1581,99 +1293,6 @@ out:
 	p->line = saved.line;
 	p->bracket = saved.bracket;
 	p->tok = saved.tok;
-	return rc;
-}
-
-/* ---- after parsing: references, cycles, order ---- */
-
-static int resolve(struct parser *p)
-{
-	struct ruleset *rs = p->rs;
-	size_t n = rs->rule_count;
-	uint8_t *color; /* 0 new, 1 on the stack, 2 done */
-	size_t *first_ref, *stack_ref, order_n = 0;
-	uint32_t *stack;
-	size_t depth = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < p->ref_count; i++) {
-		long to = rule_lookup(p, p->refs[i].name, NULL);
-
-		if (to < 0)
-			return perr_loc(p, &p->refs[i].loc, "unknown rule or fact \"%s\"",
-					p->refs[i].name);
-		p->refs[i].to_rule = (uint32_t)to;
-		rs->nodes[p->refs[i].node].arg = (uint32_t)to;
-	}
-	/* refs are in rule order: rule r's references are refs[first_ref[r] ..
-	 * first_ref[r + 1]) */
-	first_ref = xcalloc(n + 1, sizeof(*first_ref));
-	for (size_t i = 0; i < p->ref_count; i++)
-		first_ref[p->refs[i].from_rule + 1]++;
-	for (size_t r = 0; r < n; r++)
-		first_ref[r + 1] += first_ref[r];
-	color = xcalloc(n == 0 ? 1 : n, 1);
-	stack = xcalloc(n == 0 ? 1 : n, sizeof(*stack));
-	stack_ref = xcalloc(n == 0 ? 1 : n, sizeof(*stack_ref));
-	rs->order = arena_alloc(rs->arena, (n == 0 ? 1 : n) * sizeof(*rs->order));
-	for (size_t root = 0; root < n && rc == 0; root++) {
-		if (color[root] != 0)
-			continue;
-		stack[0] = (uint32_t)root;
-		stack_ref[0] = first_ref[root];
-		color[root] = 1;
-		depth = 1;
-		while (depth > 0 && rc == 0) {
-			uint32_t r = stack[depth - 1];
-			size_t i = stack_ref[depth - 1];
-
-			if (i == first_ref[r + 1]) {
-				color[r] = 2;
-				rs->order[order_n++] = r;
-				depth--;
-				continue;
-			}
-			stack_ref[depth - 1]++;
-			{
-				uint32_t to = p->refs[i].to_rule;
-
-				if (color[to] == 2)
-					continue;
-				if (color[to] == 0) {
-					color[to] = 1;
-					stack[depth] = to;
-					stack_ref[depth] = first_ref[to];
-					depth++;
-					continue;
-				}
-			}
-			/* a cycle: the stack from the referred rule up to here */
-			{
-				struct buf b;
-				size_t k = depth;
-				uint32_t to = p->refs[i].to_rule;
-
-				while (k > 0 && stack[k - 1] != to)
-					k--;
-				buf_init(&b, 400);
-				for (size_t j = k - 1; j < depth; j++)
-					buf_printf(&b, "%s -> ", rs->rules[stack[j]].name);
-				buf_puts(&b, rs->rules[to].name);
-				if (to == r)
-					rc =
-					    perr_loc(p, &p->refs[i].loc, "rule %s refers to itself",
-						     rs->rules[r].name);
-				else
-					rc = perr_loc(p, &p->refs[i].loc, "rule cycle: %s%s",
-						      buf_str(&b), b.overflow ? " ..." : "");
-				buf_release(&b);
-			}
-		}
-	}
-	free(first_ref);
-	free(color);
-	free(stack);
-	free(stack_ref);
 	return rc;
 }
 

@@ -34,7 +34,8 @@ for f in authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics rat
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
-milter_core="$milter_core $s/rules/rules_parse.c $s/rules/rules_eval.c $s/rules/rules_lists.c \
+milter_core="$milter_core $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c \
+	$s/rules/rules_lists.c \
 	$s/rules/rules_info.c $s/report/record.c $s/report/record_facts.c $s/report/store.c \
 	$s/report/store_sqlite.c $s/report/store_pg.c $s/util/domain.c $s/util/rfc5322.c $s/util/hsplit.c \
 	$s/tests/fake_dns.c $work/default_rules.c -lspf2 -lopendkim -lcrypto -lopendmarc \
@@ -42,7 +43,7 @@ milter_core="$milter_core $s/rules/rules_parse.c $s/rules/rules_eval.c $s/rules/
 pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 
 # name | extra compiler flags | sources | corpus | dictionary
-targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_parse.c $s/rules/rules_eval.c -lpcre2-8|corpus_rules|rules.dict
+targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c -lpcre2-8|corpus_rules|rules.dict
 headers|-DFUZZ_HEADERS|$s/tests/fuzz/fuzz_parsers.c $s/util/rfc5322.c|corpus_headers|
 hsplit|-DFUZZ_HSPLIT|$s/tests/fuzz/fuzz_parsers.c $s/util/hsplit.c|corpus_hsplit|
 conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/conf.c|corpus_conf|
