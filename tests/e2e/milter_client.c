@@ -13,7 +13,7 @@
  * "addheader ...", then the final one ("continue", "accept", "tempfail"...).
  * "flood" plays such messages one after another on one connection, as
  * fast as the filter answers, until the filter ends one (30 s at most),
- * then prints "messages N".
+ * then prints "messages N" (and "answered" as soon as the first message is).
  *
  * Otherwise every STEP (see the steps[] table) is sent as it is, in that
  * order, whatever the protocol says, without waiting for any reply: the
@@ -541,8 +541,13 @@ static int run_flood(struct client *c)
 
 	if (session_open(c) != 0)
 		return 1;
-	while (time(NULL) < end && (r = session_message(c)) == 0)
-		n++;
+	while (time(NULL) < end && (r = session_message(c)) == 0) {
+		/* said at once: a test waits for it before it stops the filter */
+		if (n++ == 0) {
+			printf("answered\n");
+			fflush(stdout);
+		}
+	}
 	printf("messages %lu\n", n);
 	step_quit(c);
 	(void)pkt_send(c);

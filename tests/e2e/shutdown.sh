@@ -126,9 +126,12 @@ for i in 1 2 3 4; do
 	fpids+=($!)
 done
 flood_logged() { grep -c 'action=accept' "$E2E_TMP/milter.log" 2>/dev/null || echo 0; }
+# every client in a session (on a loaded machine one may connect late) and
+# messages flowing, before the stop
+flood_started() { [ "$(grep -lx answered "$E2E_TMP"/flood/*.out 2>/dev/null | wc -l)" = 4 ]; }
 before=$(flood_logged)
-ok 'wait_for 30 "[ \$(flood_logged) -ge $((before + 20)) ]"' \
-	"busy sessions: messages are being answered"
+ok 'wait_for 30 "flood_started && [ \$(flood_logged) -ge $((before + 20)) ]"' \
+	"busy sessions: every client has had a message answered, messages are flowing"
 stop_within "$MILTER_PID" 1 "busy sessions"
 MILTER_PID=
 flood_done() {
