@@ -122,6 +122,11 @@ const char *conf_action_name(enum conf_action a)
 	return action_names[a];
 }
 
+const char *conf_key_name(size_t i)
+{
+	return i < sizeof(keys) / sizeof(keys[0]) ? keys[i].name : NULL;
+}
+
 /* String keys that take one of a few words: "a or b or c". */
 static const struct {
 	const char *key, *choices;
