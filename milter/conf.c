@@ -122,6 +122,11 @@ const char *conf_action_name(enum conf_action a)
 	return action_names[a];
 }
 
+const char *conf_key_name(size_t i)
+{
+	return i < sizeof(keys) / sizeof(keys[0]) ? keys[i].name : NULL;
+}
+
 /* String keys that take one of a few words: "a or b or c". */
 static const struct {
 	const char *key, *choices;
@@ -360,211 +365,285 @@ static void words_free(char ***listp)
 	xfree(listp);
 }
 
+/* One parser per kind of value: w[0..n-1] are the key's values (n >= 1;
+ * more than one only for K_WORDS and K_CIDRS), field is where it goes. */
+typedef int parse_fn(struct parser *p, const struct key *k, struct word *w, int n, void *field);
+
+static int parse_mode(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	char *end;
+	unsigned long v = strtoul(w[0].text, &end, 8);
+
+	(void)n;
+	if (w[0].text[0] != '0' || *end != '\0' || v > 0777)
+		return perr(p, w[0].col, "%s: \"%s\" is not an octal mode such as 0660", k->name,
+			    w[0].text);
+	*(unsigned *)field = (unsigned)v;
+	return 0;
+}
+
+/* reply text: printable, and {domain} the only placeholder */
+static int parse_template(struct parser *p, const struct key *k, struct word *w, int n,
+			  void *field)
+{
+	const char *t = w[0].text;
+
+	(void)n;
+	for (const char *b = strchr(t, '{'); b != NULL; b = strchr(b + 1, '{'))
+		if (strncmp(b, "{domain}", 8) != 0)
+			return perr(p, w[0].col + (unsigned)(b - t) + 1,
+				    "%s: unknown placeholder (only {domain} is known)", k->name);
+	if (strlen(t) > 400)
+		return perr(p, w[0].col, "%s: longer than 400 characters", k->name);
+	free(*(char **)field);
+	*(char **)field = xstrdup(t);
+	return 0;
+}
+
+static int parse_string(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	char **s = field;
+	const char *choices;
+
+	(void)n;
+	if (strlen(w[0].text) == 0)
+		return perr(p, w[0].col, "%s must not be empty", k->name);
+	if ((choices = string_choices(k->name)) != NULL && !word_in(w[0].text, choices))
+		return perr(p, w[0].col, "%s: expected %s, not \"%s\"", k->name, choices, w[0].text);
+	free(*s);
+	*s = xstrdup(w[0].text);
+	return 0;
+}
+
+/* stored as a string */
+static int parse_socket(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	if (strncmp(w[0].text, "unix:/", 6) != 0 && strncmp(w[0].text, "local:/", 7) != 0 &&
+	    strncmp(w[0].text, "inet:", 5) != 0 && strncmp(w[0].text, "inet6:", 6) != 0 &&
+	    w[0].text[0] != '/')
+		return perr(p, w[0].col,
+			    "%s \"%s\": expected unix:/path, local:/path, inet:PORT@HOST or "
+			    "inet6:PORT@HOST",
+			    k->name, w[0].text);
+	return parse_string(p, k, w, n, field);
+}
+
+static int parse_words(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	char ***list = field;
+
+	if (k->repeatable) {
+		struct buf b;
+
+		if (n < 2)
+			return perr(p, w[0].col, "%s: expected a zone and one or more addresses",
+				    k->name);
+		buf_init(&b, CONF_MAX_LINE);
+		for (int i = 0; i < n; i++)
+			buf_printf(&b, "%s%s", i ? " " : "", w[i].text);
+		*list = words_append(*list, buf_str(&b));
+		buf_release(&b);
+	} else {
+		words_free(list);
+		for (int i = 0; i < n; i++)
+			*list = words_append(*list, w[i].text);
+	}
+	return 0;
+}
+
+static int parse_bool(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	int *b = field;
+
+	(void)n;
+	if (strcmp(w[0].text, "yes") == 0 || strcmp(w[0].text, "true") == 0)
+		*b = 1;
+	else if (strcmp(w[0].text, "no") == 0 || strcmp(w[0].text, "false") == 0)
+		*b = 0;
+	else
+		return perr(p, w[0].col, "%s: expected yes or no, not \"%s\"", k->name, w[0].text);
+	return 0;
+}
+
+static int parse_duration_key(struct parser *p, const struct key *k, struct word *w, int n,
+			      void *field)
+{
+	(void)n;
+	if (parse_duration(w[0].text, field) < 0)
+		return perr(p, w[0].col, "%s: \"%s\" is not a duration (e.g. 500ms, 5s, 2m; at most 1h)",
+			    k->name, w[0].text);
+	return 0;
+}
+
+static int parse_count(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	char *end;
+	unsigned long v = strtoul(w[0].text, &end, 10);
+
+	(void)n;
+	if (w[0].text[0] < '0' || w[0].text[0] > '9' || *end != '\0' || v == 0 || v > 100000)
+		return perr(p, w[0].col, "%s: \"%s\" is not a count from 1 to 100000", k->name,
+			    w[0].text);
+	*(unsigned *)field = (unsigned)v;
+	return 0;
+}
+
+static int parse_action(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	struct buf allowed;
+	int e;
+
+	(void)n;
+	for (unsigned a = 0; a < sizeof(action_names) / sizeof(action_names[0]); a++) {
+		if ((k->actions & (1u << a)) && strcmp(w[0].text, action_names[a]) == 0) {
+			*(enum conf_action *)field = (enum conf_action)a;
+			return 0;
+		}
+	}
+	buf_init(&allowed, 256);
+	for (unsigned a = 0; a < sizeof(action_names) / sizeof(action_names[0]); a++)
+		if (k->actions & (1u << a))
+			buf_printf(&allowed, "%s%s", allowed.len ? " or " : "", action_names[a]);
+	e = perr(p, w[0].col, "%s: expected %s, not \"%s\"", k->name, buf_str(&allowed), w[0].text);
+	buf_release(&allowed);
+	return e;
+}
+
+static int parse_loglevel(struct parser *p, const struct key *k, struct word *w, int n,
+			  void *field)
+{
+	(void)n;
+	if (log_level_parse(w[0].text, field) < 0)
+		return perr(p, w[0].col,
+			    "%s: expected debug, info, notice, warning or error, not \"%s\"", k->name,
+			    w[0].text);
+	return 0;
+}
+
+static int parse_logto(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	(void)n;
+	if (strcmp(w[0].text, "stderr") == 0)
+		*(int *)field = 1;
+	else if (strcmp(w[0].text, "syslog") == 0)
+		*(int *)field = 0;
+	else
+		return perr(p, w[0].col, "%s: expected syslog or stderr, not \"%s\"", k->name,
+			    w[0].text);
+	return 0;
+}
+
+static int parse_facility(struct parser *p, const struct key *k, struct word *w, int n,
+			  void *field)
+{
+	(void)n;
+	if (log_facility_parse(w[0].text, field) < 0)
+		return perr(p, w[0].col,
+			    "%s: expected mail, daemon, user or local0 to local7, not \"%s\"", k->name,
+			    w[0].text);
+	return 0;
+}
+
+static int parse_listen_key(struct parser *p, const struct key *k, struct word *w, int n,
+			    void *field)
+{
+	(void)n;
+	if (parse_listen(w[0].text, field) < 0)
+		return perr(p, w[0].col, "%s: \"%s\" is not PORT, IPv4:PORT, [IPv6]:PORT or none",
+			    k->name, w[0].text);
+	return 0;
+}
+
+static int parse_logformat(struct parser *p, const struct key *k, struct word *w, int n,
+			   void *field)
+{
+	(void)n;
+	/* "text": kv's old name, still accepted so old files keep working */
+	if (strcmp(w[0].text, "kv") == 0 || strcmp(w[0].text, "text") == 0 ||
+	    strcmp(w[0].text, "json") == 0)
+		*(int *)field = strcmp(w[0].text, "json") == 0;
+	else
+		return perr(p, w[0].col, "%s: expected kv or json, not \"%s\"", k->name, w[0].text);
+	return 0;
+}
+
+static int parse_rate_key(struct parser *p, const struct key *k, struct word *w, int n,
+			  void *field)
+{
+	const char *why = NULL;
+	int at = parse_rate(w[0].text, field, &why);
+
+	(void)n;
+	if (at >= 0)
+		return perr(p, w[0].col + (unsigned)at, "%s: \"%s\": %s", k->name, w[0].text, why);
+	return 0;
+}
+
+static int parse_prefix(struct parser *p, const struct key *k, struct word *w, void *field,
+			unsigned max)
+{
+	char *end;
+	unsigned long v = strtoul(w[0].text, &end, 10);
+
+	if (w[0].text[0] < '0' || w[0].text[0] > '9' || *end != '\0' || v == 0 || v > max)
+		return perr(p, w[0].col, "%s: \"%s\" is not a prefix length from 1 to %u", k->name,
+			    w[0].text, max);
+	*(unsigned *)field = (unsigned)v;
+	return 0;
+}
+
+static int parse_prefix4(struct parser *p, const struct key *k, struct word *w, int n,
+			 void *field)
+{
+	(void)n;
+	return parse_prefix(p, k, w, field, 32);
+}
+
+static int parse_prefix6(struct parser *p, const struct key *k, struct word *w, int n,
+			 void *field)
+{
+	(void)n;
+	return parse_prefix(p, k, w, field, 128);
+}
+
+static int parse_cidrs(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	struct cidr_list *l = field;
+
+	free(l->nets);
+	l->nets = xcalloc((size_t)n, sizeof(*l->nets));
+	l->count = 0;
+	for (int i = 0; i < n; i++) {
+		if (strcmp(w[i].text, "none") == 0 && n == 1)
+			break;
+		if (cidr_parse(w[i].text, &l->nets[l->count]) < 0)
+			return perr(p, w[i].col,
+				    "%s: \"%s\" is not an IPv4 or IPv6 address or network", k->name,
+				    w[i].text);
+		l->count++;
+	}
+	return 0;
+}
+
+static parse_fn *const parsers[] = {
+	[K_TEMPLATE] = parse_template,	 [K_SOCKET] = parse_socket,
+	[K_MODE] = parse_mode,		 [K_STRING] = parse_string,
+	[K_WORDS] = parse_words,	 [K_BOOL] = parse_bool,
+	[K_DURATION] = parse_duration_key, [K_COUNT] = parse_count,
+	[K_ACTION] = parse_action,	 [K_LOGLEVEL] = parse_loglevel,
+	[K_LOGTO] = parse_logto,	 [K_CIDRS] = parse_cidrs,
+	[K_LISTEN] = parse_listen_key,	 [K_LOGFORMAT] = parse_logformat,
+	[K_RATE] = parse_rate_key,	 [K_PREFIX4] = parse_prefix4,
+	[K_PREFIX6] = parse_prefix6,	 [K_FACILITY] = parse_facility,
+};
+
 static int set_value(struct parser *p, const struct key *k, struct word *w, int n)
 {
-	void *field = (char *)p->cfg + k->offset;
-
 	if (n == 0)
 		return perr(p, w[-1].col + (unsigned)strlen(k->name), "%s needs a value", k->name);
 	if (k->kind != K_WORDS && k->kind != K_CIDRS && n > 1)
 		return perr(p, w[1].col, "%s takes one value", k->name);
-	switch (k->kind) {
-	case K_MODE: {
-		char *end;
-		unsigned long v = strtoul(w[0].text, &end, 8);
-
-		if (w[0].text[0] != '0' || *end != '\0' || v > 0777)
-			return perr(p, w[0].col, "%s: \"%s\" is not an octal mode such as 0660",
-				    k->name, w[0].text);
-		*(unsigned *)field = (unsigned)v;
-		return 0;
-	}
-	case K_TEMPLATE: {
-		/* reply text: printable, and {domain} the only placeholder */
-		const char *t = w[0].text;
-
-		for (const char *b = strchr(t, '{'); b != NULL; b = strchr(b + 1, '{'))
-			if (strncmp(b, "{domain}", 8) != 0)
-				return perr(p, w[0].col + (unsigned)(b - t) + 1,
-					    "%s: unknown placeholder (only {domain} is known)",
-					    k->name);
-		if (strlen(t) > 400)
-			return perr(p, w[0].col, "%s: longer than 400 characters", k->name);
-		free(*(char **)field);
-		*(char **)field = xstrdup(t);
-		return 0;
-	}
-	case K_SOCKET:
-		if (strncmp(w[0].text, "unix:/", 6) != 0 && strncmp(w[0].text, "local:/", 7) != 0 &&
-		    strncmp(w[0].text, "inet:", 5) != 0 && strncmp(w[0].text, "inet6:", 6) != 0 &&
-		    w[0].text[0] != '/')
-			return perr(p, w[0].col,
-				    "%s \"%s\": expected unix:/path, local:/path, inet:PORT@HOST or "
-				    "inet6:PORT@HOST",
-				    k->name, w[0].text);
-		__attribute__((fallthrough)); /* stored as a string */
-	case K_STRING: {
-		char **s = field;
-		const char *choices;
-
-		if (strlen(w[0].text) == 0)
-			return perr(p, w[0].col, "%s must not be empty", k->name);
-		if ((choices = string_choices(k->name)) != NULL &&
-		    !word_in(w[0].text, choices))
-			return perr(p, w[0].col, "%s: expected %s, not \"%s\"", k->name, choices,
-				    w[0].text);
-		free(*s);
-		*s = xstrdup(w[0].text);
-		return 0;
-	}
-	case K_WORDS: {
-		char ***list = field;
-
-		if (k->repeatable) {
-			struct buf b;
-
-			if (n < 2)
-				return perr(p, w[0].col,
-					    "%s: expected a zone and one or more addresses", k->name);
-
-			buf_init(&b, CONF_MAX_LINE);
-			for (int i = 0; i < n; i++)
-				buf_printf(&b, "%s%s", i ? " " : "", w[i].text);
-			*list = words_append(*list, buf_str(&b));
-			buf_release(&b);
-		} else {
-			words_free(list);
-			for (int i = 0; i < n; i++)
-				*list = words_append(*list, w[i].text);
-		}
-		return 0;
-	}
-	case K_BOOL: {
-		int *b = field;
-
-		if (strcmp(w[0].text, "yes") == 0 || strcmp(w[0].text, "true") == 0)
-			*b = 1;
-		else if (strcmp(w[0].text, "no") == 0 || strcmp(w[0].text, "false") == 0)
-			*b = 0;
-		else
-			return perr(p, w[0].col, "%s: expected yes or no, not \"%s\"", k->name,
-				    w[0].text);
-		return 0;
-	}
-	case K_DURATION:
-		if (parse_duration(w[0].text, field) < 0)
-			return perr(p, w[0].col,
-				    "%s: \"%s\" is not a duration (e.g. 500ms, 5s, 2m; at most 1h)",
-				    k->name, w[0].text);
-		return 0;
-	case K_COUNT: {
-		char *end;
-		unsigned long v = strtoul(w[0].text, &end, 10);
-
-		if (w[0].text[0] < '0' || w[0].text[0] > '9' || *end != '\0' || v == 0 ||
-		    v > 100000)
-			return perr(p, w[0].col, "%s: \"%s\" is not a count from 1 to 100000",
-				    k->name, w[0].text);
-		*(unsigned *)field = (unsigned)v;
-		return 0;
-	}
-	case K_ACTION:
-		for (unsigned a = 0; a < sizeof(action_names) / sizeof(action_names[0]); a++) {
-			if ((k->actions & (1u << a)) && strcmp(w[0].text, action_names[a]) == 0) {
-				*(enum conf_action *)field = (enum conf_action)a;
-				return 0;
-			}
-		}
-		{
-			struct buf allowed;
-			int e;
-
-			buf_init(&allowed, 256);
-			for (unsigned a = 0; a < sizeof(action_names) / sizeof(action_names[0]); a++)
-				if (k->actions & (1u << a))
-					buf_printf(&allowed, "%s%s", allowed.len ? " or " : "",
-						   action_names[a]);
-			e = perr(p, w[0].col, "%s: expected %s, not \"%s\"", k->name,
-				 buf_str(&allowed), w[0].text);
-			buf_release(&allowed);
-			return e;
-		}
-	case K_LOGLEVEL:
-		if (log_level_parse(w[0].text, field) < 0)
-			return perr(p, w[0].col,
-				    "%s: expected debug, info, notice, warning or error, not \"%s\"",
-				    k->name, w[0].text);
-		return 0;
-	case K_LOGTO:
-		if (strcmp(w[0].text, "stderr") == 0)
-			*(int *)field = 1;
-		else if (strcmp(w[0].text, "syslog") == 0)
-			*(int *)field = 0;
-		else
-			return perr(p, w[0].col, "%s: expected syslog or stderr, not \"%s\"",
-				    k->name, w[0].text);
-		return 0;
-	case K_FACILITY:
-		if (log_facility_parse(w[0].text, field) < 0)
-			return perr(p, w[0].col,
-				    "%s: expected mail, daemon, user or local0 to local7, not \"%s\"",
-				    k->name, w[0].text);
-		return 0;
-	case K_LISTEN:
-		if (parse_listen(w[0].text, field) < 0)
-			return perr(p, w[0].col,
-				    "%s: \"%s\" is not PORT, IPv4:PORT, [IPv6]:PORT or none",
-				    k->name, w[0].text);
-		return 0;
-	case K_LOGFORMAT:
-		/* "text": kv's old name, still accepted so old files keep working */
-		if (strcmp(w[0].text, "kv") == 0 || strcmp(w[0].text, "text") == 0 ||
-		    strcmp(w[0].text, "json") == 0)
-			*(int *)field = strcmp(w[0].text, "json") == 0;
-		else
-			return perr(p, w[0].col, "%s: expected kv or json, not \"%s\"", k->name,
-				    w[0].text);
-		return 0;
-	case K_RATE: {
-		const char *why = NULL;
-		int at = parse_rate(w[0].text, field, &why);
-
-		if (at >= 0)
-			return perr(p, w[0].col + (unsigned)at, "%s: \"%s\": %s", k->name, w[0].text,
-				    why);
-		return 0;
-	}
-	case K_PREFIX4:
-	case K_PREFIX6: {
-		unsigned max = k->kind == K_PREFIX4 ? 32 : 128;
-		char *end;
-		unsigned long v = strtoul(w[0].text, &end, 10);
-
-		if (w[0].text[0] < '0' || w[0].text[0] > '9' || *end != '\0' || v == 0 || v > max)
-			return perr(p, w[0].col, "%s: \"%s\" is not a prefix length from 1 to %u",
-				    k->name, w[0].text, max);
-		*(unsigned *)field = (unsigned)v;
-		return 0;
-	}
-	case K_CIDRS: {
-		struct cidr_list *l = field;
-
-		free(l->nets);
-		l->nets = xcalloc((size_t)n, sizeof(*l->nets));
-		l->count = 0;
-		for (int i = 0; i < n; i++) {
-			if (strcmp(w[i].text, "none") == 0 && n == 1)
-				break;
-			if (cidr_parse(w[i].text, &l->nets[l->count]) < 0)
-				return perr(p, w[i].col,
-					    "%s: \"%s\" is not an IPv4 or IPv6 address or network",
-					    k->name, w[i].text);
-			l->count++;
-		}
-		return 0;
-	}
-	}
-	return perr(p, w[0].col, "internal error: unhandled key kind");
+	return parsers[k->kind](p, k, w, n, (char *)p->cfg + k->offset);
 }
 
 static void conf_defaults(struct conf *cfg)

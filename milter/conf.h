@@ -126,5 +126,8 @@ int cidr_list_contains(const struct cidr_list *l, const struct addr *a);
 /* Is domain, or a parent of it, in the NULL-terminated list? */
 int conf_domain_listed(char *const *list, const char *domain);
 const char *conf_action_name(enum conf_action a);
+/* The name of the i-th key of the table (0-based); NULL past the last.
+ * tests: milter/conf_doc_test holds doc/authscore.conf.5 to it. */
+const char *conf_key_name(size_t i);
 
 #endif

@@ -660,168 +660,149 @@ static void reload(const struct options *o, struct dns *dns)
 	runtime_unref(&old);
 }
 
-int main(int argc, char **argv)
-{
-	struct options o = {0};
-	struct conf *conf;
+/* What the daemon holds from start-up to its stop. */
+struct daemon {
+	struct options o;
+	struct conf *conf; /* the runtime's once published */
 	struct dns *dns;
-	struct identity id = {0};
-	int have_user = 0;
-	char *error = NULL, *conn, *pidfile = NULL;
+	struct identity id;
+	int have_user;
+	char *conn, *pidfile;
+	const char *path; /* of a unix socket, inside conn; NULL: TCP */
 	struct store *store;
-	struct metrics_http *metrics = NULL;
+	struct metrics_http *metrics;
 	struct ratelimit *ratelimit;
-	const char *path;
-	sigset_t sigs, none;
 	pthread_t milter;
-	struct sigaction sa;
 	struct probe probe;
-	int defaults_only;
-	int64_t stop_start;
+};
 
-	parse_options(argc, argv, &o);
-	/* Without -c the default file may be absent: built-in defaults, said
-	 * so at start and by -n.  A file named with -c must exist. */
-	defaults_only =
-	    o.config_path == NULL && access(CONF_DEFAULT_PATH, F_OK) != 0 && errno == ENOENT;
-	log_init("authscore-milter", 1);
-	/* The early exits free what they hold: LeakSanitizer checks -n too. */
-	if ((conf = load_conf(&o, &error)) == NULL) {
+/* -n: the rules and GeoIP databases are part of the configuration. */
+static int check_only(struct daemon *d, int defaults_only)
+{
+	char *error = NULL;
+	struct runtime *rt = runtime_load(d->conf, NULL, NULL, &error);
+
+	free((char *)d->id.name);
+	if (rt == NULL) {
 		fprintf(stderr, "authscore-milter: %s\n", error);
 		free(error);
 		return 1;
 	}
-	if (conf->user != NULL) {
-		if (lookup_user(conf->user, &id, &error) < 0) {
-			fprintf(stderr, "authscore-milter: %s: %s\n", conf->path, error);
-			free(error);
-			conf_free(&conf);
-			return 1;
-		}
-		have_user = 1;
-	}
-	if (o.check_only) {
-		/* The rules and GeoIP databases are part of the configuration. */
-		struct runtime *rt = runtime_load(conf, NULL, NULL, &error);
+	printf("%s: %s (%zu rules from %s)\n", rt->conf->path,
+	       defaults_only ? "no such file; the built-in defaults are OK" : "configuration OK",
+	       rules_count(rt->rules),
+	       rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
+	runtime_unref(&rt);
+	return 0;
+}
 
-		free((char *)id.name);
-		if (rt == NULL) {
-			fprintf(stderr, "authscore-milter: %s\n", error);
-			free(error);
-			return 1;
-		}
-		printf("%s: %s (%zu rules from %s)\n", rt->conf->path,
-		       defaults_only ? "no such file; the built-in defaults are OK"
-				     : "configuration OK",
-		       rules_count(rt->rules),
-		       rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
-		runtime_unref(&rt);
-		return 0;
-	}
-	/* Unless the file says where, a daemon in the foreground logs to stderr. */
-	log_set_facility(conf->log_facility);
-	log_init("authscore-milter", conf->log_to_stderr < 0 ? o.foreground : conf->log_to_stderr);
-	log_set_level(conf->log_level);
-	if (!o.foreground)
-		daemonize();
+/* Every thread from here on inherits these blocked; see the top. */
+static void block_stop_signals(void)
+{
+	sigset_t sigs;
 
-	/* Every thread from here on inherits these blocked; see the top. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	spf_init();
-	metrics_start(PACKAGE_VERSION);
-	if ((dns = runtime_dns_new(conf, &error)) == NULL)
-		log_fatal("%s", error);
-	if (defaults_only)
-		log_notice("no configuration file %s: running with the built-in defaults",
-			   CONF_DEFAULT_PATH);
-	set_dns_consequence(conf);
-	probe_start(dns, conf, &probe);
-	if (dkim_module_init(dns, &error) < 0)
-		log_fatal("%s", error);
-	conn = milter_socket(conf->socket);
-	if ((path = socket_path(conn)) != NULL) {
-		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+/* The milter socket, bound as root: its directory, libmilter, the listener. */
+static void open_milter_socket(struct daemon *d)
+{
+	d->conn = milter_socket(d->conf->socket);
+	if ((d->path = socket_path(d->conn)) != NULL) {
+		char *dir = xstrdup(d->path), *slash = strrchr(dir, '/');
 
 		if (slash != NULL && slash != dir) {
 			*slash = '\0';
-			if (mkdir(dir, 0750) == 0 && have_user && chown(dir, id.uid, id.gid) != 0)
+			if (mkdir(dir, 0750) == 0 && d->have_user &&
+			    chown(dir, d->id.uid, d->id.gid) != 0)
 				log_warn("chown %s: %s", dir, strerror(errno));
 		}
 		free(dir);
 	}
-	if (callbacks_register("authscore") < 0 || smfi_setconn(conn) != MI_SUCCESS)
-		log_fatal("cannot register with libmilter (socket %s)", conn);
+	if (callbacks_register("authscore") < 0 || smfi_setconn(d->conn) != MI_SUCCESS)
+		log_fatal("cannot register with libmilter (socket %s)", d->conn);
 	smfi_setbacklog(128);
 	{
-		mode_t old = umask(conf->socket_mode ^ 0777);
+		mode_t old = umask(d->conf->socket_mode ^ 0777);
 
 		if (smfi_opensocket(1) != MI_SUCCESS)
-			log_fatal("cannot listen on %s: %s", conn, strerror(errno));
+			log_fatal("cannot listen on %s: %s", d->conn, strerror(errno));
 		umask(old);
 	}
-	if (path == NULL)
+	if (d->path == NULL)
 		tcp_nodelay_on_listener();
-	/* Bound as root, like the milter socket; off unless configured. */
+}
+
+/* Still root: the metrics listener, the socket's owner, the pid file and
+ * the state directory (history store, spool), which belong to our user. */
+static void claim_files(struct daemon *d)
+{
+	const struct conf *conf = d->conf;
+	char *error = NULL;
+
 	if (conf->metrics_listen.port != 0 &&
-	    (metrics = metrics_http_listen(&conf->metrics_listen.addr, conf->metrics_listen.port,
-					   &error)) == NULL)
+	    (d->metrics = metrics_http_listen(&conf->metrics_listen.addr,
+					      conf->metrics_listen.port, &error)) == NULL)
 		log_fatal("%s", error);
-	if (path != NULL) {
-		if (chmod(path, conf->socket_mode) != 0)
-			log_warn("chmod %s: %s", path, strerror(errno));
-		if (have_user && chown(path, id.uid, id.gid) != 0)
-			log_warn("chown %s: %s", path, strerror(errno));
+	if (d->path != NULL) {
+		if (chmod(d->path, conf->socket_mode) != 0)
+			log_warn("chmod %s: %s", d->path, strerror(errno));
+		if (d->have_user && chown(d->path, d->id.uid, d->id.gid) != 0)
+			log_warn("chown %s: %s", d->path, strerror(errno));
 	}
 	if (conf->pidfile != NULL) {
-		pidfile = xstrdup(conf->pidfile);
-		write_pidfile(pidfile);
+		d->pidfile = xstrdup(conf->pidfile);
+		write_pidfile(d->pidfile);
 	}
-	/* The state directory (history store, spool) belongs to our user. */
 	if (mkdir_p(conf->state_dir, 0750) == 0) {
-		if (have_user && chown(conf->state_dir, id.uid, id.gid) != 0)
+		if (d->have_user && chown(conf->state_dir, d->id.uid, d->id.gid) != 0)
 			log_warn("chown %s: %s", conf->state_dir, strerror(errno));
 	} else {
 		log_warn("state directory %s: %s", conf->state_dir, strerror(errno));
 	}
-	if (have_user)
-		drop_privileges(&id);
-	else if (geteuid() == 0)
-		log_notice("running as root: set `user` in %s or use -u", conf->path);
-	store = open_store(conf);
-	ratelimit = ratelimit_new(conf->ratelimit_table_size);
-	/* Rules and databases are read as our user, as every reload will be. */
-	{
-		struct runtime *rt = runtime_load(conf, dns, store, &error);
+}
 
-		if (rt == NULL)
+/* Rules and databases are read as our user, as every reload will be. */
+static void start_runtime(struct daemon *d)
+{
+	const struct conf *conf = d->conf;
+	char *error = NULL;
+	struct runtime *rt = runtime_load(d->conf, d->dns, d->store, &error);
+
+	if (rt == NULL)
+		log_fatal("%s", error);
+	log_info("%zu rules loaded from %s", rules_count(rt->rules),
+		 rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
+	if (d->metrics != NULL) {
+		char *spool = xasprintf("%s/%s", conf->state_dir, STORE_SPOOL_NAME);
+
+		if (metrics_http_start(d->metrics, d->store, spool, &error) < 0)
 			log_fatal("%s", error);
-		log_info("%zu rules loaded from %s", rules_count(rt->rules),
-			 rt->conf->rules_path ? rt->conf->rules_path : "the built-in default.rules");
-		if (metrics != NULL) {
-			char *spool = xasprintf("%s/%s", conf->state_dir, STORE_SPOOL_NAME);
-
-			if (metrics_http_start(metrics, store, spool, &error) < 0)
-				log_fatal("%s", error);
-			log_info("metrics on http://%s%s%s:%u/metrics",
-				 conf->metrics_listen.addr.family == AF_INET6 ? "[" : "",
-				 addr_format(&conf->metrics_listen.addr, (char[ADDR_STRLEN]){0},
-					     ADDR_STRLEN),
-				 conf->metrics_listen.addr.family == AF_INET6 ? "]" : "",
-				 conf->metrics_listen.port);
-			free(spool);
-		}
-		rt->ratelimit = ratelimit;
-		runtime_publish(rt); /* from here on `conf` belongs to the runtime */
+		log_info("metrics on http://%s%s%s:%u/metrics",
+			 conf->metrics_listen.addr.family == AF_INET6 ? "[" : "",
+			 addr_format(&conf->metrics_listen.addr, (char[ADDR_STRLEN]){0},
+				     ADDR_STRLEN),
+			 conf->metrics_listen.addr.family == AF_INET6 ? "]" : "",
+			 conf->metrics_listen.port);
+		free(spool);
 	}
+	rt->ratelimit = d->ratelimit;
+	runtime_publish(rt); /* from here on `conf` belongs to the runtime */
+}
+
+/* The milter thread, then the main thread takes the signals (see the top). */
+static void start_serving(struct daemon *d)
+{
+	struct sigaction sa;
+	sigset_t none;
 
 	set_thread_stack_default();
-	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
+	if (pthread_create(&d->milter, NULL, milter_thread, NULL) != 0)
 		log_fatal("cannot start the milter thread");
 	if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		log_fatal("pipe: %s", strerror(errno));
@@ -830,37 +811,110 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	log_notice("authscore-milter %s listening on %s", PACKAGE_VERSION, conn);
+	log_notice("authscore-milter %s listening on %s", PACKAGE_VERSION, d->conn);
 	sigemptyset(&none);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Until a stop signal: reloads on SIGHUP, and the DNS probe's outcome. */
+static void signal_loop(struct daemon *d)
+{
 	while (!got_stop) {
-		probe_check(&probe);
-		wait_signal(probe.q != NULL ? 20 : -1);
+		probe_check(&d->probe);
+		wait_signal(d->probe.q != NULL ? 20 : -1);
 		if (got_hup && !got_stop) {
 			got_hup = 0;
-			reload(&o, dns);
+			reload(&d->o, d->dns);
 		}
 	}
-	stop_start = now_ms();
+}
+
+/* The order matters: refuse new work, answer what is open, then free. */
+static void stop(struct daemon *d)
+{
+	int64_t stop_start = now_ms();
+
 	callbacks_drain();
 	log_notice("stopping: no new connections; waiting for %d message(s) in progress",
 		   callbacks_open_messages());
-	stop_listener(milter);
+	stop_listener(d->milter);
 	wait_callbacks(stop_start, drain_ms());
-	if (pidfile != NULL && unlink(pidfile) != 0)
-		log_warn("cannot remove %s: %s", pidfile, strerror(errno));
-	if (path != NULL)
-		unlink(path);
-	free(pidfile);
-	free(conn);
+	if (d->pidfile != NULL && unlink(d->pidfile) != 0)
+		log_warn("cannot remove %s: %s", d->pidfile, strerror(errno));
+	if (d->path != NULL)
+		unlink(d->path);
+	free(d->pidfile);
+	free(d->conn);
 	runtime_publish(NULL);
-	metrics_http_stop(&metrics); /* before the store it reads */
-	store_close(&store); /* flushes the queue, spooling what it cannot write */
-	ratelimit_free(&ratelimit);
+	metrics_http_stop(&d->metrics); /* before the store it reads */
+	store_close(&d->store); /* flushes the queue, spooling what it cannot write */
+	ratelimit_free(&d->ratelimit);
 	dkim_module_deinit();
-	dns_query_free(&probe.q);
-	free(probe.name);
-	dns_free(&dns);
+	dns_query_free(&d->probe.q);
+	free(d->probe.name);
+	dns_free(&d->dns);
 	log_notice("stopped");
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {0};
+	char *error = NULL;
+	int defaults_only;
+
+	parse_options(argc, argv, &d.o);
+	/* Without -c the default file may be absent: built-in defaults, said
+	 * so at start and by -n.  A file named with -c must exist. */
+	defaults_only =
+	    d.o.config_path == NULL && access(CONF_DEFAULT_PATH, F_OK) != 0 && errno == ENOENT;
+	log_init("authscore-milter", 1);
+	/* The early exits free what they hold: LeakSanitizer checks -n too. */
+	if ((d.conf = load_conf(&d.o, &error)) == NULL) {
+		fprintf(stderr, "authscore-milter: %s\n", error);
+		free(error);
+		return 1;
+	}
+	if (d.conf->user != NULL) {
+		if (lookup_user(d.conf->user, &d.id, &error) < 0) {
+			fprintf(stderr, "authscore-milter: %s: %s\n", d.conf->path, error);
+			free(error);
+			conf_free(&d.conf);
+			return 1;
+		}
+		d.have_user = 1;
+	}
+	if (d.o.check_only)
+		return check_only(&d, defaults_only);
+	/* Unless the file says where, a daemon in the foreground logs to stderr. */
+	log_set_facility(d.conf->log_facility);
+	log_init("authscore-milter",
+		 d.conf->log_to_stderr < 0 ? d.o.foreground : d.conf->log_to_stderr);
+	log_set_level(d.conf->log_level);
+	if (!d.o.foreground)
+		daemonize();
+	block_stop_signals();
+	spf_init();
+	metrics_start(PACKAGE_VERSION);
+	if ((d.dns = runtime_dns_new(d.conf, &error)) == NULL)
+		log_fatal("%s", error);
+	if (defaults_only)
+		log_notice("no configuration file %s: running with the built-in defaults",
+			   CONF_DEFAULT_PATH);
+	set_dns_consequence(d.conf);
+	probe_start(d.dns, d.conf, &d.probe);
+	if (dkim_module_init(d.dns, &error) < 0)
+		log_fatal("%s", error);
+	open_milter_socket(&d);
+	claim_files(&d);
+	if (d.have_user)
+		drop_privileges(&d.id);
+	else if (geteuid() == 0)
+		log_notice("running as root: set `user` in %s or use -u", d.conf->path);
+	d.store = open_store(d.conf);
+	d.ratelimit = ratelimit_new(d.conf->ratelimit_table_size);
+	start_runtime(&d);
+	start_serving(&d);
+	signal_loop(&d);
+	stop(&d);
 	return 0;
 }

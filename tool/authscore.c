@@ -95,7 +95,15 @@ static size_t feed_headers(struct message *m, const char *text, size_t len)
 	return body;
 }
 
-static int cmd_test(int argc, char **argv)
+/* `authscore test`'s options. */
+struct test_options {
+	const char *config_path, *ip, *helo, *mail_from;
+	const char *rcpts[256];
+	size_t nrcpt;
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_test_options(int argc, char **argv, struct test_options *t)
 {
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -106,9 +114,77 @@ static int cmd_test(int argc, char **argv)
 	    {"help", no_argument, NULL, 'H'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *config_path = NULL, *ip = NULL, *helo = NULL, *mail_from = "";
-	const char *rcpts[256];
-	size_t nrcpt = 0;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			t->config_path = optarg;
+			break;
+		case 'i':
+			t->ip = optarg;
+			break;
+		case 'h':
+			t->helo = optarg;
+			break;
+		case 'f':
+			t->mail_from = optarg;
+			break;
+		case 'H':
+			usage_test(stdout);
+			return 0;
+		case 'r':
+			if (t->nrcpt == sizeof(t->rcpts) / sizeof(t->rcpts[0])) {
+				fprintf(stderr, "authscore test: too many --rcpt\n");
+				return 2;
+			}
+			t->rcpts[t->nrcpt++] = optarg;
+			break;
+		default:
+			usage_test(stderr);
+			return 2;
+		}
+	}
+	if (t->ip == NULL || optind != argc) {
+		usage_test(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* What the milter would do to the message, one line each. */
+static void print_outcome(struct message *m, const struct verdict *v,
+			  const struct message_edits *edits)
+{
+	if (message_skipped(m) != NULL)
+		printf("skipped: %s\n", message_skipped(m));
+	if (edits->ar_value != NULL)
+		printf("%s: %s\n", AUTHRES_HEADER, edits->ar_value);
+	for (size_t i = 0; i < edits->add_count; i++)
+		printf("%s: %s\n", edits->add[i].name, edits->add[i].value);
+	if (edits->subject != NULL)
+		printf("Subject: %s\n", edits->subject);
+	for (size_t i = 0; i < edits->remove_count; i++)
+		printf("removed: the sender's %s header #%u\n", edits->remove[i].name,
+		       edits->remove[i].index);
+	if (edits->ar_delete_count > 0)
+		printf("removed: %zu forged %s header(s)\n", edits->ar_delete_count,
+		       AUTHRES_HEADER);
+	if (v->action == VERDICT_ACCEPT)
+		printf("action: accept\n");
+	else if (v->action == VERDICT_TAG || v->action == VERDICT_QUARANTINE ||
+		 v->action == VERDICT_DISCARD)
+		printf("action: %s (%s)\n", verdict_action_name(v->action),
+		       v->text ? v->text : v->why ? v->why : "");
+	else
+		printf("action: %s %s %s %s\n", verdict_action_name(v->action), v->rcode, v->xcode,
+		       v->text);
+}
+
+static int cmd_test(int argc, char **argv)
+{
+	struct test_options t = {.mail_from = ""};
+	const char *ip, *helo, *mail_from, *config_path;
 	struct conf *conf;
 	struct addr client;
 	char *error = NULL;
@@ -120,41 +196,11 @@ static int cmd_test(int argc, char **argv)
 	struct verdict v;
 	struct message_edits edits;
 	size_t body;
-	int ch;
+	int rc;
 
-	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'i':
-			ip = optarg;
-			break;
-		case 'h':
-			helo = optarg;
-			break;
-		case 'f':
-			mail_from = optarg;
-			break;
-		case 'H':
-			usage_test(stdout);
-			return 0;
-		case 'r':
-			if (nrcpt == sizeof(rcpts) / sizeof(rcpts[0])) {
-				fprintf(stderr, "authscore test: too many --rcpt\n");
-				return 2;
-			}
-			rcpts[nrcpt++] = optarg;
-			break;
-		default:
-			usage_test(stderr);
-			return 2;
-		}
-	}
-	if (ip == NULL || optind != argc) {
-		usage_test(stderr);
-		return 2;
-	}
+	if ((rc = parse_test_options(argc, argv, &t)) >= 0)
+		return rc;
+	config_path = t.config_path, ip = t.ip, helo = t.helo, mail_from = t.mail_from;
 	if (addr_parse(ip, &client) < 0) {
 		fprintf(stderr, "authscore test: --ip %s: not an IPv4 or IPv6 address\n", ip);
 		return 2;
@@ -195,35 +241,13 @@ static int cmd_test(int argc, char **argv)
 	if (helo != NULL)
 		session_helo(s, helo);
 	m = message_new(s, mail_from, NULL);
-	for (size_t i = 0; i < nrcpt; i++)
-		message_rcpt(m, rcpts[i]);
+	for (size_t i = 0; i < t.nrcpt; i++)
+		message_rcpt(m, t.rcpts[i]);
 	body = feed_headers(m, msg.data != NULL ? msg.data : "", msg.len);
 	message_eoh(m);
 	message_body(m, (const unsigned char *)msg.data + body, msg.len - body);
 	message_eom(m, &v, &edits);
-	if (message_skipped(m) != NULL)
-		printf("skipped: %s\n", message_skipped(m));
-	if (edits.ar_value != NULL)
-		printf("%s: %s\n", AUTHRES_HEADER, edits.ar_value);
-	for (size_t i = 0; i < edits.add_count; i++)
-		printf("%s: %s\n", edits.add[i].name, edits.add[i].value);
-	if (edits.subject != NULL)
-		printf("Subject: %s\n", edits.subject);
-	for (size_t i = 0; i < edits.remove_count; i++)
-		printf("removed: the sender's %s header #%u\n", edits.remove[i].name,
-		       edits.remove[i].index);
-	if (edits.ar_delete_count > 0)
-		printf("removed: %zu forged %s header(s)\n", edits.ar_delete_count,
-		       AUTHRES_HEADER);
-	if (v.action == VERDICT_ACCEPT)
-		printf("action: accept\n");
-	else if (v.action == VERDICT_TAG || v.action == VERDICT_QUARANTINE ||
-		 v.action == VERDICT_DISCARD)
-		printf("action: %s (%s)\n", verdict_action_name(v.action),
-		       v.text ? v.text : v.why ? v.why : "");
-	else
-		printf("action: %s %s %s %s\n", verdict_action_name(v.action), v.rcode, v.xcode,
-		       v.text);
+	print_outcome(m, &v, &edits);
 	message_free(&m);
 	session_free(&s);
 	runtime_unref(&rt);
