@@ -40,7 +40,7 @@ enum dmarc_policy {
 };
 
 /* rua= as kept in struct dmarc_record: its first whole URIs, at most this
- * many bytes (the history store's column width, report/record.c) and
+ * many bytes (the history store's column width, history/record.c) and
  * DMARC_RUA_URIS_MAX URIs (RFC 9989 lets a receiver limit the URIs it
  * sends to; the report module takes 16).  Whole URIs only: a URI cut short
  * would address reports to somebody else. */

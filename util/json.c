@@ -1,6 +1,6 @@
 /*
  * json - JSON strings from arbitrary bytes (see json.h).  Moved here from
- * report/record.c so the history records and the log lines escape alike.
+ * history/record.c so the history records and the log lines escape alike.
  */
 #include "config.h"
 

@@ -4,7 +4,7 @@
 # Starts a private PostgreSQL server (initdb in a temporary directory, run
 # as the `postgres` user, listening only on a unix socket in that
 # directory: no port to clash with), creates a database, and drives
-# report/store_pg_test against it: the store's checks, then records
+# history/store_pg_test against it: the store's checks, then records
 # flowing through the writer while the server is stopped and started
 # again: they go to the spool, come back once it runs, and the count
 # matches exactly (no record lost, none stored twice).
@@ -13,7 +13,7 @@ set -u
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
-PGTEST=$top_builddir/report/store_pg_test
+PGTEST=$top_builddir/history/store_pg_test
 FLOW_N=${STORE_E2E_RECORDS:-3000}
 
 if [ "$(id -u)" != 0 ]; then

@@ -3,8 +3,8 @@
  * than the rules: From mailbox lists (util/rfc5322.c), a raw message's
  * header fields (util/hsplit.c, for `authscore test`), the daemon
  * configuration (milter/conf.c), SPF records (milter/spf_record.c), DMARC
- * records (milter/dmarc.c), stored history records (report/record.c) and
- * the stored facts in them (report/record_facts.c), and the report
+ * records (milter/dmarc.c), stored history records (history/record.c) and
+ * the stored facts in them (history/record_facts.c), and the report
  * relay's AUTH file and setting (report/report_send.c).  One source, one
  * target per FUZZ_* macro:
  * tests/fuzz/run-fuzz.sh builds each with clang -fsanitize=fuzzer,address,

@@ -36,8 +36,8 @@ for f in authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics rat
 done
 milter_core="$milter_core $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c \
 	$s/rules/rules_lists.c \
-	$s/rules/rules_info.c $s/report/record.c $s/report/record_facts.c $s/report/store.c \
-	$s/report/store_sqlite.c $s/report/store_pg.c $s/util/domain.c $s/util/rfc5322.c $s/util/hsplit.c \
+	$s/rules/rules_info.c $s/history/record.c $s/history/record_facts.c $s/history/store.c \
+	$s/history/store_sqlite.c $s/history/store_pg.c $s/util/domain.c $s/util/rfc5322.c $s/util/hsplit.c \
 	$s/tests/fake_dns.c $work/default_rules.c -lspf2 -lopendkim -lcrypto -lopendmarc \
 	-lmaxminddb -lpcre2-8 -lsqlite3 -lpq -lpthread"
 pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
@@ -50,10 +50,10 @@ conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/c
 spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
 dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/tests/fake_dns.c|corpus_dmarc|
 dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
-record|-DFUZZ_RECORD -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c|corpus_record|
-facts|-DFUZZ_FACTS -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/record.c $s/report/record_facts.c|corpus_facts|
-smtpauth|-DFUZZ_SMTPAUTH -I$s/report|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
-milter|-include $work/paths.h -I$s/report -I$s/tests/fuzz $pq_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
+record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c|corpus_record|
+facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
+smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
+milter|-include $work/paths.h -I$s/report -I$s/history -I$s/tests/fuzz $pq_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
 
 echo "$targets" | awk 'END { print "1.." NR }'
 n=0
