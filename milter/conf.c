@@ -1,9 +1,9 @@
 /*
  * conf - parse and validate the daemon configuration (see conf.h).
  *
- * Every key is one row of `keys[]`: its name, the kind of value it takes
- * and where the value goes.  Adding a setting is adding a row (and a line
- * in doc/authscore.conf.5).
+ * Every key is one row of `keys[]`: its name, the kind of value it takes,
+ * where the value goes and its default, written as in the file.  Adding a
+ * setting is adding a row (and a line in doc/authscore.conf.5).
  */
 #include "config.h"
 
@@ -45,67 +45,72 @@ struct key {
 	size_t offset;
 	unsigned actions; /* K_ACTION: the actions this key may take */
 	int repeatable;	  /* K_WORDS: each line adds one entry ("zone addr...") */
+	const char *def;  /* the default, as a file would say it, or NULL: none */
 };
 
 #define F(field) offsetof(struct conf, field)
 static const struct key keys[] = {
-	{"socket", K_SOCKET, F(socket), 0, 0},
-	{"socket-mode", K_MODE, F(socket_mode), 0, 0},
-	{"user", K_STRING, F(user), 0, 0},
-	{"pidfile", K_STRING, F(pidfile), 0, 0},
-	{"authserv-id", K_STRING, F(authserv_id), 0, 0},
-	{"trusted-networks", K_CIDRS, F(trusted), 0, 0},
-	{"skip-authenticated", K_BOOL, F(skip_authenticated), 0, 0},
-	{"dns-forwarders", K_WORDS, F(dns_forwarders), 0, 0},
-	{"dns-stub", K_WORDS, F(dns_stubs), 0, 1},
-	{"dns-trust-anchor", K_STRING, F(dns_trust_anchor), 0, 0},
-	{"dns-timeout", K_DURATION, F(dns_timeout_ms), 0, 0},
-	{"dns-probe", K_STRING, F(dns_probe), 0, 0},
-	{"spf-timeout", K_DURATION, F(spf_timeout_ms), 0, 0},
-	{"iprev-trust-mta", K_BOOL, F(iprev_trust_mta), 0, 0},
-	{"log-level", K_LOGLEVEL, F(log_level), 0, 0},
-	{"log-to", K_LOGTO, F(log_to_stderr), 0, 0},
-	{"log-facility", K_FACILITY, F(log_facility), 0, 0},
-	{"on-spf-fail", K_ACTION, F(on_spf_fail), A_ACCEPT | A_REJECT, 0},
-	{"on-spf-permerror", K_ACTION, F(on_spf_permerror), A_ACCEPT | A_REJECT, 0},
-	{"on-spf-temperror", K_ACTION, F(on_spf_temperror), A_ACCEPT | A_TEMPFAIL, 0},
-	{"max-recipients", K_COUNT, F(max_recipients), 0, 0},
-	{"dkim-max-signatures", K_COUNT, F(dkim_max_signatures), 0, 0},
-	{"on-dkim-temperror", K_ACTION, F(on_dkim_temperror), A_ENFORCE, 0},
-	{"on-dkim-permerror", K_ACTION, F(on_dkim_permerror), A_ENFORCE, 0},
-	{"on-dmarc-temperror", K_ACTION, F(on_dmarc_temperror), A_ENFORCE, 0},
-	{"on-dmarc-permerror", K_ACTION, F(on_dmarc_permerror), A_ENFORCE, 0},
-	{"on-dmarc-reject", K_ACTION, F(on_dmarc_reject), A_ACCEPT | A_REJECT | A_QUARANTINE | A_TAG, 0},
-	{"on-dmarc-quarantine", K_ACTION, F(on_dmarc_quarantine), A_ACCEPT | A_QUARANTINE | A_TAG, 0},
-	{"on-from-error", K_ACTION, F(on_from_error), A_ACCEPT | A_TEMPFAIL | A_REJECT, 0},
-	{"dmarc-reject-text", K_TEMPLATE, F(dmarc_reject_text), 0, 0},
-	{"dmarc-override-domains", K_WORDS, F(dmarc_override_domains), 0, 0},
-	{"dmarc-override-networks", K_CIDRS, F(dmarc_override_networks), 0, 0},
-	{"rules", K_STRING, F(rules_path), 0, 0},
-	{"geoip-country", K_STRING, F(geoip_country_path), 0, 0},
-	{"geoip-asn", K_STRING, F(geoip_asn_path), 0, 0},
-	{"dnsbl-blocked", K_WORDS, F(dnsbl_blocked), 0, 1},
-	{"result-header", K_BOOL, F(result_header), 0, 0},
-	{"tag-subject-prefix", K_STRING, F(tag_subject_prefix), 0, 0},
-	{"state-dir", K_STRING, F(state_dir), 0, 0},
-	{"history", K_STRING, F(history), 0, 0},
-	{"history-retention-days", K_COUNT, F(history_retention_days), 0, 0},
-	{"report-org-name", K_STRING, F(report_org_name), 0, 0},
-	{"report-email", K_STRING, F(report_email), 0, 0},
-	{"report-relay", K_STRING, F(report_relay), 0, 0},
-	{"report-smtp-tls", K_STRING, F(report_smtp_tls), 0, 0},
-	{"report-smtp-auth-file", K_STRING, F(report_smtp_auth_file), 0, 0},
-	{"report-smtp-ca-file", K_STRING, F(report_smtp_ca_file), 0, 0},
-	{"report-smtp-verify", K_BOOL, F(report_smtp_verify), 0, 0},
-	{"report-suppress", K_WORDS, F(report_suppress), 0, 0},
-	{"metrics-listen", K_LISTEN, F(metrics_listen), 0, 0},
-	{"log-format", K_LOGFORMAT, F(log_json), 0, 0},
-	{"ratelimit-ip", K_RATE, F(ratelimit_ip), 0, 0},
-	{"ratelimit-sender", K_RATE, F(ratelimit_sender), 0, 0},
-	{"ratelimit-user", K_RATE, F(ratelimit_user), 0, 0},
-	{"ratelimit-ipv4-prefix", K_PREFIX4, F(ratelimit_ipv4_prefix), 0, 0},
-	{"ratelimit-ipv6-prefix", K_PREFIX6, F(ratelimit_ipv6_prefix), 0, 0},
-	{"ratelimit-table-size", K_COUNT, F(ratelimit_table_size), 0, 0},
+	{"socket", K_SOCKET, F(socket), 0, 0, "unix:/run/authscore/milter.sock"},
+	{"socket-mode", K_MODE, F(socket_mode), 0, 0, "0660"},
+	{"user", K_STRING, F(user), 0, 0, NULL},
+	{"pidfile", K_STRING, F(pidfile), 0, 0, NULL},
+	{"authserv-id", K_STRING, F(authserv_id), 0, 0, NULL},
+	{"trusted-networks", K_CIDRS, F(trusted), 0, 0, "127.0.0.0/8 ::1/128"},
+	{"skip-authenticated", K_BOOL, F(skip_authenticated), 0, 0, "yes"},
+	{"dns-forwarders", K_WORDS, F(dns_forwarders), 0, 0, NULL},
+	{"dns-stub", K_WORDS, F(dns_stubs), 0, 1, NULL},
+	{"dns-trust-anchor", K_STRING, F(dns_trust_anchor), 0, 0, NULL},
+	{"dns-timeout", K_DURATION, F(dns_timeout_ms), 0, 0, "5s"},
+	{"dns-probe", K_STRING, F(dns_probe), 0, 0, "."},
+	{"spf-timeout", K_DURATION, F(spf_timeout_ms), 0, 0, "20s"},
+	{"iprev-trust-mta", K_BOOL, F(iprev_trust_mta), 0, 0, "yes"},
+	{"log-level", K_LOGLEVEL, F(log_level), 0, 0, "info"},
+	{"log-to", K_LOGTO, F(log_to_stderr), 0, 0, NULL},
+	{"log-facility", K_FACILITY, F(log_facility), 0, 0, "mail"},
+	{"on-spf-fail", K_ACTION, F(on_spf_fail), A_ACCEPT | A_REJECT, 0, "accept"},
+	{"on-spf-permerror", K_ACTION, F(on_spf_permerror), A_ACCEPT | A_REJECT, 0, "accept"},
+	{"on-spf-temperror", K_ACTION, F(on_spf_temperror), A_ACCEPT | A_TEMPFAIL, 0, "tempfail"},
+	{"max-recipients", K_COUNT, F(max_recipients), 0, 0, "1000"},
+	{"dkim-max-signatures", K_COUNT, F(dkim_max_signatures), 0, 0, "5"},
+	{"on-dkim-temperror", K_ACTION, F(on_dkim_temperror), A_ENFORCE, 0, "tempfail"},
+	{"on-dkim-permerror", K_ACTION, F(on_dkim_permerror), A_ENFORCE, 0, "accept"},
+	{"on-dmarc-temperror", K_ACTION, F(on_dmarc_temperror), A_ENFORCE, 0, "tempfail"},
+	{"on-dmarc-permerror", K_ACTION, F(on_dmarc_permerror), A_ENFORCE, 0, "accept"},
+	{"on-dmarc-reject", K_ACTION, F(on_dmarc_reject), A_ACCEPT | A_REJECT | A_QUARANTINE | A_TAG,
+	 0, "reject"},
+	{"on-dmarc-quarantine", K_ACTION, F(on_dmarc_quarantine), A_ACCEPT | A_QUARANTINE | A_TAG, 0,
+	 "quarantine"},
+	{"on-from-error", K_ACTION, F(on_from_error), A_ACCEPT | A_TEMPFAIL | A_REJECT, 0, "reject"},
+	{"dmarc-reject-text", K_TEMPLATE, F(dmarc_reject_text), 0, 0,
+	 "\"rejected by the DMARC policy of {domain}\""},
+	{"dmarc-override-domains", K_WORDS, F(dmarc_override_domains), 0, 0, NULL},
+	{"dmarc-override-networks", K_CIDRS, F(dmarc_override_networks), 0, 0, NULL},
+	{"rules", K_STRING, F(rules_path), 0, 0, NULL},
+	{"geoip-country", K_STRING, F(geoip_country_path), 0, 0, NULL},
+	{"geoip-asn", K_STRING, F(geoip_asn_path), 0, 0, NULL},
+	{"dnsbl-blocked", K_WORDS, F(dnsbl_blocked), 0, 1, NULL},
+	{"result-header", K_BOOL, F(result_header), 0, 0, "yes"},
+	{"tag-subject-prefix", K_STRING, F(tag_subject_prefix), 0, 0, NULL},
+	{"state-dir", K_STRING, F(state_dir), 0, 0, LOCALSTATEDIR "/lib/authscore"},
+	{"history", K_STRING, F(history), 0, 0, NULL},
+	{"history-retention-days", K_COUNT, F(history_retention_days), 0, 0, "180"},
+	{"report-org-name", K_STRING, F(report_org_name), 0, 0, NULL},
+	{"report-email", K_STRING, F(report_email), 0, 0, NULL},
+	{"report-relay", K_STRING, F(report_relay), 0, 0, NULL},
+	{"report-smtp-tls", K_STRING, F(report_smtp_tls), 0, 0, NULL},
+	{"report-smtp-auth-file", K_STRING, F(report_smtp_auth_file), 0, 0, NULL},
+	{"report-smtp-ca-file", K_STRING, F(report_smtp_ca_file), 0, 0, NULL},
+	{"report-smtp-verify", K_BOOL, F(report_smtp_verify), 0, 0, "yes"},
+	{"report-suppress", K_WORDS, F(report_suppress), 0, 0, NULL},
+	{"metrics-listen", K_LISTEN, F(metrics_listen), 0, 0, NULL},
+	{"log-format", K_LOGFORMAT, F(log_json), 0, 0, NULL},
+	{"ratelimit-ip", K_RATE, F(ratelimit_ip), 0, 0, NULL},
+	{"ratelimit-sender", K_RATE, F(ratelimit_sender), 0, 0, NULL},
+	{"ratelimit-user", K_RATE, F(ratelimit_user), 0, 0, NULL},
+	{"ratelimit-ipv4-prefix", K_PREFIX4, F(ratelimit_ipv4_prefix), 0, 0, "32"},
+	/* one site's or one host's (RFC 6177) */
+	{"ratelimit-ipv6-prefix", K_PREFIX6, F(ratelimit_ipv6_prefix), 0, 0, "64"},
+	{"ratelimit-table-size", K_COUNT, F(ratelimit_table_size), 0, 0, "50000"},
 };
 #undef F
 
@@ -646,49 +651,31 @@ static int set_value(struct parser *p, const struct key *k, struct word *w, int 
 	return parsers[k->kind](p, k, w, n, (char *)p->cfg + k->offset);
 }
 
-static void conf_defaults(struct conf *cfg)
-{
-	char host[256];
-	static const char *const trusted[] = {"127.0.0.0/8", "::1/128"};
+static int parse_line(struct parser *p, char *line);
 
-	cfg->socket = xstrdup("unix:/run/authscore/milter.sock");
+/* The defaults are the table's: each key's `def` parsed as a line of the
+ * file would be.  Two are not words a file could hold: the authserv-id is
+ * the host's name, and log-to depends on whether the daemon is in the
+ * foreground (-1: not set). */
+static void conf_defaults(struct parser *p)
+{
+	char host[256], line[CONF_MAX_LINE];
+
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	cfg->authserv_id = xstrdup(host);
-	cfg->trusted.nets = xcalloc(2, sizeof(*cfg->trusted.nets));
-	for (size_t i = 0; i < 2; i++)
-		if (cidr_parse(trusted[i], &cfg->trusted.nets[cfg->trusted.count]) == 0)
-			cfg->trusted.count++;
-	cfg->skip_authenticated = 1;
-	cfg->dns_timeout_ms = 5000;
-	cfg->dns_probe = xstrdup(".");
-	cfg->iprev_trust_mta = 1;
-	cfg->spf_timeout_ms = 20000;
-	cfg->log_level = LOG_LEVEL_INFO;
-	cfg->log_to_stderr = -1;
-	cfg->log_facility = LOG_MAIL;
-	cfg->socket_mode = 0660;
-	cfg->on_spf_fail = ACTION_ACCEPT;
-	cfg->on_spf_permerror = ACTION_ACCEPT;
-	cfg->on_spf_temperror = ACTION_TEMPFAIL;
-	cfg->max_recipients = 1000;
-	cfg->dkim_max_signatures = 5;
-	cfg->on_dkim_temperror = ACTION_TEMPFAIL;
-	cfg->on_dkim_permerror = ACTION_ACCEPT;
-	cfg->on_dmarc_temperror = ACTION_TEMPFAIL;
-	cfg->on_dmarc_permerror = ACTION_ACCEPT;
-	cfg->on_dmarc_reject = ACTION_REJECT;
-	cfg->on_dmarc_quarantine = ACTION_QUARANTINE;
-	cfg->on_from_error = ACTION_REJECT;
-	cfg->dmarc_reject_text = xstrdup("rejected by the DMARC policy of {domain}");
-	cfg->result_header = 1;
-	cfg->state_dir = xstrdup(LOCALSTATEDIR "/lib/authscore");
-	cfg->history_retention_days = 180;
-	cfg->report_smtp_verify = 1;
-	cfg->ratelimit_ipv4_prefix = 32;
-	cfg->ratelimit_ipv6_prefix = 64; /* one site's or one host's (RFC 6177) */
-	cfg->ratelimit_table_size = 50000;
+	p->cfg->authserv_id = xstrdup(host);
+	p->cfg->log_to_stderr = -1;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (keys[i].def == NULL)
+			continue;
+		snprintf(line, sizeof(line), "%s %s", keys[i].name, keys[i].def);
+		if (parse_line(p, line) < 0) {
+			fprintf(stderr, "authscore: built-in default: %s\n", p->error);
+			abort();
+		}
+	}
+	memset(p->seen, 0, sizeof(p->seen));
 }
 
 static int parse_line(struct parser *p, char *line)
@@ -718,7 +705,7 @@ struct conf *conf_parse(const char *name, const char *text, char **error_r)
 	*error_r = NULL;
 	p.cfg = xcalloc(1, sizeof(*p.cfg));
 	p.cfg->path = xstrdup(name);
-	conf_defaults(p.cfg);
+	conf_defaults(&p);
 	while (*s != '\0') {
 		const char *eol = strchr(s, '\n');
 		size_t len = eol ? (size_t)(eol - s) : strlen(s);

@@ -4,9 +4,11 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "conf.h"
@@ -44,6 +46,44 @@ static void daemon_key_checks(void)
 	expect_error("dns-probe \"\"\n", "t.conf:1:11: dns-probe must not be empty");
 }
 
+/* Every default of the table (conf.c's keys[].def), as the daemon had them
+ * when they were assignments in code. */
+static void test_every_default(void)
+{
+	char *error = NULL, host[256];
+	struct conf *c = conf_parse("t.conf", "", &error);
+
+	if (!CHECK(c != NULL, "defaults parse"))
+		return;
+	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	CHECK_STR(c->authserv_id, host, "default authserv-id: the host name");
+	CHECK(c->log_to_stderr == -1, "default log-to: unset (foreground decides)");
+	CHECK(c->socket_mode == 0660 && c->trusted.count == 2,
+	      "default socket-mode, trusted-networks");
+	CHECK(c->spf_timeout_ms == 20000 && c->iprev_trust_mta == 1,
+	      "default spf-timeout, iprev-trust-mta");
+	CHECK(c->log_level == LOG_LEVEL_INFO && c->log_facility == LOG_MAIL,
+	      "default log-level, log-facility");
+	CHECK_STR(c->dns_probe, ".", "default dns-probe");
+	CHECK(c->on_spf_permerror == ACTION_ACCEPT && c->on_dkim_permerror == ACTION_ACCEPT &&
+		      c->on_dmarc_permerror == ACTION_ACCEPT,
+	      "default permerror actions: accept");
+	CHECK(c->max_recipients == 1000 && c->result_header == 1, "default max-recipients, result-header");
+	CHECK_STR(c->dmarc_reject_text, "rejected by the DMARC policy of {domain}",
+		  "default dmarc-reject-text");
+	CHECK_STR(c->state_dir, LOCALSTATEDIR "/lib/authscore", "default state-dir");
+	CHECK(c->history_retention_days == 180 && c->report_smtp_verify == 1,
+	      "default history-retention-days, report-smtp-verify");
+	CHECK(c->ratelimit_ipv4_prefix == 32 && c->ratelimit_ipv6_prefix == 64 &&
+		      c->ratelimit_table_size == 50000,
+	      "default rate-limit prefixes and table size");
+	CHECK(c->user == NULL && c->history == NULL && c->report_email == NULL,
+	      "keys without a default stay unset");
+	conf_free(&c);
+}
+
 int main(void)
 {
 	char *error = NULL;
@@ -65,6 +105,7 @@ int main(void)
 	      "default DKIM/DMARC actions: temporary errors tempfail, policies enforced");
 	CHECK(c->dkim_max_signatures == 5, "default: at most 5 signatures verified");
 	conf_free(&c);
+	test_every_default();
 	CHECK(c == NULL, "conf_free clears the pointer");
 	{
 		char *list[] = {"lists.example.test", "fwd.test", NULL};
