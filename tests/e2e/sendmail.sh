@@ -141,7 +141,12 @@ like "$(sm -bp -qQ 2>&1)" 'DMARC' "quarantine: with our reason" || diag "$(sm -b
 ok "! grep -qx 'E2E-END $MK' '$E2E_TMP'/sink/* 2>/dev/null" "quarantine: not delivered"
 like "$(tr 'A-Z' 'a-z' <"$SM_DIR/mqueue/hf$SENT_QID" 2>/dev/null)" "authentication-results: mx\.authscore\.test;.*dmarc=fail" \
 	"quarantine: the held message has our AR"
-rm -f "$SM_DIR"/mqueue/?f"$SENT_QID"
+# released as README.md says, it is delivered (the queue run that follows)
+sm -qQ -qI"$SENT_QID" -Q >/dev/null 2>&1
+ok "sm_queue_file qf '$SENT_QID' >/dev/null" "quarantine: sendmail -qQ -qIID -Q releases it" ||
+	diag "$(ls "$SM_DIR/mqueue")"
+sm -qI"$SENT_QID" >/dev/null 2>&1
+ok "wait_delivered_sm '$SENT_QID' >/dev/null" "quarantine: released, it is delivered"
 
 # ------------------------------------------------------------ forged ARs
 new forged-ar sender@authscore.test \
