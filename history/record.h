@@ -22,7 +22,7 @@
 
 #include "arena.h"
 #include "facts.h"
-#include "verdict.h"
+#include "verdict_result.h"
 
 #define RECORD_MAX_DKIM 8
 #define RECORD_MAX_LINE (256 * 1024) /* an encoded record is at most this long */

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "record.h"
-#include "ratelimit.h"
+#include "ratelimit_result.h"
 #include "record_facts.h"
 #include "record_int.h"
 

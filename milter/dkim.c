@@ -117,12 +117,6 @@ static DKIM_LIB *dkim_lib;
 static struct dns *dkim_dns;
 static __thread struct dkim_check *dkim_current;
 
-static const char *const dkim_result_names[] = {
-    [DKIM_NONE] = "none",	    [DKIM_PASS] = "pass",	[DKIM_FAIL] = "fail",
-    [DKIM_POLICY] = "policy",	    [DKIM_NEUTRAL] = "neutral", [DKIM_TEMPERROR] = "temperror",
-    [DKIM_PERMERROR] = "permerror",
-};
-
 /*
  * libopendkim's per-signature errors (dkim_sig_geterror()) to RFC 8601
  * §2.7.1 results.  Errors of the signature itself (missing or malformed
@@ -154,13 +148,6 @@ static const struct {
     {DKIM_SIGERROR_KEYTYPEUNKNOWN, DKIM_PERMERROR, "unknown key type (k=)"},
     {DKIM_SIGERROR_BADSIG, DKIM_FAIL, "signature did not verify"},
 };
-
-const char *dkim_result_name(enum dkim_result r)
-{
-	if ((unsigned)r >= sizeof(dkim_result_names) / sizeof(dkim_result_names[0]))
-		return "permerror";
-	return dkim_result_names[r];
-}
 
 /* ---- the resolver hooks ---- */
 

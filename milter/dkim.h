@@ -22,34 +22,8 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "dkim_result.h"
 #include "dns.h"
-
-/* RFC 8601 §2.7.1 */
-enum dkim_result {
-	DKIM_NONE,
-	DKIM_PASS,
-	DKIM_FAIL,
-	DKIM_POLICY,
-	DKIM_NEUTRAL,
-	DKIM_TEMPERROR,
-	DKIM_PERMERROR,
-};
-
-struct dkim_sig {
-	enum dkim_result result;
-	const char *domain;    /* d= */
-	const char *selector;  /* s= */
-	const char *algorithm; /* a=, e.g. "rsa-sha256", "ed25519-sha256" */
-	const char *b8;	       /* first 8 characters of b= (RFC 6008) */
-	const char *reason;    /* why it did not pass, or NULL */
-	unsigned key_bits;     /* 0 when unknown */
-};
-
-struct dkim_results {
-	size_t count; /* signatures verified */
-	struct dkim_sig *sig;
-	unsigned skipped; /* signatures beyond max_signatures, not verified */
-};
 
 struct dkim_params {
 	unsigned max_signatures;    /* verify at most this many (DoS bound) */
@@ -78,7 +52,5 @@ size_t dkim_check_domains(const struct dkim_check *c, const char **out, size_t m
 void dkim_check_body(struct dkim_check *c, const unsigned char *data, size_t len);
 void dkim_check_finish(struct dkim_check *c, struct arena *a, struct dkim_results *out);
 void dkim_check_free(struct dkim_check **cp);
-
-const char *dkim_result_name(enum dkim_result r); /* RFC 8601 names */
 
 #endif

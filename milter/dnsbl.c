@@ -83,20 +83,6 @@ static size_t dnsbl_warned_count;
 static unsigned dnsbl_warn_interval = DNSBL_DEFAULT_WARN_S;
 static pthread_mutex_t dnsbl_warn_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const dnsbl_status_names[] = {
-    [DNSBL_NOT_LISTED] = "none",
-    [DNSBL_LISTED] = "listed",
-    [DNSBL_BLOCKED] = "blocked",
-    [DNSBL_ERROR] = "error",
-};
-
-const char *dnsbl_status_name(enum dnsbl_status s)
-{
-	if ((unsigned)s >= sizeof(dnsbl_status_names) / sizeof(dnsbl_status_names[0]))
-		return "error";
-	return dnsbl_status_names[s];
-}
-
 void dnsbl_set_warn_interval(unsigned seconds)
 {
 	pthread_mutex_lock(&dnsbl_warn_lock);

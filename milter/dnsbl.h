@@ -34,42 +34,7 @@
 #include "addr.h"
 #include "arena.h"
 #include "dns.h"
-
-#define DNSBL_MAX_CODES	  8
-#define DNSBL_MAX_BLOCKED 8
-
-enum dnsbl_kind { DNSBL_KIND_IP, DNSBL_KIND_DOMAIN };
-
-/* One configured list. */
-struct dnsbl_list {
-	const char *zone; /* e.g. "zen.spamhaus.org" */
-	enum dnsbl_kind kind;
-	int allow;			     /* an allow-list (DNSWL): its listing is good news */
-	uint32_t blocked[DNSBL_MAX_BLOCKED]; /* refusal codes, host order (127.255.255.254 ...) */
-	size_t blocked_count;		     /* 0: dnsbl_default_blocked(zone) */
-};
-
-enum dnsbl_status {
-	DNSBL_NOT_LISTED, /* NXDOMAIN or NODATA */
-	DNSBL_LISTED,	  /* one or more 127.0.0.0/8 codes */
-	DNSBL_BLOCKED,	  /* the list refused to answer us (a refusal code) */
-	DNSBL_ERROR,	  /* temporary DNS error, timeout, or an answer outside 127/8 */
-};
-
-struct dnsbl_result {
-	const struct dnsbl_list *list;
-	const char *zone;
-	const char *subject; /* the address or domain asked about */
-	enum dnsbl_status status;
-	/* A records returned, host order, the first DNSBL_MAX_CODES: the
-	 * listing codes (LISTED), the refusal code (BLOCKED) or the answer
-	 * that made it an error.  Only a LISTED result is a listing: rules
-	 * look at the status first. */
-	uint32_t codes[DNSBL_MAX_CODES];
-	size_t code_count;
-	unsigned ms;	    /* from the start of the query until its answer was seen */
-	const char *reason; /* static text for BLOCKED, ERROR and skipped names, or NULL */
-};
+#include "dnsbl_result.h"
 
 struct dnsbl_query;
 
@@ -87,7 +52,6 @@ void dnsbl_cancel(struct dnsbl_query **qp);
 
 /* The query name: "10.113.0.203.zen.spamhaus.org" or the nibble form. */
 int dnsbl_ip_name(const struct addr *client, const char *zone, char *out, size_t size);
-const char *dnsbl_status_name(enum dnsbl_status s);
 
 /* The refusal codes assumed for a zone that configures none: 127.255.255.252
  * to 255 for every list (Spamhaus's, which no list uses as a listing), plus

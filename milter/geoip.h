@@ -19,12 +19,7 @@
 
 #include "addr.h"
 #include "arena.h"
-
-struct geoip_result {
-	char country[3];     /* ISO 3166-1 alpha-2, "" when unknown */
-	uint32_t asn;	     /* 0 when unknown */
-	const char *asn_org; /* in the caller's arena, or NULL */
-};
+#include "geoip_result.h"
 
 struct geoip;
 

@@ -32,18 +32,6 @@ struct iprev_check {
 	char *mta_name; /* confirmed by the MTA: pass without lookups */
 };
 
-static const char *const iprev_result_names[] = {
-    [IPREV_NONE] = "none",	     [IPREV_PASS] = "pass",	      [IPREV_FAIL] = "fail",
-    [IPREV_TEMPERROR] = "temperror", [IPREV_PERMERROR] = "permerror",
-};
-
-const char *iprev_result_name(enum iprev_result r)
-{
-	if ((unsigned)r >= sizeof(iprev_result_names) / sizeof(iprev_result_names[0]))
-		return "permerror";
-	return iprev_result_names[r];
-}
-
 static int iprev_is_host_name(const char *name);
 
 struct iprev_check *iprev_start(struct dns *dns, const struct addr *client, const char *mta_name,

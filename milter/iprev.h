@@ -25,16 +25,9 @@
 #include "addr.h"
 #include "arena.h"
 #include "dns.h"
+#include "iprev_result.h"
 
 #define IPREV_MAX_NAMES 10
-
-enum iprev_result { IPREV_NONE, IPREV_PASS, IPREV_FAIL, IPREV_TEMPERROR, IPREV_PERMERROR };
-
-struct iprev_outcome {
-	enum iprev_result result;
-	const char *name;   /* the confirmed name (pass), or the first PTR name, or NULL */
-	const char *reason; /* why it did not pass, or NULL */
-};
 
 struct iprev_check;
 
@@ -43,6 +36,5 @@ struct iprev_check *iprev_start(struct dns *dns, const struct addr *client, cons
 				unsigned timeout_ms);
 void iprev_finish(struct iprev_check **cp, struct arena *a, struct iprev_outcome *out);
 void iprev_cancel(struct iprev_check **cp);
-const char *iprev_result_name(enum iprev_result r);
 
 #endif

@@ -13,11 +13,14 @@
 #include <time.h>
 
 #include "authres.h"
+#include "dkim.h"
+#include "dmarc.h"
 #include "hsplit.h"
 #include "log.h"
 #include "mem.h"
 #include "message.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "rfc5322.h"
 #include "buf.h"
 #include "record.h"

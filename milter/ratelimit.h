@@ -29,10 +29,7 @@
 
 #include "addr.h"
 #include "conf.h"
-
-/* Bits of struct facts' ratelimit: the limits a message exceeded. */
-enum ratelimit_kind { RATELIMIT_IP, RATELIMIT_SENDER, RATELIMIT_USER, RATELIMIT_KINDS };
-#define RATELIMIT_BIT(kind) (1u << (kind))
+#include "ratelimit_result.h"
 
 /* A key longer than this (RFC 5321 §4.5.3.1.3: a path is at most 256
  * octets) is cut: hostile keys that share their first 256 bytes share a
@@ -76,17 +73,6 @@ unsigned ratelimit_check(struct ratelimit *rl, const struct conf *conf, const st
 			 const char *mail_from, const char *auth_user, int64_t now_ms);
 size_t ratelimit_capacity(const struct ratelimit *rl);
 struct ratelimit_table *ratelimit_table_of(struct ratelimit *rl, enum ratelimit_kind kind);
-/* "ip", "sender", "user": inline, for the history records (libreport)
- * that name the facts without linking the daemon's tables. */
-static inline const char *ratelimit_kind_name(enum ratelimit_kind kind)
-{
-	static const char *const names[] = {
-	    [RATELIMIT_IP] = "ip", [RATELIMIT_SENDER] = "sender", [RATELIMIT_USER] = "user"};
-
-	return (unsigned)kind < RATELIMIT_KINDS ? names[kind] : "?";
-}
-/* "ip,sender" for the bits set, "" for none; returns out. */
-const char *ratelimit_names(unsigned bits, char *out, size_t size);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t ratelimit_now_ms(void);
 

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "iprev.h"
 #include "mem.h"
 #include "metrics.h"
 #include "session.h"

@@ -127,13 +127,6 @@ struct spf_eval {
 	int validated_done;
 };
 
-static const char *const spf_result_names[] = {
-	[SPF_NONE] = "none",		  [SPF_NEUTRAL] = "neutral",
-	[SPF_PASS] = "pass",		  [SPF_FAIL] = "fail",
-	[SPF_SOFTFAIL] = "softfail",	  [SPF_TEMPERROR] = "temperror",
-	[SPF_PERMERROR] = "permerror",
-};
-
 /* libspf2's results, one to one; its SPF_RESULT_INVALID is decided apart. */
 static const struct {
 	SPF_result_t from;
@@ -155,18 +148,6 @@ static const struct {
 	{ns_t_a, DNS_T_A},	   {ns_t_aaaa, DNS_T_AAAA}, {ns_t_mx, DNS_T_MX},
 	{ns_t_ptr, DNS_T_PTR}, {ns_t_txt, DNS_T_TXT},
 };
-
-const char *spf_result_name(enum spf_result r)
-{
-	if ((unsigned)r >= sizeof(spf_result_names) / sizeof(spf_result_names[0]))
-		return "permerror";
-	return spf_result_names[r];
-}
-
-const char *spf_scope_name(enum spf_scope s)
-{
-	return s == SPF_SCOPE_HELO ? "helo" : "mfrom";
-}
 
 /* libspf2 calls its error handler for broken invariants and expects it
  * not to return; the others go to our log. */

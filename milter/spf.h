@@ -19,18 +19,7 @@
 #include "addr.h"
 #include "arena.h"
 #include "dns.h"
-
-enum spf_result {
-	SPF_NONE,
-	SPF_NEUTRAL,
-	SPF_PASS,
-	SPF_FAIL,
-	SPF_SOFTFAIL,
-	SPF_TEMPERROR,
-	SPF_PERMERROR,
-};
-
-enum spf_scope { SPF_SCOPE_MFROM, SPF_SCOPE_HELO };
+#include "spf_result.h"
 
 struct spf_params {
 	struct addr client;
@@ -39,16 +28,6 @@ struct spf_params {
 	enum spf_scope scope;	   /* MFROM: check sender's domain; HELO: check the HELO name */
 	unsigned deadline_ms;	   /* for the whole evaluation */
 	unsigned lookup_timeout_ms; /* for each DNS query */
-};
-
-struct spf_outcome {
-	enum spf_result result;
-	enum spf_scope scope;
-	const char *domain;	 /* identity's domain evaluated, NULL if none */
-	const char *reason;	 /* short explanation for AR comments and logs, or NULL */
-	const char *explanation; /* exp= text for a fail, or NULL */
-	unsigned dns_queries;	 /* DNS-querying terms counted (RFC 7208 §4.6.4) */
-	unsigned void_lookups;	 /* NXDOMAIN/NODATA answers counted */
 };
 
 struct spf_check;
@@ -61,8 +40,5 @@ void spf_finish(struct spf_check **cp, struct arena *a, struct spf_outcome *out)
 void spf_cancel(struct spf_check **cp);
 /* No check queued or running, abandoned ones included (tests wait for it). */
 int spf_pool_quiet(void);
-
-const char *spf_result_name(enum spf_result r); /* "pass", "fail", ... (RFC 8601 §2.7.2) */
-const char *spf_scope_name(enum spf_scope s);	/* "mfrom" or "helo" */
 
 #endif

@@ -11,17 +11,6 @@
 #include "buf.h"
 #include "verdict.h"
 
-static const char *const action_names[] = {
-	[VERDICT_ACCEPT] = "accept",	     [VERDICT_TAG] = "tag",
-	[VERDICT_QUARANTINE] = "quarantine", [VERDICT_TEMPFAIL] = "tempfail",
-	[VERDICT_REJECT] = "reject",	     [VERDICT_DISCARD] = "discard",
-};
-
-const char *verdict_action_name(enum verdict_action action)
-{
-	return action_names[action];
-}
-
 static void set(struct verdict *v, enum verdict_action action, const char *rcode,
 		const char *xcode, const char *text, const char *why)
 {

@@ -22,29 +22,10 @@
 #include "conf.h"
 #include "facts.h"
 #include "rules.h"
-
-enum verdict_action {
-	VERDICT_ACCEPT,
-	VERDICT_TAG,	    /* deliver, marked as suspicious */
-	VERDICT_QUARANTINE, /* deliver to the MTA's hold queue */
-	VERDICT_TEMPFAIL,
-	VERDICT_REJECT,
-	VERDICT_DISCARD, /* accept and drop: a rule's forced action only */
-};
-
-struct verdict {
-	enum verdict_action action;
-	const char *rcode; /* "550", "451"; NULL unless reject or tempfail */
-	const char *xcode; /* enhanced status code, RFC 3463 */
-	const char *text;  /* reply text, or the quarantine reason */
-	const char *why;   /* short reason for the log line */
-	enum dmarc_policy dmarc_disposition; /* what was done for DMARC: none, quarantine, reject */
-	int by_rules;			     /* the rules decided the action */
-};
+#include "verdict_result.h"
 
 /* rv: the rules' verdict on the same facts, or NULL */
 void verdict_decide(const struct conf *conf, const struct facts *f,
 		    const struct rules_verdict *rv, struct arena *a, struct verdict *v);
-const char *verdict_action_name(enum verdict_action action);
 
 #endif

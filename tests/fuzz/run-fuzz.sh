@@ -34,6 +34,9 @@ for f in authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics rat
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
+for f in dkim dmarc dnsbl iprev ratelimit spf verdict; do
+	milter_core="$milter_core $s/facts/${f}_result.c"
+done
 milter_core="$milter_core $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c \
 	$s/rules/rules_lists.c \
 	$s/rules/rules_info.c $s/history/record.c $s/history/record_facts.c $s/history/store.c \
@@ -48,7 +51,7 @@ headers|-DFUZZ_HEADERS|$s/tests/fuzz/fuzz_parsers.c $s/util/rfc5322.c|corpus_hea
 hsplit|-DFUZZ_HSPLIT|$s/tests/fuzz/fuzz_parsers.c $s/util/hsplit.c|corpus_hsplit|
 conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/conf.c|corpus_conf|
 spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
-dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/tests/fake_dns.c|corpus_dmarc|
+dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/facts/dmarc_result.c $s/tests/fake_dns.c|corpus_dmarc|
 dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
 record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
@@ -63,7 +66,7 @@ echo "$targets" | while IFS='|' read -r name flags sources corpus dict; do
 	# the fuzzer's own sanitizers, whatever the tree was configured with
 	# shellcheck disable=SC2086
 	if ! "$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		$flags -I"$builddir" -I"$s/util" -I"$s/milter" -I"$s/rules" -I"$s/tests" \
+		$flags -I"$builddir" -I"$s/util" -I"$s/facts" -I"$s/milter" -I"$s/rules" -I"$s/tests" \
 		$sources $util -o "$bin" >"$work/build-$name.log" 2>&1; then
 		if grep -q "fuzzer" "$work/build-$name.log" && ! grep -q "error:" "$work/build-$name.log"; then
 			echo "ok $n - fuzz_$name # SKIP clang without libFuzzer"

@@ -16,13 +16,13 @@
 #define FACTS_MAX_RCPTS 100
 
 #include "addr.h"
-#include "dkim.h"
-#include "dmarc.h"
-#include "dnsbl.h"
-#include "geoip.h"
-#include "iprev.h"
-#include "ratelimit.h"
-#include "spf.h"
+#include "dkim_result.h"
+#include "dmarc_result.h"
+#include "dnsbl_result.h"
+#include "geoip_result.h"
+#include "iprev_result.h"
+#include "ratelimit_result.h"
+#include "spf_result.h"
 
 struct header_field {
 	const char *name;
