@@ -13,7 +13,7 @@
  * approximate "different organisation" by "the rua domain is neither the
  * policy domain nor a parent or child of it".  report_rua_authorized()
  * asks for TXT `<policy-domain>._report._dmarc.<rua-domain>` starting
- * with v=DMARC1 through the resolver of milter/dns.h.
+ * with v=DMARC1 through the resolver of dns/dns.h.
  * Strings live in the caller's arena.  Thread-safe.
  */
 #ifndef AUTHSCORE_REPORT_RUA_H

@@ -12,7 +12,7 @@
  * sending failed is left unmarked, so the next run retries it.
  *
  * The ledger, the sender and the resolver are seams: the command passes
- * the store, report_send() and milter/dns.c; the tests pass fakes.
+ * the store, report_send() and dns/dns.c; the tests pass fakes.
  * Not thread-safe.
  */
 #ifndef AUTHSCORE_REPORT_RUN_H

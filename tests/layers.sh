@@ -14,17 +14,18 @@ allow=${LAYERS_ALLOW:-tests/layers.allow}
 uses() {
 	case $1 in
 	util) echo "util" ;;
+	dns) echo "dns util" ;;
 	facts) echo "facts util" ;;
 	rules) echo "rules facts util" ;;
 	history) echo "history facts util" ;;
-	milter) echo "milter history rules facts util" ;;
-	report) echo "report history rules facts util" ;;
-	tool) echo "tool report milter history rules facts util" ;;
+	milter) echo "milter history rules facts dns util" ;;
+	report) echo "report history rules facts dns util" ;;
+	tool) echo "tool report milter history rules facts dns util" ;;
 	esac
 }
 
 dirs=""
-for d in util facts rules history milter report tool; do
+for d in util dns facts rules history milter report tool; do
 	[ -d "$d" ] && dirs="$dirs $d"
 done
 
