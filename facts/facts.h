@@ -16,6 +16,7 @@
 #define FACTS_MAX_RCPTS 100
 
 #include "addr.h"
+#include "content_result.h"
 #include "dkim_result.h"
 #include "dmarc_result.h"
 #include "dnsbl_result.h"
@@ -86,6 +87,9 @@ struct facts {
 	struct dmarc_record dmarc_record; /* the policy discovered for from_domain */
 	struct dmarc_outcome dmarc;
 	const char *dmarc_override; /* RFC 9990 override type when not enforced, or NULL */
+
+	/* the body: MIME parts, decoded text, links (filled at end of message) */
+	struct content_facts content;
 
 	/* scoring (rules/): what the rules made of all the above */
 	double score;
