@@ -16,6 +16,7 @@
 #define FACTS_MAX_RCPTS 100
 
 #include "addr.h"
+#include "arc_result.h"
 #include "content_result.h"
 #include "dkim_result.h"
 #include "dmarc_result.h"
@@ -87,6 +88,10 @@ struct facts {
 	struct dmarc_record dmarc_record; /* the policy discovered for from_domain */
 	struct dmarc_outcome dmarc;
 	const char *dmarc_override; /* RFC 9990 override type when not enforced, or NULL */
+
+	/* ARC (RFC 8617): the chain, and whether a trusted sealer's recorded
+	 * results overrode a DMARC failure (then dmarc_override says so) */
+	struct arc_outcome arc;
 
 	/* the body: MIME parts, decoded text, links (filled at end of message) */
 	struct content_facts content;
