@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,4 +387,47 @@ size_t dkim_keys_for(const struct dkim_keys *k, const char *from_domain, const c
 		return s->nkeys;
 	}
 	return 0;
+}
+
+char *dkim_keys_public_b64(const struct evp_pkey_st *pkey)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	char *b64;
+
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519) {
+		der = xmalloc(32);
+		len = 32;
+		if (EVP_PKEY_get_raw_public_key(pkey, der, &len) != 1 || len != 32) {
+			free(der);
+			return NULL;
+		}
+	} else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
+		int n = i2d_PUBKEY(pkey, &der);
+
+		if (n <= 0)
+			return NULL;
+		len = (size_t)n;
+	} else {
+		return NULL;
+	}
+	b64 = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519)
+		free(der);
+	else
+		OPENSSL_free(der);
+	return b64;
+}
+
+char *dkim_keys_record(const struct evp_pkey_st *pkey)
+{
+	char *p = dkim_keys_public_b64(pkey), *r;
+
+	if (p == NULL)
+		return NULL;
+	r = xasprintf("v=DKIM1; k=%s; p=%s",
+		      EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 ? "ed25519" : "rsa", p);
+	free(p);
+	return r;
 }

@@ -64,4 +64,11 @@ const struct dkim_privkey *dkim_keys_find(const struct dkim_keys *k, const char 
 size_t dkim_keys_for(const struct dkim_keys *k, const char *from_domain, const char *mail_from,
 		     const struct dkim_privkey **out);
 
+/* The public half as a key record's p= (RFC 6376 §3.6.1: the DER
+ * SubjectPublicKeyInfo of an RSA key; RFC 8463 §4: the 32 raw bytes of an
+ * Ed25519 key), base64, malloc'd; NULL for another kind of key. */
+char *dkim_keys_public_b64(const struct evp_pkey_st *pkey);
+/* "v=DKIM1; k=rsa; p=..." (or k=ed25519), malloc'd; NULL as above. */
+char *dkim_keys_record(const struct evp_pkey_st *pkey);
+
 #endif
