@@ -431,3 +431,85 @@ char *dkim_keys_record(const struct evp_pkey_st *pkey)
 	free(p);
 	return r;
 }
+
+/* A tag's value, blanks (FWS) removed, into out (size bytes); 0 or -1. */
+static int tag_value(const char *v, size_t len, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n')
+			continue;
+		if (o + 1 >= size)
+			return -1;
+		out[o++] = v[i];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* The k= and p= of a record, and whether v=, if any, is DKIM1. */
+static const char *record_tags(const char *record, char *k, char *p, size_t psize)
+{
+	const char *s = record;
+
+	strcpy(k, "rsa"); /* RFC 6376 §3.6.1: the default */
+	p[0] = '\0';
+	for (int n = 0; *s != '\0'; n++) {
+		const char *end = strchr(s, ';'), *eq;
+		size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
+		char name[16], value[32];
+
+		if ((eq = memchr(s, '=', len)) == NULL) {
+			if (tag_value(s, len, value, sizeof(value)) < 0 || value[0] != '\0')
+				return "a tag without =";
+		} else if (tag_value(s, (size_t)(eq - s), name, sizeof(name)) == 0) {
+			const char *v = eq + 1;
+			size_t vlen = len - (size_t)(v - s);
+
+			if (strcmp(name, "v") == 0 &&
+			    (n != 0 || tag_value(v, vlen, value, sizeof(value)) < 0 ||
+			     strcmp(value, "DKIM1") != 0))
+				return "v= is not DKIM1 or not the first tag";
+			if (strcmp(name, "k") == 0 && tag_value(v, vlen, k, 16) < 0)
+				return "k= too long";
+			if (strcmp(name, "p") == 0 && tag_value(v, vlen, p, psize) < 0)
+				return "p= too long";
+		}
+		s += len + (end != NULL);
+	}
+	return NULL;
+}
+
+int dkim_keys_record_matches(const char *record, const struct evp_pkey_st *pkey,
+			     const char **why_r)
+{
+	char k[16], *p, *mine;
+	const char *why;
+	int ok;
+
+	*why_r = NULL;
+	if (strnlen(record, DKIM_KEYS_RECORD_MAX + 1) > DKIM_KEYS_RECORD_MAX) {
+		*why_r = "the record is too long";
+		return 0;
+	}
+	p = xmalloc(DKIM_KEYS_RECORD_MAX + 1);
+	if ((why = record_tags(record, k, p, DKIM_KEYS_RECORD_MAX + 1)) != NULL) {
+		*why_r = why;
+		free(p);
+		return 0;
+	}
+	mine = dkim_keys_public_b64(pkey);
+	ok = 0;
+	if (p[0] == '\0')
+		*why_r = "the key is revoked (empty p=)";
+	else if (strcmp(k, EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 ? "ed25519" : "rsa") != 0)
+		*why_r = "k= is not the private key's algorithm";
+	else if (mine == NULL || strcmp(mine, p) != 0)
+		*why_r = "p= is not the private key's public half";
+	else
+		ok = 1;
+	free(mine);
+	free(p);
+	return ok;
+}

@@ -70,5 +70,12 @@ size_t dkim_keys_for(const struct dkim_keys *k, const char *from_domain, const c
 char *dkim_keys_public_b64(const struct evp_pkey_st *pkey);
 /* "v=DKIM1; k=rsa; p=..." (or k=ed25519), malloc'd; NULL as above. */
 char *dkim_keys_record(const struct evp_pkey_st *pkey);
+/* Does a published key record (a TXT record's text, RFC 6376 §3.6.1)
+ * hold this key's public half, for its algorithm?  1 yes, 0 no, with
+ * *why_r a short static reason.  Hostile text is fine: capped, never read
+ * past its NUL. */
+#define DKIM_KEYS_RECORD_MAX 8192
+int dkim_keys_record_matches(const char *record, const struct evp_pkey_st *pkey,
+			     const char **why_r);
 
 #endif
