@@ -172,7 +172,8 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 		f->skipped = s->trusted;
 	else if (f->auth_user != NULL && conf->skip_authenticated)
 		f->skipped = "authenticated";
-	if (f->skipped != NULL && sign_wanted(s, f, conf))
+	/* over a rate limit: the tempfail is answered to MAIL FROM, unsigned */
+	if (f->skipped != NULL && f->ratelimit == 0 && sign_wanted(s, f, conf))
 		m->signer = dkim_signer_new(s->rt->signing, a, NULL);
 	if (f->skipped == NULL) {
 		struct spf_params p = {
