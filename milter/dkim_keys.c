@@ -286,6 +286,11 @@ struct dkim_keys *dkim_keys_load(const struct conf *cfg, char **error_r)
 	return tables(cfg, 1, error_r);
 }
 
+struct dkim_keys *dkim_keys_parse(const struct conf *cfg, char **error_r)
+{
+	return tables(cfg, 0, error_r);
+}
+
 int dkim_keys_check(const struct conf *cfg, char **error_r)
 {
 	struct dkim_keys *k = tables(cfg, 0, error_r);

@@ -51,6 +51,9 @@ struct dkim_keys;
 struct dkim_keys *dkim_keys_load(const struct conf *cfg, char **error_r);
 /* Syntax and references only: returns 0, or -1 with *error_r (malloc'd). */
 int dkim_keys_check(const struct conf *cfg, char **error_r);
+/* The same, keeping the tables: for lookups only (no key is read: pem and
+ * pkey are NULL), as the fuzz target matches senders against them. */
+struct dkim_keys *dkim_keys_parse(const struct conf *cfg, char **error_r);
 void dkim_keys_free(struct dkim_keys **kp);
 
 size_t dkim_keys_count(const struct dkim_keys *k);
