@@ -172,6 +172,8 @@ static void print_outcome(struct message *m, const struct verdict *v,
 	if (edits->ar_delete_count > 0)
 		printf("removed: %zu forged %s header(s)\n", edits->ar_delete_count,
 		       AUTHRES_HEADER);
+	for (size_t i = 0; i < edits->sign_count; i++) /* outgoing mail (dkim-sign) */
+		printf("%s: %s\n", edits->sign[i].name, edits->sign[i].value);
 	if (v->action == VERDICT_ACCEPT)
 		printf("action: accept\n");
 	else if (v->action == VERDICT_TAG || v->action == VERDICT_QUARANTINE ||

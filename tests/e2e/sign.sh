@@ -81,7 +81,8 @@ like "$out" 'no TXT record' "check: no record published"
 signed_file() {
 	local name=$1 f
 	shift
-	f=$(msg_from "$name" "user@$D") || return 1
+	# a folded field the signature covers (References), as Postfix passes it
+	f=$(msg_from "$name" "user@$D" "References: <1@$D>" $'\t<2@'"$D>") || return 1
 	out=$(send_mail --from "user@$D" --data "$f" "$@")
 	[[ $(data_reply "$out") == 250\ * ]] || { diag "$out"; return 1; }
 	wait_delivered "$name"
@@ -109,6 +110,11 @@ like "$v" "dkim=pass[^;]*header\\.d=$D[^;]*header\\.s=rsa1" "trusted: authscore'
 like "$v" "dkim=pass[^;]*header\\.d=$D[^;]*header\\.s=ed1" "trusted: authscore's verifier: ed1 passes"
 ok "grep -q 'skipped=\"trusted network\" dkim.signed=$D/rsa1/rsa-sha256,$D/ed1/ed25519-sha256' '$E2E_TMP/milter.log'" \
 	"trusted: the log line says what was signed with which key"
+
+m=$(msg_from tool-$$ "user@$D")
+out=$(authscore_test --ip 127.0.0.1 --mail-from "user@$D" <"$m" | tr -d '\n\t')
+like "$out" 'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=sign\.authscore\.test; ?s=rsa1;' \
+	"authscore test: shows the signature outgoing mail would get"
 
 # oversigning: a From added on top after signing breaks both signatures
 { printf 'From: <ceo@%s>\r\n' "$D"; crlf "$f"; } >"$E2E_TMP/forged.eml"
