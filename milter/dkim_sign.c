@@ -1,11 +1,12 @@
 /*
- * dkim_sign - signing with libopendkim (see dkim_sign.h).
+ * dkim_sign - signing with libopendkim, and libcrypto for Ed25519 (see
+ * dkim_sign.h).
  *
- * libopendkim 2.11.0~beta2 (Debian 12) signs rsa-sha256 and
- * ed25519-sha256 from a PEM (PKCS#8) private key, oversigns
- * (DKIM_OPTS_OVERSIGNHDRS) and writes t= and x= itself, so all of the
- * signing is its own; OpenSSL only checks the keys when they are read
- * (dkim_keys.c).  Bare LFs are made CRLF by DKIM_LIBFLAGS_FIXCRLF.
+ * libopendkim 2.11.0~beta2 (Debian 12) signs rsa-sha256 from a PEM
+ * private key, oversigns (DKIM_OPTS_OVERSIGNHDRS) and writes t= and x=
+ * itself.  It signs ed25519-sha256 too, correctly, but leaks the key it
+ * loads for every such signature, so those are dkim_ed25519.c's, over the
+ * same field lists.  Bare LFs are made CRLF by DKIM_LIBFLAGS_FIXCRLF.
  */
 #include "config.h"
 
@@ -13,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "dkim_ed25519.h"
 #include "dkim_sign.h"
 #include "log.h"
 #include "mem.h"
@@ -25,6 +28,7 @@
 struct dkim_signing {
 	struct dkim_keys *keys;
 	DKIM_LIB *lib;
+	unsigned expire_days;
 };
 
 /* RFC 6376 §5.4.1's list, and the fields a receiver shows or MIME reads. */
@@ -43,6 +47,7 @@ static const char *oversign_fields[] = {
 struct field {
 	char *text; /* "Name:value", as passed */
 	size_t len;
+	struct dkim_ed25519_field parts; /* name and value apart, in text */
 };
 
 struct dkim_signer {
@@ -52,7 +57,8 @@ struct dkim_signer {
 	struct field *fields;
 	size_t nfields, fields_size, bytes;
 	int overflow;
-	DKIM *handles[DKIM_KEYS_MAX_PER_LINE];
+	DKIM *handles[DKIM_KEYS_MAX_PER_LINE];	/* RSA keys' */
+	struct dkim_ed25519 *eds[DKIM_KEYS_MAX_PER_LINE]; /* Ed25519 keys' */
 	const struct dkim_privkey *keys[DKIM_KEYS_MAX_PER_LINE];
 	size_t nkeys;
 	const char *error; /* the first thing that went wrong */
@@ -89,6 +95,7 @@ struct dkim_signing *dkim_signing_load(const struct conf *cfg, char **error_r)
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->expire_days = cfg->dkim_sign_expire_days;
 	if ((s->keys = dkim_keys_load(cfg, error_r)) == NULL) {
 		free(s);
 		return NULL;
@@ -160,6 +167,8 @@ void dkim_signer_header(struct dkim_signer *g, const char *name, const char *val
 	f = &g->fields[g->nfields++];
 	f->text = arena_printf(g->a, "%s:%s", name, value);
 	f->len = nlen + 1 + vlen;
+	f->parts.name = arena_strndup(g->a, name, nlen);
+	f->parts.value = f->text + nlen + 1;
 	g->bytes += f->len;
 }
 
@@ -196,10 +205,15 @@ size_t dkim_signer_eoh(struct dkim_signer *g, const char *from_domain, const cha
 	if (n > 0 && g->overflow)
 		g->error = "too many or too large header fields to sign";
 	for (size_t i = 0; i < n && g->error == NULL; i++) {
-		DKIM *d = handle(g, keys[i]);
+		DKIM *d;
 		DKIM_STAT st = DKIM_STAT_OK;
 
-		if (d == NULL)
+		if (keys[i]->type == DKIM_KEY_ED25519) {
+			g->eds[g->nkeys] = dkim_ed25519_new(keys[i], g->a);
+			g->keys[g->nkeys++] = keys[i];
+			continue;
+		}
+		if ((d = handle(g, keys[i])) == NULL)
 			break;
 		g->handles[g->nkeys] = d;
 		g->keys[g->nkeys++] = keys[i];
@@ -218,8 +232,13 @@ void dkim_signer_body(struct dkim_signer *g, const unsigned char *data, size_t l
 	if (g == NULL || g->error != NULL)
 		return;
 	for (size_t i = 0; i < g->nkeys; i++) {
-		DKIM_STAT st = dkim_body(g->handles[i], (unsigned char *)data, len);
+		DKIM_STAT st;
 
+		if (g->eds[i] != NULL) {
+			dkim_ed25519_body(g->eds[i], data, len);
+			continue;
+		}
+		st = dkim_body(g->handles[i], (unsigned char *)data, len);
 		if (st != DKIM_STAT_OK && st != DKIM_STAT_NORESOURCE) {
 			fail(g, "dkim_body()", st);
 			return;
@@ -243,7 +262,37 @@ static const char *signature_value(struct dkim_signer *g, DKIM *d)
 		fail(g, "dkim_getsighdr_d()", st);
 		return NULL;
 	}
-	return arena_strndup(g->a, (const char *)buf, len);
+	/* libopendkim folds with CRLF; a milter's header value folds with a
+	 * bare LF (libmilter's smfi_insheader(3), as Postfix and Sendmail
+	 * write it into the queue file), like dkim_ed25519.c's */
+	{
+		char *v = arena_alloc(g->a, len + 1), *o = v;
+
+		for (size_t i = 0; i < len; i++)
+			if (!(buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n'))
+				*o++ = (char)buf[i];
+		*o = '\0';
+		return v;
+	}
+}
+
+static const char *ed25519_value(struct dkim_signer *g, struct dkim_ed25519 *e)
+{
+	struct dkim_ed25519_field *parts = arena_alloc(g->a, (g->nfields + 1) * sizeof(*parts));
+	time_t now = time(NULL);
+	struct dkim_ed25519_params p = {
+	    .sign = sign_fields,
+	    .oversign = oversign_fields,
+	    .t = (int64_t)now,
+	    .x = g->s->expire_days > 0 ? (int64_t)now + (int64_t)g->s->expire_days * 86400 : 0,
+	};
+	const char *why, *v;
+
+	for (size_t i = 0; i < g->nfields; i++)
+		parts[i] = g->fields[i].parts;
+	if ((v = dkim_ed25519_finish(e, parts, g->nfields, &p, &why)) == NULL && g->error == NULL)
+		g->error = why;
+	return v;
 }
 
 int dkim_signer_finish(struct dkim_signer *g, const struct dkim_signature **out,
@@ -258,7 +307,8 @@ int dkim_signer_finish(struct dkim_signer *g, const struct dkim_signature **out,
 	sigs = arena_alloc(g->a, (g->nkeys + 1) * sizeof(*sigs));
 	for (size_t i = 0; i < g->nkeys && g->error == NULL; i++) {
 		sigs[i].key = g->keys[i];
-		sigs[i].value = signature_value(g, g->handles[i]);
+		sigs[i].value = g->eds[i] != NULL ? ed25519_value(g, g->eds[i])
+						  : signature_value(g, g->handles[i]);
 	}
 	if (g->error != NULL) {
 		*error_r = g->error;
@@ -274,8 +324,11 @@ void dkim_signer_free(struct dkim_signer **gp)
 
 	if (g == NULL)
 		return;
-	for (size_t i = 0; i < g->nkeys; i++)
-		dkim_free(g->handles[i]);
+	for (size_t i = 0; i < g->nkeys; i++) {
+		if (g->handles[i] != NULL)
+			dkim_free(g->handles[i]);
+		dkim_ed25519_free(&g->eds[i]);
+	}
 	g->nkeys = 0;
 	*gp = NULL; /* the rest is in the message's arena */
 }

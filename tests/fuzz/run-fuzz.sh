@@ -30,7 +30,7 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 	echo '	"";'
 } >"$work/default_rules.c"
 milter_core=
-for f in authres conf dkim dkim_keys dkim_sign dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
+for f in authres conf dkim dkim_ed25519 dkim_keys dkim_sign dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
