@@ -4,7 +4,9 @@
  * check` compares with a private key) and the dkim-key / dkim-sign lines of
  * a configuration (syntax and references, no key files), with the signing
  * table then asked about senders (From domain and MAIL FROM from the
- * input).  The first byte picks which.
+ * input), and a message signed with Ed25519 (dkim_ed25519.c's
+ * canonicalization of hostile header fields and body bytes).  The first
+ * byte picks which.
  * tests/fuzz/run-fuzz.sh builds it with clang -fsanitize=fuzzer,address,
  * undefined.  Checks that nothing crashes, hangs or leaks, and that a
  * record never matches both keys.
@@ -16,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "conf.h"
+#include "dkim_ed25519.h"
 #include "dkim_keys.h"
 
 static EVP_PKEY *rsa, *ed;
@@ -70,6 +74,46 @@ static void match(char *text)
 			abort();
 }
 
+/* "Name:value\n"... then an empty line, then the body (in two chunks) */
+static void ed25519(const char *text, size_t len)
+{
+	static const char *sign[] = {"From", "Subject", "To", NULL}, *over[] = {"From", NULL};
+	struct dkim_privkey key = {.domain = "a.test", .selector = "s", .pkey = ed};
+	struct arena *a = arena_new(4096);
+	struct dkim_ed25519 *e = dkim_ed25519_new(&key, a);
+	struct dkim_ed25519_field f[64];
+	struct dkim_ed25519_params p = {.sign = sign, .oversign = over, .t = 1, .x = 2};
+	char *copy = arena_strndup(a, text, len), *s = copy, *body;
+	const char *why;
+	size_t n = 0;
+
+	body = strstr(copy, "\n\n");
+	if (body != NULL)
+		*body = '\0', body += 2;
+	while (s != NULL && *s != '\0' && n < 64) {
+		char *nl = strchr(s, '\n'), *colon;
+
+		if (nl != NULL)
+			*nl = '\0';
+		if ((colon = strchr(s, ':')) != NULL) {
+			*colon = '\0';
+			f[n].name = s;
+			f[n++].value = colon + 1;
+		}
+		s = nl != NULL ? nl + 1 : NULL;
+	}
+	if (body != NULL) {
+		size_t blen = len - (size_t)(body - copy), half = blen / 2;
+
+		dkim_ed25519_body(e, (const unsigned char *)body, half);
+		dkim_ed25519_body(e, (const unsigned char *)body + half, blen - half);
+	}
+	if (dkim_ed25519_finish(e, f, n, &p, &why) == NULL)
+		abort(); /* any message can be signed */
+	dkim_ed25519_free(&e);
+	arena_free(&a);
+}
+
 static void setup(void)
 {
 	char *error = NULL;
@@ -93,10 +137,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = malloc(size);
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	if (data[0] % 3 == 1)
+	if (data[0] % 4 == 1)
 		tables(text);
-	else if (data[0] % 3 == 2)
+	else if (data[0] % 4 == 2)
 		match(text);
+	else if (data[0] % 4 == 3)
+		ed25519(text, size - 1);
 	else
 		record(text);
 	free(text);
