@@ -455,6 +455,38 @@ next:
 	free(zone);
 }
 
+/* The published record against the key, as `authscore dkim check` asks. */
+static void test_record(EVP_PKEY *rk, EVP_PKEY *ek)
+{
+	char *rr = dkim_keys_record(rk), *er = dkim_keys_record(ek), *p = dkim_keys_public_b64(rk);
+	char *folded = xasprintf("v=DKIM1;\tk = rsa ;  p=%.*s \r\n %s", 20, p, p + 20);
+	char *big = xmalloc(DKIM_KEYS_RECORD_MAX + 2);
+	const char *why;
+
+	memset(big, 'A', DKIM_KEYS_RECORD_MAX + 1);
+	big[DKIM_KEYS_RECORD_MAX + 1] = '\0';
+	CHECK(dkim_keys_record_matches(rr, rk, &why) && dkim_keys_record_matches(er, ek, &why),
+	      "record: each key matches its own record");
+	CHECK(!dkim_keys_record_matches(er, rk, &why) && strstr(why, "k=") != NULL,
+	      "record: an ed25519 record is not the RSA key's (k=)");
+	CHECK(!dkim_keys_record_matches(rr, ek, &why), "record: nor the other way round");
+	CHECK(dkim_keys_record_matches(folded, rk, &why), "record: blanks and folding inside p= are fine");
+	CHECK(!dkim_keys_record_matches("v=DKIM1; k=rsa; p=", rk, &why) && strstr(why, "revoked"),
+	      "record: an empty p= is a revoked key");
+	CHECK(!dkim_keys_record_matches("k=rsa; v=DKIM1; p=AAAA", rk, &why) && strstr(why, "v="),
+	      "record: v= not first");
+	CHECK(!dkim_keys_record_matches("v=DKIM1; k=rsa; junk; p=AAAA", rk, &why),
+	      "record: a tag without =");
+	CHECK(!dkim_keys_record_matches(big, rk, &why) && strstr(why, "too long"),
+	      "record: over the cap");
+	CHECK(!dkim_keys_record_matches("", rk, &why), "record: empty text");
+	free(rr);
+	free(er);
+	free(p);
+	free(folded);
+	free(big);
+}
+
 static void test_caps(const char *rsa)
 {
 	char text[4096], *error = NULL;
@@ -514,6 +546,7 @@ int main(void)
 	test_patterns(rsa, ed);
 	test_sign_verify(rsa, rk, ed, ek);
 	test_cross(rsa, rk, ed, ek);
+	test_record(rk, ek);
 	test_caps(rsa);
 	dkim_module_deinit();
 	dns_free(&dns);

@@ -60,6 +60,12 @@ is "$(tr -d '\n' <"$KEYS/rsa1.txt" | sed 's/" "//g; s/.*p=\([^"]*\)".*/\1/')" "$
 	"keygen: the RSA record's p= is the key's public half"
 out=$("$AUTHSCORE" dkim keygen --domain $D --selector rsa1 --directory "$KEYS" 2>&1)
 is "$?" 2 "keygen: never over an existing key" || diag "$out"
+"$AUTHSCORE" dkim keygen --domain $D --selector x --type ed25519 --bits 2048 --directory "$KEYS" 2>/dev/null
+is "$?" 2 "keygen: --bits is for rsa"
+"$AUTHSCORE" dkim keygen --domain $D --selector x --type dsa --directory "$KEYS" 2>/dev/null
+is "$?" 2 "keygen: an unknown --type is refused"
+"$AUTHSCORE" dkim keygen --domain $D --selector x --bits 512 --directory "$KEYS" 2>/dev/null
+is "$?$(ls "$KEYS"/x.* 2>/dev/null)" 2 "keygen: 512 bits refused, nothing written"
 
 start_milter "dkim-key $D rsa1 $KEYS/rsa1.private" "dkim-key $D ed1 $KEYS/ed1.private" \
 	"dkim-key $D rsa2 $KEYS/rsa2.private" "dkim-sign $D $D:rsa1 $D:ed1" \
