@@ -68,6 +68,10 @@ struct facts {
 
 	/* why no checks ran, or NULL: "trusted network", "authenticated" */
 	const char *skipped;
+	/* DKIM signatures authscore added (outgoing mail): "d/s/algorithm"
+	 * comma-separated, or NULL; why it could not sign, or NULL */
+	const char *dkim_signed;
+	const char *dkim_sign_error;
 	/* the rate limits this message exceeded: RATELIMIT_BIT(kind), counted
 	 * at MAIL FROM, before (and whatever) the skip */
 	unsigned ratelimit;

@@ -247,7 +247,8 @@ static sfsistat do_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	addr_from_sockaddr((const struct sockaddr *)hostaddr, &client);
 	c->session = session_new(rt, hostname, &client);
 	runtime_unref(&rt);
-	if (c->session->trusted != NULL) {
+	if (c->session->trusted != NULL && !(c->session->rt->signing != NULL &&
+					      c->session->rt->conf->dkim_sign_trusted)) {
 		log_debug("client %s [%s]: %s, not checked", hostname ? hostname : "unknown",
 			  c->session->client_ip, c->session->trusted);
 		/* Every inbound connection would wait for this reply; a trusted
@@ -313,7 +314,9 @@ static sfsistat do_envfrom(SMFICTX *ctx, char **argv)
 	 * two spellings MTAs use. */
 	message_set_queue_id(c->message, smfi_getsymval(ctx, "i"));
 	message_set_tls(c->message, smfi_getsymval(ctx, "{tls_version}"));
-	if (message_skipped(c->message) != NULL) {
+	/* A skipped message is answered now, unless it is to be signed: then
+	 * it goes on to end of message (a rate limit's tempfail with it). */
+	if (message_skipped(c->message) != NULL && !message_signing(c->message)) {
 		struct message_edits e;
 		struct verdict v;
 		sfsistat r = SMFIS_ACCEPT;
@@ -414,6 +417,8 @@ static int add_header(SMFICTX *ctx, const struct conn *c, int index, const char 
 	return r;
 }
 
+static void edit_subject(SMFICTX *ctx, const struct conn *c, const struct message_edits *e);
+
 static void edit_headers(SMFICTX *ctx, const struct conn *c, const struct message_edits *e)
 {
 	for (size_t i = 0; i < e->ar_delete_count; i++)
@@ -429,6 +434,14 @@ static void edit_headers(SMFICTX *ctx, const struct conn *c, const struct messag
 		add_header(ctx, c, 0, AUTHRES_HEADER, e->ar_value);
 	for (size_t i = 0; i < e->add_count; i++)
 		add_header(ctx, c, -1, e->add[i].name, e->add[i].value);
+	edit_subject(ctx, c, e);
+	/* last: the signatures cover the message as every edit above left it */
+	for (size_t i = 0; i < e->sign_count; i++)
+		add_header(ctx, c, 0, e->sign[i].name, e->sign[i].value);
+}
+
+static void edit_subject(SMFICTX *ctx, const struct conn *c, const struct message_edits *e)
+{
 	if (e->subject != NULL) {
 		if (!e->subject_exists) {
 			add_header(ctx, c, -1, "Subject", e->subject);

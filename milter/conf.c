@@ -29,7 +29,7 @@
 enum key_kind {
 	K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION,
 	K_LOGLEVEL, K_LOGTO, K_CIDRS, K_LISTEN, K_LOGFORMAT, K_RATE, K_PREFIX4, K_PREFIX6,
-	K_FACILITY,
+	K_FACILITY, K_LINES,
 };
 
 #define A_ACCEPT (1u << ACTION_ACCEPT)
@@ -111,6 +111,13 @@ static const struct key keys[] = {
 	/* one site's or one host's (RFC 6177) */
 	{"ratelimit-ipv6-prefix", K_PREFIX6, F(ratelimit_ipv6_prefix), 0, 0, "64"},
 	{"ratelimit-table-size", K_COUNT, F(ratelimit_table_size), 0, 0, "50000"},
+	/* DKIM signing of outgoing mail (issue 18) */
+	{"dkim-key", K_LINES, F(dkim_keys), 0, 1, NULL},
+	{"dkim-sign", K_LINES, F(dkim_signing), 0, 1, NULL},
+	{"dkim-sign-trusted", K_BOOL, F(dkim_sign_trusted), 0, 0, "yes"},
+	{"dkim-sign-authenticated", K_BOOL, F(dkim_sign_authenticated), 0, 0, "yes"},
+	{"dkim-sign-expire-days", K_COUNT, F(dkim_sign_expire_days), 0, 0, NULL},
+	{"on-dkim-sign-error", K_ACTION, F(on_dkim_sign_error), A_ACCEPT | A_TEMPFAIL, 0, "accept"},
 };
 #undef F
 
@@ -630,6 +637,37 @@ static int parse_cidrs(struct parser *p, const struct key *k, struct word *w, in
 	return 0;
 }
 
+/* Kept as written, with each word's column, for the module that reads it. */
+static int parse_lines(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	struct conf_lines *l = field;
+	struct conf_line *line;
+
+	(void)k;
+	l->items = xrealloc(l->items, (l->count + 1) * sizeof(*l->items));
+	line = &l->items[l->count++];
+	line->line = p->line;
+	line->count = n;
+	line->words = xcalloc((size_t)n, sizeof(*line->words));
+	line->cols = xcalloc((size_t)n, sizeof(*line->cols));
+	for (int i = 0; i < n; i++) {
+		line->words[i] = xstrdup(w[i].text);
+		line->cols[i] = w[i].col;
+	}
+	return 0;
+}
+
+static void lines_free(struct conf_lines *l)
+{
+	for (size_t i = 0; i < l->count; i++) {
+		for (int j = 0; j < l->items[i].count; j++)
+			free(l->items[i].words[j]);
+		free(l->items[i].words);
+		free(l->items[i].cols);
+	}
+	free(l->items);
+}
+
 static parse_fn *const parsers[] = {
 	[K_TEMPLATE] = parse_template,	 [K_SOCKET] = parse_socket,
 	[K_MODE] = parse_mode,		 [K_STRING] = parse_string,
@@ -640,13 +678,14 @@ static parse_fn *const parsers[] = {
 	[K_LISTEN] = parse_listen_key,	 [K_LOGFORMAT] = parse_logformat,
 	[K_RATE] = parse_rate_key,	 [K_PREFIX4] = parse_prefix4,
 	[K_PREFIX6] = parse_prefix6,	 [K_FACILITY] = parse_facility,
+	[K_LINES] = parse_lines,
 };
 
 static int set_value(struct parser *p, const struct key *k, struct word *w, int n)
 {
 	if (n == 0)
 		return perr(p, w[-1].col + (unsigned)strlen(k->name), "%s needs a value", k->name);
-	if (k->kind != K_WORDS && k->kind != K_CIDRS && n > 1)
+	if (k->kind != K_WORDS && k->kind != K_CIDRS && k->kind != K_LINES && n > 1)
 		return perr(p, w[1].col, "%s takes one value", k->name);
 	return parsers[k->kind](p, k, w, n, (char *)p->cfg + k->offset);
 }
@@ -796,6 +835,9 @@ void conf_free(struct conf **confp)
 			break;
 		case K_CIDRS:
 			free(((struct cidr_list *)field)->nets);
+			break;
+		case K_LINES:
+			lines_free(field);
 			break;
 		default:
 			break;

@@ -42,6 +42,21 @@ struct conf_listen {
 	unsigned port;
 };
 
+/* Lines of a repeatable key kept as written, with where each word stood,
+ * for a module that reads them later (dkim-key, dkim-sign: dkim_keys.c)
+ * and names file:line:column in its errors. */
+struct conf_line {
+	unsigned line;
+	int count;    /* words */
+	char **words; /* count words, each malloc'd */
+	unsigned *cols;
+};
+
+struct conf_lines {
+	struct conf_line *items;
+	size_t count;
+};
+
 struct conf {
 	char *path;
 	char *socket;
@@ -110,6 +125,14 @@ struct conf {
 	unsigned ratelimit_ipv4_prefix;	   /* bits of an IPv4 client that make its key */
 	unsigned ratelimit_ipv6_prefix;
 	unsigned ratelimit_table_size; /* buckets per limit; a change needs a restart */
+
+	/* DKIM signing (dkim_keys.h reads the tables; dkim_sign.h signs) */
+	struct conf_lines dkim_keys;	/* dkim-key DOMAIN SELECTOR FILE */
+	struct conf_lines dkim_signing;	/* dkim-sign PATTERN DOMAIN:SELECTOR... */
+	int dkim_sign_trusted;		/* sign mail from trusted-networks */
+	int dkim_sign_authenticated;	/* sign mail of SMTP AUTH clients */
+	unsigned dkim_sign_expire_days;	/* x= this many days after t=; 0: no x= */
+	enum conf_action on_dkim_sign_error; /* accept (unsigned, warned) or tempfail */
 };
 
 /* The store location the configuration means: `history`, or the SQLite

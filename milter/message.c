@@ -14,6 +14,7 @@
 
 #include "authres.h"
 #include "dkim.h"
+#include "dkim_sign.h"
 #include "dmarc.h"
 #include "hsplit.h"
 #include "log.h"
@@ -65,6 +66,9 @@ struct message {
 	size_t ar_ours_count, ar_ours_size;
 	struct owned_field *owned; /* the sender's copies of the fields we write */
 	size_t owned_count, owned_size;
+	struct dkim_signer *signer; /* outgoing mail to sign, or NULL */
+	const struct dkim_signature *sigs; /* made at end of message */
+	int nsigs;
 	long elapsed_ms;
 	uint64_t elapsed_us, dns_wait_us, rules_us; /* for the latency histograms */
 };
@@ -124,6 +128,14 @@ static void list_start(struct message *m, enum facts_identity identity, const ch
 		domain_lookup_cancel(d);
 }
 
+/* Outgoing mail (OpenDKIM's InternalHosts and mode s): a trusted
+ * network's, or an authenticated client's, as the configuration says. */
+static int sign_wanted(const struct session *s, const struct facts *f, const struct conf *conf)
+{
+	return (s->trusted != NULL && conf->dkim_sign_trusted) ||
+	       (f->auth_user != NULL && conf->dkim_sign_authenticated);
+}
+
 struct message *message_new(struct session *s, const char *mail_from, const char *auth_user)
 {
 	struct arena *a = arena_new(8192);
@@ -160,6 +172,9 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 		f->skipped = s->trusted;
 	else if (f->auth_user != NULL && conf->skip_authenticated)
 		f->skipped = "authenticated";
+	/* over a rate limit: the tempfail is answered to MAIL FROM, unsigned */
+	if (f->skipped != NULL && f->ratelimit == 0 && sign_wanted(s, f, conf))
+		m->signer = dkim_signer_new(s->rt->signing, a, NULL);
 	if (f->skipped == NULL) {
 		struct spf_params p = {
 			.client = s->client,
@@ -185,6 +200,11 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 const char *message_skipped(const struct message *m)
 {
 	return m->facts.skipped;
+}
+
+int message_signing(const struct message *m)
+{
+	return m->signer != NULL;
 }
 
 void message_set_queue_id(struct message *m, const char *queue_id)
@@ -261,6 +281,7 @@ void message_header(struct message *m, const char *raw_name, const char *value)
 		keep_header(m, name, value);
 	if (m->dkim_check != NULL)
 		dkim_check_header(m->dkim_check, raw_name, value);
+	dkim_signer_header(m->signer, raw_name, value);
 	if (strcasecmp(name, "From") == 0 && f->from_fields++ == 0)
 		m->from_value = arena_strndup(m->arena, value, strnlen(value, RFC5322_MAX_VALUE + 1));
 	if (strcasecmp(name, AUTHRES_HEADER) == 0) {
@@ -354,8 +375,13 @@ void message_eoh(struct message *m)
 	struct facts *f = &m->facts;
 	const struct runtime *rt = m->s->rt;
 
-	if (f->skipped != NULL)
+	if (f->skipped != NULL) {
+		if (m->signer != NULL) {
+			author_domain(m);
+			dkim_signer_eoh(m->signer, f->from_domain, f->mail_from);
+		}
 		return;
+	}
 	author_domain(m);
 	/* Everything that needs only the header starts now, in parallel. */
 	dkim_check_eoh(m->dkim_check);
@@ -381,6 +407,7 @@ void message_body(struct message *m, const unsigned char *data, size_t len)
 	m->facts.body_bytes += len;
 	if (m->dkim_check != NULL)
 		dkim_check_body(m->dkim_check, data, len);
+	dkim_signer_body(m->signer, data, len);
 }
 
 static void dmarc_collect(struct message *m)
@@ -539,6 +566,58 @@ static void score_headers(struct message *m, const struct verdict *v,
 	}
 }
 
+/* A signing failure takes on-dkim-sign-error: sent unsigned (warned), or
+ * tempfail so the client tries again. */
+static void sign_failed(struct message *m, const char *error, struct verdict *v)
+{
+	struct facts *f = &m->facts;
+	int tempfail = m->s->rt->conf->on_dkim_sign_error == ACTION_TEMPFAIL;
+
+	f->dkim_sign_error = error;
+	log_warn("%s: dkim: cannot sign: %s; %s", f->queue_id ? f->queue_id : "NOQUEUE", error,
+		 tempfail ? "tempfail" : "sent unsigned");
+	if (!tempfail)
+		return;
+	v->action = VERDICT_TEMPFAIL;
+	v->rcode = "451";
+	v->xcode = "4.3.0";
+	v->text = "cannot sign the message now, try again later";
+	v->why = "dkim signing failed";
+}
+
+/* The signatures, made now: after every other edit of the message. */
+static void sign_collect(struct message *m, struct verdict *v, struct message_edits *e)
+{
+	struct facts *f = &m->facts;
+	struct header_field *h;
+	const char *error;
+	struct buf b;
+
+	if (m->signer == NULL || v->action != VERDICT_ACCEPT)
+		return;
+	m->nsigs = dkim_signer_finish(m->signer, &m->sigs, &error);
+	if (m->nsigs < 0) {
+		m->nsigs = 0;
+		sign_failed(m, error, v);
+		return;
+	}
+	if (m->nsigs == 0)
+		return;
+	h = arena_alloc(m->arena, (size_t)m->nsigs * sizeof(*h));
+	buf_init(&b, 4096);
+	for (int i = 0; i < m->nsigs; i++) {
+		const struct dkim_privkey *k = m->sigs[i].key;
+
+		h[i].name = DKIM_SIGN_HEADER;
+		h[i].value = m->sigs[i].value;
+		buf_printf(&b, "%s%s/%s/%s", i ? "," : "", k->domain, k->selector, k->alg);
+	}
+	f->dkim_signed = arena_strdup(m->arena, buf_str(&b));
+	buf_release(&b);
+	e->sign = h;
+	e->sign_count = (size_t)m->nsigs;
+}
+
 void message_eom(struct message *m, struct verdict *v_r, struct message_edits *edits_r)
 {
 	struct facts *f = &m->facts;
@@ -551,6 +630,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	memset(edits_r, 0, sizeof(*edits_r));
 	if (f->skipped != NULL) {
 		verdict_decide(conf, f, NULL, m->arena, v_r);
+		sign_collect(m, v_r, edits_r);
 		m->elapsed_ms = ms_since(&m->started);
 		m->elapsed_us = us_since(&m->started);
 		return;
@@ -607,6 +687,11 @@ const struct facts *message_facts(const struct message *m)
 static void message_count(const struct message *m, const struct verdict *v)
 {
 	metrics_message(&m->facts, v);
+	for (int i = 0; i < m->nsigs; i++)
+		metrics_dkim_signed(m->sigs[i].key->domain, m->sigs[i].key->selector,
+				    m->sigs[i].key->alg);
+	if (m->facts.dkim_sign_error != NULL)
+		metrics_dkim_sign_error();
 	if (m->facts.skipped != NULL)
 		return;
 	metrics_observe(METRICS_PHASE_MESSAGE, m->elapsed_us);
@@ -635,6 +720,7 @@ void message_free(struct message **mp)
 		return;
 	spf_cancel(&m->mfrom_check);
 	dkim_check_free(&m->dkim_check);
+	dkim_signer_free(&m->signer);
 	dmarc_discover_cancel(&m->policy);
 	for (size_t i = 0; i < m->list_count; i++)
 		domain_lookup_cancel(m->lists[i]);

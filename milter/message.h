@@ -36,6 +36,10 @@ struct message_edits {
 	size_t add_count;
 	const char *subject;	/* new Subject value (tag prefix), or NULL */
 	int subject_exists;	/* change the first Subject field, or add one */
+	/* DKIM-Signature fields, each inserted at index 0 after every other
+	 * edit (they sign the message as it leaves) */
+	const struct header_field *sign;
+	size_t sign_count;
 };
 
 struct message;
@@ -45,6 +49,9 @@ struct message;
 struct message *message_new(struct session *s, const char *mail_from, const char *auth_user);
 /* Why this message is not checked ("trusted network", "authenticated"), or NULL. */
 const char *message_skipped(const struct message *m);
+/* Is this (skipped) message to be signed?  Then it goes on to end of
+ * message like a checked one, and message_eom() gives the signatures. */
+int message_signing(const struct message *m);
 void message_set_queue_id(struct message *m, const char *queue_id);
 void message_set_tls(struct message *m, const char *tls_version);
 void message_rcpt(struct message *m, const char *rcpt);

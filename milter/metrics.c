@@ -69,11 +69,13 @@ static struct {
 	counter buckets[METRICS_PHASES][N_BUCKETS + 1]; /* the last one is +Inf */
 	counter sum_us[METRICS_PHASES];
 	counter reloads, reload_failures;
+	counter dkim_sign_errors;
 	_Atomic long long started;
 	_Atomic(const char *) version;
 } m;
 
 static struct names rules_tab, monitors_tab, zones_tab;
+static struct names signed_tab; /* "domain selector algorithm": the keys are the admin's */
 
 static void add(counter *c, uint64_t n)
 {
@@ -452,6 +454,43 @@ static void render_extra(struct buf *b, const struct metrics_extra *x)
 	}
 }
 
+void metrics_dkim_signed(const char *domain, const char *selector, const char *alg)
+{
+	char name[NAME_MAX_LEN + 1];
+
+	snprintf(name, sizeof(name), "%s %s %s", domain, selector, alg);
+	add(&signed_tab.count[names_row(&signed_tab, name)][C_HITS], 1);
+}
+
+void metrics_dkim_sign_error(void)
+{
+	add(&m.dkim_sign_errors, 1);
+}
+
+/* One sample per key: the name's three words are the three labels. */
+static void render_signing(struct buf *b)
+{
+	static const char *metric = "authscore_dkim_signatures_total";
+
+	family(b, metric, "counter", "DKIM signatures added to outgoing mail, per key");
+	for (size_t i = 0; i < METRICS_NAMES_MAX; i++) {
+		const char *n = atomic_load_explicit(&signed_tab.name[i], memory_order_acquire);
+		char d[NAME_MAX_LEN + 1], s[NAME_MAX_LEN + 1], a[NAME_MAX_LEN + 1];
+
+		if (n == NULL || sscanf(n, "%255s %255s %255s", d, s, a) != 3)
+			continue;
+		buf_printf(b, "%s{domain=\"", metric);
+		label_value(b, d);
+		buf_puts(b, "\",selector=\"");
+		label_value(b, s);
+		buf_printf(b, "\",algorithm=\"%s\"} %llu\n", a,
+			   (unsigned long long)get(&signed_tab.count[i][C_HITS]));
+	}
+	family(b, "authscore_dkim_sign_errors_total", "counter",
+	       "Outgoing messages that could not be signed (on-dkim-sign-error)");
+	sample(b, "authscore_dkim_sign_errors_total", NULL, NULL, get(&m.dkim_sign_errors));
+}
+
 int metrics_render(struct buf *b, const struct metrics_extra *x)
 {
 	render_process(b);
@@ -463,6 +502,7 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 	family(b, "authscore_config_reload_failures_total", "counter",
 	       "Reloads refused (the running configuration was kept)");
 	sample(b, "authscore_config_reload_failures_total", NULL, NULL, get(&m.reload_failures));
+	render_signing(b);
 	render_extra(b, x);
 	return b->overflow ? -1 : 0;
 }

@@ -59,6 +59,10 @@ void metrics_connection(int trusted);
 /* One message, with the same facts and verdict as its summary log line. */
 void metrics_message(const struct facts *f, const struct verdict *v);
 void metrics_observe(enum metrics_phase phase, uint64_t usec);
+/* A DKIM signature authscore added to outgoing mail, by key and algorithm;
+ * a message it could not sign. */
+void metrics_dkim_signed(const char *domain, const char *selector, const char *alg);
+void metrics_dkim_sign_error(void);
 void metrics_reload(int ok);
 
 /* The whole exposition; -1 if it did not fit the buffer. */

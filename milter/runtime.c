@@ -13,6 +13,7 @@
 #include "facts.h"
 #include "mem.h"
 #include "rules.h"
+#include "dkim_sign.h"
 #include "runtime.h"
 #include "store.h"
 
@@ -94,6 +95,7 @@ static void runtime_destroy(struct runtime *rt)
 	free(rt->ip_lists);
 	free(rt->domain_lists);
 	free(rt->domain_list_identities);
+	dkim_signing_free(&rt->signing);
 	conf_free(&rt->conf);
 	free(rt);
 }
@@ -118,6 +120,9 @@ struct runtime *runtime_load(struct conf *conf, struct dns *dns, struct store *s
 		    NULL)
 		goto fail;
 	if (lists_build(rt, error_r) < 0)
+		goto fail;
+	/* the keys are part of the generation: a reload with a bad one keeps the old */
+	if ((rt->signing = dkim_signing_load(conf, error_r)) == NULL && *error_r != NULL)
 		goto fail;
 	/* the writer thread expires old records, reports or not (a reload
 	 * that changes history-retention-days applies it at once) */

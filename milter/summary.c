@@ -315,6 +315,10 @@ static void render(struct line *l, int truncated, const struct facts *f, const s
 	if (f->skipped != NULL) {
 		sender(l, f);
 		str(l, "skipped", "skipped", f->skipped, NULL, name);
+		if (f->dkim_signed != NULL)
+			str(l, "dkim.signed", "dkim_signed", f->dkim_signed, NULL, field);
+		if (f->dkim_sign_error != NULL)
+			str(l, "dkim.sign_error", "dkim_sign_error", f->dkim_sign_error, NULL, field);
 		ratelimits(l, f->ratelimit);
 		str(l, "action", "action", verdict_action_name(v->action), NULL, name);
 		finish(l, truncated);

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "dkim.h"
+#include "dkim_cmd.h"
 #include "dns.h"
 #include "history.h"
 #include "hsplit.h"
@@ -45,6 +46,7 @@ static void usage(FILE *out)
 		     "  explain   Show the whole decision for a stored message.\n"
 		     "  replay    Score stored messages with new rules.\n"
 		     "  stats     Summarise the stored messages of a period.\n"
+		     "  dkim      Make a DKIM signing key, or check its published record.\n"
 		     "  -V, --version  Print the version and exit.\n"
 		     "  -h, --help     Print this help and exit.\n"
 		     "`authscore COMMAND --help` prints a command's options.\n");
@@ -170,6 +172,8 @@ static void print_outcome(struct message *m, const struct verdict *v,
 	if (edits->ar_delete_count > 0)
 		printf("removed: %zu forged %s header(s)\n", edits->ar_delete_count,
 		       AUTHRES_HEADER);
+	for (size_t i = 0; i < edits->sign_count; i++) /* outgoing mail (dkim-sign) */
+		printf("%s: %s\n", edits->sign[i].name, edits->sign[i].value);
 	if (v->action == VERDICT_ACCEPT)
 		printf("action: accept\n");
 	else if (v->action == VERDICT_TAG || v->action == VERDICT_QUARANTINE ||
@@ -268,6 +272,8 @@ int main(int argc, char **argv)
 	if (argc >= 2 && (strcmp(argv[1], "explain") == 0 || strcmp(argv[1], "replay") == 0 ||
 			  strcmp(argv[1], "stats") == 0))
 		return history_cmd_main(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "dkim") == 0)
+		return dkim_cmd_main(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
 		printf("authscore %s\n", PACKAGE_VERSION);
 		return 0;

@@ -1,0 +1,287 @@
+/*
+ * dkim_ed25519 - ed25519-sha256 signing with libcrypto (see dkim_ed25519.h).
+ *
+ * The header hash covers exactly the text handed out: the signature's own
+ * value is built folded, with b= empty, canonicalized like every other
+ * field, and the signature appended after.  RFC 8463 §3: Ed25519 (pure)
+ * signs the SHA-256 of the canonicalized header data.
+ */
+#include "config.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "dkim_ed25519.h"
+
+#define H_ENTRIES_MAX 2048 /* h= names; a message over it is not signed */
+#define FOLD_AT 70	   /* fold the value near this column */
+
+struct dkim_ed25519 {
+	const struct dkim_privkey *key;
+	struct arena *a;
+	EVP_MD_CTX *body;
+	/* relaxed body canonicalization state (RFC 6376 §3.4.4) */
+	size_t blank_lines; /* empty lines not written yet: dropped at the end */
+	int wsp;	    /* a WSP run not written yet: one SP before more text */
+	int content;	    /* the current line has text */
+	int cr;		    /* the last byte was CR: CRLF, or a lone CR, ends a line */
+	int failed;
+};
+
+struct dkim_ed25519 *dkim_ed25519_new(const struct dkim_privkey *key, struct arena *a)
+{
+	struct dkim_ed25519 *e = arena_alloc(a, sizeof(*e));
+
+	memset(e, 0, sizeof(*e));
+	e->key = key;
+	e->a = a;
+	e->body = EVP_MD_CTX_new();
+	if (e->body == NULL || EVP_DigestInit_ex(e->body, EVP_sha256(), NULL) != 1)
+		e->failed = 1;
+	return e;
+}
+
+static void body_out(struct dkim_ed25519 *e, const char *s, size_t len)
+{
+	if (!e->failed && EVP_DigestUpdate(e->body, s, len) != 1)
+		e->failed = 1;
+}
+
+static void body_eol(struct dkim_ed25519 *e)
+{
+	if (e->content)
+		body_out(e, "\r\n", 2);
+	else
+		e->blank_lines++; /* written only if text follows */
+	e->content = e->wsp = 0;
+}
+
+static void body_char(struct dkim_ed25519 *e, unsigned char c)
+{
+	if (c == ' ' || c == '\t') {
+		e->wsp = 1;
+		return;
+	}
+	if (!e->content)
+		for (; e->blank_lines > 0; e->blank_lines--)
+			body_out(e, "\r\n", 2);
+	if (e->wsp)
+		body_out(e, " ", 1);
+	body_out(e, (const char *)&c, 1);
+	e->wsp = 0;
+	e->content = 1;
+}
+
+void dkim_ed25519_body(struct dkim_ed25519 *e, const unsigned char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = data[i];
+
+		if (e->cr && c != '\n')
+			body_eol(e); /* a lone CR ends the line, as libopendkim's FIXCRLF has it */
+		e->cr = 0;
+		if (c == '\r')
+			e->cr = 1;
+		else if (c == '\n')
+			body_eol(e);
+		else
+			body_char(e, c);
+	}
+}
+
+static char *b64(struct arena *a, const unsigned char *data, size_t len)
+{
+	char *out = arena_alloc(a, 4 * ((len + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+/* The body hash: the last line gets its CRLF; trailing empty lines none. */
+static const char *body_hash(struct dkim_ed25519 *e)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	if (e->cr)
+		body_eol(e);
+	if (e->content)
+		body_out(e, "\r\n", 2);
+	if (e->failed || EVP_DigestFinal_ex(e->body, md, &mdlen) != 1)
+		return NULL;
+	return b64(e->a, md, mdlen);
+}
+
+/* RFC 6376 §3.4.2: lower-case name, unfolded, WSP runs one SP, none
+ * around the colon or at the end.  Appended to b with CRLF if crlf. */
+static void canon_header(struct buf *b, const char *name, const char *value, int crlf)
+{
+	size_t nlen = strlen(name);
+	int wsp = 0, started = 0;
+
+	while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+		nlen--;
+	for (size_t i = 0; i < nlen; i++) {
+		char c = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
+
+		buf_append(b, &c, 1);
+	}
+	buf_puts(b, ":");
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '\r' || *p == '\n')
+			continue;
+		if (*p == ' ' || *p == '\t') {
+			wsp = 1;
+			continue;
+		}
+		if (wsp && started)
+			buf_puts(b, " ");
+		buf_append(b, p, 1);
+		wsp = 0;
+		started = 1;
+	}
+	if (crlf)
+		buf_puts(b, "\r\n");
+}
+
+static int listed(const char *name, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcasecmp(name, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* The h= names: every signed field top down, then the oversigned names. */
+static size_t h_names(const struct dkim_ed25519_field *fields, size_t n,
+		      const struct dkim_ed25519_params *p, const char **h)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < n && count < H_ENTRIES_MAX; i++)
+		if (listed(fields[i].name, p->sign))
+			h[count++] = fields[i].name;
+	for (const char *const *o = p->oversign; *o != NULL && count < H_ENTRIES_MAX; o++)
+		h[count++] = *o;
+	return count;
+}
+
+/* The k-th (0: the last) field named name, from the bottom, or NULL. */
+static const struct dkim_ed25519_field *from_bottom(const struct dkim_ed25519_field *fields,
+						    size_t n, const char *name, size_t k)
+{
+	for (size_t i = n; i-- > 0;)
+		if (strcasecmp(fields[i].name, name) == 0 && k-- == 0)
+			return &fields[i];
+	return NULL;
+}
+
+/* The fields h= names, canonicalized in its order (RFC 6376 §5.4.2:
+ * repeated names take instances from the bottom up). */
+static void signed_fields(struct buf *b, const struct dkim_ed25519_field *fields, size_t n,
+			  const char **h, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		size_t k = 0;
+		const struct dkim_ed25519_field *f;
+
+		for (size_t j = 0; j < i; j++)
+			k += strcasecmp(h[j], h[i]) == 0;
+		if ((f = from_bottom(fields, n, h[i], k)) != NULL)
+			canon_header(b, f->name, f->value, 1);
+	}
+}
+
+/* Our value with b= empty, folded near FOLD_AT columns. */
+static void sig_value(struct buf *v, const struct dkim_ed25519 *e,
+		      const struct dkim_ed25519_params *p, const char **h, size_t count,
+		      const char *bh)
+{
+	size_t line_start;
+
+	buf_printf(v, "v=1; a=ed25519-sha256; c=relaxed/relaxed; d=%s; s=%s;\n\tt=%lld;",
+		   e->key->domain, e->key->selector, (long long)p->t);
+	if (p->x > 0)
+		buf_printf(v, " x=%lld;", (long long)p->x);
+	buf_puts(v, "\n\th=");
+	line_start = v->len;
+	for (size_t i = 0; i < count; i++) {
+		if (i > 0 && v->len - line_start + strlen(h[i]) > FOLD_AT) {
+			buf_puts(v, ":\n\t ");
+			line_start = v->len;
+		} else if (i > 0) {
+			buf_puts(v, ":");
+		}
+		buf_puts(v, h[i]);
+	}
+	buf_printf(v, ";\n\tbh=%s;\n\tb=", bh);
+}
+
+static const char *sign_hash(struct dkim_ed25519 *e, const unsigned char *md, size_t mdlen)
+{
+	unsigned char sig[64];
+	size_t siglen = sizeof(sig);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx != NULL &&
+		 EVP_DigestSignInit(ctx, NULL, NULL, NULL, (EVP_PKEY *)e->key->pkey) == 1 &&
+		 EVP_DigestSign(ctx, sig, &siglen, md, mdlen) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok ? b64(e->a, sig, siglen) : NULL;
+}
+
+/* b= folded: libopendkim's layout, lines of at most 70 characters. */
+static void append_b(struct buf *v, const char *sig)
+{
+	size_t len = strlen(sig);
+
+	for (size_t i = 0; i < len; i += 64)
+		buf_printf(v, "%s%.64s", i ? "\n\t " : "", sig + i);
+}
+
+const char *dkim_ed25519_finish(struct dkim_ed25519 *e, const struct dkim_ed25519_field *fields,
+				size_t n, const struct dkim_ed25519_params *p, const char **error_r)
+{
+	const char **h = arena_alloc(e->a, H_ENTRIES_MAX * sizeof(*h));
+	unsigned char md[32];
+	const char *bh = body_hash(e), *sig, *out = NULL;
+	size_t count = h_names(fields, n, p, h);
+	struct buf data, value;
+
+	*error_r = NULL;
+	if (bh == NULL) {
+		*error_r = "ed25519: body hash failed";
+		return NULL;
+	}
+	buf_init(&data, 4 * 1024 * 1024);
+	buf_init(&value, 64 * 1024);
+	signed_fields(&data, fields, n, h, count);
+	sig_value(&value, e, p, h, count, bh);
+	canon_header(&data, "DKIM-Signature", buf_str(&value), 0);
+	if (data.overflow || value.overflow)
+		*error_r = "ed25519: header fields too large";
+	else if (EVP_Digest(data.data, data.len, md, NULL, EVP_sha256(), NULL) != 1 ||
+		 (sig = sign_hash(e, md, sizeof(md))) == NULL)
+		*error_r = "ed25519: libcrypto could not sign";
+	else {
+		append_b(&value, sig);
+		out = value.overflow ? NULL : arena_strdup(e->a, buf_str(&value));
+	}
+	buf_release(&data);
+	buf_release(&value);
+	return out;
+}
+
+void dkim_ed25519_free(struct dkim_ed25519 **ep)
+{
+	struct dkim_ed25519 *e = *ep;
+
+	if (e == NULL)
+		return;
+	EVP_MD_CTX_free(e->body);
+	e->body = NULL;
+	*ep = NULL; /* the rest is the arena's */
+}

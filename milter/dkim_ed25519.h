@@ -1,0 +1,53 @@
+/*
+ * dkim_ed25519 - ed25519-sha256 DKIM signatures (RFC 8463) made with
+ * OpenSSL's libcrypto, relaxed/relaxed (RFC 6376 §3.4.2, §3.4.4).
+ *
+ * Why not libopendkim, which signs the RSA half: Debian 12's
+ * libopendkim 2.11.0~beta2 signs ed25519-sha256 correctly but never frees
+ * the private key it loads for it (dkim_free() releases only RSA key
+ * data): about 1.3 KB lost per signature, which a daemon cannot carry.
+ * The canonicalization here is the RFC's; tests hold its body hash equal to
+ * libopendkim's and its signatures to libopendkim's and dkimpy's
+ * verifiers.
+ *
+ * dkim_ed25519_new() per message and key; the body is fed as it comes (a
+ * bare LF or a lone CR ends a line, as libopendkim's FIXCRLF has it, so
+ * both signatures of a message agree; RFC 5321 §2.3.8 allows neither in
+ * SMTP, and Postfix passes none of the LFs); at end of
+ * message dkim_ed25519_finish() takes the header fields in order and
+ * returns the DKIM-Signature value, folded with "\n\t" like libopendkim's.
+ * All memory is in the given arena but the digest context, which
+ * dkim_ed25519_free() releases.  One message's; not shared by threads.
+ */
+#ifndef AUTHSCORE_DKIM_ED25519_H
+#define AUTHSCORE_DKIM_ED25519_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "dkim_keys.h"
+
+/* A header field as the MTA passed it: value after the colon, folding kept. */
+struct dkim_ed25519_field {
+	const char *name;
+	const char *value;
+};
+
+struct dkim_ed25519_params {
+	const char *const *sign;     /* field names signed (every instance) */
+	const char *const *oversign; /* named once more in h= (RFC 6376 §8.15) */
+	int64_t t;		     /* t= */
+	int64_t x;		     /* x=, or 0: none */
+};
+
+struct dkim_ed25519;
+
+struct dkim_ed25519 *dkim_ed25519_new(const struct dkim_privkey *key, struct arena *a);
+void dkim_ed25519_body(struct dkim_ed25519 *e, const unsigned char *data, size_t len);
+/* The signature's header value, or NULL with *error_r a short reason. */
+const char *dkim_ed25519_finish(struct dkim_ed25519 *e, const struct dkim_ed25519_field *fields,
+				size_t n, const struct dkim_ed25519_params *p, const char **error_r);
+void dkim_ed25519_free(struct dkim_ed25519 **ep);
+
+#endif
