@@ -110,6 +110,12 @@ struct conf {
 	unsigned ratelimit_ipv4_prefix;	   /* bits of an IPv4 client that make its key */
 	unsigned ratelimit_ipv6_prefix;
 	unsigned ratelimit_table_size; /* buckets per limit; a change needs a restart */
+
+	/* the body's content (content.h); over a bound is skipped and counted */
+	int content_scan;	  /* walk the MIME tree at all */
+	size_t content_max_bytes; /* MIME header fields and body kept for the parse */
+	size_t content_max_text;  /* decoded text (and rawbody) kept */
+	unsigned content_max_parts, content_max_depth, content_max_urls;
 };
 
 /* The store location the configuration means: `history`, or the SQLite
