@@ -357,7 +357,8 @@ static void part_text(struct walk *w, const struct content_part *p, const GByteA
 		size_t start = t->len;
 
 		content_text_append(t, text, len);
-		content_urls_scan_text(w->urls, t->data + start, t->len - start);
+		if (t->len > start)
+			content_urls_scan_text(w->urls, t->data + start, t->len - start);
 	}
 }
 
