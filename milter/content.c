@@ -33,7 +33,7 @@
 #include "content_int.h"
 #include "json.h"
 
-#define FILENAME_MAX_BYTES 255
+#define FILENAME_MAX_BYTES  255
 #define ARCHIVE_MEMBERS_MAX 1000 /* names read from one archive's directory */
 
 struct content_scan {
@@ -225,7 +225,8 @@ static char *to_utf8(struct arena *a, const char *s, size_t n, const char *chars
 	char *conv, *out;
 
 	if (from == NULL || is_utf8_name(from)) {
-		if (from != NULL && strcasecmp(from, "us-ascii") != 0 && strcasecmp(from, "ascii") != 0)
+		if (from != NULL && strcasecmp(from, "us-ascii") != 0 &&
+		    strcasecmp(from, "ascii") != 0)
 			return utf8_clean(a, s, n, len_r);
 		if (utf8_valid(s, n))
 			return utf8_clean(a, s, n, len_r);
@@ -306,8 +307,8 @@ static void part_describe(struct walk *w, GMimePart *part, unsigned depth, struc
 	if (filename != NULL && filename[0] != '\0')
 		p->filename = name_clean(w->c->a, filename, strlen(filename));
 	p->depth = depth;
-	p->attachment = p->filename != NULL ||
-			(disp != NULL && g_mime_content_disposition_is_attachment(disp));
+	p->attachment =
+	    p->filename != NULL || (disp != NULL && g_mime_content_disposition_is_attachment(disp));
 }
 
 static int archive_member(void *ctx, const char *name, size_t len, uint64_t size)

@@ -28,8 +28,8 @@
 #include "content_result.h"
 
 struct content_limits {
-	size_t max_bytes; /* of the MIME header fields and the body kept for the parse */
-	size_t max_text;  /* decoded text kept (and of rawbody) */
+	size_t max_bytes;   /* of the MIME header fields and the body kept for the parse */
+	size_t max_text;    /* decoded text kept (and of rawbody) */
 	unsigned max_parts; /* leaf parts listed */
 	unsigned max_depth; /* MIME nesting walked */
 	unsigned max_urls;  /* distinct URLs listed */

@@ -22,16 +22,16 @@
 static const struct {
 	const char *element, *attribute;
 } link_attrs[] = {
-    {"a", "href"},	   {"area", "href"},	{"link", "href"},  {"img", "src"},
-    {"iframe", "src"},	   {"frame", "src"},	{"embed", "src"},  {"source", "src"},
-    {"script", "src"},	   {"form", "action"},	{"input", "src"},  {"body", "background"},
+    {"a", "href"},	     {"area", "href"},	   {"link", "href"}, {"img", "src"},
+    {"iframe", "src"},	     {"frame", "src"},	   {"embed", "src"}, {"source", "src"},
+    {"script", "src"},	     {"form", "action"},   {"input", "src"}, {"body", "background"},
     {"table", "background"}, {"td", "background"},
 };
 
 static const char *const block_elements[] = {
-    "address", "article", "blockquote", "br", "div", "dl", "dt", "dd", "footer", "h1", "h2",
-    "h3", "h4", "h5", "h6", "header", "hr", "li", "ol", "p", "pre", "section", "table", "tr",
-    "td", "th", "title", "ul",
+    "address", "article", "blockquote", "br", "div", "dl",     "dt",	"dd", "footer", "h1",
+    "h2",      "h3",	  "h4",		"h5", "h6",  "header", "hr",	"li", "ol",	"p",
+    "pre",     "section", "table",	"tr", "td",  "th",     "title", "ul",
 };
 
 static int is_block(const char *name)
@@ -151,7 +151,8 @@ void content_html_reduce(const char *html, size_t len, struct content_text *t,
 		}
 		while (n != NULL && n->next == NULL) {
 			n = n->parent;
-			if (n != NULL && n->type == XML_ELEMENT_NODE && is_block((const char *)n->name))
+			if (n != NULL && n->type == XML_ELEMENT_NODE &&
+			    is_block((const char *)n->name))
 				line_end(t);
 		}
 		if (n != NULL)

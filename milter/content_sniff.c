@@ -20,7 +20,10 @@ static const struct {
 	const char *type;
 } magics[] = {
     {0, "MZ", 2, "application/x-dosexec"},
-    {0, "\x7f" "ELF", 4, "application/x-executable"},
+    {0,
+     "\x7f"
+     "ELF",
+     4, "application/x-executable"},
     {0, "PK\x03\x04", 4, "application/zip"},
     {0, "PK\x05\x06", 4, "application/zip"},
     {0, "%PDF-", 5, "application/pdf"},
@@ -50,13 +53,13 @@ const char *content_sniff(const unsigned char *data, size_t len)
 
 /* Run by Windows on a double click (or mounted, for disk images). */
 static const char *const executable_ext[] = {
-    "exe", "scr", "com", "bat", "cmd", "pif", "cpl", "msi", "msp", "js", "jse", "vbs", "vbe",
+    "exe", "scr", "com", "bat", "cmd", "pif", "cpl", "msi", "msp", "js",  "jse", "vbs", "vbe",
     "wsf", "wsh", "hta", "jar", "lnk", "ps1", "reg", "scf", "iso", "img", "vhd", "chm",
 };
 /* What a victim expects to open. */
 static const char *const document_ext[] = {
-    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "rtf", "txt", "csv", "odt", "jpg",
-    "jpeg", "png", "gif", "zip", "rar", "htm", "html", "eml", "mp3", "mp4", "wav",
+    "pdf",  "doc", "docx", "xls", "xlsx", "ppt", "pptx", "rtf", "txt", "csv", "odt", "jpg",
+    "jpeg", "png", "gif",  "zip", "rar",  "htm", "html", "eml", "mp3", "mp4", "wav",
 };
 
 static int ext_in(const char *ext, size_t len, const char *const *list, size_t n)
@@ -75,8 +78,8 @@ static const char *last_ext(const char *name, size_t *len)
 
 	while (end > 0 && (name[end - 1] == ' ' || name[end - 1] == '.'))
 		end--;
-	for (dot = end; dot > 0 && name[dot - 1] != '.' && name[dot - 1] != '/' &&
-			name[dot - 1] != '\\';
+	for (dot = end;
+	     dot > 0 && name[dot - 1] != '.' && name[dot - 1] != '/' && name[dot - 1] != '\\';
 	     dot--)
 		;
 	if (dot == 0 || name[dot - 1] != '.')

@@ -31,8 +31,8 @@ static const struct content_limits defaults = {
 
 /* Scan a whole message ("\n" or "\r\n" lines): header fields unfolded as
  * a milter gets them, the body in chunks of 7 bytes. */
-static void scan_with(struct arena *a, const char *msg, size_t len,
-		      const struct content_limits *l, struct content_facts *out)
+static void scan_with(struct arena *a, const char *msg, size_t len, const struct content_limits *l,
+		      struct content_facts *out)
 {
 	struct content_scan *c = content_scan_new(a, l);
 	const char *p = msg, *end = msg + len, *body;
@@ -197,13 +197,15 @@ static void charset_case(const char *charset, const char *bytes, const char *wan
 static void test_charsets(void)
 {
 	charset_case("ISO-8859-1", "caf\xe9 na\xefve", "caf\xc3\xa9 na\xc3\xafve");
-	charset_case("iso-8859-2", "\xb1\xea", "\xc4\x85\xc4\x99");			 /* ąę */
-	charset_case("ISO-8859-7", "\xe1\xe2\xe3", "\xce\xb1\xce\xb2\xce\xb3");		 /* αβγ */
-	charset_case("windows-1251", "\xcf\xf0\xe8\xe2\xe5\xf2", "\xd0\x9f\xd1\x80\xd0\xb8"); /* При */
-	charset_case("windows-1252", "\x80 5", "\xe2\x82\xac 5");			 /* € */
-	charset_case("GB2312", "\xc4\xe3\xba\xc3", "\xe4\xbd\xa0\xe5\xa5\xbd");		 /* 你好 */
-	charset_case("Shift_JIS", "\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd",
-		     "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf"); /* こんにちは */
+	charset_case("iso-8859-2", "\xb1\xea", "\xc4\x85\xc4\x99");		/* ąę */
+	charset_case("ISO-8859-7", "\xe1\xe2\xe3", "\xce\xb1\xce\xb2\xce\xb3"); /* αβγ */
+	charset_case("windows-1251", "\xcf\xf0\xe8\xe2\xe5\xf2",
+		     "\xd0\x9f\xd1\x80\xd0\xb8");				/* При */
+	charset_case("windows-1252", "\x80 5", "\xe2\x82\xac 5");		/* € */
+	charset_case("GB2312", "\xc4\xe3\xba\xc3", "\xe4\xbd\xa0\xe5\xa5\xbd"); /* 你好 */
+	charset_case(
+	    "Shift_JIS", "\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd",
+	    "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf"); /* こんにちは */
 	charset_case("x-unknown-charset", "caf\xe9", "caf\xc3\xa9");
 	charset_case("utf-8", "bad \xff\xfe bytes", "bad \xef\xbf\xbd");
 	{
@@ -243,18 +245,20 @@ static void test_html(void)
 	CHECK(has_url(&f, "http://www.example.com/Path"),
 	      "entity-obfuscated scheme, %%-encoded host, case, trailing dot");
 	CHECK(!has_url(&f, "http://script.example.com/"), "script text is not a link");
-	CHECK(has_url(&f, "http://cdn.example.com/i.png") && has_url(&f, "https://phish.example/") &&
-		  has_url(&f, "http://bare.example.com/x"),
+	CHECK(has_url(&f, "http://cdn.example.com/i.png") &&
+		  has_url(&f, "https://phish.example/") && has_url(&f, "http://bare.example.com/x"),
 	      "img src, form action, a bare link in the HTML text");
 	u = url_of(&f, "https://evil.example.net/login");
-	CHECK(u != NULL && u->mismatch && u->from_html && strcmp(u->text_domain, "paypal.com") == 0 &&
+	CHECK(u != NULL && u->mismatch && u->from_html &&
+		  strcmp(u->text_domain, "paypal.com") == 0 &&
 		  strcmp(u->domain, "example.net") == 0,
 	      "link text naming paypal.com over example.net: mismatch");
 	u = url_of(&f, "https://www.paypal.com/x");
 	CHECK(u != NULL && !u->mismatch && strcmp(u->text_domain, "paypal.com") == 0,
 	      "link text naming its own domain: no mismatch");
 	u = url_of(&f, "http://files.example.org/r");
-	CHECK(u != NULL && !u->mismatch && u->text_domain == NULL, "\"report.pdf\" names no domain");
+	CHECK(u != NULL && !u->mismatch && u->text_domain == NULL,
+	      "\"report.pdf\" names no domain");
 	CHECK(f.link_text_mismatch, "the message has a mismatch");
 	for (size_t i = 0; i < f.url_count; i++)
 		CHECK(strncmp(f.urls[i].url, "http", 4) == 0, "only web links: %s", f.urls[i].url);
@@ -267,8 +271,9 @@ static void test_hosts(void)
 	static const struct {
 		const char *in, *url, *host, *domain;
 	} cases[] = {
-	    {"http://b\xc3\xbc" "cher.de/", "http://xn--bcher-kva.de/", "xn--bcher-kva.de",
-	     "xn--bcher-kva.de"},
+	    {"http://b\xc3\xbc"
+	     "cher.de/",
+	     "http://xn--bcher-kva.de/", "xn--bcher-kva.de", "xn--bcher-kva.de"},
 	    {"http://XN--BCHER-KVA.de./x", "http://xn--bcher-kva.de/x", "xn--bcher-kva.de",
 	     "xn--bcher-kva.de"},
 	    {"https://www.p\xd0\xb0ypal.com/", "https://www.xn--pypal-4ve.com/",
@@ -292,9 +297,17 @@ static void test_hosts(void)
 	     "foo.blogspot.com"},
 	};
 	static const char *const bad[] = {
-	    "http://999.1.1.1/", "http://1.2.3.4.5/", "ftp://example.com/", "javascript:alert(1)",
-	    "http://exa mple.com/", "http://[::1/", "http:///", "http://a..b/", "mailto:a@b.c",
-	    "http://example.com:99999/", "http://%00.example.com/",
+	    "http://999.1.1.1/",
+	    "http://1.2.3.4.5/",
+	    "ftp://example.com/",
+	    "javascript:alert(1)",
+	    "http://exa mple.com/",
+	    "http://[::1/",
+	    "http:///",
+	    "http://a..b/",
+	    "mailto:a@b.c",
+	    "http://example.com:99999/",
+	    "http://%00.example.com/",
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -302,9 +315,11 @@ static void test_hosts(void)
 		int r = content_url_normalise(a, cases[i].in, strlen(cases[i].in), &url, &host);
 
 		domain = r == 0 ? content_url_domain(a, host) : NULL;
-		CHECK(r == 0 && strcmp(url, cases[i].url) == 0 && strcmp(host, cases[i].host) == 0 &&
-			  (domain == NULL ? cases[i].domain == NULL
-					  : cases[i].domain != NULL && strcmp(domain, cases[i].domain) == 0),
+		CHECK(r == 0 && strcmp(url, cases[i].url) == 0 &&
+			  strcmp(host, cases[i].host) == 0 &&
+			  (domain == NULL
+			       ? cases[i].domain == NULL
+			       : cases[i].domain != NULL && strcmp(domain, cases[i].domain) == 0),
 		      "%s -> %s %s %s", cases[i].in, url ? url : "-", host ? host : "-",
 		      domain ? domain : "-");
 	}
@@ -324,8 +339,10 @@ static void test_idn_message(void)
 
 	scan(a,
 	     "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-	     "http://b\xc3\xbc" "cher.de/ and http://xn--bcher-kva.de/ and "
-	     "https://www.b\xc3\xbc" "cher.de/ and http://192.168.1.1/ http://3232235777/\r\n",
+	     "http://b\xc3\xbc"
+	     "cher.de/ and http://xn--bcher-kva.de/ and "
+	     "https://www.b\xc3\xbc"
+	     "cher.de/ and http://192.168.1.1/ http://3232235777/\r\n",
 	     &f);
 	CHECK(f.url_count == 3, "three distinct URLs (%zu)", f.url_count);
 	CHECK(f.host_count == 3 && f.domain_count == 1 &&
@@ -358,7 +375,8 @@ static void test_attachments(void)
 	      "declared PDF, sniffed executable");
 	CHECK(f.double_extension, "invoice.pdf.exe is a double extension");
 	CHECK(f.part_count == 3 && f.parts[2].filename != NULL &&
-		  strcmp(f.parts[2].filename, "\xc3\xa9t\xc3\xa9.pdf") == 0 && f.parts[2].attachment,
+		  strcmp(f.parts[2].filename, "\xc3\xa9t\xc3\xa9.pdf") == 0 &&
+		  f.parts[2].attachment,
 	      "RFC 2047 name decoded: %s", f.part_count == 3 ? f.parts[2].filename : "-");
 	CHECK(!f.archive_executable, "no archive");
 	CHECK(content_name_double_extension("Invoice.PDF   .exe") &&
@@ -468,7 +486,8 @@ static void test_malformed(void)
 	scan(a,
 	     "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
 	     "--b\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n"
-	     "--b\r\nContent-Type: text/html\r\n\r\n<p>unterminated <a href='http://u.example.com/'>",
+	     "--b\r\nContent-Type: text/html\r\n\r\n<p>unterminated <a "
+	     "href='http://u.example.com/'>",
 	     &f);
 	CHECK(f.part_count == 2 && strstr(f.text, "first part") != NULL &&
 		  has_url(&f, "http://u.example.com/"),
@@ -480,8 +499,10 @@ static void test_malformed(void)
 	CHECK(f.scanned && f.part_count == 1 && f.parts[0].size == 0, "base64 of nothing");
 	scan(a, "Subject: no MIME at all\r\n\r\n", &f);
 	CHECK(f.scanned && f.text_len == 0 && f.url_count == 0, "an empty body");
-	scan(a, "Content-Type: text/html\r\n\r\n<a href=\"http://x.example.com/\">" 
-		"<a href=\"http://y.example.com/\">deeply<<<>>>&&&#xFFFFFFFF;</a", &f);
+	scan(a,
+	     "Content-Type: text/html\r\n\r\n<a href=\"http://x.example.com/\">"
+	     "<a href=\"http://y.example.com/\">deeply<<<>>>&&&#xFFFFFFFF;</a",
+	     &f);
 	CHECK(f.scanned && utf8_ok(f.text, f.text_len), "broken HTML: valid UTF-8 text");
 	arena_free(&a);
 }
@@ -495,9 +516,9 @@ static void test_deep(void)
 	char *msg = malloc(cap);
 
 	for (int i = 0; i < 1000; i++)
-		o += (size_t)snprintf(msg + o, cap - o,
-				      "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n",
-				      i, i);
+		o += (size_t)snprintf(
+		    msg + o, cap - o,
+		    "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i);
 	o += (size_t)snprintf(msg + o, cap - o, "Content-Type: text/plain\r\n\r\ndeep\r\n");
 	scan_with(a, msg, o, &l, &f);
 	CHECK(f.scanned && f.part_count == 0 && f.skipped_parts >= 1,
@@ -535,7 +556,8 @@ static void test_huge(void)
 		total += sizeof(line);
 	}
 	content_scan_body(c, (const unsigned char *)"--b--\r\n", 7);
-	CHECK(content_scan_dropped(c) > 47u * 1024 * 1024, "50 MB: the body past 2 MB only counted");
+	CHECK(content_scan_dropped(c) > 47u * 1024 * 1024,
+	      "50 MB: the body past 2 MB only counted");
 	content_scan_finish(c, &f);
 	content_scan_free(&c);
 	CHECK(f.part_count == 2 && strcmp(f.parts[1].filename, "big.bin") == 0 &&
@@ -557,14 +579,16 @@ static void test_bounds(void)
 
 	o += (size_t)sprintf(msg + o, "Content-Type: text/plain\r\n\r\n");
 	for (int i = 0; i < 300; i++)
-		o += (size_t)sprintf(msg + o, "http://h%d.example.com/ http://h%d.example.com/\r\n", i, i);
+		o += (size_t)sprintf(msg + o, "http://h%d.example.com/ http://h%d.example.com/\r\n",
+				     i, i);
 	scan_with(a, msg, o, &l, &f);
 	CHECK(f.url_count == 200 && f.skipped_urls == 100, "200 URLs listed, 100 counted");
 	CHECK(f.domain_count == 1 && f.host_count == 200, "one domain, 200 hosts");
 
 	o = (size_t)sprintf(msg, "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
 	for (int i = 0; i < 150; i++)
-		o += (size_t)sprintf(msg + o, "--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n", i);
+		o += (size_t)sprintf(msg + o, "--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n",
+				     i);
 	o += (size_t)sprintf(msg + o, "--b--\r\n");
 	scan_with(a, msg, o, &l, &f);
 	CHECK(f.part_count == 100 && f.skipped_parts == 50, "100 parts listed, 50 counted");

@@ -23,7 +23,7 @@
 
 #include "content_url.h"
 
-#define HOST_MAX 253
+#define HOST_MAX	253
 #define TEXT_DOMAIN_MAX 255 /* of a link's visible text looked at */
 
 static const psl_ctx_t *psl;
@@ -150,7 +150,8 @@ static const char *host_canonical(struct arena *a, const char *raw, size_t n, in
 		struct in6_addr in6;
 		char text[INET6_ADDRSTRLEN];
 
-		if (inet_pton(AF_INET6, buf, &in6) != 1 || inet_ntop(AF_INET6, &in6, text, sizeof(text)) == NULL)
+		if (inet_pton(AF_INET6, buf, &in6) != 1 ||
+		    inet_ntop(AF_INET6, &in6, text, sizeof(text)) == NULL)
 			return NULL;
 		return arena_strdup(a, text);
 	}
@@ -234,7 +235,8 @@ static void path_append(char *out, size_t *o, size_t size, const char *path)
 
 	if (*path == '\0' || *path == '?' || *path == '#')
 		out[(*o)++] = '/';
-	for (const unsigned char *p = (const unsigned char *)path; *p != '\0' && *o + 4 < size; p++) {
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0' && *o + 4 < size;
+	     p++) {
 		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '<' || *p == '>') {
 			out[(*o)++] = '%';
 			out[(*o)++] = hex[*p >> 4];
@@ -357,7 +359,8 @@ const char *content_url_text_domain(struct arena *a, const char *text, size_t le
 	content_url_init();
 	while (len > 0 && ((unsigned char)text[0] <= ' ' || text[0] == '<' || text[0] == '('))
 		text++, len--;
-	while (len > 0 && ((unsigned char)text[len - 1] <= ' ' || strchr(">).,;:!?", text[len - 1])))
+	while (len > 0 &&
+	       ((unsigned char)text[len - 1] <= ' ' || strchr(">).,;:!?", text[len - 1])))
 		len--;
 	if (len == 0 || len > TEXT_DOMAIN_MAX)
 		return NULL;
@@ -373,7 +376,8 @@ const char *content_url_text_domain(struct arena *a, const char *text, size_t le
 	if (content_url_normalise(a, buf, n, &url, &host) < 0)
 		return NULL;
 	tld = strrchr(host, '.');
-	if (tld == NULL || psl_is_public_suffix2(psl, tld + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) == 0)
+	if (tld == NULL ||
+	    psl_is_public_suffix2(psl, tld + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) == 0)
 		return NULL;
 	return content_url_domain(a, host);
 }
@@ -479,9 +483,9 @@ void content_urls_add(struct content_urls *u, const char *raw, size_t len, int f
  * Unicode blanks and quotation marks text puts around a link. */
 static size_t url_char(const unsigned char *p, size_t n)
 {
-	static const char *const stops[] = {"\xc2\xa0", "\xc2\xab", "\xc2\xbb", "\xe2\x80\x98",
-					    "\xe2\x80\x99", "\xe2\x80\x9c", "\xe2\x80\x9d",
-					    "\xe3\x80\x80", "\xe3\x80\x82"};
+	static const char *const stops[] = {"\xc2\xa0",	    "\xc2\xab",	    "\xc2\xbb",
+					    "\xe2\x80\x98", "\xe2\x80\x99", "\xe2\x80\x9c",
+					    "\xe2\x80\x9d", "\xe3\x80\x80", "\xe3\x80\x82"};
 
 	if (p[0] < 0x80)
 		return p[0] > ' ' && p[0] < 0x7f && strchr("<>\"'`{}|^", p[0]) == NULL;

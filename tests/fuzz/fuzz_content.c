@@ -46,7 +46,8 @@ static size_t feed_header(struct content_scan *c, struct arena *a, const char *d
 	while (i < n && d[i] != '\n' && !(d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')) {
 		size_t end = i, colon;
 
-		while (end < n && !(d[end] == '\n' && (end + 1 >= n || (d[end + 1] != ' ' && d[end + 1] != '\t'))))
+		while (end < n && !(d[end] == '\n' &&
+				    (end + 1 >= n || (d[end + 1] != ' ' && d[end + 1] != '\t'))))
 			end++;
 		for (colon = i; colon < end && d[colon] != ':'; colon++)
 			;
