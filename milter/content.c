@@ -18,7 +18,8 @@
  * buffer is parsed with stream persistence, so part contents are not
  * copied again, and each leaf part is decoded once.  The buffer is the
  * memory a message costs (at most max_bytes, a few MB, and only for as
- * long as the message), and is freed before the verdict.
+ * long as the message); the rawbody of the facts points into it, and the
+ * decoded text is one growing buffer, so nothing is copied twice.
  */
 #include "config.h"
 
@@ -39,7 +40,9 @@
 struct content_scan {
 	struct arena *a;
 	struct content_limits lim;
-	GByteArray *kept;  /* MIME header fields, a blank line, the body */
+	GByteArray *kept;  /* MIME header fields, a blank line, the body; after
+			      the scan, the rawbody of the facts points into it */
+	char *text;	   /* the decoded text of the facts (g_malloc'd) */
 	size_t body_start; /* where the body begins in kept; 0: header not ended */
 	size_t dropped;	   /* bytes past max_bytes */
 };
@@ -49,6 +52,7 @@ struct walk {
 	struct content_scan *c;
 	struct content_facts *out;
 	struct content_part *parts;
+	size_t parts_size;
 	struct content_text text;
 	struct content_urls *urls;
 	unsigned plain_parts, html_parts;
@@ -135,6 +139,8 @@ void content_scan_free(struct content_scan **cp)
 	if ((*cp)->kept != NULL)
 		g_byte_array_unref((*cp)->kept);
 	(*cp)->kept = NULL;
+	g_free((*cp)->text);
+	(*cp)->text = NULL;
 	*cp = NULL;
 }
 
@@ -159,11 +165,9 @@ void content_text_append(struct content_text *t, const char *s, size_t n)
 		size_t size = t->size ? t->size : 4096;
 		char *grown;
 
-		while (size < t->len + n + 1)
+		while (size < t->len + n + 1 && size < t->cap + 1)
 			size *= 2;
-		grown = arena_alloc(t->a, size);
-		if (t->len > 0)
-			memcpy(grown, t->data, t->len);
+		grown = g_realloc(t->data, size);
 		t->data = grown;
 		t->size = size;
 	}
@@ -176,29 +180,47 @@ void content_text_append(struct content_text *t, const char *s, size_t n)
 
 static int utf8_valid(const char *s, size_t n)
 {
-	for (size_t i = 0, len; i < n; i += len)
+	for (size_t i = 0, len; i < n; i += len) {
+		if ((unsigned char)s[i] - 1u < 0x7fu) { /* ASCII but NUL: the common case */
+			len = 1;
+			continue;
+		}
 		if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0 || s[i] == '\0')
 			return 0;
+	}
 	return 1;
 }
 
-/* s as valid UTF-8 in the arena: a byte that is not part of a character
- * becomes U+FFFD, a NUL a blank. */
+/* s as valid UTF-8: a byte that is not part of a character becomes
+ * U+FFFD, a NUL a blank, CRLF one "\n" (as the rules' patterns expect).
+ * In the arena, or g_malloc'd when a is NULL (a part's text, needed only
+ * while it is read).  Only U+FFFD makes it longer than s. */
 static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
 {
-	char *out = arena_alloc(a, 3 * n + 1);
-	size_t o = 0;
+	size_t size = n + 1, o = 0, bad = 0;
+	char *out;
 
+	for (size_t i = 0, len; i < n; i += len)
+		if ((unsigned char)s[i] < 0x80)
+			len = 1;
+		else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0)
+			bad++, len = 1;
+	size += 2 * bad;
+	out = a != NULL ? arena_alloc(a, size) : g_malloc(size);
 	for (size_t i = 0, len; i < n; i += len) {
-		len = json_utf8_len((const unsigned char *)s + i, n - i);
-		if (len == 0) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c - 1u < 0x7fu && c != '\r') {
+			out[o++] = (char)c;
+			len = 1;
+		} else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
 			len = 1;
-		} else if (s[i] == '\0')
+		} else if (c == '\0')
 			out[o++] = ' ';
-		else if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
-			continue; /* CRLF as one "\n", as the rules' patterns expect */
+		else if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
+			continue;
 		else {
 			memcpy(out + o, s + i, len);
 			o += len;
@@ -215,10 +237,10 @@ static int is_utf8_name(const char *charset)
 	       strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0;
 }
 
-/* A text part's bytes as UTF-8 in the arena.  Without a charset, or with
+/* A text part's bytes as UTF-8, g_malloc'd.  Without a charset, or with
  * one iconv does not know, 8-bit text is taken as windows-1252 (what
  * undeclared mail mostly is, and a superset of ISO-8859-1's printables). */
-static char *to_utf8(struct arena *a, const char *s, size_t n, const char *charset, size_t *len_r)
+static char *to_utf8(const char *s, size_t n, const char *charset, size_t *len_r)
 {
 	const char *from = charset;
 	iconv_t cd;
@@ -227,21 +249,21 @@ static char *to_utf8(struct arena *a, const char *s, size_t n, const char *chars
 	if (from == NULL || is_utf8_name(from)) {
 		if (from != NULL && strcasecmp(from, "us-ascii") != 0 &&
 		    strcasecmp(from, "ascii") != 0)
-			return utf8_clean(a, s, n, len_r);
+			return utf8_clean(NULL, s, n, len_r);
 		if (utf8_valid(s, n))
-			return utf8_clean(a, s, n, len_r);
+			return utf8_clean(NULL, s, n, len_r);
 		from = "windows-1252";
 	}
 	cd = g_mime_iconv_open("UTF-8", from);
 	if (cd == (iconv_t)-1)
 		cd = g_mime_iconv_open("UTF-8", "windows-1252");
 	if (cd == (iconv_t)-1)
-		return utf8_clean(a, s, n, len_r);
+		return utf8_clean(NULL, s, n, len_r);
 	conv = g_mime_iconv_strndup(cd, s, n);
 	g_mime_iconv_close(cd);
 	if (conv == NULL)
-		return utf8_clean(a, s, n, len_r);
-	out = utf8_clean(a, conv, strlen(conv), len_r);
+		return utf8_clean(NULL, s, n, len_r);
+	out = utf8_clean(NULL, conv, strlen(conv), len_r);
 	g_free(conv);
 	return out;
 }
@@ -289,6 +311,22 @@ static const char *name_clean(struct arena *a, const char *s, size_t n)
 
 /* ------------------------------------------------------------- the walk */
 
+/* A new part in the list (the caller has checked max_parts), which grows
+ * by doubling: most messages have a few. */
+static struct content_part *part_new(struct walk *w)
+{
+	if (w->out->part_count == w->parts_size) {
+		size_t size = w->parts_size ? w->parts_size * 2 : 4;
+		struct content_part *grown = arena_alloc(w->c->a, size * sizeof(*grown));
+
+		if (w->out->part_count > 0)
+			memcpy(grown, w->parts, w->out->part_count * sizeof(*grown));
+		w->parts = grown;
+		w->parts_size = size;
+	}
+	return &w->parts[w->out->part_count++];
+}
+
 static void part_describe(struct walk *w, GMimePart *part, unsigned depth, struct content_part *p)
 {
 	GMimeObject *o = (GMimeObject *)part;
@@ -320,7 +358,7 @@ static int archive_member(void *ctx, const char *name, size_t len, uint64_t size
 		w->out->skipped_parts++;
 		return 0;
 	}
-	p = &w->parts[w->out->part_count++];
+	p = part_new(w);
 	p->type = "application/octet-stream";
 	p->filename = name_clean(w->c->a, name, len);
 	p->size = (size_t)size;
@@ -339,7 +377,7 @@ static void part_text(struct walk *w, const struct content_part *p, const GByteA
 	int html = strcmp(p->type, "text/html") == 0;
 	struct content_text *t = &w->text;
 	size_t room = t->cap - t->len, n = bytes->len, len;
-	const char *text;
+	char *text;
 
 	if (!p->attachment)
 		html ? w->html_parts++ : w->plain_parts++;
@@ -349,7 +387,7 @@ static void part_text(struct walk *w, const struct content_part *p, const GByteA
 		t->skipped += n - ((html ? 16 : 4) * room + 64);
 		n = (html ? 16 : 4) * room + 64;
 	}
-	text = to_utf8(w->c->a, (const char *)bytes->data, n, p->charset, &len);
+	text = to_utf8((const char *)bytes->data, n, p->charset, &len);
 	if (t->len > 0 && t->data[t->len - 1] != '\n')
 		content_text_append(t, "\n", 1);
 	if (html)
@@ -361,6 +399,7 @@ static void part_text(struct walk *w, const struct content_part *p, const GByteA
 		if (t->len > start)
 			content_urls_scan_text(w->urls, t->data + start, t->len - start);
 	}
+	g_free(text);
 }
 
 static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
@@ -373,7 +412,7 @@ static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
 		w->out->skipped_parts++;
 		return;
 	}
-	p = &w->parts[w->out->part_count++];
+	p = part_new(w);
 	part_describe(w, part, depth, p);
 	if (p->filename != NULL && content_name_double_extension(p->filename))
 		w->out->double_extension = 1;
@@ -415,16 +454,20 @@ static void walk_object(struct walk *w, GMimeObject *o, unsigned depth)
 }
 
 /* The body as received, for rawbody: the first max_text bytes. */
+/* The body as received, for rawbody: the first max_text bytes, in place
+ * (the parse is over: the byte after them may become the NUL). */
 static void raw_body(struct content_scan *c, struct content_facts *out)
 {
 	size_t len = c->kept->len - c->body_start;
-	char *raw;
 
-	if (len > c->lim.max_text)
+	if (len >= c->lim.max_text) {
 		len = c->lim.max_text;
-	raw = arena_alloc(c->a, len + 1);
-	memcpy(raw, c->kept->data + c->body_start, len);
-	out->raw = raw;
+		c->kept->data[c->body_start + len] = '\0';
+	} else {
+		g_byte_array_append(c->kept, (const guint8 *)"", 1);
+		g_byte_array_set_size(c->kept, c->kept->len - 1);
+	}
+	out->raw = (const char *)c->kept->data + c->body_start;
 	out->raw_len = len;
 }
 
@@ -441,12 +484,10 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 	end_header(c);
 	out->scanned = 1;
 	out->skipped_body_bytes = c->dropped;
-	raw_body(c, out);
-	w.parts = arena_alloc(c->a, (c->lim.max_parts + 1) * sizeof(*w.parts));
-	w.text = (struct content_text){.a = c->a, .cap = c->lim.max_text};
+	w.text = (struct content_text){.cap = c->lim.max_text};
 	w.urls = content_urls_new(c->a, c->lim.max_urls);
-	stream = g_mime_stream_mem_new_with_byte_array(c->kept); /* owns it from here */
-	c->kept = NULL;
+	stream = g_mime_stream_mem_new_with_byte_array(c->kept);
+	g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	msg = g_mime_parser_construct_message(parser, NULL);
@@ -456,6 +497,8 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 		g_object_unref(msg);
 	g_object_unref(parser);
 	g_object_unref(stream);
+	raw_body(c, out);
+	c->text = w.text.data;
 	out->parts = w.parts;
 	out->text = w.text.data != NULL ? w.text.data : "";
 	out->text_len = w.text.len;

@@ -13,7 +13,8 @@
  *                         convert to UTF-8, reduce HTML (libxml2), extract
  *                         and normalise URLs (content_url.h); fills *out
  *   content_scan_free()   releases what the arena does not hold (the body
- *                         kept); accepts NULL, clears the pointer
+ *                         kept, the decoded text): the facts' text and raw
+ *                         live until then; accepts NULL, clears the pointer
  *
  * Over a bound (bytes kept, decoded text, parts, depth, URLs) is skipped
  * and counted, never an error.  A scan is used by one thread at a time;

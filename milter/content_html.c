@@ -1,118 +1,98 @@
 /*
  * content_html - an HTML part reduced to its text and its links (see
- * content_int.h).  libxml2's HTML parser builds the tree (entities
- * decoded, broken markup recovered, no network, no error output); the walk
- * over it is iterative, so no depth of nesting costs stack.  Script and
- * style contents are not text; block elements end a line; runs of white
- * space are one blank, as a browser shows them.
+ * content_int.h).  libxml2's HTML parser reads it (entities decoded,
+ * broken markup recovered, no network, no error output, the part's
+ * charset already UTF-8 and a <meta> charset ignored) and hands us its
+ * SAX events: no tree is built, so neither its memory nor any depth of
+ * nesting costs anything.  Script, style and head contents are not text;
+ * block elements end a line; runs of white space are one blank, as a
+ * browser shows them; an <a>'s visible text goes with its href.
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <libxml/HTMLparser.h>
-#include <libxml/tree.h>
+#include <libxml/parserInternals.h>
 
 #include "content_int.h"
 
 #define LINK_TEXT_MAX 512 /* of an <a>'s visible text kept for the mismatch check */
 
-/* Attributes that name a link, per element. */
-static const struct {
-	const char *element, *attribute;
-} link_attrs[] = {
-    {"a", "href"},	     {"area", "href"},	   {"link", "href"}, {"img", "src"},
-    {"iframe", "src"},	     {"frame", "src"},	   {"embed", "src"}, {"source", "src"},
-    {"script", "src"},	     {"form", "action"},   {"input", "src"}, {"body", "background"},
-    {"table", "background"}, {"td", "background"},
+/* The elements that matter, sorted by name (libxml2's HTML parser gives
+ * names in lower case): block elements end a line, hidden ones hold no
+ * text, and some name a link in an attribute. */
+enum { BLOCK = 1, HIDDEN = 2 };
+static const struct element {
+	const char *name;
+	unsigned flags;
+	const char *link; /* the attribute that holds a link, or NULL */
+} elements[] = {
+    {"a", 0, "href"},
+    {"address", BLOCK, NULL},
+    {"area", 0, "href"},
+    {"article", BLOCK, NULL},
+    {"blockquote", BLOCK, NULL},
+    {"body", 0, "background"},
+    {"br", BLOCK, NULL},
+    {"dd", BLOCK, NULL},
+    {"div", BLOCK, NULL},
+    {"dl", BLOCK, NULL},
+    {"dt", BLOCK, NULL},
+    {"embed", 0, "src"},
+    {"footer", BLOCK, NULL},
+    {"form", 0, "action"},
+    {"frame", 0, "src"},
+    {"h1", BLOCK, NULL},
+    {"h2", BLOCK, NULL},
+    {"h3", BLOCK, NULL},
+    {"h4", BLOCK, NULL},
+    {"h5", BLOCK, NULL},
+    {"h6", BLOCK, NULL},
+    {"head", HIDDEN, NULL},
+    {"header", BLOCK, NULL},
+    {"hr", BLOCK, NULL},
+    {"iframe", 0, "src"},
+    {"img", 0, "src"},
+    {"input", 0, "src"},
+    {"li", BLOCK, NULL},
+    {"link", 0, "href"},
+    {"noscript", HIDDEN, NULL},
+    {"ol", BLOCK, NULL},
+    {"p", BLOCK, NULL},
+    {"pre", BLOCK, NULL},
+    {"script", HIDDEN, "src"},
+    {"section", BLOCK, NULL},
+    {"source", 0, "src"},
+    {"style", HIDDEN, NULL},
+    {"table", BLOCK, "background"},
+    {"td", BLOCK, "background"},
+    {"th", BLOCK, NULL},
+    {"title", BLOCK, NULL},
+    {"tr", BLOCK, NULL},
+    {"ul", BLOCK, NULL},
 };
 
-static const char *const block_elements[] = {
-    "address", "article", "blockquote", "br", "div", "dl",     "dt",	"dd", "footer", "h1",
-    "h2",      "h3",	  "h4",		"h5", "h6",  "header", "hr",	"li", "ol",	"p",
-    "pre",     "section", "table",	"tr", "td",  "th",     "title", "ul",
+static int element_order(const void *key, const void *e)
+{
+	return strcmp(key, ((const struct element *)e)->name);
+}
+
+static const struct element *element_of(const xmlChar *name)
+{
+	return bsearch(name, elements, sizeof(elements) / sizeof(elements[0]), sizeof(elements[0]),
+		       element_order);
+}
+
+struct html_walk {
+	struct content_text *t;
+	struct content_urls *u;
+	unsigned hidden;	       /* inside so many script, style, head... */
+	char *href;		       /* of the <a> open, or NULL; malloc'd */
+	char link_text[LINK_TEXT_MAX]; /* its visible text so far */
+	size_t link_len;
 };
-
-static int is_block(const char *name)
-{
-	for (size_t i = 0; i < sizeof(block_elements) / sizeof(block_elements[0]); i++)
-		if (strcasecmp(name, block_elements[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int is_hidden(const char *name)
-{
-	return strcasecmp(name, "script") == 0 || strcasecmp(name, "style") == 0 ||
-	       strcasecmp(name, "head") == 0 || strcasecmp(name, "noscript") == 0;
-}
-
-/* The visible text under an element, blanks collapsed, at most size-1 bytes. */
-static size_t visible_text(xmlNode *top, char *out, size_t size)
-{
-	size_t o = 0;
-	xmlNode *n = top->children;
-
-	while (n != NULL && n != top && o + 1 < size) {
-		if (n->type == XML_TEXT_NODE && n->content != NULL) {
-			for (const xmlChar *p = n->content; *p != '\0' && o + 1 < size; p++)
-				out[o++] = (char)*p;
-		}
-		if (n->type == XML_ELEMENT_NODE && n->children != NULL &&
-		    !is_hidden((const char *)n->name)) {
-			n = n->children;
-			continue;
-		}
-		while (n != top && n->next == NULL)
-			n = n->parent;
-		if (n != top)
-			n = n->next;
-	}
-	out[o] = '\0';
-	return o;
-}
-
-static void element_links(xmlNode *n, struct content_urls *u)
-{
-	for (size_t i = 0; i < sizeof(link_attrs) / sizeof(link_attrs[0]); i++) {
-		xmlChar *v;
-
-		if (strcasecmp((const char *)n->name, link_attrs[i].element) != 0)
-			continue;
-		v = xmlGetProp(n, (const xmlChar *)link_attrs[i].attribute);
-		if (v == NULL)
-			continue;
-		if (strcmp(link_attrs[i].element, "a") == 0) {
-			char text[LINK_TEXT_MAX];
-			size_t len = visible_text(n, text, sizeof(text));
-
-			content_urls_add(u, (const char *)v, strlen((const char *)v), 1, text, len);
-		} else
-			content_urls_add(u, (const char *)v, strlen((const char *)v), 1, NULL, 0);
-		xmlFree(v);
-	}
-}
-
-/* Text with runs of white space as one blank (and none at a line's start). */
-static void text_append(struct content_text *t, const xmlChar *s)
-{
-	const char *p = (const char *)s;
-
-	while (*p != '\0') {
-		size_t run = strcspn(p, " \t\r\n\f");
-
-		if (run > 0) {
-			content_text_append(t, p, run);
-			p += run;
-		}
-		if (*p != '\0') {
-			p += strspn(p, " \t\r\n\f");
-			if (t->len > 0 && t->data[t->len - 1] != '\n' && t->data[t->len - 1] != ' ')
-				content_text_append(t, " ", 1);
-		}
-	}
-}
 
 static void line_end(struct content_text *t)
 {
@@ -120,45 +100,122 @@ static void line_end(struct content_text *t)
 		content_text_append(t, "\n", 1);
 }
 
+static void link_close(struct html_walk *w)
+{
+	if (w->href == NULL)
+		return;
+	content_urls_add(w->u, w->href, strlen(w->href), 1, w->link_text, w->link_len);
+	free(w->href);
+	w->href = NULL;
+}
+
+static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	struct html_walk *w = ctx;
+	const struct element *e = element_of(name);
+
+	if (e == NULL)
+		return;
+	for (size_t i = 0; e->link != NULL && atts != NULL && atts[i] != NULL; i += 2) {
+		const char *v = (const char *)atts[i + 1];
+
+		if (v == NULL || strcmp((const char *)atts[i], e->link) != 0)
+			continue;
+		if (strcmp(e->name, "a") == 0) {
+			link_close(w); /* an <a> inside an <a> ends the first */
+			w->href = strdup(v);
+			w->link_len = 0;
+		} else
+			content_urls_add(w->u, v, strlen(v), 1, NULL, 0);
+		break;
+	}
+	if (e->flags & BLOCK)
+		line_end(w->t);
+	if (e->flags & HIDDEN)
+		w->hidden++;
+}
+
+static void on_end(void *ctx, const xmlChar *name)
+{
+	struct html_walk *w = ctx;
+	const struct element *e = element_of(name);
+
+	if (e == NULL)
+		return;
+	if ((e->flags & HIDDEN) && w->hidden > 0)
+		w->hidden--;
+	if (e->flags & BLOCK)
+		line_end(w->t);
+	if (strcmp(e->name, "a") == 0)
+		link_close(w);
+}
+
+/* Text with runs of white space as one blank (and none at a line's start). */
+static void on_text(void *ctx, const xmlChar *s, int n)
+{
+	struct html_walk *w = ctx;
+	struct content_text *t = w->t;
+	const char *p = (const char *)s, *end = p + (n > 0 ? n : 0);
+
+	if (w->hidden > 0)
+		return;
+	if (w->href != NULL)
+		for (const char *q = p; q < end && w->link_len + 1 < sizeof(w->link_text); q++)
+			w->link_text[w->link_len++] = *q;
+	while (p < end) {
+		const char *run = p;
+
+		while (p < end && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != '\f')
+			p++;
+		if (p > run)
+			content_text_append(t, run, (size_t)(p - run));
+		if (p == end)
+			break;
+		while (p < end &&
+		       (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == '\f'))
+			p++;
+		if (t->len > 0 && t->data[t->len - 1] != '\n' && t->data[t->len - 1] != ' ')
+			content_text_append(t, " ", 1);
+	}
+}
+
+static void quiet(void *ctx, const xmlError *error)
+{
+	(void)ctx;
+	(void)error;
+}
+
 void content_html_reduce(const char *html, size_t len, struct content_text *t,
 			 struct content_urls *u)
 {
+	struct html_walk w = {.t = t, .u = u};
 	size_t start = t->len;
-	xmlDoc *doc;
-	xmlNode *n;
+	htmlParserCtxtPtr ctxt;
 
+	if (len == 0)
+		return;
 	if (len > (size_t)0x7fffffff)
 		len = 0x7fffffff;
-	doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-			     HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-				 HTML_PARSE_RECOVER | HTML_PARSE_NOIMPLIED);
-	if (doc == NULL)
+	if ((ctxt = htmlCreateMemoryParserCtxt(html, (int)len)) == NULL)
 		return;
-	n = doc->children;
-	while (n != NULL) {
-		int descend = 0;
-
-		if (n->type == XML_ELEMENT_NODE) {
-			element_links(n, u);
-			if (is_block((const char *)n->name))
-				line_end(t);
-			descend = !is_hidden((const char *)n->name);
-		} else if (n->type == XML_TEXT_NODE && n->content != NULL)
-			text_append(t, n->content);
-		if (descend && n->children != NULL) {
-			n = n->children;
-			continue;
-		}
-		while (n != NULL && n->next == NULL) {
-			n = n->parent;
-			if (n != NULL && n->type == XML_ELEMENT_NODE &&
-			    is_block((const char *)n->name))
-				line_end(t);
-		}
-		if (n != NULL)
-			n = n->next;
-	}
-	xmlFreeDoc(doc);
+	memset(ctxt->sax, 0, sizeof(*ctxt->sax));
+	ctxt->sax->initialized = XML_SAX2_MAGIC; /* so that serror is used */
+	ctxt->sax->startElement = on_start;
+	ctxt->sax->endElement = on_end;
+	ctxt->sax->characters = on_text;
+	ctxt->sax->ignorableWhitespace = on_text;
+	ctxt->sax->cdataBlock = on_text; /* script and style bodies: hidden anyway */
+	ctxt->sax->serror = (xmlStructuredErrorFunc)quiet;
+	ctxt->userData = &w;
+	htmlCtxtUseOptions(ctxt, HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+				     HTML_PARSE_RECOVER | HTML_PARSE_NOIMPLIED |
+				     HTML_PARSE_IGNORE_ENC);
+	xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
+	htmlParseDocument(ctxt);
+	link_close(&w);
+	if (ctxt->myDoc != NULL)
+		xmlFreeDoc(ctxt->myDoc);
+	htmlFreeParserCtxt(ctxt);
 	if (t->len > start)
 		content_urls_scan_text(u, t->data + start, t->len - start);
 }

@@ -13,10 +13,9 @@
 #include "arena.h"
 #include "content_url.h"
 
-/* Decoded UTF-8 text, at most cap bytes, in the arena (grown by doubling);
+/* Decoded UTF-8 text, at most cap bytes, g_realloc'd (the scan frees it);
  * what does not fit is counted in skipped. */
 struct content_text {
-	struct arena *a;
 	char *data;
 	size_t len, size, cap;
 	size_t skipped;

@@ -29,13 +29,27 @@ static const struct content_limits defaults = {
     .max_urls = 200,
 };
 
+/* The last scan: the facts' text lives until it is freed. */
+static struct content_scan *last;
+
+/* A test's end: its last scan, then its arena (which holds the scan). */
+static void done(struct arena **a)
+{
+	content_scan_free(&last);
+	CHECK(last == NULL, "content_scan_free clears the pointer");
+	arena_free(a);
+}
+
 /* Scan a whole message ("\n" or "\r\n" lines): header fields unfolded as
  * a milter gets them, the body in chunks of 7 bytes. */
 static void scan_with(struct arena *a, const char *msg, size_t len, const struct content_limits *l,
 		      struct content_facts *out)
 {
-	struct content_scan *c = content_scan_new(a, l);
+	struct content_scan *c;
 	const char *p = msg, *end = msg + len, *body;
+
+	content_scan_free(&last);
+	c = last = content_scan_new(a, l);
 
 	body = strstr(msg, "\r\n\r\n") != NULL && (strstr(msg, "\n\n") == NULL ||
 						   strstr(msg, "\r\n\r\n") < strstr(msg, "\n\n"))
@@ -63,8 +77,6 @@ static void scan_with(struct arena *a, const char *msg, size_t len, const struct
 	for (p = body; p < end; p += 7)
 		content_scan_body(c, (const unsigned char *)p, end - p < 7 ? (size_t)(end - p) : 7);
 	content_scan_finish(c, out);
-	content_scan_free(&c);
-	CHECK(c == NULL, "content_scan_free clears the pointer");
 }
 
 static void scan(struct arena *a, const char *msg, struct content_facts *out)
@@ -117,7 +129,7 @@ static void test_plain(void)
 	CHECK(f.domain_count == 2 && f.host_count == 2, "two hosts, two domains");
 	CHECK(!f.html_only && !f.link_text_mismatch, "not html only, no mismatch");
 	CHECK(f.raw_len > 0 && strstr(f.raw, "Hello,") != NULL, "rawbody kept");
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_nested(void)
@@ -152,7 +164,7 @@ static void test_nested(void)
 	CHECK(strstr(f.text, "preamble") == NULL && strstr(f.text, "epilogue") == NULL,
 	      "no preamble or epilogue");
 	CHECK(!f.html_only, "a plain alternative: not html only");
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_encodings(void)
@@ -176,7 +188,7 @@ static void test_encodings(void)
 	     &f);
 	CHECK(strstr(f.text, "Soft breaks join; caf\xc3\xa9 = ok") != NULL,
 	      "quoted-printable soft breaks: %s", f.text);
-	arena_free(&a);
+	done(&a);
 }
 
 static void charset_case(const char *charset, const char *bytes, const char *want)
@@ -191,7 +203,7 @@ static void charset_case(const char *charset, const char *bytes, const char *wan
 	scan(a, msg, &f);
 	CHECK(strstr(f.text, want) != NULL && utf8_ok(f.text, f.text_len), "%s to UTF-8: %s",
 	      charset, f.text);
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_charsets(void)
@@ -214,7 +226,7 @@ static void test_charsets(void)
 
 		scan(a, "Subject: x\r\n\r\nno charset caf\xe9\r\n", &f);
 		CHECK(strstr(f.text, "caf\xc3\xa9") != NULL, "undeclared 8-bit: windows-1252");
-		arena_free(&a);
+		done(&a);
 	}
 }
 
@@ -262,7 +274,7 @@ static void test_html(void)
 	CHECK(f.link_text_mismatch, "the message has a mismatch");
 	for (size_t i = 0; i < f.url_count; i++)
 		CHECK(strncmp(f.urls[i].url, "http", 4) == 0, "only web links: %s", f.urls[i].url);
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_hosts(void)
@@ -329,7 +341,7 @@ static void test_hosts(void)
 		CHECK(content_url_normalise(a, bad[i], strlen(bad[i]), &url, &host) < 0,
 		      "not a usable web link: %s", bad[i]);
 	}
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_idn_message(void)
@@ -348,7 +360,7 @@ static void test_idn_message(void)
 	CHECK(f.host_count == 3 && f.domain_count == 1 &&
 		  strcmp(f.domains[0], "xn--bcher-kva.de") == 0,
 	      "IDN and punycode are one domain; the IP has none");
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_attachments(void)
@@ -385,7 +397,7 @@ static void test_attachments(void)
 		  !content_name_double_extension("archive.tar.gz") &&
 		  !content_name_double_extension("my.name.exe"),
 	      "double extensions, and names that are not");
-	arena_free(&a);
+	done(&a);
 }
 
 /* A ZIP with stored members: local headers, central directory, end record. */
@@ -470,7 +482,7 @@ static void test_zip(void)
 	zip[n - 5] = 0xff;
 	CHECK(content_zip_names(zip, n, 1000, NULL, NULL) == 0, "bad offset: no names");
 	CHECK(content_zip_names(zip, 10, 1000, NULL, NULL) == -1, "too short: no directory");
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_malformed(void)
@@ -504,7 +516,7 @@ static void test_malformed(void)
 	     "<a href=\"http://y.example.com/\">deeply<<<>>>&&&#xFFFFFFFF;</a",
 	     &f);
 	CHECK(f.scanned && utf8_ok(f.text, f.text_len), "broken HTML: valid UTF-8 text");
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_deep(void)
@@ -531,7 +543,7 @@ static void test_deep(void)
 	CHECK(f.scanned && f.part_count == 0 && f.skipped_parts == 1,
 	      "1000 nested messages: the same");
 	free(msg);
-	arena_free(&a);
+	done(&a);
 }
 
 static void test_huge(void)
@@ -559,14 +571,14 @@ static void test_huge(void)
 	CHECK(content_scan_dropped(c) > 47u * 1024 * 1024,
 	      "50 MB: the body past 2 MB only counted");
 	content_scan_finish(c, &f);
-	content_scan_free(&c);
 	CHECK(f.part_count == 2 && strcmp(f.parts[1].filename, "big.bin") == 0 &&
 		  f.parts[1].size > 1024 * 1024 && f.parts[1].size < 2 * 1024 * 1024,
 	      "the attachment listed, its kept prefix decoded");
 	CHECK(has_url(&f, "http://before.example.com/"), "the text before it read");
 	CHECK(f.skipped_body_bytes > 47u * 1024 * 1024, "skipped_body_bytes says so");
 	CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 10, "in bounded time");
-	arena_free(&a);
+	content_scan_free(&c);
+	done(&a);
 }
 
 static void test_bounds(void)
@@ -607,7 +619,7 @@ static void test_bounds(void)
 	scan_with(a, msg, o, &l, &f);
 	CHECK(f.skipped_body_bytes > 0 && f.text_len < 1024, "max-bytes: the prefix scanned");
 	free(msg);
-	arena_free(&a);
+	done(&a);
 }
 
 int main(void)
@@ -626,5 +638,6 @@ int main(void)
 	test_deep();
 	test_huge();
 	test_bounds();
+	content_scan_free(&last); /* NULL: nothing */
 	return check_done();
 }

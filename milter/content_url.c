@@ -384,28 +384,15 @@ const char *content_url_text_domain(struct arena *a, const char *text, size_t le
 
 /* ------------------------------------------------------------ collector */
 
-struct content_urls {
-	struct arena *a;
-	unsigned max;
-	struct content_url *urls;
-	size_t count;
-	/* every distinct URL seen, listed or not: an open-addressing set of
-	 * their texts, doubled at half load */
-	const char **set;
-	size_t set_size, set_used;
-	size_t skipped;
-	int mismatch;
+/* A set of strings with a value each: open addressing, doubled at half
+ * load, in the arena. */
+struct strmap {
+	struct slot {
+		const char *key;
+		const void *value;
+	} * slots;
+	size_t size, used;
 };
-
-struct content_urls *content_urls_new(struct arena *a, unsigned max_urls)
-{
-	struct content_urls *u = arena_alloc(a, sizeof(*u));
-
-	u->a = a;
-	u->max = max_urls;
-	u->urls = arena_alloc(a, (max_urls + 1) * sizeof(*u->urls));
-	return u;
-}
 
 static uint32_t hash(const char *s)
 {
@@ -416,37 +403,90 @@ static uint32_t hash(const char *s)
 	return h;
 }
 
-/* 1 if url is new (and now in the set). */
-static int set_insert(struct content_urls *u, const char *url)
+/* The slot of key: found (key set) or where it goes (key NULL). */
+static struct slot *strmap_slot(struct arena *a, struct strmap *m, const char *key)
 {
 	size_t mask, j;
 
-	if (2 * (u->set_used + 1) > u->set_size) {
-		const char **old = u->set;
-		size_t old_size = u->set_size;
+	if (2 * (m->used + 1) > m->size) {
+		struct slot *old = m->slots;
+		size_t old_size = m->size;
 
-		u->set_size = old_size ? old_size * 2 : 64;
-		u->set = arena_alloc(u->a, u->set_size * sizeof(*u->set));
-		u->set_used = 0;
-		for (size_t i = 0; i < old_size; i++)
-			if (old[i] != NULL)
-				set_insert(u, old[i]);
+		m->size = old_size ? old_size * 2 : 64;
+		m->slots = arena_alloc(a, m->size * sizeof(*m->slots));
+		for (size_t i = 0; i < old_size; i++) {
+			if (old[i].key == NULL)
+				continue;
+			for (j = hash(old[i].key) & (m->size - 1); m->slots[j].key != NULL;
+			     j = (j + 1) & (m->size - 1))
+				;
+			m->slots[j] = old[i];
+		}
 	}
-	mask = u->set_size - 1;
-	for (j = hash(url) & mask; u->set[j] != NULL; j = (j + 1) & mask)
-		if (strcmp(u->set[j], url) == 0)
-			return 0;
-	u->set[j] = url;
-	u->set_used++;
-	return 1;
+	mask = m->size - 1;
+	for (j = hash(key) & mask; m->slots[j].key != NULL; j = (j + 1) & mask)
+		if (strcmp(m->slots[j].key, key) == 0)
+			break;
+	return &m->slots[j];
 }
 
-static struct content_url *listed(struct content_urls *u, const char *url)
+static void strmap_set(struct strmap *m, struct slot *slot, const char *key, const void *value)
 {
-	for (size_t i = 0; i < u->count; i++)
-		if (strcmp(u->urls[i].url, url) == 0)
-			return &u->urls[i];
-	return NULL;
+	slot->key = key;
+	slot->value = value;
+	m->used++;
+}
+
+struct content_urls {
+	struct arena *a;
+	unsigned max;
+	struct content_url *urls;
+	size_t count;
+	struct strmap seen;    /* every distinct URL: its content_url, NULL if over the bound */
+	struct strmap hosts;   /* the listed hosts: their registrable domain ("" for none) */
+	struct strmap domains; /* the listed domains */
+	const char **host_list, **domain_list;
+	size_t host_count, domain_count;
+	size_t skipped;
+	int mismatch;
+};
+
+struct content_urls *content_urls_new(struct arena *a, unsigned max_urls)
+{
+	struct content_urls *u = arena_alloc(a, sizeof(*u));
+
+	u->a = a;
+	u->max = max_urls;
+	return u;
+}
+
+/* A new listed URL: its domain (once per host), the host and domain lists. */
+static struct content_url *url_list(struct content_urls *u, const char *url, const char *host)
+{
+	struct content_url *c;
+	struct slot *h = strmap_slot(u->a, &u->hosts, host), *d;
+
+	if (u->urls == NULL) { /* most messages have no link: nothing until the first */
+		u->urls = arena_alloc(u->a, u->max * sizeof(*u->urls));
+		u->host_list = arena_alloc(u->a, u->max * sizeof(*u->host_list));
+		u->domain_list = arena_alloc(u->a, u->max * sizeof(*u->domain_list));
+	}
+	c = &u->urls[u->count++];
+
+	c->url = url;
+	c->host = host;
+	if (h->key == NULL) {
+		const char *domain = content_url_domain(u->a, host);
+
+		strmap_set(&u->hosts, h, host, domain != NULL ? domain : "");
+		u->host_list[u->host_count++] = host;
+		if (domain != NULL && (d = strmap_slot(u->a, &u->domains, domain))->key == NULL) {
+			strmap_set(&u->domains, d, domain, domain);
+			u->domain_list[u->domain_count++] = domain;
+		}
+	}
+	c->domain = *(const char *)h->value != '\0' ? h->value : NULL;
+	return c;
 }
 
 void content_urls_add(struct content_urls *u, const char *raw, size_t len, int from_html,
@@ -454,20 +494,20 @@ void content_urls_add(struct content_urls *u, const char *raw, size_t len, int f
 {
 	const char *url, *host, *text_domain = NULL;
 	struct content_url *c;
+	struct slot *seen;
 
 	if (content_url_normalise(u->a, raw, len, &url, &host) < 0)
 		return;
-	if (set_insert(u, url)) {
-		if (u->count == u->max) {
+	seen = strmap_slot(u->a, &u->seen, url);
+	if (seen->key == NULL) {
+		c = u->count < u->max ? url_list(u, url, host) : NULL;
+		strmap_set(&u->seen, seen, url, c);
+		if (c == NULL)
 			u->skipped++;
-			return;
-		}
-		c = &u->urls[u->count++];
-		c->url = url;
-		c->host = host;
-		c->domain = content_url_domain(u->a, host);
-	} else if ((c = listed(u, url)) == NULL)
-		return; /* one of the skipped */
+	} else
+		c = (struct content_url *)seen->value;
+	if (c == NULL)
+		return; /* over the bound */
 	c->from_html |= from_html != 0;
 	if (text != NULL && !c->mismatch)
 		text_domain = content_url_text_domain(u->a, text, text_len);
@@ -525,33 +565,14 @@ void content_urls_scan_text(struct content_urls *u, const char *text, size_t len
 	}
 }
 
-/* s in list[0..n)? */
-static int in_list(const char *const *list, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(list[i], s) == 0)
-			return 1;
-	return 0;
-}
-
 void content_urls_finish(struct content_urls *u, struct content_facts *out)
 {
-	const char **hosts = arena_alloc(u->a, (u->count + 1) * sizeof(*hosts));
-	const char **domains = arena_alloc(u->a, (u->count + 1) * sizeof(*domains));
-	size_t nh = 0, nd = 0;
-
-	for (size_t i = 0; i < u->count; i++) {
-		if (!in_list(hosts, nh, u->urls[i].host))
-			hosts[nh++] = u->urls[i].host;
-		if (u->urls[i].domain != NULL && !in_list(domains, nd, u->urls[i].domain))
-			domains[nd++] = u->urls[i].domain;
-	}
 	out->urls = u->urls;
 	out->url_count = u->count;
-	out->hosts = hosts;
-	out->host_count = nh;
-	out->domains = domains;
-	out->domain_count = nd;
+	out->hosts = u->host_list;
+	out->host_count = u->host_count;
+	out->domains = u->domain_list;
+	out->domain_count = u->domain_count;
 	out->link_text_mismatch = u->mismatch;
 	out->skipped_urls = u->skipped;
 }

@@ -577,8 +577,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	}
 	/* First: the links' domains are known before the DNS round is waited for. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	content_scan_finish(m->content, &f->content);
-	content_scan_free(&m->content); /* the body kept is released before the verdict */
+	content_scan_finish(m->content, &f->content); /* its text lives until message_free */
 	m->content_us = us_since(&t0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (s->helo != NULL)
