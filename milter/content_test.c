@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -274,6 +275,56 @@ static void test_html(void)
 	CHECK(f.link_text_mismatch, "the message has a mismatch");
 	for (size_t i = 0; i < f.url_count; i++)
 		CHECK(strncmp(f.urls[i].url, "http", 4) == 0, "only web links: %s", f.urls[i].url);
+	done(&a);
+}
+
+/* What the HTML reducer must not be fooled by. */
+static void test_html_edges(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+	const struct content_url *u;
+
+	/* a <meta> charset inside a part declared (and converted from) UTF-8 */
+	scan(a,
+	     "Content-Type: text/html; charset=utf-8\r\n\r\n"
+	     "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+	     "charset=iso-8859-1\"></head><body><p>na\xc3\xafve caf\xc3\xa9</p></body></html>\r\n",
+	     &f);
+	CHECK(strstr(f.text, "na\xc3\xafve caf\xc3\xa9") != NULL, "a <meta> charset is ignored: %s",
+	      f.text);
+	/* an <a> in an <a>; text split over elements; a link without text */
+	scan(a,
+	     "Content-Type: text/html\r\n\r\n"
+	     "<a href=\"http://one.example.com/\">www.<b>bank</b>.co.uk"
+	     "<a href=\"http://two.example.com/\">two.example.com</a>"
+	     "<a href=\"http://three.example.com/\"><img src=\"http://img.example.com/x\"></a>\r\n",
+	     &f);
+	u = url_of(&f, "http://one.example.com/");
+	CHECK(u != NULL && u->mismatch && strcmp(u->text_domain, "bank.co.uk") == 0,
+	      "visible text across elements (www.<b>bank</b>.co.uk) names bank.co.uk");
+	u = url_of(&f, "http://two.example.com/");
+	CHECK(u != NULL && !u->mismatch, "a nested <a> is a link of its own");
+	u = url_of(&f, "http://three.example.com/");
+	CHECK(u != NULL && !u->mismatch && u->text_domain == NULL &&
+		  has_url(&f, "http://img.example.com/x"),
+	      "an image link: no text, no mismatch");
+	/* an unclosed script hides what follows, as in a browser; no crash */
+	scan(a, "Content-Type: text/html\r\n\r\n<p>shown</p><script>var x = '<p>hidden</p>';", &f);
+	CHECK(strstr(f.text, "shown") != NULL && strstr(f.text, "hidden") == NULL,
+	      "script text is never body text");
+	/* a deep HTML tree costs no stack */
+	{
+		char *deep = malloc(200000);
+		size_t o = (size_t)sprintf(deep, "Content-Type: text/html\r\n\r\n");
+
+		for (int i = 0; i < 20000; i++)
+			o += (size_t)sprintf(deep + o, "<div>");
+		o += (size_t)sprintf(deep + o, "deep http://deep.example.com/");
+		scan_with(a, deep, o, &defaults, &f);
+		CHECK(f.scanned, "20000 nested <div>: no crash (%zu URLs)", f.url_count);
+		free(deep);
+	}
 	done(&a);
 }
 
@@ -622,6 +673,51 @@ static void test_bounds(void)
 	done(&a);
 }
 
+/* libmilter runs a thread per connection: scans on several threads at
+ * once (after content_init) give each the same facts. */
+static const char threaded_msg[] =
+    "Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+    "--b\r\nContent-Type: text/plain; charset=shift_jis\r\n\r\n\x82\xb1\x82\xf1 "
+    "http://b\xc3\xbc"
+    "cher.de/\r\n"
+    "--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n"
+    "<a href=\"http://evil.example.net/\">www.paypal.com</a> caf\xe9\r\n--b--\r\n";
+
+static void *scan_thread(void *arg)
+{
+	int *ok = arg;
+
+	for (int i = 0; i < 50; i++) {
+		struct arena *a = arena_new(4096);
+		struct content_scan *c = content_scan_new(a, &defaults);
+		const char *body = strstr(threaded_msg, "\r\n\r\n") + 4;
+		struct content_facts f;
+
+		content_scan_header(c, "Content-Type", " multipart/alternative; boundary=b");
+		content_scan_body(c, (const unsigned char *)body, strlen(body));
+		content_scan_finish(c, &f);
+		*ok += f.part_count == 2 && f.url_count == 3 && f.link_text_mismatch &&
+		       strstr(f.text, "\xe3\x81\x93\xe3\x82\x93") != NULL &&
+		       strstr(f.text, "caf\xc3\xa9") != NULL && f.domain_count == 3;
+		content_scan_free(&c);
+		arena_free(&a);
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	pthread_t th[4];
+	int ok[4] = {0};
+
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, scan_thread, &ok[i]);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	CHECK(ok[0] + ok[1] + ok[2] + ok[3] == 200, "4 threads x 50 scans: the same facts (%d)",
+	      ok[0] + ok[1] + ok[2] + ok[3]);
+}
+
 int main(void)
 {
 	content_init();
@@ -630,6 +726,7 @@ int main(void)
 	test_encodings();
 	test_charsets();
 	test_html();
+	test_html_edges();
 	test_hosts();
 	test_idn_message();
 	test_attachments();
@@ -638,6 +735,7 @@ int main(void)
 	test_deep();
 	test_huge();
 	test_bounds();
+	test_threads();
 	content_scan_free(&last); /* NULL: nothing */
 	return check_done();
 }
