@@ -165,8 +165,10 @@ void content_text_append(struct content_text *t, const char *s, size_t n)
 		size_t size = t->size ? t->size : 4096;
 		char *grown;
 
-		while (size < t->len + n + 1 && size < t->cap + 1)
+		while (size < t->len + n + 1)
 			size *= 2;
+		if (size > t->cap + 1) /* n fits the cap: len + n + 1 <= cap + 1 */
+			size = t->cap + 1;
 		grown = g_realloc(t->data, size);
 		t->data = grown;
 		t->size = size;

@@ -107,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (; i < size; i += chunk)
 			content_scan_body(c, data + i, size - i < chunk ? size - i : chunk);
 		content_scan_finish(c, &f);
+		check(&f); /* the text lives until the scan is freed */
 		content_scan_free(&c);
-		check(&f);
 	}
 	arena_free(&a);
 	return 0;
