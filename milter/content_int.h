@@ -37,9 +37,10 @@ const char *content_sniff(const unsigned char *data, size_t len);
 int content_name_executable(const char *name);
 /* "invoice.pdf.exe": a document's extension, then an executable's. */
 int content_name_double_extension(const char *name);
-/* The member names of a ZIP archive, from its central directory: calls
- * fn for each file (not directory) until it returns nonzero, at most
- * max_entries; returns the number reported, or -1 if no directory found. */
+/* The member names of a ZIP archive, from its central directory (or, in
+ * an archive cut short, from its local headers): calls fn for each file
+ * (not directory) until it returns nonzero, at most max_entries; returns
+ * the number reported, or -1 if neither gave a name. */
 int content_zip_names(const unsigned char *data, size_t len, size_t max_entries,
 		      int (*fn)(void *ctx, const char *name, size_t name_len, uint64_t size),
 		      void *ctx);

@@ -138,6 +138,35 @@ static const unsigned char *zip_eocd(const unsigned char *data, size_t len)
 	return NULL;
 }
 
+/* Without a central directory (an archive cut short by content-max-bytes):
+ * the local file headers from the start (APPNOTE.TXT §4.3.7), as long as
+ * each says how long its data is (no data descriptor, bit 3). */
+static int zip_local_names(const unsigned char *data, size_t len, size_t max_entries,
+			   int (*fn)(void *ctx, const char *name, size_t name_len, uint64_t size),
+			   void *ctx)
+{
+	size_t off = 0, reported = 0;
+
+	while (reported < max_entries && len - off >= 30 &&
+	       memcmp(data + off, "PK\x03\x04", 4) == 0) {
+		size_t name_len = le16(data + off + 26), extra = le16(data + off + 28);
+		uint64_t packed = le32(data + off + 18);
+
+		if (len - off - 30 < name_len)
+			break;
+		if (name_len > 0 && data[off + 30 + name_len - 1] != '/') {
+			reported++;
+			if (fn(ctx, (const char *)data + off + 30, name_len, le32(data + off + 22)))
+				break;
+		}
+		if ((le16(data + off + 6) & 8) != 0 || packed > len - off - 30 - name_len ||
+		    extra > len - off - 30 - name_len - packed)
+			break;
+		off += 30 + name_len + extra + (size_t)packed;
+	}
+	return reported > 0 ? (int)reported : -1;
+}
+
 int content_zip_names(const unsigned char *data, size_t len, size_t max_entries,
 		      int (*fn)(void *ctx, const char *name, size_t name_len, uint64_t size),
 		      void *ctx)
@@ -146,7 +175,7 @@ int content_zip_names(const unsigned char *data, size_t len, size_t max_entries,
 	size_t off, entries, reported = 0;
 
 	if (eocd == NULL)
-		return -1;
+		return zip_local_names(data, len, max_entries, fn, ctx);
 	entries = le16(eocd + 10);
 	off = le32(eocd + 16);
 	for (size_t i = 0; i < entries && reported < max_entries; i++) {

@@ -507,6 +507,21 @@ static char *base64(struct arena *a, const unsigned char *in, size_t n)
 	return out;
 }
 
+struct count_names {
+	int n;
+	char last[64];
+};
+
+static int count_name(void *ctx, const char *name, size_t len, uint64_t size)
+{
+	struct count_names *cn = ctx;
+
+	cn->n++;
+	snprintf(cn->last, sizeof(cn->last), "%.*s", (int)len, name);
+	(void)size;
+	return 0;
+}
+
 static void test_zip(void)
 {
 	struct arena *a = arena_new(4096);
@@ -533,6 +548,16 @@ static void test_zip(void)
 	zip[n - 5] = 0xff;
 	CHECK(content_zip_names(zip, n, 1000, NULL, NULL) == 0, "bad offset: no names");
 	CHECK(content_zip_names(zip, 10, 1000, NULL, NULL) == -1, "too short: no directory");
+	{ /* cut before its central directory: the local headers still name the files */
+		struct count_names cn = {0};
+		size_t cut = 30 + strlen(names[0]) + 30 + strlen(names[1]) + 30 + strlen(names[2]);
+
+		CHECK(content_zip_names(zip, cut, 1000, count_name, &cn) == 2 && cn.n == 2 &&
+			  strcmp(cn.last, "docs/Invoice.pdf.scr") == 0,
+		      "an archive cut short: names from its local headers");
+		CHECK(content_zip_names(zip, cut - 3, 1000, count_name, &cn) == 1,
+		      "a local header cut in its name: no name from it");
+	}
 	done(&a);
 }
 
