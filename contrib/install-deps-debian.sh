@@ -37,6 +37,9 @@ if [ $runtime = yes ]; then
 	apt_install libmilter1.0.1 libspf2-2 libopendkim11 libssl3 libopendmarc2 libmaxminddb0 \
 		libunbound8 libsqlite3-0 libpq5 libpcre2-8-0 zlib1g libxml2 libmicrohttpd12 libcurl4 \
 		ca-certificates
+	# the body's content (issue 19): MIME (GMime), URLs (libpsl and its
+	# current list, libidn2)
+	apt_install libgmime-3.0-0 libpsl5 publicsuffix libidn2-0
 fi
 
 if [ $build = yes ]; then
@@ -45,6 +48,7 @@ if [ $build = yes ]; then
 		libmaxminddb-dev libunbound-dev libsqlite3-dev libpq-dev libpcre2-dev \
 		libxml2-dev zlib1g-dev libmicrohttpd-dev libcurl4-openssl-dev \
 		debhelper dpkg-dev fakeroot
+	apt_install libgmime-3.0-dev libpsl-dev libidn2-dev
 fi
 
 if [ $test = yes ]; then

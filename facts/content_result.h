@@ -71,6 +71,7 @@ struct content_facts {
 	size_t skipped_parts;	   /* leaf parts past max-parts or below max-depth */
 	size_t skipped_urls;	   /* distinct URLs past max-urls */
 	size_t skipped_text_bytes; /* decoded text past max-text */
+	size_t skipped_body_bytes; /* body past content-max-bytes: not parsed at all */
 };
 
 #endif

@@ -29,7 +29,7 @@
 enum key_kind {
 	K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION,
 	K_LOGLEVEL, K_LOGTO, K_CIDRS, K_LISTEN, K_LOGFORMAT, K_RATE, K_PREFIX4, K_PREFIX6,
-	K_FACILITY, K_LINES,
+	K_FACILITY, K_LINES, K_SIZE,
 };
 
 #define A_ACCEPT (1u << ACTION_ACCEPT)
@@ -118,6 +118,13 @@ static const struct key keys[] = {
 	{"dkim-sign-authenticated", K_BOOL, F(dkim_sign_authenticated), 0, 0, "yes"},
 	{"dkim-sign-expire-days", K_COUNT, F(dkim_sign_expire_days), 0, 0, NULL},
 	{"on-dkim-sign-error", K_ACTION, F(on_dkim_sign_error), A_ACCEPT | A_TEMPFAIL, 0, "accept"},
+	/* the body's content (milter/content.c): MIME walk, text, links */
+	{"content-scan", K_BOOL, F(content_scan), 0, 0, "yes"},
+	{"content-max-bytes", K_SIZE, F(content_max_bytes), 0, 0, "2M"},
+	{"content-max-text", K_SIZE, F(content_max_text), 0, 0, "1M"},
+	{"content-max-parts", K_COUNT, F(content_max_parts), 0, 0, "100"},
+	{"content-max-depth", K_COUNT, F(content_max_depth), 0, 0, "20"},
+	{"content-max-urls", K_COUNT, F(content_max_urls), 0, 0, "200"},
 };
 #undef F
 
@@ -668,6 +675,26 @@ static void lines_free(struct conf_lines *l)
 	free(l->items);
 }
 
+/* A size in bytes: a number, with k or M for 1024 or 1048576; 1k to 1G. */
+static int parse_size(struct parser *p, const struct key *k, struct word *w, int n, void *field)
+{
+	char *end;
+	unsigned long long v = strtoull(w[0].text, &end, 10);
+	unsigned long long unit = 1;
+
+	(void)n;
+	if (*end == 'k' || *end == 'K')
+		unit = 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		unit = 1024 * 1024, end++;
+	if (w[0].text[0] < '0' || w[0].text[0] > '9' || *end != '\0' || v > (1ull << 30) ||
+	    v * unit < 1024 || v * unit > (1ull << 30))
+		return perr(p, w[0].col, "%s: \"%s\" is not a size from 1k to 1024M", k->name,
+			    w[0].text);
+	*(size_t *)field = (size_t)(v * unit);
+	return 0;
+}
+
 static parse_fn *const parsers[] = {
 	[K_TEMPLATE] = parse_template,	 [K_SOCKET] = parse_socket,
 	[K_MODE] = parse_mode,		 [K_STRING] = parse_string,
@@ -679,6 +706,7 @@ static parse_fn *const parsers[] = {
 	[K_RATE] = parse_rate_key,	 [K_PREFIX4] = parse_prefix4,
 	[K_PREFIX6] = parse_prefix6,	 [K_FACILITY] = parse_facility,
 	[K_LINES] = parse_lines,
+	[K_SIZE] = parse_size,
 };
 
 static int set_value(struct parser *p, const struct key *k, struct word *w, int n)

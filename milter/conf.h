@@ -133,6 +133,11 @@ struct conf {
 	int dkim_sign_authenticated;	/* sign mail of SMTP AUTH clients */
 	unsigned dkim_sign_expire_days;	/* x= this many days after t=; 0: no x= */
 	enum conf_action on_dkim_sign_error; /* accept (unsigned, warned) or tempfail */
+	/* the body's content (content.h); over a bound is skipped and counted */
+	int content_scan;	  /* walk the MIME tree at all */
+	size_t content_max_bytes; /* MIME header fields and body kept for the parse */
+	size_t content_max_text;  /* decoded text (and rawbody) kept */
+	unsigned content_max_parts, content_max_depth, content_max_urls;
 };
 
 /* The store location the configuration means: `history`, or the SQLite

@@ -84,6 +84,36 @@ static void test_every_default(void)
 	conf_free(&c);
 }
 
+/* The body's content (issue 19): sizes with k and M, counts, the switch. */
+static void content_key_checks(void)
+{
+	char *error = NULL;
+	struct conf *c = conf_parse("t.conf", "", &error);
+
+	CHECK(c != NULL && c->content_scan == 1 && c->content_max_bytes == 2 * 1024 * 1024 &&
+		  c->content_max_text == 1024 * 1024 && c->content_max_parts == 100 &&
+		  c->content_max_depth == 20 && c->content_max_urls == 200,
+	      "content defaults: on, 2M kept, 1M text, 100 parts, depth 20, 200 URLs");
+	conf_free(&c);
+	c = conf_parse("t.conf",
+		       "content-scan no\ncontent-max-bytes 512k\ncontent-max-text 65536\n"
+		       "content-max-parts 10\ncontent-max-depth 5\ncontent-max-urls 50\n",
+		       &error);
+	CHECK(c != NULL && c->content_scan == 0 && c->content_max_bytes == 512 * 1024 &&
+		  c->content_max_text == 65536 && c->content_max_parts == 10 &&
+		  c->content_max_depth == 5 && c->content_max_urls == 50,
+	      "content keys set");
+	conf_free(&c);
+	expect_error("content-max-bytes 2G\n",
+		     "t.conf:1:19: content-max-bytes: \"2G\" is not a size from 1k to 1024M");
+	expect_error("content-max-text 100\n",
+		     "t.conf:1:18: content-max-text: \"100\" is not a size from 1k to 1024M");
+	expect_error("content-max-bytes 2048M\n",
+		     "t.conf:1:19: content-max-bytes: \"2048M\" is not a size from 1k to 1024M");
+	expect_error("content-max-bytes -1k\n",
+		     "t.conf:1:19: content-max-bytes: \"-1k\" is not a size from 1k to 1024M");
+}
+
 int main(void)
 {
 	char *error = NULL;
@@ -310,5 +340,6 @@ int main(void)
 			     "t.conf:1:12: log-format: expected kv or json, not \"yaml\"");
 	}
 	daemon_key_checks();
+	content_key_checks();
 	return check_done();
 }

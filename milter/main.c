@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "callbacks.h"
+#include "content.h"
 #include "conf.h"
 #include "dkim.h"
 #include "dns.h"
@@ -894,6 +895,7 @@ int main(int argc, char **argv)
 		daemonize();
 	block_stop_signals();
 	spf_init();
+	content_init(); /* GMime, libxml2, the public suffix list: once, before any thread */
 	metrics_start(PACKAGE_VERSION);
 	if ((d.dns = runtime_dns_new(d.conf, &error)) == NULL)
 		log_fatal("%s", error);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "authres.h"
+#include "content.h"
 #include "dkim.h"
 #include "dkim_sign.h"
 #include "dmarc.h"
@@ -53,6 +54,7 @@ struct message {
 	struct facts facts;
 	struct spf_check *mfrom_check;
 	struct dkim_check *dkim_check;
+	struct content_scan *content; /* NULL: not scanned (skipped, or content-scan no) */
 	const char *from_value; /* the first From field */
 	struct header_field *headers; /* kept for the rules, FACTS_MAX_HEADERS at most */
 	struct dmarc_discovery *policy;
@@ -71,6 +73,7 @@ struct message {
 	int nsigs;
 	long elapsed_ms;
 	uint64_t elapsed_us, dns_wait_us, rules_us; /* for the latency histograms */
+	uint64_t content_us;
 };
 
 /* Room for one more item in an arena array that doubles as it fills. */
@@ -136,6 +139,20 @@ static int sign_wanted(const struct session *s, const struct facts *f, const str
 	       (f->auth_user != NULL && conf->dkim_sign_authenticated);
 }
 
+static void content_start(struct message *m, const struct conf *conf)
+{
+	struct content_limits l = {
+		.max_bytes = conf->content_max_bytes,
+		.max_text = conf->content_max_text,
+		.max_parts = conf->content_max_parts,
+		.max_depth = conf->content_max_depth,
+		.max_urls = conf->content_max_urls,
+	};
+
+	if (conf->content_scan)
+		m->content = content_scan_new(m->arena, &l);
+}
+
 struct message *message_new(struct session *s, const char *mail_from, const char *auth_user)
 {
 	struct arena *a = arena_new(8192);
@@ -193,6 +210,7 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 		m->mfrom_check = spf_start(s->rt->dns, &p);
 		m->dkim_check = dkim_check_new(&dp, NULL);
 		list_start(m, IDENT_MAIL_FROM, f->mail_from_domain);
+		content_start(m, conf);
 	}
 	return m;
 }
@@ -282,6 +300,7 @@ void message_header(struct message *m, const char *raw_name, const char *value)
 	if (m->dkim_check != NULL)
 		dkim_check_header(m->dkim_check, raw_name, value);
 	dkim_signer_header(m->signer, raw_name, value);
+	content_scan_header(m->content, name, value);
 	if (strcasecmp(name, "From") == 0 && f->from_fields++ == 0)
 		m->from_value = arena_strndup(m->arena, value, strnlen(value, RFC5322_MAX_VALUE + 1));
 	if (strcasecmp(name, AUTHRES_HEADER) == 0) {
@@ -408,6 +427,7 @@ void message_body(struct message *m, const unsigned char *data, size_t len)
 	if (m->dkim_check != NULL)
 		dkim_check_body(m->dkim_check, data, len);
 	dkim_signer_body(m->signer, data, len);
+	content_scan_body(m->content, data, len);
 }
 
 static void dmarc_collect(struct message *m)
@@ -635,6 +655,10 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 		m->elapsed_us = us_since(&m->started);
 		return;
 	}
+	/* First: the links' domains are known before the DNS round is waited for. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	content_scan_finish(m->content, &f->content); /* its text lives until message_free */
+	m->content_us = us_since(&t0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (s->helo != NULL)
 		f->spf_helo = *session_helo_spf(s);
@@ -697,6 +721,8 @@ static void message_count(const struct message *m, const struct verdict *v)
 	metrics_observe(METRICS_PHASE_MESSAGE, m->elapsed_us);
 	metrics_observe(METRICS_PHASE_DNS_WAIT, m->dns_wait_us);
 	metrics_observe(METRICS_PHASE_RULES, m->rules_us);
+	if (m->facts.content.scanned)
+		metrics_observe(METRICS_PHASE_CONTENT, m->content_us);
 }
 
 void message_log(const struct message *m, const struct verdict *v)
@@ -721,6 +747,7 @@ void message_free(struct message **mp)
 	spf_cancel(&m->mfrom_check);
 	dkim_check_free(&m->dkim_check);
 	dkim_signer_free(&m->signer);
+	content_scan_free(&m->content);
 	dmarc_discover_cancel(&m->policy);
 	for (size_t i = 0; i < m->list_count; i++)
 		domain_lookup_cancel(m->lists[i]);

@@ -55,7 +55,15 @@ static const char *const phase_names[] = {
     [METRICS_PHASE_MESSAGE] = "message",
     [METRICS_PHASE_DNS_WAIT] = "dns_wait",
     [METRICS_PHASE_RULES] = "rules",
+    [METRICS_PHASE_CONTENT] = "content",
 };
+
+/* The body's content (facts/content_result.h): URLs per message buckets,
+ * what went over the bounds. */
+static const uint64_t url_bucket[] = {0, 1, 2, 5, 10, 20, 50, 100, 200, 500};
+#define N_URL_BUCKETS (sizeof(url_bucket) / sizeof(url_bucket[0]))
+enum content_skip { CS_PARTS, CS_URLS, CS_TEXT_BYTES, CS_BODY_BYTES, CONTENT_SKIPS };
+static const char *const content_skip_names[] = {"parts", "urls", "text_bytes", "body_bytes"};
 
 static struct {
 	counter connections[2]; /* [trusted] */
@@ -70,6 +78,10 @@ static struct {
 	counter sum_us[METRICS_PHASES];
 	counter reloads, reload_failures;
 	counter dkim_sign_errors;
+	counter content_messages, content_parts, content_archive_members;
+	counter content_urls[N_URL_BUCKETS + 1]; /* distinct URLs per message; the last +Inf */
+	counter content_urls_sum;
+	counter content_skipped[CONTENT_SKIPS];
 	_Atomic long long started;
 	_Atomic(const char *) version;
 } m;
@@ -172,6 +184,23 @@ static enum skip_reason skip_reason(const char *why)
 	return SKIP_OTHER;
 }
 
+static void content_count(const struct content_facts *c)
+{
+	size_t b = 0;
+
+	add(&m.content_messages, 1);
+	for (size_t i = 0; i < c->part_count; i++)
+		add(c->parts[i].in_archive ? &m.content_archive_members : &m.content_parts, 1);
+	while (b < N_URL_BUCKETS && c->url_count > url_bucket[b])
+		b++;
+	add(&m.content_urls[b], 1);
+	add(&m.content_urls_sum, c->url_count);
+	add(&m.content_skipped[CS_PARTS], c->skipped_parts);
+	add(&m.content_skipped[CS_URLS], c->skipped_urls);
+	add(&m.content_skipped[CS_TEXT_BYTES], c->skipped_text_bytes);
+	add(&m.content_skipped[CS_BODY_BYTES], c->skipped_body_bytes);
+}
+
 void metrics_message(const struct facts *f, const struct verdict *v)
 {
 	if ((unsigned)v->action < N_ACTIONS)
@@ -197,6 +226,8 @@ void metrics_message(const struct facts *f, const struct verdict *v)
 		add(&rules_tab.count[names_row(&rules_tab, f->rules_hit[i])][C_HITS], 1);
 	for (size_t i = 0; i < f->monitors_hit_count; i++)
 		add(&monitors_tab.count[names_row(&monitors_tab, f->monitors_hit[i])][C_HITS], 1);
+	if (f->content.scanned)
+		content_count(&f->content);
 }
 
 void metrics_observe(enum metrics_phase phase, uint64_t usec)
@@ -385,7 +416,7 @@ static void render_phases(struct buf *b)
 {
 	family(b, "authscore_phase_duration_seconds", "histogram",
 	       "Time per message: message (MAIL FROM to verdict), dns_wait (end of message, "
-	       "waiting for answers), rules (evaluation)");
+	       "waiting for answers), rules (evaluation), content (the body's MIME walk)");
 	for (unsigned p = 0; p < METRICS_PHASES; p++) {
 		uint64_t cum = 0;
 
@@ -491,12 +522,46 @@ static void render_signing(struct buf *b)
 	sample(b, "authscore_dkim_sign_errors_total", NULL, NULL, get(&m.dkim_sign_errors));
 }
 
+/* The body's content: parts, URLs per message, what the bounds skipped. */
+static void render_content(struct buf *b)
+{
+	uint64_t cum = 0;
+
+	family(b, "authscore_content_messages_total", "counter",
+	       "Messages whose body was scanned (MIME walk, text, links)");
+	sample(b, "authscore_content_messages_total", NULL, NULL, get(&m.content_messages));
+	family(b, "authscore_content_parts_total", "counter",
+	       "MIME leaf parts of scanned messages, and member names listed from archives");
+	sample(b, "authscore_content_parts_total", "kind", "mime", get(&m.content_parts));
+	sample(b, "authscore_content_parts_total", "kind", "archive_member",
+	       get(&m.content_archive_members));
+	family(b, "authscore_content_urls", "histogram", "Distinct URLs listed per scanned message");
+	for (size_t i = 0; i <= N_URL_BUCKETS; i++) {
+		cum += get(&m.content_urls[i]);
+		if (i < N_URL_BUCKETS)
+			buf_printf(b, "authscore_content_urls_bucket{le=\"%llu\"} %llu\n",
+				   (unsigned long long)url_bucket[i], (unsigned long long)cum);
+		else
+			buf_printf(b, "authscore_content_urls_bucket{le=\"+Inf\"} %llu\n",
+				   (unsigned long long)cum);
+	}
+	buf_printf(b, "authscore_content_urls_sum %llu\nauthscore_content_urls_count %llu\n",
+		   (unsigned long long)get(&m.content_urls_sum), (unsigned long long)cum);
+	family(b, "authscore_content_skipped_total", "counter",
+	       "What the content bounds left out: parts, distinct URLs, decoded text bytes, "
+	       "body bytes not parsed");
+	for (unsigned i = 0; i < CONTENT_SKIPS; i++)
+		sample(b, "authscore_content_skipped_total", "what", content_skip_names[i],
+		       get(&m.content_skipped[i]));
+}
+
 int metrics_render(struct buf *b, const struct metrics_extra *x)
 {
 	render_process(b);
 	render_results(b);
 	render_dns(b);
 	render_phases(b);
+	render_content(b);
 	family(b, "authscore_config_reloads_total", "counter", "Successful configuration reloads");
 	sample(b, "authscore_config_reloads_total", NULL, NULL, get(&m.reloads));
 	family(b, "authscore_config_reload_failures_total", "counter",

@@ -33,6 +33,7 @@ enum metrics_phase {
 	METRICS_PHASE_MESSAGE,	/* MAIL FROM to the verdict */
 	METRICS_PHASE_DNS_WAIT, /* at end of message, waiting for the checks' answers */
 	METRICS_PHASE_RULES,	/* rules evaluation */
+	METRICS_PHASE_CONTENT,	/* the body's MIME walk, text and links (content.c) */
 	METRICS_PHASES
 };
 

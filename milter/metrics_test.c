@@ -224,6 +224,43 @@ int main(void)
 		      "4 threads x 100000 adds to a new zone: none lost, one slot");
 		free(t);
 	}
+	{ /* the body's content (issue 19): parts, URLs per message, the bounds */
+		struct content_part parts[3] = {{.type = "text/plain"},
+						{.type = "application/zip"},
+						{.type = "application/octet-stream", .in_archive = 1}};
+		struct content_url urls[7] = {{.url = "http://a/"}};
+		struct facts g = {.content = {.scanned = 1,
+					      .parts = parts,
+					      .part_count = 3,
+					      .urls = urls,
+					      .url_count = 7,
+					      .skipped_parts = 2,
+					      .skipped_urls = 5,
+					      .skipped_text_bytes = 1000,
+					      .skipped_body_bytes = 3000}};
+		struct facts h = {.content = {.scanned = 0, .url_count = 99}};
+		struct verdict a = {.action = VERDICT_ACCEPT};
+
+		metrics_message(&g, &a);
+		metrics_message(&h, &a); /* not scanned: not counted */
+		t = scrape(NULL);
+		CHECK(well_formed(t) && value(t, "authscore_content_messages_total") == 1 &&
+			  value(t, "authscore_content_parts_total{kind=\"mime\"}") == 2 &&
+			  value(t, "authscore_content_parts_total{kind=\"archive_member\"}") == 1,
+		      "content: scanned messages, parts and archive members");
+		CHECK(value(t, "authscore_content_urls_bucket{le=\"5\"}") == 0 &&
+			  value(t, "authscore_content_urls_bucket{le=\"10\"}") == 1 &&
+			  value(t, "authscore_content_urls_bucket{le=\"+Inf\"}") == 1 &&
+			  value(t, "authscore_content_urls_sum") == 7 &&
+			  value(t, "authscore_content_urls_count") == 1,
+		      "content: URLs per message histogram");
+		CHECK(value(t, "authscore_content_skipped_total{what=\"parts\"}") == 2 &&
+			  value(t, "authscore_content_skipped_total{what=\"urls\"}") == 5 &&
+			  value(t, "authscore_content_skipped_total{what=\"text_bytes\"}") == 1000 &&
+			  value(t, "authscore_content_skipped_total{what=\"body_bytes\"}") == 3000,
+		      "content: what the bounds left out");
+		free(t);
+	}
 	{ /* the resolver's health (issue 15): only where the daemon gathers it */
 		struct metrics_extra d = {.have_dns_health = 1,
 					  .dns_up = 0,

@@ -44,6 +44,12 @@ milter_core="$milter_core $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/r
 	$s/tests/fake_dns.c $work/default_rules.c -lspf2 -lopendkim -lcrypto -lopendmarc \
 	-lmaxminddb -lpcre2-8 -lsqlite3 -lpq -lpthread"
 pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+# The body's content (issue 19): GMime, libxml2, libpsl, libidn2; message.c
+# scans with it, so the milter target links it too.
+content_cflags=$(pkg-config --cflags gmime-3.0 libxml-2.0 libpsl libidn2)
+content_libs=$(pkg-config --libs gmime-3.0 libxml-2.0 libpsl libidn2)
+content_src="$s/milter/content.c $s/milter/content_html.c $s/milter/content_sniff.c $s/milter/content_url.c"
+milter_core="$milter_core $content_src $content_libs"
 
 # name | extra compiler flags | sources | corpus | dictionary
 targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c -lpcre2-8|corpus_rules|rules.dict
@@ -57,7 +63,8 @@ record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
 smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
 dkimkeys|-include $work/paths.h|$s/tests/fuzz/fuzz_dkim_keys.c $s/milter/dkim_keys.c $s/milter/dkim_ed25519.c $s/milter/conf.c $s/util/domain.c -lcrypto|corpus_dkimkeys|
-milter|-include $work/paths.h -I$s/report -I$s/history -I$s/tests/fuzz $pq_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
+content||$s/tests/fuzz/fuzz_content.c $content_src $content_libs $content_cflags|corpus_content|
+milter|-include $work/paths.h -I$s/report -I$s/history -I$s/tests/fuzz $pq_cflags $content_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
 
 echo "$targets" | awk 'END { print "1.." NR }'
 n=0

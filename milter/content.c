@@ -1,0 +1,510 @@
+/*
+ * content - the MIME walk (see content.h).
+ *
+ * Why GMime 3: it is the MIME library Debian's mail programs are built on
+ * (Balsa, notmuch...), kept for two decades, and does in one place what a
+ * filter must not get wrong by itself: a parser that recovers from broken
+ * boundaries and unterminated parts (and stops at 1024 levels of nesting),
+ * base64 and quoted-printable decoding tolerant of noise, RFC 2047 and
+ * RFC 2231 file names, and charset conversion over iconv with the aliases
+ * mail uses (ks_c_5601-1987, x-sjis...).  It stays behind this file:
+ * nothing else sees a GLib type.
+ *
+ * Why parse once at the end: GMime's parser pulls from a stream, which a
+ * milter cannot hand it as the body arrives without a thread per message.
+ * The MIME header fields and the body are appended, as they come, to one
+ * buffer capped at max_bytes (the body beyond is only counted, and the
+ * prefix is what is scanned); at end of message a memory stream over that
+ * buffer is parsed with stream persistence, so part contents are not
+ * copied again, and each leaf part is decoded once.  The buffer is the
+ * memory a message costs (at most max_bytes, a few MB, and only for as
+ * long as the message); the rawbody of the facts points into it, and the
+ * decoded text is one growing buffer, so nothing is copied twice.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+#include <libxml/parser.h>
+
+#include "content.h"
+#include "content_int.h"
+#include "json.h"
+
+#define FILENAME_MAX_BYTES  255
+#define ARCHIVE_MEMBERS_MAX 1000 /* names read from one archive's directory */
+
+struct content_scan {
+	struct arena *a;
+	struct content_limits lim;
+	GByteArray *kept;  /* MIME header fields, a blank line, the body; after
+			      the scan, the rawbody of the facts points into it */
+	char *text;	   /* the decoded text of the facts (g_malloc'd) */
+	size_t body_start; /* where the body begins in kept; 0: header not ended */
+	size_t dropped;	   /* bytes past max_bytes */
+};
+
+/* The walk's state at end of message. */
+struct walk {
+	struct content_scan *c;
+	struct content_facts *out;
+	struct content_part *parts;
+	size_t parts_size;
+	struct content_text text;
+	struct content_urls *urls;
+	unsigned plain_parts, html_parts;
+	unsigned archive_depth; /* of the archive whose members are being listed */
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_libraries(void)
+{
+	g_mime_init();
+	xmlInitParser();
+	content_url_init();
+}
+
+void content_init(void)
+{
+	pthread_once(&init_once, init_libraries);
+}
+
+struct content_scan *content_scan_new(struct arena *a, const struct content_limits *limits)
+{
+	struct content_scan *c = arena_alloc(a, sizeof(*c));
+
+	content_init();
+	c->a = a;
+	c->lim = *limits;
+	return c;
+}
+
+static void keep(struct content_scan *c, const void *data, size_t len)
+{
+	size_t room;
+
+	if (c->kept == NULL)
+		c->kept = g_byte_array_sized_new(4096);
+	room = c->lim.max_bytes > c->kept->len ? c->lim.max_bytes - c->kept->len : 0;
+	if (len > room) {
+		c->dropped += len - room;
+		len = room;
+	}
+	if (len > 0)
+		g_byte_array_append(c->kept, data, (guint)len);
+}
+
+/* Only the fields that shape the MIME tree are kept: the parse needs no
+ * others, and they cost memory. */
+void content_scan_header(struct content_scan *c, const char *name, const char *value)
+{
+	if (c == NULL || c->body_start > 0 ||
+	    (strncasecmp(name, "Content-", 8) != 0 && strcasecmp(name, "MIME-Version") != 0))
+		return;
+	keep(c, name, strlen(name));
+	keep(c, ":", 1);
+	keep(c, value, strlen(value));
+	keep(c, "\r\n", 2);
+}
+
+static void end_header(struct content_scan *c)
+{
+	if (c->body_start > 0)
+		return;
+	keep(c, "\r\n", 2);
+	c->body_start = c->kept->len;
+}
+
+void content_scan_body(struct content_scan *c, const unsigned char *data, size_t len)
+{
+	if (c == NULL)
+		return;
+	end_header(c);
+	keep(c, data, len);
+}
+
+size_t content_scan_dropped(const struct content_scan *c)
+{
+	return c != NULL ? c->dropped : 0;
+}
+
+void content_scan_free(struct content_scan **cp)
+{
+	if (*cp == NULL)
+		return;
+	if ((*cp)->kept != NULL)
+		g_byte_array_unref((*cp)->kept);
+	(*cp)->kept = NULL;
+	g_free((*cp)->text);
+	(*cp)->text = NULL;
+	*cp = NULL;
+}
+
+/* ---------------------------------------------------------- text sink */
+
+void content_text_append(struct content_text *t, const char *s, size_t n)
+{
+	size_t room = t->cap - t->len;
+
+	if (n > room) {
+		size_t cut = room;
+
+		/* back to a character boundary */
+		while (cut > 0 && cut < n && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;
+		t->skipped += n - cut;
+		n = cut;
+	}
+	if (n == 0)
+		return;
+	if (t->len + n + 1 > t->size) {
+		size_t size = t->size ? t->size : 4096;
+		char *grown;
+
+		while (size < t->len + n + 1)
+			size *= 2;
+		if (size > t->cap + 1) /* n fits the cap: len + n + 1 <= cap + 1 */
+			size = t->cap + 1;
+		grown = g_realloc(t->data, size);
+		t->data = grown;
+		t->size = size;
+	}
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+}
+
+/* ------------------------------------------------------------- decoding */
+
+static int utf8_valid(const char *s, size_t n)
+{
+	for (size_t i = 0, len; i < n; i += len) {
+		if ((unsigned char)s[i] - 1u < 0x7fu) { /* ASCII but NUL: the common case */
+			len = 1;
+			continue;
+		}
+		if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0 || s[i] == '\0')
+			return 0;
+	}
+	return 1;
+}
+
+/* s as valid UTF-8: a byte that is not part of a character becomes
+ * U+FFFD, a NUL a blank, CRLF one "\n" (as the rules' patterns expect).
+ * In the arena, or g_malloc'd when a is NULL (a part's text, needed only
+ * while it is read).  Only U+FFFD makes it longer than s. */
+static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
+{
+	size_t size = n + 1, o = 0, bad = 0;
+	char *out;
+
+	for (size_t i = 0, len; i < n; i += len)
+		if ((unsigned char)s[i] < 0x80)
+			len = 1;
+		else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0)
+			bad++, len = 1;
+	size += 2 * bad;
+	out = a != NULL ? arena_alloc(a, size) : g_malloc(size);
+	for (size_t i = 0, len; i < n; i += len) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c - 1u < 0x7fu && c != '\r') {
+			out[o++] = (char)c;
+			len = 1;
+		} else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			len = 1;
+		} else if (c == '\0')
+			out[o++] = ' ';
+		else if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
+			continue;
+		else {
+			memcpy(out + o, s + i, len);
+			o += len;
+		}
+	}
+	out[o] = '\0';
+	*len_r = o;
+	return out;
+}
+
+static int is_utf8_name(const char *charset)
+{
+	return strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "utf8") == 0 ||
+	       strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0;
+}
+
+/* A text part's bytes as UTF-8, g_malloc'd.  Without a charset, or with
+ * one iconv does not know, 8-bit text is taken as windows-1252 (what
+ * undeclared mail mostly is, and a superset of ISO-8859-1's printables). */
+static char *to_utf8(const char *s, size_t n, const char *charset, size_t *len_r)
+{
+	const char *from = charset;
+	iconv_t cd;
+	char *conv, *out;
+
+	if (from == NULL || is_utf8_name(from)) {
+		if (from != NULL && strcasecmp(from, "us-ascii") != 0 &&
+		    strcasecmp(from, "ascii") != 0)
+			return utf8_clean(NULL, s, n, len_r);
+		if (utf8_valid(s, n))
+			return utf8_clean(NULL, s, n, len_r);
+		from = "windows-1252";
+	}
+	cd = g_mime_iconv_open("UTF-8", from);
+	if (cd == (iconv_t)-1)
+		cd = g_mime_iconv_open("UTF-8", "windows-1252");
+	if (cd == (iconv_t)-1)
+		return utf8_clean(NULL, s, n, len_r);
+	conv = g_mime_iconv_strndup(cd, s, n);
+	g_mime_iconv_close(cd);
+	if (conv == NULL)
+		return utf8_clean(NULL, s, n, len_r);
+	out = utf8_clean(NULL, conv, strlen(conv), len_r);
+	g_free(conv);
+	return out;
+}
+
+/* The part's content, transfer encoding undone; NULL if none.  The
+ * caller unrefs the stream that owns the bytes. */
+static GByteArray *part_decode(GMimePart *part, GMimeStream **stream_r)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+
+	*stream_r = NULL;
+	if (content == NULL)
+		return NULL;
+	*stream_r = g_mime_stream_mem_new();
+	if (g_mime_data_wrapper_write_to_stream(content, *stream_r) < 0) {
+		g_object_unref(*stream_r);
+		*stream_r = NULL;
+		return NULL;
+	}
+	return g_mime_stream_mem_get_byte_array((GMimeStreamMem *)*stream_r);
+}
+
+static const char *lower_dup(struct arena *a, const char *s, size_t max)
+{
+	char *out = arena_strndup(a, s, strnlen(s, max));
+
+	for (char *p = out; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return out;
+}
+
+/* A file name as the seam wants it: valid UTF-8, at most 255 bytes. */
+static const char *name_clean(struct arena *a, const char *s, size_t n)
+{
+	size_t len;
+
+	if (n > FILENAME_MAX_BYTES) {
+		n = FILENAME_MAX_BYTES;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return utf8_clean(a, s, n, &len);
+}
+
+/* ------------------------------------------------------------- the walk */
+
+/* A new part in the list (the caller has checked max_parts), which grows
+ * by doubling: most messages have a few. */
+static struct content_part *part_new(struct walk *w)
+{
+	if (w->out->part_count == w->parts_size) {
+		size_t size = w->parts_size ? w->parts_size * 2 : 4;
+		struct content_part *grown = arena_alloc(w->c->a, size * sizeof(*grown));
+
+		if (w->out->part_count > 0)
+			memcpy(grown, w->parts, w->out->part_count * sizeof(*grown));
+		w->parts = grown;
+		w->parts_size = size;
+	}
+	return &w->parts[w->out->part_count++];
+}
+
+static void part_describe(struct walk *w, GMimePart *part, unsigned depth, struct content_part *p)
+{
+	GMimeObject *o = (GMimeObject *)part;
+	char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(o));
+	const char *charset = g_mime_object_get_content_type_parameter(o, "charset");
+	GMimeContentEncoding enc = g_mime_part_get_content_encoding(part);
+	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(o);
+	const char *filename = g_mime_part_get_filename(part);
+
+	p->type = lower_dup(w->c->a, type != NULL ? type : "text/plain", 255);
+	g_free(type);
+	p->charset = charset != NULL ? lower_dup(w->c->a, charset, 64) : NULL;
+	p->encoding = enc == GMIME_CONTENT_ENCODING_DEFAULT || enc == GMIME_CONTENT_ENCODING_7BIT
+			  ? NULL
+			  : lower_dup(w->c->a, g_mime_content_encoding_to_string(enc), 32);
+	if (filename != NULL && filename[0] != '\0')
+		p->filename = name_clean(w->c->a, filename, strlen(filename));
+	p->depth = depth;
+	p->attachment =
+	    p->filename != NULL || (disp != NULL && g_mime_content_disposition_is_attachment(disp));
+}
+
+static int archive_member(void *ctx, const char *name, size_t len, uint64_t size)
+{
+	struct walk *w = ctx;
+	struct content_part *p;
+
+	if (w->out->part_count >= w->c->lim.max_parts) {
+		w->out->skipped_parts++;
+		return 0;
+	}
+	p = part_new(w);
+	p->type = "application/octet-stream";
+	p->filename = name_clean(w->c->a, name, len);
+	p->size = (size_t)size;
+	p->depth = w->archive_depth + 1;
+	p->attachment = 1;
+	p->in_archive = 1;
+	if (content_name_executable(p->filename))
+		w->out->archive_executable = 1;
+	if (content_name_double_extension(p->filename))
+		w->out->double_extension = 1;
+	return 0;
+}
+
+static void part_text(struct walk *w, const struct content_part *p, const GByteArray *bytes)
+{
+	int html = strcmp(p->type, "text/html") == 0;
+	struct content_text *t = &w->text;
+	size_t room = t->cap - t->len, n = bytes->len, len;
+	char *text;
+
+	if (!p->attachment)
+		html ? w->html_parts++ : w->plain_parts++;
+	/* No more is converted than can fit, whatever the charset's ratio
+	 * (HTML is reduced after: markup is most of it, so it gets more). */
+	if (n > (html ? 16 : 4) * room + 64) {
+		t->skipped += n - ((html ? 16 : 4) * room + 64);
+		n = (html ? 16 : 4) * room + 64;
+	}
+	text = to_utf8((const char *)bytes->data, n, p->charset, &len);
+	if (t->len > 0 && t->data[t->len - 1] != '\n')
+		content_text_append(t, "\n", 1);
+	if (html)
+		content_html_reduce(text, len, t, w->urls);
+	else {
+		size_t start = t->len;
+
+		content_text_append(t, text, len);
+		if (t->len > start)
+			content_urls_scan_text(w->urls, t->data + start, t->len - start);
+	}
+	g_free(text);
+}
+
+static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
+{
+	struct content_part *p;
+	GMimeStream *stream;
+	GByteArray *bytes;
+
+	if (w->out->part_count >= w->c->lim.max_parts) {
+		w->out->skipped_parts++;
+		return;
+	}
+	p = part_new(w);
+	part_describe(w, part, depth, p);
+	if (p->filename != NULL && content_name_double_extension(p->filename))
+		w->out->double_extension = 1;
+	if ((bytes = part_decode(part, &stream)) == NULL)
+		return;
+	p->size = bytes->len;
+	if (p->attachment || strncmp(p->type, "text/", 5) != 0)
+		p->sniffed = content_sniff(bytes->data, bytes->len);
+	w->archive_depth = depth;
+	if (p->sniffed != NULL && strcmp(p->sniffed, "application/zip") == 0)
+		content_zip_names(bytes->data, bytes->len, ARCHIVE_MEMBERS_MAX, archive_member, w);
+	if (strcmp(p->type, "text/plain") == 0 || strcmp(p->type, "text/html") == 0)
+		part_text(w, p, bytes);
+	g_object_unref(stream);
+}
+
+static void walk_object(struct walk *w, GMimeObject *o, unsigned depth)
+{
+	if (GMIME_IS_MULTIPART(o)) {
+		GMimeMultipart *mp = (GMimeMultipart *)o;
+		int n = g_mime_multipart_get_count(mp);
+
+		if (depth + 1 > w->c->lim.max_depth) {
+			w->out->skipped_parts += (size_t)(n > 0 ? n : 0);
+			return;
+		}
+		for (int i = 0; i < n; i++)
+			walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(o)) {
+		GMimeMessage *msg = g_mime_message_part_get_message((GMimeMessagePart *)o);
+		GMimeObject *body = msg != NULL ? g_mime_message_get_mime_part(msg) : NULL;
+
+		if (body != NULL && depth + 1 > w->c->lim.max_depth)
+			w->out->skipped_parts++;
+		else if (body != NULL)
+			walk_object(w, body, depth + 1);
+	} else if (GMIME_IS_PART(o))
+		walk_leaf(w, (GMimePart *)o, depth);
+}
+
+/* The body as received, for rawbody: the first max_text bytes. */
+/* The body as received, for rawbody: the first max_text bytes, in place
+ * (the parse is over: the byte after them may become the NUL). */
+static void raw_body(struct content_scan *c, struct content_facts *out)
+{
+	size_t len = c->kept->len - c->body_start;
+
+	if (len >= c->lim.max_text) {
+		len = c->lim.max_text;
+		c->kept->data[c->body_start + len] = '\0';
+	} else {
+		g_byte_array_append(c->kept, (const guint8 *)"", 1);
+		g_byte_array_set_size(c->kept, c->kept->len - 1);
+	}
+	out->raw = (const char *)c->kept->data + c->body_start;
+	out->raw_len = len;
+}
+
+void content_scan_finish(struct content_scan *c, struct content_facts *out)
+{
+	struct walk w = {.c = c, .out = out};
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+
+	memset(out, 0, sizeof(*out));
+	if (c == NULL)
+		return;
+	end_header(c);
+	out->scanned = 1;
+	out->skipped_body_bytes = c->dropped;
+	w.text = (struct content_text){.cap = c->lim.max_text};
+	w.urls = content_urls_new(c->a, c->lim.max_urls);
+	stream = g_mime_stream_mem_new_with_byte_array(c->kept);
+	g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	msg = g_mime_parser_construct_message(parser, NULL);
+	if (msg != NULL && g_mime_message_get_mime_part(msg) != NULL)
+		walk_object(&w, g_mime_message_get_mime_part(msg), 0);
+	if (msg != NULL)
+		g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	raw_body(c, out);
+	c->text = w.text.data;
+	out->parts = w.parts;
+	out->text = w.text.data != NULL ? w.text.data : "";
+	out->text_len = w.text.len;
+	out->skipped_text_bytes = w.text.skipped;
+	out->html_only = w.html_parts > 0 && w.plain_parts == 0;
+	content_urls_finish(w.urls, out);
+}

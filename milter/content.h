@@ -1,0 +1,50 @@
+/*
+ * content - the MIME walk of one message's body: parts, decoded text,
+ * links and attachments, into struct content_facts (facts/content_result.h).
+ *
+ *   content_init()        once at start-up, before any thread (GMime,
+ *                         libxml2 and the public suffix list); idempotent
+ *   content_scan_new()    per message, memory in the message's arena
+ *   content_scan_header() each header field as it arrives (only the
+ *                         MIME fields are kept)
+ *   content_scan_body()   each body chunk as it arrives: kept, up to
+ *                         max_bytes; the rest is only counted
+ *   content_scan_finish() at end of message: one parse (GMime), decode,
+ *                         convert to UTF-8, reduce HTML (libxml2), extract
+ *                         and normalise URLs (content_url.h); fills *out
+ *   content_scan_free()   releases what the arena does not hold (the body
+ *                         kept, the decoded text): the facts' text and raw
+ *                         live until then; accepts NULL, clears the pointer
+ *
+ * Over a bound (bytes kept, decoded text, parts, depth, URLs) is skipped
+ * and counted, never an error.  A scan is used by one thread at a time;
+ * after content_init() scans on different threads are independent.
+ */
+#ifndef AUTHSCORE_CONTENT_H
+#define AUTHSCORE_CONTENT_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "content_result.h"
+
+struct content_limits {
+	size_t max_bytes;   /* of the MIME header fields and the body kept for the parse */
+	size_t max_text;    /* decoded text kept (and of rawbody) */
+	unsigned max_parts; /* leaf parts listed */
+	unsigned max_depth; /* MIME nesting walked */
+	unsigned max_urls;  /* distinct URLs listed */
+};
+
+struct content_scan;
+
+void content_init(void);
+struct content_scan *content_scan_new(struct arena *a, const struct content_limits *limits);
+void content_scan_header(struct content_scan *c, const char *name, const char *value);
+void content_scan_body(struct content_scan *c, const unsigned char *data, size_t len);
+/* Bytes kept past the cap, not parsed. */
+size_t content_scan_dropped(const struct content_scan *c);
+void content_scan_finish(struct content_scan *c, struct content_facts *out);
+void content_scan_free(struct content_scan **cp);
+
+#endif

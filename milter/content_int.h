@@ -1,0 +1,48 @@
+/*
+ * content_int - what the content module's files share (content.c,
+ * content_html.c, content_sniff.c): the bounded text sink the decoded text
+ * goes into, the HTML reducer and the attachment checks.  Not for other
+ * modules: content.h is the interface.
+ */
+#ifndef AUTHSCORE_CONTENT_INT_H
+#define AUTHSCORE_CONTENT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "content_url.h"
+
+/* Decoded UTF-8 text, at most cap bytes, g_realloc'd (the scan frees it);
+ * what does not fit is counted in skipped. */
+struct content_text {
+	char *data;
+	size_t len, size, cap;
+	size_t skipped;
+};
+
+/* Appends s (UTF-8), cut at a character boundary when the cap is reached. */
+void content_text_append(struct content_text *t, const char *s, size_t n);
+
+/* An HTML part (UTF-8): its text into t, its links (href, src, action,
+ * with the visible text of <a>) and the bare ones in its text into u.
+ * libxml2's HTML parser, which decodes entities and recovers from
+ * anything. */
+void content_html_reduce(const char *html, size_t len, struct content_text *t,
+			 struct content_urls *u);
+
+/* The type sniffed from a part's first bytes, or NULL. */
+const char *content_sniff(const unsigned char *data, size_t len);
+/* An executable's extension ends name: "x.exe", "a.pdf.scr". */
+int content_name_executable(const char *name);
+/* "invoice.pdf.exe": a document's extension, then an executable's. */
+int content_name_double_extension(const char *name);
+/* The member names of a ZIP archive, from its central directory (or, in
+ * an archive cut short, from its local headers): calls fn for each file
+ * (not directory) until it returns nonzero, at most max_entries; returns
+ * the number reported, or -1 if neither gave a name. */
+int content_zip_names(const unsigned char *data, size_t len, size_t max_entries,
+		      int (*fn)(void *ctx, const char *name, size_t name_len, uint64_t size),
+		      void *ctx);
+
+#endif

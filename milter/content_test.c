@@ -1,0 +1,766 @@
+/*
+ * content_test - the MIME walk and the links on the shapes real mail has:
+ * nested multiparts, base64 with noise, quoted-printable soft breaks,
+ * ISO-8859-x, windows-125x, GB2312 and Shift_JIS text, HTML with entities
+ * and obfuscated links, IDN and punycode hosts, numeric hosts, attachments
+ * (RFC 2231 and 2047 names, double extensions, sniffed executables, ZIP
+ * members), and the hostile ones: missing and unterminated boundaries,
+ * 1000-deep nesting, a 50 MB attachment, every bound overrun.  Each
+ * message is fed as an MTA feeds it: header fields one by one, the body
+ * in small chunks.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "content.h"
+#include "content_int.h"
+#include "content_url.h"
+#include "json.h"
+
+static const struct content_limits defaults = {
+    .max_bytes = 2 * 1024 * 1024,
+    .max_text = 1024 * 1024,
+    .max_parts = 100,
+    .max_depth = 20,
+    .max_urls = 200,
+};
+
+/* The last scan: the facts' text lives until it is freed. */
+static struct content_scan *last;
+
+/* A test's end: its last scan, then its arena (which holds the scan). */
+static void done(struct arena **a)
+{
+	content_scan_free(&last);
+	CHECK(last == NULL, "content_scan_free clears the pointer");
+	arena_free(a);
+}
+
+/* Scan a whole message ("\n" or "\r\n" lines): header fields unfolded as
+ * a milter gets them, the body in chunks of 7 bytes. */
+static void scan_with(struct arena *a, const char *msg, size_t len, const struct content_limits *l,
+		      struct content_facts *out)
+{
+	struct content_scan *c;
+	const char *p = msg, *end = msg + len, *body;
+
+	content_scan_free(&last);
+	c = last = content_scan_new(a, l);
+
+	body = strstr(msg, "\r\n\r\n") != NULL && (strstr(msg, "\n\n") == NULL ||
+						   strstr(msg, "\r\n\r\n") < strstr(msg, "\n\n"))
+		   ? strstr(msg, "\r\n\r\n") + 4
+	       : strstr(msg, "\n\n") != NULL ? strstr(msg, "\n\n") + 2
+					     : end;
+	while (p < body) {
+		const char *colon = memchr(p, ':', (size_t)(body - p)), *e = p;
+		char *name, *value;
+
+		if (colon == NULL)
+			break;
+		/* the field ends at a line break not followed by a blank */
+		while (e < body && !(*e == '\n' && e + 1 < body && e[1] != ' ' && e[1] != '\t'))
+			e++;
+		name = arena_strndup(a, p, (size_t)(colon - p));
+		value = arena_strndup(a, colon + 1, (size_t)(e - colon - 1));
+		if (strlen(value) > 0 && value[strlen(value) - 1] == '\r')
+			value[strlen(value) - 1] = '\0';
+		content_scan_header(c, name, value);
+		p = e + 1;
+		if (p < body && (*p == '\n' || *p == '\r'))
+			break;
+	}
+	for (p = body; p < end; p += 7)
+		content_scan_body(c, (const unsigned char *)p, end - p < 7 ? (size_t)(end - p) : 7);
+	content_scan_finish(c, out);
+}
+
+static void scan(struct arena *a, const char *msg, struct content_facts *out)
+{
+	scan_with(a, msg, strlen(msg), &defaults, out);
+}
+
+static int utf8_ok(const char *s, size_t n)
+{
+	for (size_t i = 0, l; i < n; i += l)
+		if ((l = json_utf8_len((const unsigned char *)s + i, n - i)) == 0)
+			return 0;
+	return 1;
+}
+
+static int has_url(const struct content_facts *f, const char *url)
+{
+	for (size_t i = 0; i < f->url_count; i++)
+		if (strcmp(f->urls[i].url, url) == 0)
+			return 1;
+	return 0;
+}
+
+static const struct content_url *url_of(const struct content_facts *f, const char *url)
+{
+	for (size_t i = 0; i < f->url_count; i++)
+		if (strcmp(f->urls[i].url, url) == 0)
+			return &f->urls[i];
+	return NULL;
+}
+
+static void test_plain(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+
+	scan(a,
+	     "Subject: hi\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+	     "Hello,\r\nsee https://Example.COM/a?b=1 or www.example.org/page.\r\nBye\r\n",
+	     &f);
+	CHECK(f.scanned && f.part_count == 1, "one part");
+	CHECK_STR(f.parts[0].type, "text/plain", "type");
+	CHECK_STR(f.parts[0].charset, "us-ascii", "charset");
+	CHECK(f.parts[0].encoding == NULL && f.parts[0].depth == 0 && !f.parts[0].attachment,
+	      "7bit, depth 0, inline");
+	CHECK(strstr(f.text, "Hello,") != NULL && strstr(f.text, "Bye") != NULL, "text");
+	CHECK(f.url_count == 2 && has_url(&f, "https://example.com/a?b=1") &&
+		  has_url(&f, "http://www.example.org/page"),
+	      "bare https:// and www. links, the sentence's dot left out");
+	CHECK(f.domain_count == 2 && f.host_count == 2, "two hosts, two domains");
+	CHECK(!f.html_only && !f.link_text_mismatch, "not html only, no mismatch");
+	CHECK(f.raw_len > 0 && strstr(f.raw, "Hello,") != NULL, "rawbody kept");
+	done(&a);
+}
+
+static void test_nested(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+
+	scan(a,
+	     "MIME-Version: 1.0\r\n"
+	     "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
+	     "preamble\r\n--outer\r\n"
+	     "Content-Type: multipart/alternative; boundary=inner\r\n\r\n"
+	     "--inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nplain words\r\n"
+	     "--inner\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+	     "<p>html <b>words</b></p>\r\n--inner--\r\n"
+	     "--outer\r\nContent-Type: application/pdf; name=\"doc.pdf\"\r\n"
+	     "Content-Disposition: attachment; filename=\"doc.pdf\"\r\n"
+	     "Content-Transfer-Encoding: base64\r\n\r\n"
+	     "JVBERi0xLjQKJeLjz9MK\r\n--outer--\r\nepilogue\r\n",
+	     &f);
+	CHECK(f.part_count == 3, "three leaves (%zu)", f.part_count);
+	CHECK(f.part_count == 3 && f.parts[0].depth == 2 && f.parts[1].depth == 2 &&
+		  f.parts[2].depth == 1,
+	      "depths 2, 2, 1");
+	CHECK(f.part_count == 3 && strcmp(f.parts[2].filename, "doc.pdf") == 0 &&
+		  f.parts[2].attachment && strcmp(f.parts[2].encoding, "base64") == 0 &&
+		  f.parts[2].size == 15 && f.parts[2].sniffed != NULL &&
+		  strcmp(f.parts[2].sniffed, "application/pdf") == 0,
+	      "the PDF: name, base64, decoded size, sniffed");
+	CHECK(strstr(f.text, "plain words") != NULL && strstr(f.text, "html words") != NULL,
+	      "both alternatives' text: %s", f.text);
+	CHECK(strstr(f.text, "preamble") == NULL && strstr(f.text, "epilogue") == NULL,
+	      "no preamble or epilogue");
+	CHECK(!f.html_only, "a plain alternative: not html only");
+	done(&a);
+}
+
+static void test_encodings(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+
+	/* "Hello base64 world" with blanks, bad characters and odd line breaks */
+	scan(a,
+	     "Content-Type: text/plain\r\nContent-Transfer-Encoding: BASE64\r\n\r\n"
+	     "SGVsbG8g YmFz\r\n  ZTY0IH!dv\n\ncmxk\r\n",
+	     &f);
+	CHECK(strstr(f.text, "Hello base64 world") != NULL, "base64 with noise: %s", f.text);
+	CHECK(f.part_count == 1 && strcmp(f.parts[0].encoding, "base64") == 0, "encoding named");
+	CHECK(strstr(f.raw, "SGVsbG8g") != NULL, "rawbody is undecoded");
+
+	scan(a,
+	     "Content-Type: text/plain; charset=utf-8\r\n"
+	     "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	     "Soft bre=\r\naks jo=\nin; caf=C3=A9 =3D ok\r\n",
+	     &f);
+	CHECK(strstr(f.text, "Soft breaks join; caf\xc3\xa9 = ok") != NULL,
+	      "quoted-printable soft breaks: %s", f.text);
+	done(&a);
+}
+
+static void charset_case(const char *charset, const char *bytes, const char *want)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+	char *msg = arena_printf(a,
+				 "Content-Type: text/plain; charset=\"%s\"\r\n"
+				 "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
+				 charset, bytes);
+
+	scan(a, msg, &f);
+	CHECK(strstr(f.text, want) != NULL && utf8_ok(f.text, f.text_len), "%s to UTF-8: %s",
+	      charset, f.text);
+	done(&a);
+}
+
+static void test_charsets(void)
+{
+	charset_case("ISO-8859-1", "caf\xe9 na\xefve", "caf\xc3\xa9 na\xc3\xafve");
+	charset_case("iso-8859-2", "\xb1\xea", "\xc4\x85\xc4\x99");		/* ąę */
+	charset_case("ISO-8859-7", "\xe1\xe2\xe3", "\xce\xb1\xce\xb2\xce\xb3"); /* αβγ */
+	charset_case("windows-1251", "\xcf\xf0\xe8\xe2\xe5\xf2",
+		     "\xd0\x9f\xd1\x80\xd0\xb8");				/* При */
+	charset_case("windows-1252", "\x80 5", "\xe2\x82\xac 5");		/* € */
+	charset_case("GB2312", "\xc4\xe3\xba\xc3", "\xe4\xbd\xa0\xe5\xa5\xbd"); /* 你好 */
+	charset_case(
+	    "Shift_JIS", "\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd",
+	    "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf"); /* こんにちは */
+	charset_case("x-unknown-charset", "caf\xe9", "caf\xc3\xa9");
+	charset_case("utf-8", "bad \xff\xfe bytes", "bad \xef\xbf\xbd");
+	{
+		struct arena *a = arena_new(4096);
+		struct content_facts f;
+
+		scan(a, "Subject: x\r\n\r\nno charset caf\xe9\r\n", &f);
+		CHECK(strstr(f.text, "caf\xc3\xa9") != NULL, "undeclared 8-bit: windows-1252");
+		done(&a);
+	}
+}
+
+static void test_html(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+	const struct content_url *u;
+
+	scan(a,
+	     "Content-Type: text/html; charset=iso-8859-1\r\n\r\n"
+	     "<html><head><title>t</title><style>p{color:red}</style>"
+	     "<script>var hidden='http://script.example.com/';</script></head><body>"
+	     "<p>Caf&eacute; &amp; cr\xe8me&nbsp;br&#xFBB;l&#233;e</p>"
+	     "<a href=\"h&#116;tp://WWW.Ex%61mple.COM./Path\">click here</a>"
+	     "<a href=\" https://evil.example.net/login\">https://www.paypal.com/signin</a>"
+	     "<a href=\"https://www.paypal.com/x\">www.paypal.com</a>"
+	     "<a href=\"http://files.example.org/r\">report.pdf</a>"
+	     "<img src=\"//cdn.example.com/i.png\"><form action=\"https://phish.example/\">"
+	     "<div>visit http://bare.example.com/x</div>"
+	     "<a href=\"mailto:someone@example.com\">mail</a>"
+	     "</body></html>\r\n",
+	     &f);
+	CHECK(f.html_only, "html only");
+	CHECK(strstr(f.text, "Caf\xc3\xa9 & cr\xc3\xa8me") != NULL, "entities decoded: %s", f.text);
+	CHECK(strstr(f.text, "color") == NULL && strstr(f.text, "var hidden") == NULL,
+	      "no style or script text");
+	CHECK(has_url(&f, "http://www.example.com/Path"),
+	      "entity-obfuscated scheme, %%-encoded host, case, trailing dot");
+	CHECK(!has_url(&f, "http://script.example.com/"), "script text is not a link");
+	CHECK(has_url(&f, "http://cdn.example.com/i.png") &&
+		  has_url(&f, "https://phish.example/") && has_url(&f, "http://bare.example.com/x"),
+	      "img src, form action, a bare link in the HTML text");
+	u = url_of(&f, "https://evil.example.net/login");
+	CHECK(u != NULL && u->mismatch && u->from_html &&
+		  strcmp(u->text_domain, "paypal.com") == 0 &&
+		  strcmp(u->domain, "example.net") == 0,
+	      "link text naming paypal.com over example.net: mismatch");
+	u = url_of(&f, "https://www.paypal.com/x");
+	CHECK(u != NULL && !u->mismatch && strcmp(u->text_domain, "paypal.com") == 0,
+	      "link text naming its own domain: no mismatch");
+	u = url_of(&f, "http://files.example.org/r");
+	CHECK(u != NULL && !u->mismatch && u->text_domain == NULL,
+	      "\"report.pdf\" names no domain");
+	CHECK(f.link_text_mismatch, "the message has a mismatch");
+	for (size_t i = 0; i < f.url_count; i++)
+		CHECK(strncmp(f.urls[i].url, "http", 4) == 0, "only web links: %s", f.urls[i].url);
+	done(&a);
+}
+
+/* What the HTML reducer must not be fooled by. */
+static void test_html_edges(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+	const struct content_url *u;
+
+	/* a <meta> charset inside a part declared (and converted from) UTF-8 */
+	scan(a,
+	     "Content-Type: text/html; charset=utf-8\r\n\r\n"
+	     "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+	     "charset=iso-8859-1\"></head><body><p>na\xc3\xafve caf\xc3\xa9</p></body></html>\r\n",
+	     &f);
+	CHECK(strstr(f.text, "na\xc3\xafve caf\xc3\xa9") != NULL, "a <meta> charset is ignored: %s",
+	      f.text);
+	/* an <a> in an <a>; text split over elements; a link without text */
+	scan(a,
+	     "Content-Type: text/html\r\n\r\n"
+	     "<a href=\"http://one.example.com/\">www.<b>bank</b>.co.uk"
+	     "<a href=\"http://two.example.com/\">two.example.com</a>"
+	     "<a href=\"http://three.example.com/\"><img src=\"http://img.example.com/x\"></a>\r\n",
+	     &f);
+	u = url_of(&f, "http://one.example.com/");
+	CHECK(u != NULL && u->mismatch && strcmp(u->text_domain, "bank.co.uk") == 0,
+	      "visible text across elements (www.<b>bank</b>.co.uk) names bank.co.uk");
+	u = url_of(&f, "http://two.example.com/");
+	CHECK(u != NULL && !u->mismatch, "a nested <a> is a link of its own");
+	u = url_of(&f, "http://three.example.com/");
+	CHECK(u != NULL && !u->mismatch && u->text_domain == NULL &&
+		  has_url(&f, "http://img.example.com/x"),
+	      "an image link: no text, no mismatch");
+	/* an unclosed script hides what follows, as in a browser; no crash */
+	scan(a, "Content-Type: text/html\r\n\r\n<p>shown</p><script>var x = '<p>hidden</p>';", &f);
+	CHECK(strstr(f.text, "shown") != NULL && strstr(f.text, "hidden") == NULL,
+	      "script text is never body text");
+	/* a deep HTML tree costs no stack */
+	{
+		char *deep = malloc(200000);
+		size_t o = (size_t)sprintf(deep, "Content-Type: text/html\r\n\r\n");
+
+		for (int i = 0; i < 20000; i++)
+			o += (size_t)sprintf(deep + o, "<div>");
+		o += (size_t)sprintf(deep + o, "deep http://deep.example.com/");
+		scan_with(a, deep, o, &defaults, &f);
+		CHECK(f.scanned, "20000 nested <div>: no crash (%zu URLs)", f.url_count);
+		free(deep);
+	}
+	done(&a);
+}
+
+static void test_hosts(void)
+{
+	struct arena *a = arena_new(4096);
+	static const struct {
+		const char *in, *url, *host, *domain;
+	} cases[] = {
+	    {"http://b\xc3\xbc"
+	     "cher.de/",
+	     "http://xn--bcher-kva.de/", "xn--bcher-kva.de", "xn--bcher-kva.de"},
+	    {"http://XN--BCHER-KVA.de./x", "http://xn--bcher-kva.de/x", "xn--bcher-kva.de",
+	     "xn--bcher-kva.de"},
+	    {"https://www.p\xd0\xb0ypal.com/", "https://www.xn--pypal-4ve.com/",
+	     "www.xn--pypal-4ve.com", "xn--pypal-4ve.com"}, /* Cyrillic а */
+	    {"http://3232235777/", "http://192.168.1.1/", "192.168.1.1", NULL},
+	    {"http://0xC0.0xA8.1.1/a", "http://192.168.1.1/a", "192.168.1.1", NULL},
+	    {"http://0300.0250.01.01", "http://192.168.1.1/", "192.168.1.1", NULL},
+	    {"http://192.168.257/", "http://192.168.1.1/", "192.168.1.1", NULL},
+	    {"http://0xc0a80101/", "http://192.168.1.1/", "192.168.1.1", NULL},
+	    {"http://[2001:DB8:0:0::1]:8080/x", "http://[2001:db8::1]:8080/x", "2001:db8::1", NULL},
+	    {"http://%77%77%77.example.co.uk/", "http://www.example.co.uk/", "www.example.co.uk",
+	     "example.co.uk"},
+	    {"https://example.com:443/", "https://example.com/", "example.com", "example.com"},
+	    {"https://user@example.com:8443/p q", "https://user@example.com:8443/p%20q",
+	     "example.com", "example.com"},
+	    {"http:\\\\evil.example.com\\x", "http://evil.example.com/x", "evil.example.com",
+	     "example.com"},
+	    {"ht\ntp://split.example.com/", "http://split.example.com/", "split.example.com",
+	     "example.com"},
+	    {"http://foo.blogspot.com/", "http://foo.blogspot.com/", "foo.blogspot.com",
+	     "foo.blogspot.com"},
+	};
+	static const char *const bad[] = {
+	    "http://999.1.1.1/",
+	    "http://1.2.3.4.5/",
+	    "ftp://example.com/",
+	    "javascript:alert(1)",
+	    "http://exa mple.com/",
+	    "http://[::1/",
+	    "http:///",
+	    "http://a..b/",
+	    "mailto:a@b.c",
+	    "http://example.com:99999/",
+	    "http://%00.example.com/",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *url = NULL, *host = NULL, *domain;
+		int r = content_url_normalise(a, cases[i].in, strlen(cases[i].in), &url, &host);
+
+		domain = r == 0 ? content_url_domain(a, host) : NULL;
+		CHECK(r == 0 && strcmp(url, cases[i].url) == 0 &&
+			  strcmp(host, cases[i].host) == 0 &&
+			  (domain == NULL
+			       ? cases[i].domain == NULL
+			       : cases[i].domain != NULL && strcmp(domain, cases[i].domain) == 0),
+		      "%s -> %s %s %s", cases[i].in, url ? url : "-", host ? host : "-",
+		      domain ? domain : "-");
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *url, *host;
+
+		CHECK(content_url_normalise(a, bad[i], strlen(bad[i]), &url, &host) < 0,
+		      "not a usable web link: %s", bad[i]);
+	}
+	done(&a);
+}
+
+static void test_idn_message(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+
+	scan(a,
+	     "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	     "http://b\xc3\xbc"
+	     "cher.de/ and http://xn--bcher-kva.de/ and "
+	     "https://www.b\xc3\xbc"
+	     "cher.de/ and http://192.168.1.1/ http://3232235777/\r\n",
+	     &f);
+	CHECK(f.url_count == 3, "three distinct URLs (%zu)", f.url_count);
+	CHECK(f.host_count == 3 && f.domain_count == 1 &&
+		  strcmp(f.domains[0], "xn--bcher-kva.de") == 0,
+	      "IDN and punycode are one domain; the IP has none");
+	done(&a);
+}
+
+static void test_attachments(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+
+	scan(a,
+	     "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	     "--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+	     "--b\r\nContent-Type: application/pdf\r\n"
+	     "Content-Disposition: attachment;\r\n filename*=UTF-8''invoice%2Epdf%2Eexe\r\n"
+	     "Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n"
+	     "--b\r\nContent-Type: application/octet-stream;\r\n"
+	     " name=\"=?UTF-8?B?w6l0w6kucGRm?=\"\r\n\r\n%PDF-1.5\r\n--b--\r\n",
+	     &f);
+	CHECK(f.part_count == 3, "three parts");
+	CHECK(f.part_count == 3 && f.parts[1].filename != NULL &&
+		  strcmp(f.parts[1].filename, "invoice.pdf.exe") == 0,
+	      "RFC 2231 file name decoded");
+	CHECK(f.part_count == 3 && f.parts[1].sniffed != NULL &&
+		  strcmp(f.parts[1].sniffed, "application/x-dosexec") == 0 &&
+		  strcmp(f.parts[1].type, "application/pdf") == 0,
+	      "declared PDF, sniffed executable");
+	CHECK(f.double_extension, "invoice.pdf.exe is a double extension");
+	CHECK(f.part_count == 3 && f.parts[2].filename != NULL &&
+		  strcmp(f.parts[2].filename, "\xc3\xa9t\xc3\xa9.pdf") == 0 &&
+		  f.parts[2].attachment,
+	      "RFC 2047 name decoded: %s", f.part_count == 3 ? f.parts[2].filename : "-");
+	CHECK(!f.archive_executable, "no archive");
+	CHECK(content_name_double_extension("Invoice.PDF   .exe") &&
+		  content_name_double_extension("a.doc.js") &&
+		  !content_name_double_extension("setup.exe") &&
+		  !content_name_double_extension("archive.tar.gz") &&
+		  !content_name_double_extension("my.name.exe"),
+	      "double extensions, and names that are not");
+	done(&a);
+}
+
+/* A ZIP with stored members: local headers, central directory, end record. */
+static size_t zip_build(unsigned char *out, const char *const *names, size_t n)
+{
+	size_t o = 0, cd, offsets[8];
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+
+		offsets[i] = o;
+		memset(out + o, 0, 30);
+		memcpy(out + o, "PK\x03\x04", 4);
+		out[o + 26] = (unsigned char)len;
+		memcpy(out + o + 30, names[i], len);
+		o += 30 + len;
+	}
+	cd = o;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+
+		memset(out + o, 0, 46);
+		memcpy(out + o, "PK\x01\x02", 4);
+		out[o + 24] = 42; /* uncompressed size */
+		out[o + 28] = (unsigned char)len;
+		out[o + 42] = (unsigned char)offsets[i];
+		memcpy(out + o + 46, names[i], len);
+		o += 46 + len;
+	}
+	memset(out + o, 0, 22);
+	memcpy(out + o, "PK\x05\x06", 4);
+	out[o + 8] = out[o + 10] = (unsigned char)n;
+	out[o + 12] = (unsigned char)(o - cd);
+	out[o + 13] = (unsigned char)((o - cd) >> 8);
+	out[o + 16] = (unsigned char)cd;
+	out[o + 17] = (unsigned char)(cd >> 8);
+	return o + 22;
+}
+
+static char *base64(struct arena *a, const unsigned char *in, size_t n)
+{
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = arena_alloc(a, n * 2 + 8);
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+			     (i + 2 < n ? in[i + 2] : 0);
+
+		out[o++] = t[v >> 18];
+		out[o++] = t[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? t[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? t[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+struct count_names {
+	int n;
+	char last[64];
+};
+
+static int count_name(void *ctx, const char *name, size_t len, uint64_t size)
+{
+	struct count_names *cn = ctx;
+
+	cn->n++;
+	snprintf(cn->last, sizeof(cn->last), "%.*s", (int)len, name);
+	(void)size;
+	return 0;
+}
+
+static void test_zip(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+	static const char *const names[] = {"docs/", "docs/readme.txt", "docs/Invoice.pdf.scr"};
+	unsigned char zip[1024];
+	size_t n = zip_build(zip, names, 3);
+
+	scan(a,
+	     arena_printf(a,
+			  "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+			  "--b\r\nContent-Type: application/zip; name=files.zip\r\n"
+			  "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n",
+			  base64(a, zip, n)),
+	     &f);
+	CHECK(f.part_count == 3, "the archive and its two files (%zu)", f.part_count);
+	CHECK(f.part_count == 3 && f.parts[1].in_archive && f.parts[2].in_archive &&
+		  strcmp(f.parts[2].filename, "docs/Invoice.pdf.scr") == 0 &&
+		  f.parts[2].depth == f.parts[0].depth + 1 && f.parts[2].size == 42,
+	      "members listed with name, depth and size");
+	CHECK(f.archive_executable && f.double_extension, "an executable in the archive");
+	/* a directory whose offsets point anywhere: never read past the end */
+	zip[n - 6] = 0xff;
+	zip[n - 5] = 0xff;
+	CHECK(content_zip_names(zip, n, 1000, NULL, NULL) == 0, "bad offset: no names");
+	CHECK(content_zip_names(zip, 10, 1000, NULL, NULL) == -1, "too short: no directory");
+	{ /* cut before its central directory: the local headers still name the files */
+		struct count_names cn = {0};
+		size_t cut = 30 + strlen(names[0]) + 30 + strlen(names[1]) + 30 + strlen(names[2]);
+
+		CHECK(content_zip_names(zip, cut, 1000, count_name, &cn) == 2 && cn.n == 2 &&
+			  strcmp(cn.last, "docs/Invoice.pdf.scr") == 0,
+		      "an archive cut short: names from its local headers");
+		CHECK(content_zip_names(zip, cut - 3, 1000, count_name, &cn) == 1,
+		      "a local header cut in its name: no name from it");
+	}
+	done(&a);
+}
+
+static void test_malformed(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+
+	scan(a,
+	     "Content-Type: multipart/mixed; boundary=never\r\n\r\n"
+	     "text with no boundary at all http://nb.example.com/\r\n",
+	     &f);
+	CHECK(f.scanned && !has_url(&f, "none"), "a boundary that never comes: no crash");
+	scan(a,
+	     "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	     "--b\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n"
+	     "--b\r\nContent-Type: text/html\r\n\r\n<p>unterminated <a "
+	     "href='http://u.example.com/'>",
+	     &f);
+	CHECK(f.part_count == 2 && strstr(f.text, "first part") != NULL &&
+		  has_url(&f, "http://u.example.com/"),
+	      "unterminated last part and HTML still read");
+	scan(a, "Content-Type: multipart/mixed\r\n\r\nno boundary parameter\r\n", &f);
+	CHECK(f.scanned, "multipart without boundary: no crash");
+	scan(a, "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n====\r\n",
+	     &f);
+	CHECK(f.scanned && f.part_count == 1 && f.parts[0].size == 0, "base64 of nothing");
+	scan(a, "Subject: no MIME at all\r\n\r\n", &f);
+	CHECK(f.scanned && f.text_len == 0 && f.url_count == 0, "an empty body");
+	scan(a,
+	     "Content-Type: text/html\r\n\r\n<a href=\"http://x.example.com/\">"
+	     "<a href=\"http://y.example.com/\">deeply<<<>>>&&&#xFFFFFFFF;</a",
+	     &f);
+	CHECK(f.scanned && utf8_ok(f.text, f.text_len), "broken HTML: valid UTF-8 text");
+	done(&a);
+}
+
+static void test_deep(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+	struct content_limits l = defaults;
+	size_t cap = 1000 * 80 + 200, o = 0;
+	char *msg = malloc(cap);
+
+	for (int i = 0; i < 1000; i++)
+		o += (size_t)snprintf(
+		    msg + o, cap - o,
+		    "Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n", i, i);
+	o += (size_t)snprintf(msg + o, cap - o, "Content-Type: text/plain\r\n\r\ndeep\r\n");
+	scan_with(a, msg, o, &l, &f);
+	CHECK(f.scanned && f.part_count == 0 && f.skipped_parts >= 1,
+	      "1000-deep nesting: walked to max-depth, the rest counted");
+	o = 0;
+	for (int i = 0; i < 1000; i++)
+		o += (size_t)snprintf(msg + o, cap - o, "Content-Type: message/rfc822\r\n\r\n");
+	o += (size_t)snprintf(msg + o, cap - o, "Content-Type: text/plain\r\n\r\ndeep\r\n");
+	scan_with(a, msg, o, &l, &f);
+	CHECK(f.scanned && f.part_count == 0 && f.skipped_parts == 1,
+	      "1000 nested messages: the same");
+	free(msg);
+	done(&a);
+}
+
+static void test_huge(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_scan *c = content_scan_new(a, &defaults);
+	struct content_facts f;
+	static const char head[] =
+	    "--b\r\nContent-Type: text/plain\r\n\r\nbefore http://before.example.com/\r\n"
+	    "--b\r\nContent-Type: application/octet-stream; name=big.bin\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n";
+	char line[78];
+	size_t total = 0;
+	clock_t t0 = clock();
+
+	memset(line, 'Q', 76);
+	memcpy(line + 76, "\r\n", 2);
+	content_scan_header(c, "Content-Type", " multipart/mixed; boundary=b");
+	content_scan_body(c, (const unsigned char *)head, strlen(head));
+	while (total < 50u * 1024 * 1024) {
+		content_scan_body(c, (const unsigned char *)line, sizeof(line));
+		total += sizeof(line);
+	}
+	content_scan_body(c, (const unsigned char *)"--b--\r\n", 7);
+	CHECK(content_scan_dropped(c) > 47u * 1024 * 1024,
+	      "50 MB: the body past 2 MB only counted");
+	content_scan_finish(c, &f);
+	CHECK(f.part_count == 2 && strcmp(f.parts[1].filename, "big.bin") == 0 &&
+		  f.parts[1].size > 1024 * 1024 && f.parts[1].size < 2 * 1024 * 1024,
+	      "the attachment listed, its kept prefix decoded");
+	CHECK(has_url(&f, "http://before.example.com/"), "the text before it read");
+	CHECK(f.skipped_body_bytes > 47u * 1024 * 1024, "skipped_body_bytes says so");
+	CHECK((double)(clock() - t0) / CLOCKS_PER_SEC < 10, "in bounded time");
+	content_scan_free(&c);
+	done(&a);
+}
+
+static void test_bounds(void)
+{
+	struct arena *a = arena_new(4096);
+	struct content_facts f;
+	struct content_limits l = defaults;
+	char *msg = malloc(400000);
+	size_t o = 0;
+
+	o += (size_t)sprintf(msg + o, "Content-Type: text/plain\r\n\r\n");
+	for (int i = 0; i < 300; i++)
+		o += (size_t)sprintf(msg + o, "http://h%d.example.com/ http://h%d.example.com/\r\n",
+				     i, i);
+	scan_with(a, msg, o, &l, &f);
+	CHECK(f.url_count == 200 && f.skipped_urls == 100, "200 URLs listed, 100 counted");
+	CHECK(f.domain_count == 1 && f.host_count == 200, "one domain, 200 hosts");
+
+	o = (size_t)sprintf(msg, "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+	for (int i = 0; i < 150; i++)
+		o += (size_t)sprintf(msg + o, "--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n",
+				     i);
+	o += (size_t)sprintf(msg + o, "--b--\r\n");
+	scan_with(a, msg, o, &l, &f);
+	CHECK(f.part_count == 100 && f.skipped_parts == 50, "100 parts listed, 50 counted");
+
+	l.max_text = 1024;
+	o = (size_t)sprintf(msg, "Content-Type: text/plain; charset=utf-8\r\n\r\n");
+	for (int i = 0; i < 1000; i++)
+		o += (size_t)sprintf(msg + o, "\xc3\xa9");
+	scan_with(a, msg, o, &l, &f);
+	CHECK(f.text_len <= 1024 && f.text_len >= 1020 && f.skipped_text_bytes > 900 &&
+		  utf8_ok(f.text, f.text_len) && f.raw_len == 1024,
+	      "text capped on a character boundary (%zu, %zu skipped)", f.text_len,
+	      f.skipped_text_bytes);
+	l = defaults;
+	l.max_bytes = 1024;
+	scan_with(a, msg, o, &l, &f);
+	CHECK(f.skipped_body_bytes > 0 && f.text_len < 1024, "max-bytes: the prefix scanned");
+	free(msg);
+	done(&a);
+}
+
+/* libmilter runs a thread per connection: scans on several threads at
+ * once (after content_init) give each the same facts. */
+static const char threaded_msg[] =
+    "Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+    "--b\r\nContent-Type: text/plain; charset=shift_jis\r\n\r\n\x82\xb1\x82\xf1 "
+    "http://b\xc3\xbc"
+    "cher.de/\r\n"
+    "--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n"
+    "<a href=\"http://evil.example.net/\">www.paypal.com</a> caf\xe9\r\n--b--\r\n";
+
+static void *scan_thread(void *arg)
+{
+	int *ok = arg;
+
+	for (int i = 0; i < 50; i++) {
+		struct arena *a = arena_new(4096);
+		struct content_scan *c = content_scan_new(a, &defaults);
+		const char *body = strstr(threaded_msg, "\r\n\r\n") + 4;
+		struct content_facts f;
+
+		content_scan_header(c, "Content-Type", " multipart/alternative; boundary=b");
+		content_scan_body(c, (const unsigned char *)body, strlen(body));
+		content_scan_finish(c, &f);
+		*ok += f.part_count == 2 && f.url_count == 3 && f.link_text_mismatch &&
+		       strstr(f.text, "\xe3\x81\x93\xe3\x82\x93") != NULL &&
+		       strstr(f.text, "caf\xc3\xa9") != NULL && f.domain_count == 3;
+		content_scan_free(&c);
+		arena_free(&a);
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	pthread_t th[4];
+	int ok[4] = {0};
+
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, scan_thread, &ok[i]);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	CHECK(ok[0] + ok[1] + ok[2] + ok[3] == 200, "4 threads x 50 scans: the same facts (%d)",
+	      ok[0] + ok[1] + ok[2] + ok[3]);
+}
+
+int main(void)
+{
+	content_init();
+	test_plain();
+	test_nested();
+	test_encodings();
+	test_charsets();
+	test_html();
+	test_html_edges();
+	test_hosts();
+	test_idn_message();
+	test_attachments();
+	test_zip();
+	test_malformed();
+	test_deep();
+	test_huge();
+	test_bounds();
+	test_threads();
+	content_scan_free(&last); /* NULL: nothing */
+	return check_done();
+}

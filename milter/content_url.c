@@ -1,0 +1,578 @@
+/*
+ * content_url - URL extraction and normalisation (see content_url.h).
+ *
+ * Hosts follow what a browser would connect to (the WHATWG URL standard's
+ * host parser, in the parts a phisher uses): tabs and newlines inside a
+ * link are dropped, "\" is "/", percent-escapes in the host are decoded, a
+ * host whose last label is a number is an IPv4 address in any of its
+ * historic forms (http://3232235777/ is 192.168.1.1), and a Unicode host
+ * goes through UTS #46 to A-labels (libidn2), so a look-alike and its
+ * punycode are one host.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <idn2.h>
+#include <libpsl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "content_url.h"
+
+#define HOST_MAX	253
+#define TEXT_DOMAIN_MAX 255 /* of a link's visible text looked at */
+
+static const psl_ctx_t *psl;
+static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+
+static void psl_load(void)
+{
+	/* The newer of the list built into libpsl and Debian's publicsuffix
+	 * package, which is updated with the distribution. */
+	psl = psl_latest(NULL);
+	if (psl == NULL)
+		psl = psl_builtin();
+}
+
+void content_url_init(void)
+{
+	pthread_once(&psl_once, psl_load);
+}
+
+static int hexval(int c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* One part of a numeric IPv4 host: decimal, 0x hex or 0 octal; -1 if not
+ * a number. */
+static int64_t ipv4_number(const char *s, size_t n)
+{
+	int base = 10;
+	int64_t v = 0;
+
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		base = 16, s += 2, n -= 2;
+	else if (n >= 2 && s[0] == '0')
+		base = 8, s++, n--;
+	if (n > 12)
+		return -1; /* far past 2^32 in any base */
+	for (size_t i = 0; i < n; i++) {
+		int d = hexval((unsigned char)s[i]);
+
+		if (d < 0 || d >= base)
+			return -1;
+		v = v * base + d;
+	}
+	return v;
+}
+
+/* A host whose last label is numeric is an IPv4 address: 1 and the dotted
+ * quad in out; -1 if it is numeric but no valid address; 0 otherwise. */
+static int ipv4_host(const char *host, char out[16])
+{
+	int64_t part[4], last;
+	size_t count = 0, start = 0, len = strlen(host);
+	const char *dot = strrchr(host, '.');
+	const char *tail = dot != NULL ? dot + 1 : host;
+
+	if (ipv4_number(tail, strlen(tail)) < 0)
+		return 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (host[i] != '.' && host[i] != '\0')
+			continue;
+		if (count == 4 || (part[count] = ipv4_number(host + start, i - start)) < 0 ||
+		    i == start)
+			return -1;
+		count++;
+		start = i + 1;
+	}
+	last = part[count - 1];
+	for (size_t i = 0; i + 1 < count; i++)
+		if (part[i] > 255)
+			return -1;
+	if (last >= ((int64_t)1 << (8 * (5 - count))))
+		return -1;
+	for (size_t i = 0; i + 1 < count; i++)
+		last += part[i] << (8 * (3 - i));
+	snprintf(out, 16, "%u.%u.%u.%u", (unsigned)(last >> 24) & 255, (unsigned)(last >> 16) & 255,
+		 (unsigned)(last >> 8) & 255, (unsigned)last & 255);
+	return 1;
+}
+
+static int ascii_only(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* A registered name's letters: LDH, and "_" as some DNS names have it. */
+static int host_chars_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.' && *s != '_')
+			return 0;
+	return 1;
+}
+
+/* The host of a URL, decoded and made canonical, in the arena; NULL if
+ * unusable.  raw is n bytes without brackets for IPv6 (v6 set). */
+static const char *host_canonical(struct arena *a, const char *raw, size_t n, int v6)
+{
+	char buf[HOST_MAX * 3 + 1], quad[16];
+	size_t o = 0;
+
+	if (n == 0 || n > sizeof(buf) - 1)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int h, l;
+
+		if (raw[i] == '%' && i + 2 < n && (h = hexval((unsigned char)raw[i + 1])) >= 0 &&
+		    (l = hexval((unsigned char)raw[i + 2])) >= 0) {
+			buf[o++] = (char)(h * 16 + l);
+			i += 2;
+		} else
+			buf[o++] = raw[i];
+	}
+	buf[o] = '\0';
+	if (memchr(buf, '\0', o) != NULL)
+		return NULL;
+	if (v6) {
+		struct in6_addr in6;
+		char text[INET6_ADDRSTRLEN];
+
+		if (inet_pton(AF_INET6, buf, &in6) != 1 ||
+		    inet_ntop(AF_INET6, &in6, text, sizeof(text)) == NULL)
+			return NULL;
+		return arena_strdup(a, text);
+	}
+	if (!ascii_only(buf)) {
+		char *ace = NULL;
+
+		if (idn2_to_ascii_8z(buf, &ace, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK &&
+		    idn2_to_ascii_8z(buf, &ace, IDN2_TRANSITIONAL | IDN2_NFC_INPUT) != IDN2_OK)
+			return NULL;
+		if (strlen(ace) >= sizeof(buf)) {
+			idn2_free(ace);
+			return NULL;
+		}
+		strcpy(buf, ace);
+		idn2_free(ace);
+	}
+	for (char *p = buf; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (o = strlen(buf); o > 0 && buf[o - 1] == '.'; o--)
+		buf[o - 1] = '\0';
+	switch (ipv4_host(buf, quad)) {
+	case 1:
+		return arena_strdup(a, quad);
+	case -1:
+		return NULL;
+	}
+	if (buf[0] == '\0' || buf[0] == '.' || strstr(buf, "..") != NULL || !host_chars_ok(buf) ||
+	    strlen(buf) > HOST_MAX)
+		return NULL;
+	return arena_strdup(a, buf);
+}
+
+/* The link without tabs and newlines (browsers drop them) and without the
+ * blanks and controls around it; "\" as "/". */
+static size_t link_clean(const char *raw, size_t len, char *out, size_t size)
+{
+	size_t o = 0;
+
+	while (len > 0 && (unsigned char)raw[0] <= ' ')
+		raw++, len--;
+	while (len > 0 && (unsigned char)raw[len - 1] <= ' ')
+		len--;
+	for (size_t i = 0; i < len && o + 1 < size; i++) {
+		if (raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r')
+			continue;
+		out[o++] = raw[i] == '\\' ? '/' : raw[i];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* The scheme and where the authority starts: http and https, "//x" and
+ * "www." (both taken as http). */
+static const char *split_scheme(const char *s, const char **rest_r)
+{
+	if (strncasecmp(s, "http:", 5) == 0 || strncasecmp(s, "https:", 6) == 0) {
+		const char *scheme = (s[4] == ':') ? "http" : "https";
+
+		s += strlen(scheme) + 1;
+		while (*s == '/')
+			s++;
+		*rest_r = s;
+		return scheme;
+	}
+	if (s[0] == '/' && s[1] == '/') {
+		*rest_r = s + 2;
+		return "http";
+	}
+	if (strncasecmp(s, "www.", 4) == 0) {
+		*rest_r = s;
+		return "http";
+	}
+	return NULL;
+}
+
+/* The path, query and fragment as ASCII: blanks, controls, 8-bit bytes
+ * and quotes percent-encoded; cut at the URL size cap. */
+static void path_append(char *out, size_t *o, size_t size, const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (*path == '\0' || *path == '?' || *path == '#')
+		out[(*o)++] = '/';
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0' && *o + 4 < size;
+	     p++) {
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '<' || *p == '>') {
+			out[(*o)++] = '%';
+			out[(*o)++] = hex[*p >> 4];
+			out[(*o)++] = hex[*p & 15];
+		} else
+			out[(*o)++] = (char)*p;
+	}
+	out[*o] = '\0';
+}
+
+/* The authority's userinfo (kept: http://bank@evil/ is how it reads),
+ * host and port. */
+struct authority {
+	const char *user;
+	size_t user_len;
+	const char *host;
+	size_t host_len;
+	int v6;
+	long port; /* -1: none */
+	const char *path;
+};
+
+static int split_authority(const char *s, struct authority *au)
+{
+	size_t end = strcspn(s, "/?#");
+	const char *at = NULL, *host, *colon;
+
+	for (size_t i = 0; i < end; i++)
+		if (s[i] == '@')
+			at = s + i;
+	memset(au, 0, sizeof(*au));
+	au->port = -1;
+	au->path = s + end;
+	host = at != NULL ? at + 1 : s;
+	if (at != NULL)
+		au->user = s, au->user_len = (size_t)(at - s);
+	au->host = host;
+	au->host_len = (size_t)(s + end - host);
+	if (host[0] == '[') {
+		const char *close = memchr(host, ']', au->host_len);
+
+		if (close == NULL)
+			return -1;
+		au->v6 = 1;
+		au->host = host + 1;
+		colon = close + 1 < s + end && close[1] == ':' ? close + 1 : NULL;
+		au->host_len = (size_t)(close - host - 1);
+	} else {
+		colon = memchr(host, ':', au->host_len);
+		if (colon != NULL)
+			au->host_len = (size_t)(colon - host);
+	}
+	if (colon != NULL && colon + 1 < s + end) {
+		char *e;
+
+		au->port = strtol(colon + 1, &e, 10);
+		if (e != s + end || au->port < 0 || au->port > 65535)
+			return -1;
+	}
+	return 0;
+}
+
+int content_url_normalise(struct arena *a, const char *raw, size_t len, const char **url_r,
+			  const char **host_r)
+{
+	char clean[CONTENT_URL_MAX * 2], out[CONTENT_URL_MAX + 1];
+	const char *rest, *scheme, *host;
+	struct authority au;
+	size_t o;
+
+	link_clean(raw, len, clean, sizeof(clean));
+	if ((scheme = split_scheme(clean, &rest)) == NULL || split_authority(rest, &au) < 0 ||
+	    (host = host_canonical(a, au.host, au.host_len, au.v6)) == NULL)
+		return -1;
+	o = (size_t)snprintf(out, sizeof(out), "%s://", scheme);
+	for (size_t i = 0; i < au.user_len && o + 4 < sizeof(out); i++) {
+		unsigned char c = (unsigned char)au.user[i];
+
+		if (c <= ' ' || c >= 0x7f)
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%%%02X", c);
+		else
+			out[o++] = (char)c;
+	}
+	if (au.user != NULL && o + 1 < sizeof(out))
+		out[o++] = '@';
+	o += (size_t)snprintf(out + o, sizeof(out) - o, au.v6 ? "[%s]" : "%s", host);
+	if (au.port >= 0 && au.port != (strcmp(scheme, "https") == 0 ? 443 : 80))
+		o += (size_t)snprintf(out + o, sizeof(out) - o, ":%ld", au.port);
+	if (o >= sizeof(out) - 1)
+		return -1;
+	path_append(out, &o, sizeof(out), au.path);
+	*url_r = arena_strdup(a, out);
+	*host_r = host;
+	return 0;
+}
+
+const char *content_url_domain(struct arena *a, const char *host)
+{
+	const char *d;
+	char quad[16];
+	struct in6_addr in6;
+
+	content_url_init();
+	if (inet_pton(AF_INET6, host, &in6) == 1 || ipv4_host(host, quad) != 0)
+		return NULL;
+	d = psl_registrable_domain(psl, host);
+	(void)a;
+	return d; /* a suffix of host, which lives in the arena */
+}
+
+/* The visible text of a link names a domain when it is a URL, a www.
+ * name, or a name whose top-level label is a real one (so "report.pdf"
+ * or "Click.Here" name none). */
+const char *content_url_text_domain(struct arena *a, const char *text, size_t len)
+{
+	char buf[TEXT_DOMAIN_MAX + 16];
+	const char *url, *host, *tld, *rest;
+	size_t n;
+
+	content_url_init();
+	while (len > 0 && ((unsigned char)text[0] <= ' ' || text[0] == '<' || text[0] == '('))
+		text++, len--;
+	while (len > 0 &&
+	       ((unsigned char)text[len - 1] <= ' ' || strchr(">).,;:!?", text[len - 1])))
+		len--;
+	if (len == 0 || len > TEXT_DOMAIN_MAX)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')
+			return NULL;
+	n = (size_t)snprintf(buf, sizeof(buf), "%.*s", (int)len, text);
+	if (split_scheme(buf, &rest) == NULL) {
+		if (memchr(text, '@', len) != NULL || memchr(text, '.', len) == NULL)
+			return NULL;
+		n = (size_t)snprintf(buf, sizeof(buf), "http://%.*s", (int)len, text);
+	}
+	if (content_url_normalise(a, buf, n, &url, &host) < 0)
+		return NULL;
+	tld = strrchr(host, '.');
+	if (tld == NULL ||
+	    psl_is_public_suffix2(psl, tld + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) == 0)
+		return NULL;
+	return content_url_domain(a, host);
+}
+
+/* ------------------------------------------------------------ collector */
+
+/* A set of strings with a value each: open addressing, doubled at half
+ * load, in the arena. */
+struct strmap {
+	struct slot {
+		const char *key;
+		const void *value;
+	} * slots;
+	size_t size, used;
+};
+
+static uint32_t hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The slot of key: found (key set) or where it goes (key NULL). */
+static struct slot *strmap_slot(struct arena *a, struct strmap *m, const char *key)
+{
+	size_t mask, j;
+
+	if (2 * (m->used + 1) > m->size) {
+		struct slot *old = m->slots;
+		size_t old_size = m->size;
+
+		m->size = old_size ? old_size * 2 : 64;
+		m->slots = arena_alloc(a, m->size * sizeof(*m->slots));
+		for (size_t i = 0; i < old_size; i++) {
+			if (old[i].key == NULL)
+				continue;
+			for (j = hash(old[i].key) & (m->size - 1); m->slots[j].key != NULL;
+			     j = (j + 1) & (m->size - 1))
+				;
+			m->slots[j] = old[i];
+		}
+	}
+	mask = m->size - 1;
+	for (j = hash(key) & mask; m->slots[j].key != NULL; j = (j + 1) & mask)
+		if (strcmp(m->slots[j].key, key) == 0)
+			break;
+	return &m->slots[j];
+}
+
+static void strmap_set(struct strmap *m, struct slot *slot, const char *key, const void *value)
+{
+	slot->key = key;
+	slot->value = value;
+	m->used++;
+}
+
+struct content_urls {
+	struct arena *a;
+	unsigned max;
+	struct content_url *urls;
+	size_t count;
+	struct strmap seen;    /* every distinct URL: its content_url, NULL if over the bound */
+	struct strmap hosts;   /* the listed hosts: their registrable domain ("" for none) */
+	struct strmap domains; /* the listed domains */
+	const char **host_list, **domain_list;
+	size_t host_count, domain_count;
+	size_t skipped;
+	int mismatch;
+};
+
+struct content_urls *content_urls_new(struct arena *a, unsigned max_urls)
+{
+	struct content_urls *u = arena_alloc(a, sizeof(*u));
+
+	u->a = a;
+	u->max = max_urls;
+	return u;
+}
+
+/* A new listed URL: its domain (once per host), the host and domain lists. */
+static struct content_url *url_list(struct content_urls *u, const char *url, const char *host)
+{
+	struct content_url *c;
+	struct slot *h = strmap_slot(u->a, &u->hosts, host), *d;
+
+	if (u->urls == NULL) { /* most messages have no link: nothing until the first */
+		u->urls = arena_alloc(u->a, u->max * sizeof(*u->urls));
+		u->host_list = arena_alloc(u->a, u->max * sizeof(*u->host_list));
+		u->domain_list = arena_alloc(u->a, u->max * sizeof(*u->domain_list));
+	}
+	c = &u->urls[u->count++];
+
+	c->url = url;
+	c->host = host;
+	if (h->key == NULL) {
+		const char *domain = content_url_domain(u->a, host);
+
+		strmap_set(&u->hosts, h, host, domain != NULL ? domain : "");
+		u->host_list[u->host_count++] = host;
+		if (domain != NULL && (d = strmap_slot(u->a, &u->domains, domain))->key == NULL) {
+			strmap_set(&u->domains, d, domain, domain);
+			u->domain_list[u->domain_count++] = domain;
+		}
+	}
+	c->domain = *(const char *)h->value != '\0' ? h->value : NULL;
+	return c;
+}
+
+void content_urls_add(struct content_urls *u, const char *raw, size_t len, int from_html,
+		      const char *text, size_t text_len)
+{
+	const char *url, *host, *text_domain = NULL;
+	struct content_url *c;
+	struct slot *seen;
+
+	if (content_url_normalise(u->a, raw, len, &url, &host) < 0)
+		return;
+	seen = strmap_slot(u->a, &u->seen, url);
+	if (seen->key == NULL) {
+		c = u->count < u->max ? url_list(u, url, host) : NULL;
+		strmap_set(&u->seen, seen, url, c);
+		if (c == NULL)
+			u->skipped++;
+	} else
+		c = (struct content_url *)seen->value;
+	if (c == NULL)
+		return; /* over the bound */
+	c->from_html |= from_html != 0;
+	if (text != NULL && !c->mismatch)
+		text_domain = content_url_text_domain(u->a, text, text_len);
+	if (text_domain != NULL) {
+		c->text_domain = text_domain;
+		c->mismatch = c->domain == NULL || strcmp(c->domain, text_domain) != 0;
+		u->mismatch |= c->mismatch;
+	}
+}
+
+/* The length of the URL character at p (UTF-8 allowed: an IDN host in
+ * text), or 0 where a link ends: blanks, quotes, angle brackets, and the
+ * Unicode blanks and quotation marks text puts around a link. */
+static size_t url_char(const unsigned char *p, size_t n)
+{
+	static const char *const stops[] = {"\xc2\xa0",	    "\xc2\xab",	    "\xc2\xbb",
+					    "\xe2\x80\x98", "\xe2\x80\x99", "\xe2\x80\x9c",
+					    "\xe2\x80\x9d", "\xe3\x80\x80", "\xe3\x80\x82"};
+
+	if (p[0] < 0x80)
+		return p[0] > ' ' && p[0] < 0x7f && strchr("<>\"'`{}|^", p[0]) == NULL;
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		if (n >= strlen(stops[i]) && memcmp(p, stops[i], strlen(stops[i])) == 0)
+			return 0;
+	return 1;
+}
+
+void content_urls_scan_text(struct content_urls *u, const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		size_t end;
+		char c = text[i];
+
+		if (c != 'h' && c != 'H' && c != 'w' && c != 'W')
+			continue;
+		if (i > 0 && (isalnum((unsigned char)text[i - 1]) || text[i - 1] == '.' ||
+			      text[i - 1] == '/' || text[i - 1] == '@'))
+			continue;
+		if (!(len - i >= 7 && strncasecmp(text + i, "http://", 7) == 0) &&
+		    !(len - i >= 8 && strncasecmp(text + i, "https://", 8) == 0) &&
+		    !(len - i >= 5 && strncasecmp(text + i, "www.", 4) == 0))
+			continue;
+		for (end = i; end < len;) {
+			size_t step = url_char((const unsigned char *)text + end, len - end);
+
+			if (step == 0)
+				break;
+			end += step;
+		}
+		while (end > i && strchr(".,;:!?)]", text[end - 1]) != NULL)
+			end--;
+		if (end - i < CONTENT_URL_MAX)
+			content_urls_add(u, text + i, end - i, 0, NULL, 0);
+		i = end;
+	}
+}
+
+void content_urls_finish(struct content_urls *u, struct content_facts *out)
+{
+	out->urls = u->urls;
+	out->url_count = u->count;
+	out->hosts = u->host_list;
+	out->host_count = u->host_count;
+	out->domains = u->domain_list;
+	out->domain_count = u->domain_count;
+	out->link_text_mismatch = u->mismatch;
+	out->skipped_urls = u->skipped;
+}
