@@ -111,6 +111,8 @@ static const struct key keys[] = {
 	/* one site's or one host's (RFC 6177) */
 	{"ratelimit-ipv6-prefix", K_PREFIX6, F(ratelimit_ipv6_prefix), 0, 0, "64"},
 	{"ratelimit-table-size", K_COUNT, F(ratelimit_table_size), 0, 0, "50000"},
+	/* issue 19: the links' domains asked of uribl(zone) lists per message */
+	{"uribl-max-domains", K_COUNT, F(uribl_max_domains), 0, 0, "20"},
 };
 #undef F
 

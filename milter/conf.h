@@ -110,6 +110,8 @@ struct conf {
 	unsigned ratelimit_ipv4_prefix;	   /* bits of an IPv4 client that make its key */
 	unsigned ratelimit_ipv6_prefix;
 	unsigned ratelimit_table_size; /* buckets per limit; a change needs a restart */
+	/* URL block lists (issue 19) */
+	unsigned uribl_max_domains; /* registrable domains asked per message */
 };
 
 /* The store location the configuration means: `history`, or the SQLite
