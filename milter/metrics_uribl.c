@@ -5,9 +5,9 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <strings.h>
 
 #include "metrics_uribl.h"
-#include "uribl.h"
 
 /* Upper bounds of the buckets: domains asked per message (the default cap
  * is 20). */
@@ -19,6 +19,26 @@ static struct {
 	_Atomic uint64_t sum, messages, over_cap, listed;
 } u;
 
+void metrics_uribl_counts(const struct facts *f, size_t *asked_r, size_t *over_r)
+{
+	const char *zone = NULL;
+	size_t asked = 0;
+
+	/* every domain is asked of every uri list: count one list's answers */
+	for (size_t i = 0; i < f->domain_list_count; i++) {
+		const struct domain_listing *l = &f->domain_lists[i];
+
+		if (l->identity != IDENT_URI || l->r.zone == NULL)
+			continue;
+		if (zone == NULL)
+			zone = l->r.zone;
+		if (strcasecmp(zone, l->r.zone) == 0)
+			asked++;
+	}
+	*asked_r = asked;
+	*over_r = asked > 0 && f->content.domain_count > asked ? f->content.domain_count - asked : 0;
+}
+
 static void add(_Atomic uint64_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
@@ -29,7 +49,7 @@ void metrics_uribl_message(const struct facts *f)
 	size_t asked, over, b = 0;
 	int listed = 0;
 
-	uribl_counts(f, &asked, &over);
+	metrics_uribl_counts(f, &asked, &over);
 	while (b < N_URIBL_BUCKETS && asked > uribl_bucket[b])
 		b++;
 	add(&u.buckets[b], 1);

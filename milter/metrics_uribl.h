@@ -9,9 +9,14 @@
 #ifndef AUTHSCORE_METRICS_URIBL_H
 #define AUTHSCORE_METRICS_URIBL_H
 
+#include <stddef.h>
+
 #include "buf.h"
 #include "facts.h"
 
+/* Of one message's facts: the links' domains asked (those of the
+ * IDENT_URI listings of one list) and those left out over the cap. */
+void metrics_uribl_counts(const struct facts *f, size_t *asked_r, size_t *over_r);
 /* One checked message (metrics_message). */
 void metrics_uribl_message(const struct facts *f);
 void metrics_uribl_render(struct buf *b);

@@ -62,23 +62,3 @@ void uribl_cancel(struct uribl_lookup **up)
 	u->count = 0;
 	*up = NULL;
 }
-
-void uribl_counts(const struct facts *f, size_t *asked_r, size_t *over_r)
-{
-	const char *zone = NULL;
-	size_t asked = 0;
-
-	/* every domain is asked of every uri list: count one list's answers */
-	for (size_t i = 0; i < f->domain_list_count; i++) {
-		const struct domain_listing *l = &f->domain_lists[i];
-
-		if (l->identity != IDENT_URI || l->r.zone == NULL)
-			continue;
-		if (zone == NULL)
-			zone = l->r.zone;
-		if (strcasecmp(zone, l->r.zone) == 0)
-			asked++;
-	}
-	*asked_r = asked;
-	*over_r = asked > 0 && f->content.domain_count > asked ? f->content.domain_count - asked : 0;
-}

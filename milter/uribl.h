@@ -34,8 +34,4 @@ struct uribl_lookup *uribl_start(const struct runtime *rt, struct arena *a,
 size_t uribl_collect(struct uribl_lookup *u, struct arena *a, struct facts *f);
 void uribl_cancel(struct uribl_lookup **up);
 
-/* Of one message's facts: the domains asked (those of IDENT_URI listings)
- * and those left out over the cap, for the metrics. */
-void uribl_counts(const struct facts *f, size_t *asked_r, size_t *over_r);
-
 #endif

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "dnsbl.h"
 #include "fake_dns.h"
+#include "metrics_uribl.h"
 #include "rules.h"
 #include "runtime.h"
 #include "uribl.h"
@@ -131,7 +132,7 @@ static void test_round(void)
 	      "uribl(zone) and dbl(zone, uri) read the links' listings");
 	CHECK(!hit(&v, "URI_URIBL") && hit(&v, "URI_URIBL_REFUSED"),
 	      "a refused URIBL answer never scores as a listing, only == blocked");
-	uribl_counts(&f, &asked, &over);
+	metrics_uribl_counts(&f, &asked, &over);
 	CHECK(asked == 5 && over == 0, "metrics: 5 asked, none over the cap");
 	uribl_cancel(&u);
 	CHECK(u == NULL, "uribl_cancel clears the pointer");
@@ -203,8 +204,21 @@ static void test_cap(void)
 	CHECK(listing(&f, "dbl.test", "news19.example") != NULL &&
 		  listing(&f, "dbl.test", "news20.example") == NULL,
 	      "in the order found");
-	uribl_counts(&f, &asked, &over);
+	metrics_uribl_counts(&f, &asked, &over);
 	CHECK(asked == 20 && over == 180, "metrics: 20 asked, 180 over the cap");
+	{
+		struct buf b;
+
+		metrics_uribl_message(&f);
+		buf_init(&b, 8192);
+		metrics_uribl_render(&b);
+		CHECK(strstr(buf_str(&b), "authscore_uribl_domains_bucket{le=\"10\"} 0\n") &&
+			  strstr(buf_str(&b), "authscore_uribl_domains_bucket{le=\"20\"} 1\n") &&
+			  strstr(buf_str(&b), "authscore_uribl_domains_sum 20\n") &&
+			  strstr(buf_str(&b), "authscore_uribl_domains_over_cap_total 180\n"),
+		      "metrics: the message in the le=20 bucket, 180 over the cap");
+		buf_release(&b);
+	}
 	uribl_cancel(&u);
 
 	/* not scanned, no domains, a cap of 0: nothing asked */
