@@ -1094,6 +1094,48 @@ static void test_shipped_helo(const struct ruleset *rs, struct arena *a)
 	}
 }
 
+/* default.rules on the body: a phishing message tags, a refused DBL
+ * answer is only a monitor notice, a plain message hits nothing. */
+static void test_shipped_content(const struct ruleset *rs, struct arena *a)
+{
+	struct facts f = base_facts();
+	struct rules_verdict v;
+	struct domain_listing dl = {IDENT_URI,
+				    {.zone = "dbl.spamhaus.org",
+				     .subject = "evil.example",
+				     .status = DNSBL_LISTED,
+				     .codes = {0x7f000104},
+				     .code_count = 1}};
+
+	f.content = phish_content();
+	f.domain_lists = &dl;
+	f.domain_list_count = 1;
+	rules_evaluate(rs, &f, a, &v);
+	CHECK(hits_contain(&v, "URIBL_DBL_PHISH") && hits_contain(&v, "LINK_TEXT_MISMATCH") &&
+		  hits_contain(&v, "MIME_HTML_ONLY") && hits_contain(&v, "ATTACH_EXECUTABLE") &&
+		  hits_contain(&v, "ATTACH_DOUBLE_EXT") && hits_contain(&v, "ATTACH_ARCHIVE_EXE") &&
+		  !hits_contain(&v, "URIBL_DBL_SPAM") && !hits_contain(&v, "DBL_ABUSED") &&
+		  v.action == RULES_QUARANTINE,
+	      "default.rules: a phishing message with an executable is quarantined (%.1f)",
+	      v.score);
+	dl.r.status = DNSBL_BLOCKED;
+	dl.r.codes[0] = 0x7f0001ff;
+	f.content.link_text_mismatch = f.content.html_only = 0;
+	f.content.double_extension = f.content.archive_executable = 0;
+	f.content.parts = NULL;
+	f.content.part_count = 0;
+	rules_evaluate(rs, &f, a, &v);
+	CHECK(v.hit_count == 0 && v.monitor_count == 1 &&
+		  strcmp(v.monitors[0], "URIBL_DBL_BLOCKED") == 0,
+	      "default.rules: a refused DBL answer scores nothing, the monitor notes it");
+	f.domain_list_count = 0;
+	f.content.urls = NULL;
+	f.content.url_count = 0;
+	rules_evaluate(rs, &f, a, &v);
+	CHECK(v.hit_count == 0 && v.monitor_count == 0,
+	      "default.rules: a plain scanned body hits nothing");
+}
+
 static void test_shipped(void)
 {
 	char *error = NULL, path[1024];
@@ -1173,6 +1215,7 @@ static void test_shipped(void)
 		}
 		f.ratelimit = 0;
 		test_shipped_helo(rs, a);
+		test_shipped_content(rs, a);
 		arena_free(&a);
 		rules_free(&rs);
 	}
