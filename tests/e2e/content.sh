@@ -5,7 +5,7 @@
 # (zones/) about the links' registrable domains.  Prints TAP; root.
 #
 #   phishing   HTML, a login-verify.phish-link.test link whose text says
-#              www.bank.test; phish-link.test is DBL 127.0.1.4 -> rejected
+#              www.example.com; phish-link.test is DBL 127.0.1.4 -> rejected
 #              (PHISH_REJECT), and its tagged twin (no disguise) -> tagged
 #   newsletter text and HTML parts, 200 links to 200 domains: only the first
 #              20 (uribl-max-domains) are asked, late-link.test (listed,
@@ -87,7 +87,9 @@ delivered() {
 metric() { curl -s --max-time 5 "$URL" | awk -v n="$1" '$1 == n { print $2 }'; }
 
 # ------------------------------------------------------- 1. phishing
-html_msg phish "https://login-verify.phish-link.test/acct?u=alice" "https://www.bank.test/"
+# the text names example.com (a real top-level domain: the content check
+# takes only those for a domain), the link goes to phish-link.test
+html_msg phish "https://login-verify.phish-link.test/acct?u=alice" "https://www.example.com/"
 PHISH=$M
 send
 like "$REPLY" '^550 5\.7\.1 .*phishing link refused' "phishing: rejected by PHISH_REJECT (550 5.7.1)" ||
@@ -132,7 +134,8 @@ is "$(grep -cE "$blocked_re" "$LOG")" 1 "refused DBL answer: ignored and logged 
 
 # ----------------------------------------------------- 4. authscore test
 out=$(authscore_test --ip 203.0.113.10 --helo client.authscore.test --mail-from user@pass.authscore.test <"$PHISH" 2>&1)
-like "$out" 'body: 1 part\(s\), 1 link\(s\)' "authscore test: the body's facts" || diag "$out"
+like "$out" 'body: 1 part\(s\), 2 link\(s\)[^\n]*, HTML only, a link.s text names another domain' \
+	"authscore test: the body's facts (the link and the URL its text shows)" || diag "$out"
 like "$out" 'uribl\(dbl\.spamhaus\.org\) about phish-link\.test: listed 127\.0\.1\.4' "authscore test: the link's DBL answer"
 like "$out" 'action: reject 550 5\.7\.1 phishing link refused' "authscore test: the same verdict as the daemon"
 
