@@ -811,11 +811,8 @@ static const char *policy_or_null(enum dmarc_policy p)
 }
 
 static const char *const identity_names[] = {
-    [IDENT_MAIL_FROM] = "mail_from",
-    [IDENT_FROM] = "from",
-    [IDENT_HELO] = "helo",
-    [IDENT_DKIM] = "dkim",
-    [IDENT_URI] = "uri",
+    [IDENT_MAIL_FROM] = "mail_from", [IDENT_FROM] = "from", [IDENT_HELO] = "helo",
+    [IDENT_DKIM] = "dkim",	     [IDENT_URI] = "uri",
 };
 
 static void facts_spf(struct jw *w, const char *key, const struct spf_outcome *o)
@@ -975,8 +972,8 @@ static void facts_content_parts(struct jw *w, const struct content_facts *c)
 
 static void facts_content(struct jw *w, const struct content_facts *c)
 {
-	size_t parts = c->part_count < RECORD_FACTS_MAX_PARTS ? c->part_count
-							     : RECORD_FACTS_MAX_PARTS;
+	size_t parts =
+	    c->part_count < RECORD_FACTS_MAX_PARTS ? c->part_count : RECORD_FACTS_MAX_PARTS;
 
 	if (!c->scanned)
 		return;

@@ -113,11 +113,8 @@ static const char *identity_n(int v)
 {
 	/* the names record.c writes */
 	static const char *const names[] = {
-	    [IDENT_MAIL_FROM] = "mail_from",
-	    [IDENT_FROM] = "from",
-	    [IDENT_HELO] = "helo",
-	    [IDENT_DKIM] = "dkim",
-	    [IDENT_URI] = "uri",
+	    [IDENT_MAIL_FROM] = "mail_from", [IDENT_FROM] = "from", [IDENT_HELO] = "helo",
+	    [IDENT_DKIM] = "dkim",	     [IDENT_URI] = "uri",
 	};
 
 	return names[v];

@@ -36,7 +36,8 @@ void metrics_uribl_counts(const struct facts *f, size_t *asked_r, size_t *over_r
 			asked++;
 	}
 	*asked_r = asked;
-	*over_r = asked > 0 && f->content.domain_count > asked ? f->content.domain_count - asked : 0;
+	*over_r =
+	    asked > 0 && f->content.domain_count > asked ? f->content.domain_count - asked : 0;
 }
 
 static void add(_Atomic uint64_t *c, uint64_t n)

@@ -31,9 +31,10 @@ static void parts_lines(FILE *out, const struct content_facts *c)
 
 		fprintf(out, "  part %zu: %s%s%s%s, %zu bytes%s%s%s\n", i + 1,
 			p->type != NULL ? p->type : "?", p->sniffed != NULL ? " (looks like " : "",
-			p->sniffed != NULL ? p->sniffed : "", p->sniffed != NULL ? ")" : "", p->size,
-			p->filename != NULL ? ", name " : "", p->filename != NULL ? p->filename : "",
-			p->in_archive ? " (inside an archive)"
+			p->sniffed != NULL ? p->sniffed : "", p->sniffed != NULL ? ")" : "",
+			p->size, p->filename != NULL ? ", name " : "",
+			p->filename != NULL ? p->filename : "",
+			p->in_archive	? " (inside an archive)"
 			: p->attachment ? " (attachment)"
 					: "");
 	}
@@ -66,7 +67,8 @@ void history_explain_content(FILE *out, const struct facts *f)
 			continue;
 		fprintf(out, "  uribl(%s) about %s: %s", r->zone != NULL ? r->zone : "?",
 			r->subject != NULL ? r->subject : "?",
-			r->status == DNSBL_NOT_LISTED ? "not listed" : dnsbl_status_name(r->status));
+			r->status == DNSBL_NOT_LISTED ? "not listed"
+						      : dnsbl_status_name(r->status));
 		for (size_t k = 0; k < r->code_count && k < DNSBL_MAX_CODES; k++)
 			fprintf(out, "%s%u.%u.%u.%u", k == 0 ? " " : ",", r->codes[k] >> 24,
 				r->codes[k] >> 16 & 255, r->codes[k] >> 8 & 255, r->codes[k] & 255);

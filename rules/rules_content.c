@@ -64,9 +64,10 @@ static const char *content_string(const struct content_facts *c, const struct ru
 	case FACT_URI_DOMAIN:
 		while (*i < c->domain_count + c->host_count) {
 			size_t k = (*i)++;
-			const char *d = k < c->domain_count
-					    ? (c->domains != NULL ? c->domains[k] : NULL)
-					    : (c->hosts != NULL ? c->hosts[k - c->domain_count] : NULL);
+			const char *d =
+			    k < c->domain_count
+				? (c->domains != NULL ? c->domains[k] : NULL)
+				: (c->hosts != NULL ? c->hosts[k - c->domain_count] : NULL);
 
 			if (d != NULL)
 				return d;

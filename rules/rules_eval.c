@@ -69,7 +69,6 @@ static int re_match_len(struct eval *e, const struct rule_test *t, const char *s
 
 /* ---- value kinds ---- */
 
-
 static int enum_value(const struct facts *f, enum rule_fact fact)
 {
 	switch (fact) {

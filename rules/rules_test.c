@@ -815,10 +815,10 @@ static void test_content(void)
 	HIT("attachment-name =~ /\\.exe$/i", &f);
 	HIT("attachment-name == run.scr", &f); /* an archive member */
 	MISS("attachment-name =~ /^$/", &f);
-	HIT("attachment-type =~ /dosexec/", &f); /* sniffed */
+	HIT("attachment-type =~ /dosexec/", &f);       /* sniffed */
 	HIT("attachment-type == application/pdf", &f); /* declared */
-	MISS("attachment-type =~ /^text\\//", &f); /* the body part is no attachment */
-	HIT("mime-parts > 5", &f); /* 4 kept, 2 over the bounds */
+	MISS("attachment-type =~ /^text\\//", &f);     /* the body part is no attachment */
+	HIT("mime-parts > 5", &f);		       /* 4 kept, 2 over the bounds */
 	MISS("mime-parts > 6", &f);
 	HIT("mime-parts in (1-3, 6)", &f);
 	HIT("html-only and link-text-mismatch", &f);

@@ -3,10 +3,9 @@
  *
  * The input is a rules file; when it parses, it is evaluated against a few
  * fixed, busy struct facts (lists listed and blocked, DKIM signatures,
- * headers, a scanned body with a listed link), so the evaluator sees whatever the parser accepts.  Includes
- * are resolved against the working directory (run-fuzz.sh runs it in an
- * empty one).  Built by tests/fuzz/run-fuzz.sh with clang
- * -fsanitize=fuzzer,address,undefined.
+ * headers, a scanned body with a listed link), so the evaluator sees whatever the parser accepts.
+ * Includes are resolved against the working directory (run-fuzz.sh runs it in an empty one).  Built
+ * by tests/fuzz/run-fuzz.sh with clang -fsanitize=fuzzer,address,undefined.
  */
 #include "config.h"
 
@@ -41,12 +40,15 @@ static void facts_busy(struct facts *f)
 	static const char text[] = "your account is suspended\0hidden";
 	static const struct content_part parts[2] = {
 	    {.type = "text/html"},
-	    {.type = "application/zip", .sniffed = "application/zip", .filename = "a.pdf.exe",
+	    {.type = "application/zip",
+	     .sniffed = "application/zip",
+	     .filename = "a.pdf.exe",
 	     .attachment = 1},
 	};
-	static const struct content_url urls[1] = {
-	    {.url = "https://login-verify.evil.example/", .host = "login-verify.evil.example",
-	     .domain = "evil.example", .mismatch = 1}};
+	static const struct content_url urls[1] = {{.url = "https://login-verify.evil.example/",
+						    .host = "login-verify.evil.example",
+						    .domain = "evil.example",
+						    .mismatch = 1}};
 	static const char *const hosts[1] = {"login-verify.evil.example"};
 	static const char *const domains[1] = {"evil.example"};
 	static struct dkim_sig sigs[2] = {{.result = DKIM_PASS, .domain = "example.com"},
