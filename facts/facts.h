@@ -31,8 +31,10 @@ struct header_field {
 	const char *value; /* unfolded as received, leading blanks removed */
 };
 
-/* A domain-list answer, and which identity's domain was asked. */
-enum facts_identity { IDENT_MAIL_FROM, IDENT_FROM, IDENT_HELO, IDENT_DKIM };
+/* A domain-list answer, and which identity's domain was asked.  IDENT_URI:
+ * a registrable domain of the body's links (uribl(zone) in the rules),
+ * asked at end of message after the content facts are filled. */
+enum facts_identity { IDENT_MAIL_FROM, IDENT_FROM, IDENT_HELO, IDENT_DKIM, IDENT_URI };
 struct domain_listing {
 	enum facts_identity identity;
 	struct dnsbl_result r;

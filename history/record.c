@@ -22,6 +22,7 @@
 #include "json.h"
 #include "mem.h"
 #include "record.h"
+#include "record_facts.h"
 #include "record_int.h"
 
 /* record_from_facts truncates every string at these lengths, so that any
@@ -810,10 +811,8 @@ static const char *policy_or_null(enum dmarc_policy p)
 }
 
 static const char *const identity_names[] = {
-    [IDENT_MAIL_FROM] = "mail_from",
-    [IDENT_FROM] = "from",
-    [IDENT_HELO] = "helo",
-    [IDENT_DKIM] = "dkim",
+    [IDENT_MAIL_FROM] = "mail_from", [IDENT_FROM] = "from", [IDENT_HELO] = "helo",
+    [IDENT_DKIM] = "dkim",	     [IDENT_URI] = "uri",
 };
 
 static void facts_spf(struct jw *w, const char *key, const struct spf_outcome *o)
@@ -862,11 +861,11 @@ static void facts_names(struct jw *w, const char *key, const char **names, size_
 static void facts_lists(struct jw *w, const struct facts *f)
 {
 	jw_open(w, "ip_lists", '[');
-	for (size_t i = 0; i < f->ip_list_count; i++)
+	for (size_t i = 0; i < f->ip_list_count && i < RECORD_FACTS_MAX_LISTS; i++)
 		facts_list(w, &f->ip_lists[i], NULL);
 	jw_close(w, ']');
 	jw_open(w, "domain_lists", '[');
-	for (size_t i = 0; i < f->domain_list_count; i++) {
+	for (size_t i = 0; i < f->domain_list_count && i < RECORD_FACTS_MAX_LISTS; i++) {
 		unsigned id = f->domain_lists[i].identity;
 
 		facts_list(w, &f->domain_lists[i].r,
@@ -933,6 +932,76 @@ static void facts_dmarc(struct jw *w, const struct dmarc_outcome *d)
 	jw_close(w, '}');
 }
 
+/* The body (issue 19): what replay needs and explain shows, never the text
+ * or the URLs themselves (they may carry a recipient's tokens): the parts
+ * (types, file names, sizes), the links' hosts and registrable domains,
+ * the counts and the boolean facts; each array capped (record_facts.h). */
+static void facts_content_strs(struct jw *w, const char *key, const char *const *s, size_t n)
+{
+	jw_open(w, key, '[');
+	for (size_t i = 0; s != NULL && i < n && i < RECORD_FACTS_MAX_HOSTS; i++)
+		jw_str(w, NULL, s[i] != NULL ? s[i] : "", FACTS_STR_MAX);
+	jw_close(w, ']');
+}
+
+static void facts_content_parts(struct jw *w, const struct content_facts *c)
+{
+	jw_open(w, "parts", '[');
+	for (size_t i = 0; c->parts != NULL && i < c->part_count && i < RECORD_FACTS_MAX_PARTS;
+	     i++) {
+		const struct content_part *p = &c->parts[i];
+
+		jw_open(w, NULL, '{');
+		jw_str(w, "type", p->type, FACTS_STR_MAX);
+		jw_str(w, "sniffed", p->sniffed, FACTS_STR_MAX);
+		jw_str(w, "charset", p->charset, FACTS_STR_MAX);
+		jw_str(w, "encoding", p->encoding, FACTS_STR_MAX);
+		jw_str(w, "filename", p->filename, FACTS_STR_MAX);
+		jw_i64(w, "size", (long long)p->size);
+		jw_i64(w, "depth", p->depth);
+		jw_open(w, "flags", '[');
+		if (p->attachment)
+			jw_str(w, NULL, "attachment", SIZE_MAX);
+		if (p->in_archive)
+			jw_str(w, NULL, "in_archive", SIZE_MAX);
+		jw_close(w, ']');
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+}
+
+static void facts_content(struct jw *w, const struct content_facts *c)
+{
+	size_t parts =
+	    c->part_count < RECORD_FACTS_MAX_PARTS ? c->part_count : RECORD_FACTS_MAX_PARTS;
+
+	if (!c->scanned)
+		return;
+	jw_open(w, "content", '{');
+	jw_i64(w, "scanned", 1);
+	jw_i64(w, "text_len", (long long)c->text_len);
+	jw_i64(w, "raw_len", (long long)c->raw_len);
+	facts_content_parts(w, c);
+	jw_i64(w, "url_count", (long long)c->url_count);
+	facts_content_strs(w, "hosts", c->hosts, c->host_count);
+	facts_content_strs(w, "domains", c->domains, c->domain_count);
+	jw_open(w, "flags", '[');
+	if (c->html_only)
+		jw_str(w, NULL, "html_only", SIZE_MAX);
+	if (c->link_text_mismatch)
+		jw_str(w, NULL, "link_text_mismatch", SIZE_MAX);
+	if (c->double_extension)
+		jw_str(w, NULL, "double_extension", SIZE_MAX);
+	if (c->archive_executable)
+		jw_str(w, NULL, "archive_executable", SIZE_MAX);
+	jw_close(w, ']');
+	/* parts past the record's cap are counted as skipped: mime-parts stays right */
+	jw_i64(w, "skipped_parts", (long long)(c->skipped_parts + (c->part_count - parts)));
+	jw_i64(w, "skipped_urls", (long long)c->skipped_urls);
+	jw_i64(w, "skipped_text_bytes", (long long)c->skipped_text_bytes);
+	jw_close(w, '}');
+}
+
 /* Everything a rules replay reads from struct facts except header contents
  * (the header count and sizes are kept). */
 static const char *facts_encode(const struct facts *f, struct arena *a)
@@ -988,6 +1057,7 @@ static const char *facts_encode(const struct facts *f, struct arena *a)
 	facts_dmarc_record(&w, &f->dmarc_record);
 	facts_dmarc(&w, &f->dmarc);
 	jw_str(&w, "dmarc_override", f->dmarc_override, FACTS_STR_MAX);
+	facts_content(&w, &f->content);
 	jw_dbl(&w, "score", f->score);
 	facts_names(&w, "rules_hit", f->rules_hit, f->rules_hit_count, SIZE_MAX);
 	facts_names(&w, "monitors_hit", f->monitors_hit, f->monitors_hit_count, SIZE_MAX);

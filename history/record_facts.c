@@ -39,6 +39,7 @@ enum fd_kind {
 	FD_ALLOW,   /* the list's allow flag, in a struct dnsbl_list of our own */
 	FD_FLAGS,   /* unsigned bits: a set of an enum's names (struct fd_enum) */
 	FD_IGNORED, /* written for humans, derived on decode */
+	FD_BITS,    /* bit-fields, written as a set of names (struct fd_bits) */
 };
 
 #define NO_COUNT SIZE_MAX
@@ -46,6 +47,13 @@ enum fd_kind {
 struct fd_enum {
 	const char *(*name)(int v);
 	int count;
+};
+
+/* Bit-fields have no offsetof: a set of names and a setter per struct. */
+struct fd_bits {
+	const char *const *names;
+	int count;
+	void (*set)(char *base, int bit);
 };
 
 struct fd_table;
@@ -105,10 +113,8 @@ static const char *identity_n(int v)
 {
 	/* the names record.c writes */
 	static const char *const names[] = {
-	    [IDENT_MAIL_FROM] = "mail_from",
-	    [IDENT_FROM] = "from",
-	    [IDENT_HELO] = "helo",
-	    [IDENT_DKIM] = "dkim",
+	    [IDENT_MAIL_FROM] = "mail_from", [IDENT_FROM] = "from", [IDENT_HELO] = "helo",
+	    [IDENT_DKIM] = "dkim",	     [IDENT_URI] = "uri",
 	};
 
 	return names[v];
@@ -121,7 +127,7 @@ static const struct fd_enum dmarc_results = {dmarc_result_n, DMARC_PERMERROR + 1
 static const struct fd_enum dmarc_policies = {dmarc_policy_n, DMARC_POLICY_REJECT + 1};
 static const struct fd_enum iprev_results = {iprev_result_n, IPREV_PERMERROR + 1};
 static const struct fd_enum dnsbl_statuses = {dnsbl_status_n, DNSBL_ERROR + 1};
-static const struct fd_enum identities = {identity_n, IDENT_DKIM + 1};
+static const struct fd_enum identities = {identity_n, IDENT_URI + 1};
 static const char *ratelimit_kind_n(int v)
 {
 	return ratelimit_kind_name((enum ratelimit_kind)v);
@@ -231,6 +237,74 @@ static const struct fd_field dmarc_rows[] = {
     STR("reason", struct dmarc_outcome, reason),
 };
 
+/* The body (issue 19): parts, links' hosts and domains, counts, flags. */
+static const char *const part_flag_names[] = {"attachment", "in_archive"};
+static void part_flag_set(char *base, int bit)
+{
+	struct content_part *p = (struct content_part *)base;
+
+	if (bit == 0)
+		p->attachment = 1;
+	else
+		p->in_archive = 1;
+}
+static const struct fd_bits part_flags = {part_flag_names, 2, part_flag_set};
+
+static const char *const content_flag_names[] = {"html_only", "link_text_mismatch",
+						 "double_extension", "archive_executable"};
+static void content_flag_set(char *base, int bit)
+{
+	struct content_facts *c = (struct content_facts *)base;
+
+	switch (bit) {
+	case 0:
+		c->html_only = 1;
+		break;
+	case 1:
+		c->link_text_mismatch = 1;
+		break;
+	case 2:
+		c->double_extension = 1;
+		break;
+	default:
+		c->archive_executable = 1;
+		break;
+	}
+}
+static const struct fd_bits content_flags = {content_flag_names, 4, content_flag_set};
+
+static const struct fd_field part_rows[] = {
+    STR("type", struct content_part, type),
+    STR("sniffed", struct content_part, sniffed),
+    STR("charset", struct content_part, charset),
+    STR("encoding", struct content_part, encoding),
+    STR("filename", struct content_part, filename),
+    SIZE("size", struct content_part, size),
+    UINT("depth", struct content_part, depth),
+    {"flags", FD_BITS, 0, 0, 0, &part_flags, NO_COUNT},
+};
+static const struct fd_table part_table = TABLE(part_rows, struct content_part);
+
+#define C struct content_facts
+static const struct fd_field content_rows[] = {
+    INT("scanned", C, scanned, 0, 1),
+    SIZE("text_len", C, text_len),
+    SIZE("raw_len", C, raw_len),
+    {"parts", FD_ARR, offsetof(C, parts), 0, RECORD_FACTS_MAX_PARTS, &part_table,
+     offsetof(C, part_count)},
+    SIZE("url_count", C, url_count),
+    {"hosts", FD_STRS, offsetof(C, hosts), 0, RECORD_FACTS_MAX_HOSTS, NULL,
+     offsetof(C, host_count)},
+    {"domains", FD_STRS, offsetof(C, domains), 0, RECORD_FACTS_MAX_HOSTS, NULL,
+     offsetof(C, domain_count)},
+    {"flags", FD_BITS, 0, 0, 0, &content_flags, NO_COUNT},
+    SIZE("skipped_parts", C, skipped_parts),
+    SIZE("skipped_urls", C, skipped_urls),
+    SIZE("skipped_text_bytes", C, skipped_text_bytes),
+};
+#undef C
+static const struct fd_table content_table = TABLE(content_rows, struct content_facts);
+
 static const struct fd_table ip_list_table = TABLE(ip_list_rows, struct dnsbl_result);
 static const struct fd_table domain_list_table = TABLE(domain_list_rows, struct domain_listing);
 static const struct fd_table iprev_table = TABLE(iprev_rows, struct iprev_outcome);
@@ -278,6 +352,7 @@ static const struct fd_field facts_rows[] = {
     OBJ("dmarc_record", F, dmarc_record, dmarc_record_table),
     OBJ("dmarc", F, dmarc, dmarc_table),
     STR("dmarc_override", F, dmarc_override),
+    OBJ("content", F, content, content_table),
     {"score", FD_DBL, offsetof(F, score), 0, 0, NULL, NO_COUNT},
     {"rules_hit", FD_STRS, offsetof(F, rules_hit), 0, RECORD_FACTS_MAX_NAMES, NULL,
      offsetof(F, rules_hit_count)},
@@ -508,6 +583,28 @@ static int decode_flags(struct fd *d, const struct fd_field *f, const struct jva
 	return 0;
 }
 
+static int decode_bits(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
+{
+	const struct fd_bits *e = f->sub;
+	unsigned seen = 0;
+
+	if (v->type != J_ARR || v->count > (size_t)e->count)
+		return fail(d, "a set of flags is not an array or too long");
+	for (const struct jval *k = v->kids; k != NULL; k = k->next) {
+		int i = 0;
+
+		if (k->type != J_STR)
+			return fail(d, "a flag in a set is not a string");
+		while (i < e->count && strcmp(e->names[i], k->str) != 0)
+			i++;
+		if (i == e->count || (seen & (1u << i)) != 0)
+			return fail(d, "a set has an unknown or repeated flag");
+		seen |= 1u << i;
+		e->set(base, i);
+	}
+	return 0;
+}
+
 static int decode_ignored(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)
 {
 	(void)d, (void)f, (void)v, (void)base;
@@ -519,7 +616,7 @@ static fd_decoder *const decoders[] = {
     [FD_UINT] = decode_uint,   [FD_SIZE] = decode_size,	      [FD_DBL] = decode_dbl,
     [FD_ENUM] = decode_enum,   [FD_OBJ] = decode_obj,	      [FD_ARR] = decode_arr,
     [FD_STRS] = decode_strs,   [FD_CODES] = decode_codes,     [FD_ALLOW] = decode_allow,
-    [FD_FLAGS] = decode_flags, [FD_IGNORED] = decode_ignored,
+    [FD_FLAGS] = decode_flags, [FD_IGNORED] = decode_ignored, [FD_BITS] = decode_bits,
 };
 
 static int decode_field(struct fd *d, const struct fd_field *f, const struct jval *v, char *base)

@@ -11,7 +11,11 @@
  * members it does not know, so that records written by a newer milter still
  * replay.  Header contents are never stored: headers is NULL (header_count
  * is kept), and rules that read headers cannot be replayed (rules.h,
- * rules_evaluate_except).  All strings and arrays live in the arena.
+ * rules_evaluate_except).  Nor is the body's text or its URLs: content has
+ * its parts, the links' hosts and domains, counts and flags, with text,
+ * raw and urls NULL (the body, rawbody and uri rules are not replayable).
+ * A record without "content" (older, or body not scanned) decodes with
+ * content.scanned 0.  All strings and arrays live in the arena.
  * Pure; thread-safe.
  */
 #ifndef AUTHSCORE_RECORD_FACTS_H
@@ -23,9 +27,11 @@
 #include "facts.h"
 #include "record.h"
 
-#define RECORD_FACTS_MAX_LISTS 64   /* ip_lists, domain_lists */
+#define RECORD_FACTS_MAX_LISTS 256  /* ip_lists, domain_lists (20 links' domains x lists) */
 #define RECORD_FACTS_MAX_DKIM  64   /* dkim signatures */
 #define RECORD_FACTS_MAX_NAMES 4096 /* rules_hit, monitors_hit */
+#define RECORD_FACTS_MAX_PARTS 64   /* content.parts (more are counted as skipped) */
+#define RECORD_FACTS_MAX_HOSTS 256  /* content.hosts, content.domains */
 
 /* Returns 0 with *out filled, or -1 with *error_r (static) saying why. */
 int record_facts_decode(const char *json, size_t len, struct arena *a, struct facts *out,

@@ -125,6 +125,8 @@ static const struct key keys[] = {
 	{"content-max-parts", K_COUNT, F(content_max_parts), 0, 0, "100"},
 	{"content-max-depth", K_COUNT, F(content_max_depth), 0, 0, "20"},
 	{"content-max-urls", K_COUNT, F(content_max_urls), 0, 0, "200"},
+	/* issue 19: the links' domains asked of uribl(zone) lists per message */
+	{"uribl-max-domains", K_COUNT, F(uribl_max_domains), 0, 0, "20"},
 };
 #undef F
 

@@ -138,6 +138,8 @@ struct conf {
 	size_t content_max_bytes; /* MIME header fields and body kept for the parse */
 	size_t content_max_text;  /* decoded text (and rawbody) kept */
 	unsigned content_max_parts, content_max_depth, content_max_urls;
+	/* URL block lists (issue 19) */
+	unsigned uribl_max_domains; /* registrable domains asked per message */
 };
 
 /* The store location the configuration means: `history`, or the SQLite

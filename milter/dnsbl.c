@@ -61,6 +61,10 @@ static const struct {
     {"dnswl.org", IP4(127, 0, 0, 255)}, /* list.dnswl.org: over the free query limit */
     {"uribl.com", IP4(127, 0, 0, 1)},	/* URIBL: query refused */
     {"surbl.org", IP4(127, 0, 0, 1)},	/* SURBL: access blocked */
+    /* Spamhaus DBL (and its DQS zone): "IP queries prohibited", the answer
+     * to a name that is an address */
+    {"dbl.spamhaus.org", IP4(127, 0, 1, 255)},
+    {"dbl.dq.spamhaus.net", IP4(127, 0, 1, 255)},
 };
 
 /* Spamhaus: .252 typing error in the zone name (DQS key), .254 query through

@@ -56,7 +56,7 @@ int dnsbl_ip_name(const struct addr *client, const char *zone, char *out, size_t
 /* The refusal codes assumed for a zone that configures none: 127.255.255.252
  * to 255 for every list (Spamhaus's, which no list uses as a listing), plus
  * those of well-known lists (list.dnswl.org 127.0.0.255, multi.uribl.com
- * and multi.surbl.org 127.0.0.1).  Returns how many were written. */
+ * and multi.surbl.org 127.0.0.1, dbl.spamhaus.org 127.0.1.255).  Returns how many were written. */
 size_t dnsbl_default_blocked(const char *zone, uint32_t *out, size_t max);
 /* Blocked and out-of-range answers are logged once per list per interval
  * (default 600 s); thread-safe. */

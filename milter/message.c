@@ -29,6 +29,7 @@
 #include "rules.h"
 #include "store.h"
 #include "summary.h"
+#include "uribl.h"
 
 #define FIELD_MAX 998 /* RFC 5322 §2.1.1 line limit bounds what we keep of a value */
 #define ORG_LOOKUPS_MAX 6 /* identifier domains whose Organizational Domain we discover */
@@ -62,6 +63,7 @@ struct message {
 	size_t org_count;
 	struct domain_lookup *lists[2 + ORG_LOOKUPS_MAX]; /* domain lists: MAIL FROM, From, d= */
 	size_t list_count;
+	struct uribl_lookup *uribl; /* the links' domains, started at end of message */
 	struct timespec started;
 	unsigned ar_seen; /* Authentication-Results headers so far */
 	unsigned *ar_ours;
@@ -660,6 +662,10 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	content_scan_finish(m->content, &f->content); /* its text lives until message_free */
 	m->content_us = us_since(&t0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* The links' domains are known once the body's facts are filled
+	 * (content_scan_finish comes before this): their lists are asked now,
+	 * so they run while the other checks are collected. */
+	m->uribl = uribl_start(s->rt, m->arena, &f->content, conf->uribl_max_domains);
 	if (s->helo != NULL)
 		f->spf_helo = *session_helo_spf(s);
 	if (m->mfrom_check != NULL) {
@@ -671,6 +677,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	session_reputation(s, m->arena, f);
 	for (size_t i = 0; i < m->list_count; i++)
 		domain_lookup_collect(m->lists[i], m->arena, f);
+	uribl_collect(m->uribl, m->arena, f);
 	m->dns_wait_us = us_since(&t0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rules_evaluate(s->rt->rules, f, m->arena, &rv);
@@ -751,6 +758,7 @@ void message_free(struct message **mp)
 	dmarc_discover_cancel(&m->policy);
 	for (size_t i = 0; i < m->list_count; i++)
 		domain_lookup_cancel(m->lists[i]);
+	uribl_cancel(&m->uribl);
 	for (size_t i = 0; i < m->org_count; i++)
 		dmarc_discover_cancel(&m->org[i].discovery);
 	a = m->arena;

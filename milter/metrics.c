@@ -17,6 +17,7 @@
 #include "json.h"
 #include "mem.h"
 #include "metrics.h"
+#include "metrics_uribl.h"
 
 #define NAME_MAX_LEN 255 /* a DNS name; longer rule names go to "_other" */
 #define OTHER	     METRICS_NAMES_MAX
@@ -228,6 +229,7 @@ void metrics_message(const struct facts *f, const struct verdict *v)
 		add(&monitors_tab.count[names_row(&monitors_tab, f->monitors_hit[i])][C_HITS], 1);
 	if (f->content.scanned)
 		content_count(&f->content);
+	metrics_uribl_message(f);
 }
 
 void metrics_observe(enum metrics_phase phase, uint64_t usec)
@@ -562,6 +564,7 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 	render_dns(b);
 	render_phases(b);
 	render_content(b);
+	metrics_uribl_render(b);
 	family(b, "authscore_config_reloads_total", "counter", "Successful configuration reloads");
 	sample(b, "authscore_config_reloads_total", NULL, NULL, get(&m.reloads));
 	family(b, "authscore_config_reload_failures_total", "counter",

@@ -449,10 +449,11 @@ static void explain_client_checks(FILE *out, const struct facts *f)
 		explain_list(out, &f->ip_lists[i], NULL);
 	for (size_t i = 0; i < f->domain_list_count; i++) {
 		static const char *const ids[] = {"MAIL FROM domain", "From domain", "HELO name",
-						  "DKIM domain"};
+						  "DKIM domain", "link domain"};
 		unsigned id = f->domain_lists[i].identity;
 
-		explain_list(out, &f->domain_lists[i].r, id < 4 ? ids[id] : NULL);
+		explain_list(out, &f->domain_lists[i].r,
+			     id < sizeof(ids) / sizeof(ids[0]) ? ids[id] : NULL);
 	}
 }
 
@@ -485,8 +486,9 @@ static void explain_rules(FILE *out, const struct history_rules *hr, const unsig
 
 			rules_rule(hr->rs, i, &rr);
 			fprintf(out, "%s%s",
-				k++ == 0 ? "  read header contents, which are not stored "
-					   "(counted as they fired when the message came): "
+				k++ == 0 ? "  read header or body contents (header, body, rawbody, "
+					   "uri), which are not stored (counted as they fired when "
+					   "the message came): "
 					 : ", ",
 				rr.name);
 			nskip++;
@@ -513,6 +515,7 @@ static void explain_text(FILE *out, const struct history_rules *hr, const unsign
 	explain_dkim(out, f);
 	explain_dmarc(out, f);
 	explain_client_checks(out, f);
+	history_explain_content(out, f);
 	explain_rules(out, hr, skip, r, e);
 	fprintf(out, "thresholds:");
 	for (enum rules_action t = RULES_TAG; t <= RULES_REJECT; t++) {
@@ -802,8 +805,9 @@ static void replay_print_coverage(const struct history_replay *rp, FILE *out)
 		nskip += rp->skip_next[i];
 	if (nskip > 0) {
 		fprintf(out,
-			"  rules that read header contents (not stored, so not replayable: each "
-			"counts as it fired when the message came):");
+			"  rules that read header or body contents (header, body, rawbody, uri: "
+			"not stored, so not replayable: each counts as it fired when the message "
+			"came):");
 		for (size_t i = 0; i < rp->nrules; i++)
 			if (rp->skip_next[i]) {
 				struct rules_rule rr;

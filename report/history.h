@@ -7,7 +7,7 @@
  * Every function here works on records handed to it (store_each gives
  * them), never on DNS or mail: stored facts are decoded with
  * record_facts_decode() and scored with rules_evaluate_except(), the rules
- * that read header contents (never stored) fixed to what they did when the
+ * that read header or body contents (never stored) fixed to what they did when the
  * message came (their names among the stored hits), then the
  * configuration's actions are applied by verdict_decide() as in the daemon.  A replay or stats
  * accumulator is malloc'd, fed one record at a time (constant memory per record: a scratch arena
@@ -69,6 +69,10 @@ void history_stats_free(struct history_stats **stp);
 int history_domain_match(const struct history_record *r, const char *domain);
 
 /* `authscore explain | replay | stats ...`: argv[0] is the command. */
+/* The body's facts and the URL block lists' answers, in words
+ * (history_content.c): explain's and `authscore test`'s. */
+void history_explain_content(FILE *out, const struct facts *f);
+
 int history_cmd_main(int argc, char **argv);
 
 #endif

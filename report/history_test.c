@@ -352,7 +352,8 @@ static void test_replay_stats_explain(void)
 	      "Q4BOTH listed, quarantine -> reject");
 	CHECK(strstr(text, "Q1CLEAN") == NULL && strstr(text, "Q2SOFT") == NULL,
 	      "messages that do not change are not listed");
-	CHECK(strstr(text, "rules that read header contents (not stored, so not replayable") !=
+	CHECK(strstr(text, "rules that read header or body contents (header, body, rawbody, uri: not "
+			    "stored, so not replayable") !=
 		      NULL &&
 		  strstr(text, "came): NOHDR USES\n") != NULL,
 	      "the header rules are named as not replayable");
@@ -437,6 +438,158 @@ static void test_replay_stats_explain(void)
 }
 
 /* A record stored before facts were, or with facts over the cap. */
+/* ---- the body (issue 19): stored without text or URLs ---- */
+
+static void content_facts_fill(struct facts *f, int listed)
+{
+	static struct content_part parts[2];
+	static struct content_url urls[1];
+	static const char *hosts[] = {"login-verify.evil.example"};
+	static const char *domains[] = {"evil.example"};
+	static struct domain_listing dl[2];
+	static const char text[] = "Your account is suspended";
+
+	parts[0] = (struct content_part){.type = "text/html", .charset = "utf-8", .size = 900};
+	parts[1] = (struct content_part){.type = "application/pdf",
+					 .sniffed = "application/x-dosexec",
+					 .encoding = "base64",
+					 .filename = "invoice.pdf.exe",
+					 .size = 4000,
+					 .depth = 1,
+					 .attachment = 1};
+	urls[0] = (struct content_url){.url = "https://login-verify.evil.example/?u=alice",
+				       .host = hosts[0],
+				       .domain = domains[0],
+				       .mismatch = 1};
+	f->content = (struct content_facts){.scanned = 1,
+					    .text = text,
+					    .text_len = sizeof(text) - 1,
+					    .raw = text,
+					    .raw_len = sizeof(text) - 1,
+					    .parts = parts,
+					    .part_count = 2,
+					    .urls = urls,
+					    .url_count = 1,
+					    .hosts = hosts,
+					    .host_count = 1,
+					    .domains = domains,
+					    .domain_count = 1,
+					    .html_only = 1,
+					    .link_text_mismatch = 1,
+					    .double_extension = 1,
+					    .skipped_urls = 3};
+	dl[0] = f->domain_lists[0];
+	dl[1] = (struct domain_listing){.identity = IDENT_URI,
+					.r = {.zone = "dbl.spamhaus.org",
+					      .subject = "evil.example",
+					      .status = listed ? DNSBL_LISTED : DNSBL_NOT_LISTED,
+					      .codes = {0x7f000104},
+					      .code_count = listed ? 1 : 0}};
+	f->domain_lists = dl;
+	f->domain_list_count = 2;
+}
+
+static const char rules_body[] =
+    "actions { tag 5; quarantine 10; reject 15 }\n"
+    "rule SUSPENDED body =~ /account is suspended/ score 2\n"
+    "rule PHISH_LINK uri =~ /login-verify\\./ and link-text-mismatch score 3\n"
+    "rule EVIL_DOMAIN uri-domain == evil.example score 1\n"
+    "rule URI_DBL uribl(dbl.spamhaus.org) in 127.0.1.2-127.0.1.99 score 5\n"
+    "rule DOUBLE attachment-double-extension and attachment-name =~ /\\.exe$/ score 4\n"
+    "rule HTML html-only and mime-parts == 2 score 0.5\n";
+
+static void test_content(void)
+{
+	struct arena *a = arena_new(4096);
+	char *error = NULL, *text;
+	struct conf *conf = conf_parse("test", "", &error);
+	struct ruleset *rs = rules_parse("body.rules", rules_body, &error);
+	struct history_rules hr = {conf, rs, "body.rules"};
+	struct history_record r, r2;
+	struct facts f, g;
+	const char *derr = NULL;
+	struct explain_arg ea = {&hr, &r, 0};
+
+	CHECK(conf != NULL && rs != NULL, "body rules load (%s)", error ? error : "ok");
+	sample_facts(&f, "QBODY", 0, 0, "h");
+	content_facts_fill(&f, 1);
+	daemon_record(&f, conf, rs, a, &r);
+	CHECK(strcmp(r.rules, "SUSPENDED,PHISH_LINK,EVIL_DOMAIN,URI_DBL,DOUBLE,HTML") == 0,
+	      "as received: every body rule fired (%s)", r.rules);
+	CHECK(strstr(r.facts_json, "suspended") == NULL && strstr(r.facts_json, "u=alice") == NULL,
+	      "neither the text nor the URLs are stored");
+	CHECK(strstr(r.facts_json, "\"identity\":\"uri\"") != NULL &&
+		  strstr(r.facts_json, "\"hosts\":[\"login-verify.evil.example\"]") != NULL,
+	      "the uri identity and the links' hosts are stored");
+	CHECK(record_facts_decode(r.facts_json, strlen(r.facts_json), a, &g, &derr) == 0,
+	      "the body's facts decode (%s)", derr ? derr : "ok");
+	record_from_facts(&g, &(struct verdict){0}, 1767225600, a, &r2);
+	CHECK(strstr(r2.facts_json, "\"content\":") != NULL &&
+		  strcmp(strstr(r.facts_json, "\"content\":"), strstr(r2.facts_json, "\"content\":")) ==
+		      0,
+	      "decode then encode gives the same body facts");
+	CHECK(g.content.scanned && g.content.text == NULL && g.content.urls == NULL &&
+		  g.content.url_count == 1 && g.content.part_count == 2 &&
+		  g.content.parts[1].attachment && !g.content.parts[1].in_archive &&
+		  strcmp(g.content.parts[1].filename, "invoice.pdf.exe") == 0 &&
+		  g.content.html_only && g.content.link_text_mismatch &&
+		  g.content.double_extension && !g.content.archive_executable &&
+		  g.domain_lists[1].identity == IDENT_URI,
+	      "parts, flags, counts and the link's listing come back; text and URLs do not");
+	text = capture(print_explain, &ea);
+	CHECK(strstr(text, "body: 2 part(s), 1 link(s), 25 bytes of text, HTML only") != NULL &&
+		  strstr(text, "name invoice.pdf.exe (attachment)") != NULL &&
+		  strstr(text, "link domains (1): evil.example") != NULL &&
+		  strstr(text, "uribl(dbl.spamhaus.org) about evil.example: listed 127.0.1.4") !=
+		      NULL &&
+		  strstr(text, "about evil.example, the link domain: listed") != NULL,
+	      "explain shows the body's facts and the link's listing");
+	/* body and uri rules are fixed to what they did; the rest re-evaluated */
+	CHECK(strstr(text, "(counted as they fired when the message came): SUSPENDED, "
+			   "PHISH_LINK\n") != NULL,
+	      "explain names the body and uri rules as not replayable");
+	CHECK(strstr(text, "  EVIL_DOMAIN") != NULL && strstr(text, "  URI_DBL") != NULL &&
+		  strstr(text, "  DOUBLE") != NULL && strstr(text, "  HTML") != NULL &&
+		  strstr(text, "  SUSPENDED") != NULL,
+	      "replayed: domains, listings, attachments and flags from the stored facts; the "
+	      "body rule as it fired");
+	free(text);
+	{
+		/* a body rule that did not exist when the message came: not matched */
+		struct ruleset *rs2 = rules_parse(
+		    "new.rules", "rule NEWBODY body =~ /suspended/ score 9\n", &error);
+		struct history_rules h2 = {conf, rs2, "new.rules"};
+		struct explain_arg e2 = {&h2, &r, 0};
+
+		text = capture(print_explain, &e2);
+		CHECK(strstr(text, "  NEWBODY") == NULL &&
+			  strstr(text, "came): NEWBODY\n") != NULL && strstr(text, "score 0.00") != NULL,
+		      "a new body rule replays as not matched, and says why");
+		free(text);
+		rules_free(&rs2);
+	}
+	/* an older record without content: decodes, not scanned, no body rule fires */
+	{
+		const char *old = "{\"client_ip\":\"203.0.113.10\",\"domain_lists\":[{\"identity\":"
+				  "\"from\",\"zone\":\"dbl.spamhaus.org\",\"status\":\"none\"}]}";
+
+		CHECK(record_facts_decode(old, strlen(old), a, &g, &derr) == 0 &&
+			  !g.content.scanned && g.content.part_count == 0,
+		      "a record from before the body was scanned decodes, content not scanned");
+	}
+	{
+		const char *bad = "{\"content\":{\"scanned\":1,\"flags\":[\"html_only\",\"html_only\"]}}";
+		const char *bad2 = "{\"content\":{\"parts\":[{\"flags\":[\"exe\"]}]}}";
+
+		CHECK(record_facts_decode(bad, strlen(bad), a, &g, &derr) < 0 &&
+			  record_facts_decode(bad2, strlen(bad2), a, &g, &derr) < 0,
+		      "repeated or unknown body flags are refused");
+	}
+	rules_free(&rs);
+	conf_free(&conf);
+	arena_free(&a);
+}
+
 static void test_without_facts(void)
 {
 	char *error = NULL, *text;
@@ -495,6 +648,7 @@ int main(void)
 	test_round_trip();
 	test_malformed();
 	test_replay_stats_explain();
+	test_content();
 	test_without_facts();
 	test_domain_match();
 	return check_done();

@@ -79,8 +79,9 @@ struct rules_rule {
 	enum rules_action action; /* forced; RULES_ACCEPT when none */
 };
 void rules_rule(const struct ruleset *rs, size_t i, struct rules_rule *out);
-/* Sets out[i] (rules_count() flags) for every rule that reads header
- * contents, itself or through a rule it refers to; returns how many. */
+/* Sets out[i] (rules_count() flags) for every rule that reads contents the
+ * history does not keep (header, body, rawbody, uri), itself or through a
+ * rule it refers to; returns how many. */
 size_t rules_header_rules(const struct ruleset *rs, unsigned char *out);
 
 /* Of RULES_TAG, RULES_QUARANTINE or RULES_REJECT; <0 when not set. */
@@ -91,7 +92,8 @@ const char *rules_action_name(enum rules_action a);   /* "accept", "tag", ... */
 
 /* A DNS list the rules ask about: dnsbl(zone) and dnswl(zone) are IP
  * lists, dbl(zone[, identity]) a domain list asked about `identities`
- * (bits 1 << enum facts_identity).  rules_lists() returns a malloc'd array
+ * (bits 1 << enum facts_identity; uribl(zone) is dbl(zone, uri):
+ * IDENT_URI).  rules_lists() returns a malloc'd array
  * the caller frees; its strings live in the ruleset (rules_lists.c). */
 struct rules_list_use {
 	const char *zone;

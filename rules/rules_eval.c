@@ -42,7 +42,7 @@ static void re_free(void *p, void *arena)
 	/* freed with the arena */
 }
 
-static int re_match(struct eval *e, const struct rule_test *t, const char *s)
+static int re_match_len(struct eval *e, const struct rule_test *t, const char *s, size_t len)
 {
 	int rc;
 
@@ -55,7 +55,7 @@ static int re_match(struct eval *e, const struct rule_test *t, const char *s)
 		pcre2_set_depth_limit(e->mc, RULES_DEPTH_LIMIT);
 		pcre2_set_heap_limit(e->mc, RULES_HEAP_LIMIT_KIB);
 	}
-	rc = pcre2_match(t->re, (PCRE2_SPTR)s, strlen(s), 0, 0, e->md, e->mc);
+	rc = pcre2_match(t->re, (PCRE2_SPTR)s, len, 0, 0, e->md, e->mc);
 	if (rc >= 0)
 		return 1;
 	if (rc != PCRE2_ERROR_NOMATCH) {
@@ -160,20 +160,26 @@ static int zone_is(const char *zone, const char *want)
 	return zone != NULL && strlen(want) == n && strncasecmp(zone, want, n) == 0;
 }
 
+static const char *string_one(const struct facts *f, const struct rule_test *t, size_t *i);
+
 static int test_codes(const struct eval *e, const struct rule_test *t)
 {
 	const struct facts *f = e->f;
 	int any = 0, unknown = 0, states = 0;
-	size_t n = t->fact == FACT_DBL ? f->domain_list_count : f->ip_list_count;
+	int domain = t->fact == FACT_DBL || t->fact == FACT_URIBL;
+	size_t n = domain ? f->domain_list_count : f->ip_list_count;
 
 	for (size_t i = 0; i < t->val_count; i++)
 		states |= t->vals[i].state >= CODE_LISTED;
 	for (size_t i = 0; i < n && !any; i++) {
 		const struct dnsbl_result *r;
 
-		if (t->fact == FACT_DBL) {
-			if (t->ident != RULE_IDENT_ANY &&
-			    (int)f->domain_lists[i].identity != t->ident)
+		if (domain) {
+			int id = (int)f->domain_lists[i].identity;
+
+			/* dbl(zone) means the sender's identities; the links'
+			 * domains are asked for by uribl(zone) or dbl(zone, uri) */
+			if (t->ident != RULE_IDENT_ANY ? id != t->ident : id == IDENT_URI)
 				continue;
 			r = &f->domain_lists[i].r;
 		} else {
@@ -198,8 +204,22 @@ static int test_codes(const struct eval *e, const struct rule_test *t)
 	return any;
 }
 
-/* The i-th value of a string fact (*i advances), or NULL after the last. */
-static const char *string_next(const struct facts *f, const struct rule_test *t, size_t *i)
+/* The i-th value of a string fact (*i advances), or NULL after the last;
+ * *len_r: its length. */
+static const char *string_next(const struct facts *f, const struct rule_test *t, size_t *i,
+			       size_t *len_r)
+{
+	const char *s = NULL;
+
+	if (t->fact >= FACT_BODY && t->fact <= FACT_ATTACHMENT_TYPE)
+		return rules_content_next(f, t, i, len_r);
+	s = string_one(f, t, i);
+	if (s != NULL)
+		*len_r = strlen(s);
+	return s;
+}
+
+static const char *string_one(const struct facts *f, const struct rule_test *t, size_t *i)
 {
 	const char *s = NULL;
 
@@ -250,11 +270,13 @@ static const char *string_next(const struct facts *f, const struct rule_test *t,
 
 static int test_string(struct eval *e, const struct rule_test *t)
 {
-	size_t i = 0;
-	int any = 0, multi = t->fact == FACT_RCPT || t->fact == FACT_HEADER;
+	size_t i = 0, len = 0;
+	int any = 0, multi = t->fact == FACT_RCPT || t->fact == FACT_HEADER ||
+			     t->fact == FACT_URI || t->fact == FACT_URI_DOMAIN ||
+			     t->fact == FACT_ATTACHMENT_NAME || t->fact == FACT_ATTACHMENT_TYPE;
 	const char *s;
 
-	while (!any && (s = string_next(e->f, t, &i)) != NULL) {
+	while (!any && (s = string_next(e->f, t, &i, &len)) != NULL) {
 		switch (t->op) {
 		case OP_PRESENT:
 			/* a header is there even when empty; a single value must
@@ -263,7 +285,7 @@ static int test_string(struct eval *e, const struct rule_test *t)
 			break;
 		case OP_MATCH:
 		case OP_NOT_MATCH:
-			any = re_match(e, t, s);
+			any = re_match_len(e, t, s, len);
 			break;
 		case OP_LT:
 		case OP_LE:
@@ -300,6 +322,9 @@ static int test_number(const struct eval *e, const struct rule_test *t)
 		break;
 	case FACT_RCPT_COUNT:
 		x = f->rcpt_count;
+		break;
+	case FACT_MIME_PARTS:
+		x = rules_content_number(f, FACT_MIME_PARTS);
 		break;
 	default: /* FACT_SIZE */
 		x = (uint64_t)f->header_bytes + (uint64_t)f->body_bytes;
@@ -344,7 +369,14 @@ static int eval_test(struct eval *e, const struct rule_test *t)
 	case FACT_DNSBL:
 	case FACT_DNSWL:
 	case FACT_DBL:
+	case FACT_URIBL:
 		return test_codes(e, t);
+	case FACT_HTML_ONLY:
+	case FACT_LINK_TEXT_MISMATCH:
+	case FACT_DOUBLE_EXTENSION:
+	case FACT_ARCHIVE_EXECUTABLE:
+		return rules_content_flag(e->f, (enum rule_fact)t->fact);
+	case FACT_MIME_PARTS:
 	case FACT_GEOIP_ASN:
 	case FACT_RCPT_COUNT:
 	case FACT_SIZE:

@@ -1,8 +1,10 @@
 /*
  * rules_info - what a loaded ruleset holds, rule by rule, for the admin's
  * tools (`authscore explain`, `replay`): a rule's name, description, score
- * and forced action, and which rules read header contents (those cannot be
- * replayed from stored facts, which keep no header contents).
+ * and forced action, and which rules read header or body contents (header,
+ * body, rawbody, uri: those cannot be replayed from stored facts, which
+ * keep no header contents, no body text and no URLs, only their hosts and
+ * domains).
  * Read-only on an immutable ruleset; thread-safe.
  */
 #include "config.h"
@@ -44,7 +46,7 @@ static int node_reads_headers(const struct ruleset *rs, uint32_t n, const unsign
 	case NODE_RULE:
 		return done[node->arg];
 	case NODE_TEST:
-		return rs->tests[node->arg].fact == FACT_HEADER;
+		return rules_test_reads_text(&rs->tests[node->arg]);
 	default:
 		return 0;
 	}

@@ -53,6 +53,19 @@ enum rule_fact {
 	FACT_RATELIMIT_IP,
 	FACT_RATELIMIT_SENDER,
 	FACT_RATELIMIT_USER,
+	/* the body (facts->content, rules_content.c) */
+	FACT_URIBL, /* dbl(zone, uri): the domain lists asked about the links' domains */
+	FACT_BODY,
+	FACT_RAWBODY,
+	FACT_URI,
+	FACT_URI_DOMAIN,
+	FACT_ATTACHMENT_NAME,
+	FACT_ATTACHMENT_TYPE,
+	FACT_MIME_PARTS,
+	FACT_HTML_ONLY,
+	FACT_LINK_TEXT_MISMATCH,
+	FACT_DOUBLE_EXTENSION,
+	FACT_ARCHIVE_EXECUTABLE,
 };
 
 /* How a fact's values look, and so which operators and values it takes. */
@@ -64,7 +77,8 @@ enum rule_type {
 	TYPE_NUMBER,
 	TYPE_ADDR, /* the client address, against networks */
 	TYPE_BOOL,
-	TYPE_TLS, /* a protocol version: a string that also orders */
+	TYPE_TLS,  /* a protocol version: a string that also orders */
+	TYPE_TEXT, /* the body's text: only a regex (or present: not empty) */
 };
 
 enum rule_op {
@@ -152,6 +166,18 @@ struct ruleset {
 #define RULES_MATCH_LIMIT    100000
 #define RULES_DEPTH_LIMIT    1000
 #define RULES_HEAP_LIMIT_KIB 256
+
+/* The i-th value of a body fact (FACT_BODY .. FACT_ATTACHMENT_TYPE) as a
+ * string of *len_r bytes (*i advances), or NULL after the last
+ * (rules_content.c).  A body that was not scanned has no values. */
+const char *rules_content_next(const struct facts *f, const struct rule_test *t, size_t *i,
+			       size_t *len_r);
+/* The body's boolean and number facts (FACT_MIME_PARTS: the count). */
+int rules_content_flag(const struct facts *f, enum rule_fact fact);
+uint64_t rules_content_number(const struct facts *f, enum rule_fact fact);
+/* Does the test read text that history records do not keep (headers,
+ * body, rawbody, the URLs)?  Such rules are not replayable. */
+int rules_test_reads_text(const struct rule_test *t);
 
 /* SSLv3 1, TLSv1 2, ... TLSv1.3 5; 0 for anything else (and NULL). */
 int rules_tls_rank(const char *version);

@@ -3,8 +3,10 @@
  *
  * The lists authscore queries are exactly the ones the rules name:
  * dnsbl(zone) and dnswl(zone) are IP lists, dbl(zone[, identity]) a domain
- * list, asked about the identities the rules name (any identity: all of
- * them).  One entry per zone; strings live in the ruleset.
+ * list, asked about the identities the rules name (no identity: the
+ * sender's four, mail_from, from, helo and dkim); uribl(zone), the same as
+ * dbl(zone, uri), asks it about the links' domains.  One entry per zone;
+ * strings live in the ruleset.
  */
 #include "config.h"
 
@@ -27,11 +29,13 @@ size_t rules_lists(const struct ruleset *rs, struct rules_list_use **out)
 		enum dnsbl_kind kind;
 		size_t j;
 
-		if (t->fact != FACT_DNSBL && t->fact != FACT_DNSWL && t->fact != FACT_DBL)
+		if (t->fact != FACT_DNSBL && t->fact != FACT_DNSWL && t->fact != FACT_DBL &&
+		    t->fact != FACT_URIBL)
 			continue;
 		if (t->arg == NULL)
 			continue;
-		kind = t->fact == FACT_DBL ? DNSBL_KIND_DOMAIN : DNSBL_KIND_IP;
+		kind = t->fact == FACT_DBL || t->fact == FACT_URIBL ? DNSBL_KIND_DOMAIN
+								     : DNSBL_KIND_IP;
 		for (j = 0; j < n; j++)
 			if (uses[j].kind == kind && strcasecmp(uses[j].zone, t->arg) == 0)
 				break;

@@ -242,6 +242,21 @@ static const struct fact_def fact_defs[] = {
     {"ratelimit.ip", FACT_RATELIMIT_IP, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
     {"ratelimit.sender", FACT_RATELIMIT_SENDER, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
     {"ratelimit.user", FACT_RATELIMIT_USER, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
+    /* the body: MIME parts, text and links (rules_content.c) */
+    {"uribl", FACT_URIBL, TYPE_CODES, ARG_ZONE, NULL, 0, "a return code"},
+    {"body", FACT_BODY, TYPE_TEXT, ARG_NONE, NULL, 0, "a /regex/"},
+    {"rawbody", FACT_RAWBODY, TYPE_TEXT, ARG_NONE, NULL, 0, "a /regex/"},
+    {"uri", FACT_URI, TYPE_STRING, ARG_NONE, NULL, 0, "a string"},
+    {"uri-domain", FACT_URI_DOMAIN, TYPE_STRING, ARG_NONE, NULL, 0, "a domain"},
+    {"attachment-name", FACT_ATTACHMENT_NAME, TYPE_STRING, ARG_NONE, NULL, 0, "a string"},
+    {"attachment-type", FACT_ATTACHMENT_TYPE, TYPE_STRING, ARG_NONE, NULL, 0, "a string"},
+    {"mime-parts", FACT_MIME_PARTS, TYPE_NUMBER, ARG_NONE, NULL, 0, "a number"},
+    {"html-only", FACT_HTML_ONLY, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
+    {"link-text-mismatch", FACT_LINK_TEXT_MISMATCH, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
+    {"attachment-double-extension", FACT_DOUBLE_EXTENSION, TYPE_BOOL, ARG_NONE, NULL, 0,
+     "nothing"},
+    {"attachment-executable-in-archive", FACT_ARCHIVE_EXECUTABLE, TYPE_BOOL, ARG_NONE, NULL, 0,
+     "nothing"},
 };
 
 static const struct fact_def *fact_find(const char *s, size_t len)
@@ -274,6 +289,7 @@ static const unsigned type_ops[] = {
     [TYPE_ADDR] = EQUALITY,
     [TYPE_BOOL] = B(OP_PRESENT),
     [TYPE_TLS] = EQUALITY | B(OP_PRESENT) | REGEX | ORDER,
+    [TYPE_TEXT] = B(OP_PRESENT) | REGEX,
 };
 
 static const char *op_text(enum rule_op op)
@@ -300,6 +316,7 @@ static const char *const identity_names[] = {
     [IDENT_FROM] = "from",
     [IDENT_HELO] = "helo",
     [IDENT_DKIM] = "dkim",
+    [IDENT_URI] = "uri",
 };
 
 static const char *const keywords[] = {"and",  "or",	  "not",   "in",     "true",	"false",
@@ -372,7 +389,7 @@ static int parse_fact_arg(struct parser *p, const struct fact_def *d, struct rul
 			char shown[64];
 
 			return perr(p,
-				    "expected an identity (mail_from, from, helo or dkim), not %s",
+				    "expected an identity (mail_from, from, helo, dkim or uri), not %s",
 				    tok_show(&p->tok, shown, sizeof(shown)));
 		}
 		t->ident = (int)i;
@@ -560,7 +577,7 @@ static int value_addr(struct parser *p, const struct fact_def *d, const struct r
 static value_reader *const value_readers[] = {
     [TYPE_ENUM] = value_enum,	    [TYPE_CODES] = value_codes,	  [TYPE_STRING] = value_string,
     [TYPE_COUNTRY] = value_country, [TYPE_NUMBER] = value_number, [TYPE_ADDR] = value_addr,
-    [TYPE_BOOL] = NULL,		    [TYPE_TLS] = value_tls,
+    [TYPE_BOOL] = NULL,		    [TYPE_TLS] = value_tls,	  [TYPE_TEXT] = NULL,
 };
 
 static int parse_value(struct parser *p, const struct fact_def *d, struct rule_test *t,
@@ -721,7 +738,9 @@ static int parse_mask(struct parser *p, struct rule_test *t, struct rule_value *
 
 static int parse_test(struct parser *p, const struct fact_def *d, uint32_t *out)
 {
-	struct rule_test t = {.fact = (uint8_t)d->fact, .ident = RULE_IDENT_ANY};
+	/* uribl(zone) is dbl(zone, uri) */
+	struct rule_test t = {.fact = (uint8_t)d->fact,
+			      .ident = d->fact == FACT_URIBL ? (int)IDENT_URI : RULE_IDENT_ANY};
 	struct rule_value vals[RULES_MAX_VALUES];
 	struct loc op_loc;
 	enum rule_op op;

@@ -224,7 +224,7 @@ static void test_errors(void)
 	    {"rule A header(\"\") == x\n", "t.rules:1:15: empty header field name"},
 	    {"rule A dnsbl(-zen) == 127.0.0.2\n", "t.rules:1:14: \"-zen\" is not a domain name"},
 	    {"rule A dbl(dbl.example, envelope) == 127.0.1.2\n",
-	     "t.rules:1:25: expected an identity (mail_from, from, helo or dkim), not "
+	     "t.rules:1:25: expected an identity (mail_from, from, helo, dkim or uri), not "
 	     "\"envelope\""},
 	    {"rule A dnsbl(zen x) == 127.0.0.2\n", "t.rules:1:18: expected \")\", not \"x\""},
 	    /* operators */
@@ -731,6 +731,187 @@ static void test_regex_limits(void)
 	free(v);
 }
 
+/* ---- the body: facts->content filled by hand (the MIME module's seam) ---- */
+
+static struct content_facts phish_content(void)
+{
+	static const struct content_part parts[] = {
+	    {.type = "text/html", .charset = "utf-8", .encoding = "quoted-printable", .size = 900},
+	    {.type = "application/pdf",
+	     .sniffed = "application/x-dosexec",
+	     .encoding = "base64",
+	     .filename = "Invoice.PDF.exe",
+	     .size = 40000,
+	     .depth = 1,
+	     .attachment = 1},
+	    {.type = "application/zip", .filename = "docs.zip", .size = 1000, .attachment = 1},
+	    {.type = "application/octet-stream", .filename = "run.scr", .in_archive = 1},
+	};
+	static const struct content_url urls[] = {
+	    {.url = "https://login-verify.evil.example/acct",
+	     .host = "login-verify.evil.example",
+	     .domain = "evil.example",
+	     .text_domain = "bank.example",
+	     .from_html = 1,
+	     .mismatch = 1},
+	    {.url = "http://192.0.2.7/x", .host = "192.0.2.7"},
+	};
+	static const char *const hosts[] = {"login-verify.evil.example", "192.0.2.7"};
+	static const char *const domains[] = {"evil.example"};
+	static const char text[] = "Dear customer,\nyour account is suspended\0hidden";
+	struct content_facts c = {
+	    .scanned = 1,
+	    .text = text,
+	    .text_len = sizeof(text) - 1,
+	    .raw = "PGh0bWw+RGVhciBjdXN0b21lcg==",
+	    .raw_len = 28,
+	    .parts = parts,
+	    .part_count = 4,
+	    .urls = urls,
+	    .url_count = 2,
+	    .hosts = hosts,
+	    .host_count = 2,
+	    .domains = domains,
+	    .domain_count = 1,
+	    .html_only = 1,
+	    .link_text_mismatch = 1,
+	    .double_extension = 1,
+	    .archive_executable = 1,
+	    .skipped_parts = 2,
+	};
+	return c;
+}
+
+static void test_content(void)
+{
+	struct facts f = base_facts();
+	struct domain_listing dl[4];
+
+	/* not scanned: no values, every flag false, negations true */
+	MISS("body =~ /./", &f);
+	HIT("body !~ /./", &f);
+	MISS("uri", &f);
+	MISS("html-only", &f);
+	HIT("mime-parts == 0", &f);
+	MISS("uribl(dbl.spamhaus.org)", &f);
+	HIT("uribl(dbl.spamhaus.org) != listed", &f);
+
+	f.content = phish_content();
+	HIT("body =~ /account is suspended/", &f);
+	HIT("body =~ /suspended.hidden/s", &f); /* the length is kept past a NUL */
+	MISS("body =~ /PGh0bWw/", &f);
+	HIT("rawbody =~ /PGh0bWw/", &f);
+	MISS("rawbody =~ /Dear/", &f);
+	HIT("body", &f);
+	HIT("uri =~ /login-verify\\./", &f);
+	HIT("uri == \"http://192.0.2.7/x\"", &f);
+	MISS("uri !~ /./", &f);
+	HIT("uri !~ /paypal/", &f);
+	HIT("uri-domain in (bank.example, EVIL.example)", &f);
+	HIT("uri-domain == login-verify.evil.example", &f); /* a host */
+	HIT("uri-domain == 192.0.2.7", &f);
+	MISS("uri-domain == bank.example", &f);
+	HIT("uri-domain not in (bank.example)", &f);
+	HIT("attachment-name =~ /\\.exe$/i", &f);
+	HIT("attachment-name == run.scr", &f); /* an archive member */
+	MISS("attachment-name =~ /^$/", &f);
+	HIT("attachment-type =~ /dosexec/", &f);       /* sniffed */
+	HIT("attachment-type == application/pdf", &f); /* declared */
+	MISS("attachment-type =~ /^text\\//", &f);     /* the body part is no attachment */
+	HIT("mime-parts > 5", &f);		       /* 4 kept, 2 over the bounds */
+	MISS("mime-parts > 6", &f);
+	HIT("mime-parts in (1-3, 6)", &f);
+	HIT("html-only and link-text-mismatch", &f);
+	HIT("attachment-double-extension and attachment-executable-in-archive", &f);
+	HIT("uri =~ /login-verify\\./ and link-text-mismatch", &f);
+	f.content.html_only = 0;
+	f.content.link_text_mismatch = 0;
+	f.content.double_extension = 0;
+	f.content.archive_executable = 0;
+	MISS("html-only or link-text-mismatch", &f);
+	MISS("attachment-double-extension or attachment-executable-in-archive", &f);
+	HIT("not html-only", &f);
+
+	/* uribl(zone): the answers about the links' domains, never a sender's */
+	dl[0] = (struct domain_listing){IDENT_URI,
+					{.zone = "dbl.spamhaus.org",
+					 .subject = "evil.example",
+					 .status = DNSBL_LISTED,
+					 .codes = {0x7f000104},
+					 .code_count = 1}};
+	dl[1] = (struct domain_listing){IDENT_URI,
+					{.zone = "multi.uribl.com",
+					 .subject = "evil.example",
+					 .status = DNSBL_BLOCKED,
+					 .codes = {0x7f000001},
+					 .code_count = 1}};
+	dl[2] = (struct domain_listing){IDENT_FROM,
+					{.zone = "dbl.spamhaus.org", .status = DNSBL_NOT_LISTED}};
+	dl[3] = (struct domain_listing){IDENT_FROM,
+					{.zone = "other.example",
+					 .status = DNSBL_LISTED,
+					 .codes = {0x7f000102},
+					 .code_count = 1}};
+	f.domain_lists = dl;
+	f.domain_list_count = 4;
+	HIT("uribl(dbl.spamhaus.org)", &f);
+	HIT("uribl(dbl.spamhaus.org) in 127.0.1.2-127.0.1.99", &f);
+	HIT("uribl(dbl.spamhaus.org) == 127.0.1.4", &f);
+	HIT("dbl(dbl.spamhaus.org, uri) == 127.0.1.4", &f); /* the same test */
+	MISS("uribl(dbl.spamhaus.org) in 127.0.1.102-127.0.1.106", &f);
+	/* dbl(zone) without an identity is the sender's identities only */
+	MISS("dbl(dbl.spamhaus.org) == listed", &f);
+	MISS("uribl(other.example)", &f); /* listed for From, not for a link */
+	/* a refusal ("query refused", 127.0.0.1 at URIBL) is never a listing */
+	MISS("uribl(multi.uribl.com)", &f);
+	MISS("uribl(multi.uribl.com) == 127.0.0.1", &f);
+	MISS("uribl(multi.uribl.com) != 127.0.0.2", &f);
+	HIT("uribl(multi.uribl.com) == blocked", &f);
+
+	/* the example reads and scores */
+	{
+		struct ruleset *rs;
+		struct arena *a = arena_new(4096);
+		struct rules_verdict v;
+		char *error = NULL;
+
+		f.content.link_text_mismatch = 1;
+		rs = rules_parse("t.rules",
+				 "rule PHISH_LINK uri =~ /login-verify\\./ and link-text-mismatch "
+				 "score 3\n",
+				 &error);
+		if (CHECK(rs != NULL, "PHISH_LINK parses")) {
+			rules_evaluate(rs, &f, a, &v);
+			CHECK(v.hit_count == 1 && v.score == 3, "PHISH_LINK scores 3");
+		} else {
+			printf("# %s\n", error);
+		}
+		free(error);
+		rules_free(&rs);
+		arena_free(&a);
+	}
+}
+
+/* A 1 MB decoded body against a pattern that backtracks: the match limits
+ * stop it (no hang), and the rule does not match. */
+static void test_content_limits(void)
+{
+	struct facts f = base_facts();
+	size_t n = 1024 * 1024;
+	char *text = xmalloc(n + 1);
+
+	memset(text, 'a', n);
+	text[n - 1] = '!';
+	text[n] = '\0';
+	f.content.scanned = 1;
+	f.content.text = text;
+	f.content.text_len = n;
+	MISS("body =~ /^(a|aa)+$/", &f);
+	MISS("body =~ /^(\\w+\\s?)*$/", &f);
+	HIT("body =~ /a!$/", &f);
+	free(text);
+}
+
 /* ---- verdicts ---- */
 
 static struct ruleset *must_parse(const char *text)
@@ -913,6 +1094,48 @@ static void test_shipped_helo(const struct ruleset *rs, struct arena *a)
 	}
 }
 
+/* default.rules on the body: a phishing message tags, a refused DBL
+ * answer is only a monitor notice, a plain message hits nothing. */
+static void test_shipped_content(const struct ruleset *rs, struct arena *a)
+{
+	struct facts f = base_facts();
+	struct rules_verdict v;
+	struct domain_listing dl = {IDENT_URI,
+				    {.zone = "dbl.spamhaus.org",
+				     .subject = "evil.example",
+				     .status = DNSBL_LISTED,
+				     .codes = {0x7f000104},
+				     .code_count = 1}};
+
+	f.content = phish_content();
+	f.domain_lists = &dl;
+	f.domain_list_count = 1;
+	rules_evaluate(rs, &f, a, &v);
+	CHECK(hits_contain(&v, "URIBL_DBL_PHISH") && hits_contain(&v, "LINK_TEXT_MISMATCH") &&
+		  hits_contain(&v, "MIME_HTML_ONLY") && hits_contain(&v, "ATTACH_EXECUTABLE") &&
+		  hits_contain(&v, "ATTACH_DOUBLE_EXT") && hits_contain(&v, "ATTACH_ARCHIVE_EXE") &&
+		  !hits_contain(&v, "URIBL_DBL_SPAM") && !hits_contain(&v, "DBL_ABUSED") &&
+		  v.action == RULES_QUARANTINE,
+	      "default.rules: a phishing message with an executable is quarantined (%.1f)",
+	      v.score);
+	dl.r.status = DNSBL_BLOCKED;
+	dl.r.codes[0] = 0x7f0001ff;
+	f.content.link_text_mismatch = f.content.html_only = 0;
+	f.content.double_extension = f.content.archive_executable = 0;
+	f.content.parts = NULL;
+	f.content.part_count = 0;
+	rules_evaluate(rs, &f, a, &v);
+	CHECK(v.hit_count == 0 && v.monitor_count == 1 &&
+		  strcmp(v.monitors[0], "URIBL_DBL_BLOCKED") == 0,
+	      "default.rules: a refused DBL answer scores nothing, the monitor notes it");
+	f.domain_list_count = 0;
+	f.content.urls = NULL;
+	f.content.url_count = 0;
+	rules_evaluate(rs, &f, a, &v);
+	CHECK(v.hit_count == 0 && v.monitor_count == 0,
+	      "default.rules: a plain scanned body hits nothing");
+}
+
 static void test_shipped(void)
 {
 	char *error = NULL, path[1024];
@@ -992,6 +1215,7 @@ static void test_shipped(void)
 		}
 		f.ratelimit = 0;
 		test_shipped_helo(rs, a);
+		test_shipped_content(rs, a);
 		arena_free(&a);
 		rules_free(&rs);
 	}
@@ -1022,6 +1246,8 @@ int main(void)
 	test_files();
 	test_facts();
 	test_regex_limits();
+	test_content();
+	test_content_limits();
 	test_verdicts();
 	test_shipped();
 	{

@@ -160,6 +160,8 @@ static void print_outcome(struct message *m, const struct verdict *v,
 {
 	if (message_skipped(m) != NULL)
 		printf("skipped: %s\n", message_skipped(m));
+	else /* the body's facts and its links' list answers (issue 19) */
+		history_explain_content(stdout, message_facts(m));
 	if (edits->ar_value != NULL)
 		printf("%s: %s\n", AUTHRES_HEADER, edits->ar_value);
 	for (size_t i = 0; i < edits->add_count; i++)

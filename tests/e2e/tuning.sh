@@ -73,7 +73,7 @@ out=$(A explain "${MID[lure]}" 2>&1)
 is "$?" 0 "explain MESSAGE-ID exits 0" || diag "$out"
 like "$out" "queue id ${QID[lure]}," "explain: finds the message by its Message-ID"
 like "$out" $'\n  LURE +\\+6  lure in the Subject' "explain: the header rule LURE, as it fired"
-like "$out" 'read header contents, which are not stored \(counted as they fired when the message came\): LURE' \
+like "$out" 'read header or body contents \(header, body, rawbody, uri\), which are not stored \(counted as they fired when the message came\): LURE' \
 	"explain: says LURE cannot be re-evaluated"
 
 json=$(A explain --json "${QID[zen]}" 2>&1)
@@ -103,7 +103,7 @@ like "$out" $'\n  accept +4 -> +2  \\(-2\\)' "replay: accept 4 -> 2"
 like "$out" $'\n  tag +3 -> +4  \\(\\+1\\)' "replay: tag 3 -> 4"
 like "$out" $'\n  quarantine +0 -> +1  \\(\\+1\\)' "replay: quarantine 0 -> 1"
 like "$out" $'\n  NO_PTR +\\+5 +5 -> +5 ' "replay: NO_PTR hits 5 -> 5 with its new score"
-like "$out" 'rules that read header contents \(not stored, so not replayable: each counts as it fired when the message came\): LURE' \
+like "$out" 'rules that read header or body contents \(header, body, rawbody, uri: not stored, so not replayable: each counts as it fired when the message came\): LURE' \
 	"replay: names the rule it cannot re-evaluate"
 out=$(A replay --rules "$RAISE" --since 1h --domain nowhere.example 2>&1)
 like "$out" 'replay of 0 stored message' "replay --domain: another domain selects nothing"

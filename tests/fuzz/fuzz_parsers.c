@@ -242,6 +242,20 @@ static void facts_sane(const struct facts *f)
 	for (size_t i = 0; i < f->rules_hit_count; i++)
 		if (f->rules_hit[i] == NULL)
 			abort();
+	/* the body: counts match the arrays, which the rules may walk */
+	if (f->content.part_count > RECORD_FACTS_MAX_PARTS ||
+	    f->content.host_count > RECORD_FACTS_MAX_HOSTS ||
+	    f->content.domain_count > RECORD_FACTS_MAX_HOSTS || f->content.text != NULL ||
+	    f->content.raw != NULL || f->content.urls != NULL)
+		abort();
+	for (size_t i = 0; i < f->content.part_count; i++)
+		(void)f->content.parts[i].size;
+	for (size_t i = 0; i < f->content.host_count; i++)
+		if (f->content.hosts[i] == NULL)
+			abort();
+	for (size_t i = 0; i < f->content.domain_count; i++)
+		if (f->content.domains[i] == NULL)
+			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

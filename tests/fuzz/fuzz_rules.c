@@ -3,10 +3,9 @@
  *
  * The input is a rules file; when it parses, it is evaluated against a few
  * fixed, busy struct facts (lists listed and blocked, DKIM signatures,
- * headers), so the evaluator sees whatever the parser accepts.  Includes
- * are resolved against the working directory (run-fuzz.sh runs it in an
- * empty one).  Built by tests/fuzz/run-fuzz.sh with clang
- * -fsanitize=fuzzer,address,undefined.
+ * headers, a scanned body with a listed link), so the evaluator sees whatever the parser accepts.
+ * Includes are resolved against the working directory (run-fuzz.sh runs it in an empty one).  Built
+ * by tests/fuzz/run-fuzz.sh with clang -fsanitize=fuzzer,address,undefined.
  */
 #include "config.h"
 
@@ -25,13 +24,33 @@ static void facts_busy(struct facts *f)
 	     .code_count = 2},
 	    {.zone = "bl.spamcop.net", .status = DNSBL_BLOCKED},
 	};
-	static struct domain_listing dl[1] = {
+	static struct domain_listing dl[2] = {
 	    {IDENT_FROM,
 	     {.zone = "dbl.spamhaus.org",
 	      .status = DNSBL_LISTED,
 	      .codes = {0x7f000102},
 	      .code_count = 1}},
+	    {IDENT_URI,
+	     {.zone = "dbl.spamhaus.org",
+	      .status = DNSBL_LISTED,
+	      .codes = {0x7f000104},
+	      .code_count = 1}},
 	};
+	/* the body (issue 19): text with a NUL, a link, an attachment */
+	static const char text[] = "your account is suspended\0hidden";
+	static const struct content_part parts[2] = {
+	    {.type = "text/html"},
+	    {.type = "application/zip",
+	     .sniffed = "application/zip",
+	     .filename = "a.pdf.exe",
+	     .attachment = 1},
+	};
+	static const struct content_url urls[1] = {{.url = "https://login-verify.evil.example/",
+						    .host = "login-verify.evil.example",
+						    .domain = "evil.example",
+						    .mismatch = 1}};
+	static const char *const hosts[1] = {"login-verify.evil.example"};
+	static const char *const domains[1] = {"evil.example"};
 	static struct dkim_sig sigs[2] = {{.result = DKIM_PASS, .domain = "example.com"},
 					  {.result = DKIM_FAIL, .domain = "example.org"}};
 	static struct header_field hdr[2] = {{"Subject", "hello aaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"},
@@ -48,7 +67,24 @@ static void facts_busy(struct facts *f)
 	f->ip_lists = ip;
 	f->ip_list_count = 2;
 	f->domain_lists = dl;
-	f->domain_list_count = 1;
+	f->domain_list_count = 2;
+	f->content = (struct content_facts){.scanned = 1,
+					    .text = text,
+					    .text_len = sizeof(text) - 1,
+					    .raw = text,
+					    .raw_len = sizeof(text) - 1,
+					    .parts = parts,
+					    .part_count = 2,
+					    .urls = urls,
+					    .url_count = 1,
+					    .hosts = hosts,
+					    .host_count = 1,
+					    .domains = domains,
+					    .domain_count = 1,
+					    .html_only = 1,
+					    .link_text_mismatch = 1,
+					    .double_extension = 1,
+					    .archive_executable = 1};
 	f->spf_mfrom.result = SPF_FAIL;
 	f->dkim.sig = sigs;
 	f->dkim.count = 2;

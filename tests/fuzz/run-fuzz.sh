@@ -34,6 +34,8 @@ for f in authres conf dkim dkim_ed25519 dkim_keys dkim_sign dkim_tags dmarc dnsb
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
+# issue 19's URL block lists and the body's rule tests
+milter_core="$milter_core $s/milter/uribl.c $s/milter/metrics_uribl.c $s/rules/rules_content.c"
 for f in dkim dmarc dnsbl iprev ratelimit spf verdict; do
 	milter_core="$milter_core $s/facts/${f}_result.c"
 done
@@ -52,7 +54,7 @@ content_src="$s/milter/content.c $s/milter/content_html.c $s/milter/content_snif
 milter_core="$milter_core $content_src $content_libs"
 
 # name | extra compiler flags | sources | corpus | dictionary
-targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c -lpcre2-8|corpus_rules|rules.dict
+targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c $s/rules/rules_content.c -lpcre2-8|corpus_rules|rules.dict
 headers|-DFUZZ_HEADERS|$s/tests/fuzz/fuzz_parsers.c $s/util/rfc5322.c|corpus_headers|
 hsplit|-DFUZZ_HSPLIT|$s/tests/fuzz/fuzz_parsers.c $s/util/hsplit.c|corpus_hsplit|
 conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/conf.c|corpus_conf|
