@@ -271,7 +271,29 @@ static enum arc_result expected_cv(const char *cv)
 	return ARC_NONE;
 }
 
-static unsigned suite_passed, suite_cases;
+static unsigned suite_passed, suite_cases, suite_deviating;
+
+/* Where this module deliberately answers otherwise than the suite, and
+ * why; each still counts as a test of that answer. */
+static const struct {
+	const char *name;
+	enum arc_result result;
+	const char *why;
+} suite_deviations[] = {
+    {"ams_fields_a_sha1", ARC_FAIL,
+     "rsa-sha1 never verifies (RFC 8301 §3.1; the project's DKIM says the same)"},
+};
+
+static enum arc_result suite_deviation(const char *name, enum arc_result want, const char **why_r)
+{
+	for (size_t i = 0; i < sizeof(suite_deviations) / sizeof(suite_deviations[0]); i++)
+		if (strcmp(suite_deviations[i].name, name) == 0) {
+			*why_r = suite_deviations[i].why;
+			return suite_deviations[i].result;
+		}
+	*why_r = NULL;
+	return want;
+}
 
 static void suite_validation_case(const char *zone, const char *name, const char *message,
 				  const char *cv)
@@ -279,7 +301,8 @@ static void suite_validation_case(const char *zone, const char *name, const char
 	struct arena *a = arena_new(4096);
 	struct arc_outcome out;
 	struct msg m;
-	enum arc_result want = expected_cv(cv), got;
+	const char *deviation;
+	enum arc_result want = suite_deviation(name, expected_cv(cv), &deviation), got;
 
 	fake_dns_reset();
 	fake_dns_load(zone);
@@ -287,6 +310,9 @@ static void suite_validation_case(const char *zone, const char *name, const char
 	got = msg_verify(&m, a, &out);
 	suite_cases++;
 	suite_passed += got == want;
+	suite_deviating += deviation != NULL;
+	if (deviation != NULL)
+		printf("# %s: the suite says %s; %s\n", name, cv, deviation);
 	if (!CHECK(got == want, "suite validation %s: %s", name, arc_result_name(got)))
 		printf("#   want %s; reason: %s\n", cv, out.reason ? out.reason : "-");
 	msg_clear(&m);
@@ -326,7 +352,8 @@ static void test_suite_validation(void)
 	free(zone);
 	free(name);
 	free(s.data);
-	printf("# suite validation: %u of %u cases as expected\n", suite_passed, suite_cases);
+	printf("# suite validation: %u of %u cases as expected (%u of them by a deliberate deviation)\n",
+	       suite_passed, suite_cases, suite_deviating);
 }
 
 /* The value of tag t in a field value, whitespace dropped. */
