@@ -187,18 +187,29 @@ static unsigned arc_tag_instance(const struct arc_tag *t)
 	return n > ARC_MAX_SETS ? ARC_MAX_SETS + 1 : (unsigned)n;
 }
 
+/* A domain name (d=) or selector (s=): LDH labels (and '_'), none empty
+ * or over 63, at most 253 in all. */
 static int arc_dns_label_ok(const struct arc_tag *t)
 {
+	size_t label = 0;
+
 	if (t == NULL || t->value_len == 0 || t->value_len > 253)
 		return 0;
 	for (size_t i = 0; i < t->value_len; i++) {
 		char ch = t->value[i];
 
+		if (ch == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-' || ch == '.' || ch == '_'))
+		      ch == '-' || ch == '_') ||
+		    ++label > 63)
 			return 0;
 	}
-	return 1;
+	return label > 0;
 }
 
 static int arc_sig_canon(struct arc_sig *s, const struct arc_tag *c)
@@ -532,20 +543,23 @@ static int arc_hash_h(struct arc_check *c, EVP_MD_CTX *md, enum arc_canon canon,
 	int rc = 0;
 
 	for (const char *p = h; *p != '\0' && rc == 0;) {
-		const char *e = strchr(p, ':');
+		const char *start = p, *e = strchr(p, ':');
 		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
 		char name[128];
 		size_t a = 0, b = len;
 
-		while (a < b && strchr(" \t\r\n", p[a]) != NULL)
+		while (a < b && strchr(" \t\r\n", start[a]) != NULL)
 			a++;
-		while (b > a && strchr(" \t\r\n", p[b - 1]) != NULL)
+		while (b > a && strchr(" \t\r\n", start[b - 1]) != NULL)
 			b--;
-		if (++names > ARC_H_MAX || b - a >= sizeof(name) || b == a) {
+		p = e != NULL ? e + 1 : p + len;
+		if (b == a)
+			continue; /* "to::date": an empty name selects nothing */
+		if (++names > ARC_H_MAX || b - a >= sizeof(name)) {
 			rc = -1;
 			break;
 		}
-		memcpy(name, p + a, b - a);
+		memcpy(name, start + a, b - a);
 		name[b - a] = '\0';
 		if (strcasecmp(name, "ARC-Seal") == 0)
 			rc = -1; /* RFC 8617 §4.1.2: an AMS never signs a seal */
@@ -560,10 +574,9 @@ static int arc_hash_h(struct arc_check *c, EVP_MD_CTX *md, enum arc_canon canon,
 			arc_canon_header(md, canon, f->name, f->value, f->len, 1);
 			break;
 		}
-		p = e != NULL ? e + 1 : p + len;
 	}
 	free(used);
-	return rc;
+	return names == 0 ? -1 : rc; /* RFC 6376 §3.5: h= names at least one field */
 }
 
 static enum arc_verdict arc_verify_ams(struct arc_check *c, unsigned i, const char **why_r)
@@ -588,7 +601,7 @@ static enum arc_verdict arc_verify_ams(struct arc_check *c, unsigned i, const ch
 		abort();
 	if (arc_hash_h(c, md, s->hcanon, s->h, NULL) < 0) {
 		EVP_MD_CTX_free(md);
-		*why_r = "h= is malformed or names ARC-Seal";
+		*why_r = "h= names no field, too many, or ARC-Seal";
 		return ARC_V_FAIL;
 	}
 	blank = arc_blank_b(c, f, s, &len);
