@@ -237,6 +237,19 @@ static int arc_sig_canon(struct arc_sig *s, const struct arc_tag *c)
 	return 0;
 }
 
+/* t= and x= (RFC 6376 §3.5): 1 to 12 digits, when present. */
+static int arc_timestamp_ok(const struct arc_tag *t)
+{
+	if (t == NULL)
+		return 1;
+	if (t->value_len == 0 || t->value_len > 12)
+		return 0;
+	for (size_t i = 0; i < t->value_len; i++)
+		if (t->value[i] < '0' || t->value[i] > '9')
+			return 0;
+	return 1;
+}
+
 /* The tags both AMS and AS carry: a=, b=, d=, s=. */
 static const char *arc_sig_common(struct arc_check *c, struct arc_sig *s, const struct arc_tag *t,
 				  size_t n)
@@ -261,6 +274,8 @@ static const char *arc_sig_common(struct arc_check *c, struct arc_sig *s, const 
 	s->b_end = b->raw_end;
 	if (!arc_dns_label_ok(d) || !arc_dns_label_ok(sel))
 		return "d= or s= is not a domain name";
+	if (!arc_timestamp_ok(arc_tag_find(t, n, "t")) || !arc_timestamp_ok(arc_tag_find(t, n, "x")))
+		return "t= or x= is not a timestamp";
 	s->d = arena_strndup(c->mem, d->value, d->value_len);
 	s->s = arena_strndup(c->mem, sel->value, sel->value_len);
 	return NULL;
