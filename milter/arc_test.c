@@ -283,6 +283,10 @@ static const struct {
     {"ams_fields_a_sha1", ARC_FAIL,
      "rsa-sha1 never verifies (RFC 8301 §3.1; the project's DKIM says the same)"},
     {"as_fields_a_sha1", ARC_FAIL, "rsa-sha1 never verifies (RFC 8301 §3.1)"},
+    {"as_fields_b_512", ARC_FAIL, "a 512-bit RSA key never verifies (RFC 8301 §3.2: 1024 at least)"},
+    {"arc_set_duplicate", ARC_FAIL,
+     "two complete sets with i=1 are a broken chain: RFC 8617 §4.2.1 and §5.2 want exactly "
+     "one of each field per instance (the suite predates the RFC)"},
     {"ams_fields_h_empty", ARC_FAIL,
      "an AMS with an empty h= signs no header field, not even From (RFC 6376 §3.5 "
      "needs one name): a chain over it would let anyone change From"},
