@@ -355,7 +355,10 @@ static void arc_field_parse(struct arc_check *c, int kind, int index)
 	}
 	if (c->slot[i].field[kind] >= 0) {
 		arc_break(c, arena_printf(c->mem, "two %s with i=%u", arc_kind_names[kind], i));
-		return;
+		/* the chain fails either way; a sealer then signs over one of
+		 * the two, the same whatever their order: the smaller value */
+		if (strcmp(f->value, c->fields[c->slot[i].field[kind]].value) >= 0)
+			return;
 	}
 	c->slot[i].field[kind] = index;
 	if (i > c->n)
@@ -634,8 +637,11 @@ static void arc_hash_sets(struct arc_check *c, EVP_MD_CTX *md, unsigned upto)
 {
 	for (unsigned j = 1; j <= upto; j++)
 		for (int k = 0; k < ARC_KINDS; k++) {
-			const struct arc_field *f = &c->fields[c->slot[j].field[k]];
+			const struct arc_field *f;
 
+			if (c->slot[j].field[k] < 0)
+				continue; /* only when sealing a broken chain */
+			f = &c->fields[c->slot[j].field[k]];
 			arc_canon_header(md, ARC_CANON_RELAXED, f->name, f->value, f->len, 1);
 		}
 }
@@ -837,11 +843,16 @@ static const char *arc_seal_refusal(struct arc_check *c, const struct arc_seal_k
 		return "the sealing key is neither RSA nor Ed25519";
 	if (c->result == ARC_TEMPERROR)
 		return "the chain could not be validated (temperror): not sealing";
-	if (c->broken != NULL)
-		return arena_printf(c->mem, "the chain is broken (%s): not sealing", c->broken);
+	if (c->overflow)
+		return "too many or too large header fields to seal";
+	if (c->arc_seen && c->n == 0)
+		return "ARC fields with no usable instance: not sealing";
+	for (unsigned i = 1; i <= c->n; i++)
+		if (c->slot[i].as.cv != NULL && strcmp(c->slot[i].as.cv, "fail") == 0)
+			return "the chain already says cv=fail: not sealing";
 	if (c->n >= ARC_MAX_SETS)
 		return "the chain already has 50 ARC sets";
-	return NULL;
+	return NULL; /* a broken chain is sealed with cv=fail (RFC 8617 §5.1.1) */
 }
 
 int arc_check_seal(struct arc_check *c, const struct arc_seal_key *k, const char *authres,
