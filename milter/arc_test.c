@@ -118,9 +118,11 @@ static void msg_set_body(struct msg *m, const char *crlf_body)
 	m->body_len = strlen(crlf_body);
 }
 
+static unsigned lookup_timeout_ms = 1000;
+
 static struct arc_check *msg_feed(const struct msg *m, int seal, size_t chunk)
 {
-	struct arc_params p = {.lookup_timeout_ms = 1000, .min_rsa_bits = 1024, .seal = seal};
+	struct arc_params p = {.lookup_timeout_ms = lookup_timeout_ms, .min_rsa_bits = 1024, .seal = seal};
 	struct arc_check *c = arc_check_new(&p, "TEST");
 
 	for (size_t i = 0; i < m->n; i++)
@@ -916,6 +918,24 @@ static void test_keys_and_dns(void)
 	msg_verify(&m, a, &out);
 	CHECK(out.result == ARC_PASS && fake_dns_queries() == 2,
 	      "rsa + ed25519 chain: pass, 2 key queries (%s)", out.reason ? out.reason : "");
+	msg_clear(&m);
+
+	/* the two sealers' keys are asked for at once, at end of header, and
+	 * waited for at the end; a key slower than the deadline is a
+	 * temperror, never a wait past it */
+	chain(&m, 1);
+	msg_seal(&m, ed_key, "list.example", "ed", NULL, 2, &error, NULL);
+	fake_dns_reset();
+	fake_dns_load(zone_all);
+	fake_dns_trace_reset();
+	msg_verify(&m, a, &out);
+	CHECK_STR(fake_dns_trace(), "SSWW", "both key lookups start before either is waited for");
+	fake_dns_load("ed._domainkey.list.example DELAY 5000\n");
+	lookup_timeout_ms = 100;
+	msg_verify(&m, a, &out);
+	lookup_timeout_ms = 1000;
+	CHECK(out.result == ARC_TEMPERROR, "a key past its deadline: temperror (%s)",
+	      out.reason ? out.reason : "");
 	msg_clear(&m);
 
 	/* a failed chain is sealed with cv=fail, then nobody seals again */
