@@ -730,11 +730,13 @@ static void arc_outcome_sets(struct arc_check *c, struct arena *a, struct arc_ou
 		const struct arc_slot *s = &c->slot[i];
 		struct arc_set *o = &sets[i - 1];
 
+		/* a malformed field's tags are "" (never NULL): the set is there,
+		 * the chain has failed, and consumers print what they have */
 		o->instance = i;
-		o->seal_domain = s->as.d != NULL ? arena_strdup(a, s->as.d) : NULL;
-		o->seal_selector = s->as.s != NULL ? arena_strdup(a, s->as.s) : NULL;
-		o->cv = s->as.cv != NULL ? arena_strdup(a, s->as.cv) : NULL;
-		o->ams_domain = s->ams.d != NULL ? arena_strdup(a, s->ams.d) : NULL;
+		o->seal_domain = arena_strdup(a, s->as.d != NULL ? s->as.d : "");
+		o->seal_selector = arena_strdup(a, s->as.s != NULL ? s->as.s : "");
+		o->cv = arena_strdup(a, s->as.cv != NULL ? s->as.cv : "");
+		o->ams_domain = arena_strdup(a, s->ams.d != NULL ? s->ams.d : "");
 		o->ams_valid = s->ams_ok;
 		o->aar = arc_aar_text(a, c->fields[s->field[ARC_AAR]].value);
 	}
