@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/bio.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
@@ -386,6 +387,7 @@ static EVP_PKEY *arc_key_decode(const unsigned char *der, long len, int ed25519,
 {
 	const unsigned char *p = der;
 	EVP_PKEY *k;
+	BIO *bio;
 
 	if (ed25519) {
 		k = len == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, 32) : NULL;
@@ -393,7 +395,11 @@ static EVP_PKEY *arc_key_decode(const unsigned char *der, long len, int ed25519,
 			*why_r = "key record: not an Ed25519 key";
 		return k;
 	}
-	k = d2i_PUBKEY(NULL, &p, len);
+	/* through a memory BIO, as libopendkim does: in the daemon,
+	 * dkim_keycache.c serves this call from its table of decoded keys */
+	bio = BIO_new_mem_buf(der, (int)len);
+	k = bio != NULL ? d2i_PUBKEY_bio(bio, NULL) : NULL;
+	BIO_free(bio);
 	if (k == NULL) { /* some publish the bare RSAPublicKey */
 		p = der;
 		k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, len);

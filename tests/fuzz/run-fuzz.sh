@@ -30,11 +30,11 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 	echo '	"";'
 } >"$work/default_rules.c"
 milter_core=
-for f in authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
+for f in arc arc_canon authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
-for f in dkim dmarc dnsbl iprev ratelimit spf verdict; do
+for f in arc dkim dmarc dnsbl iprev ratelimit spf verdict; do
 	milter_core="$milter_core $s/facts/${f}_result.c"
 done
 milter_core="$milter_core $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c \
