@@ -305,8 +305,6 @@ static const char *arc_sig_as(struct arc_check *c, struct arc_sig *s, const stru
 		return "an ARC-Seal must not have h= (RFC 8617 §4.1.3)";
 	if (cv == NULL)
 		return "cv= is missing";
-	if (arc_tag_find(t, n, "t") == NULL)
-		return "t= is missing (the suite's as_fields_t_na: a seal carries its time)";
 	if (arc_tag_is(cv, "none", 1))
 		s->cv = "none";
 	else if (arc_tag_is(cv, "pass", 1))
@@ -315,6 +313,8 @@ static const char *arc_sig_as(struct arc_check *c, struct arc_sig *s, const stru
 		s->cv = "fail";
 	else
 		return "cv= is not none, pass or fail";
+	if (arc_tag_find(t, n, "t") == NULL)
+		return "t= is missing (the suite's as_fields_t_na: a seal carries its time)";
 	s->hcanon = ARC_CANON_RELAXED; /* RFC 8617 §4.1.3: always relaxed, no body */
 	return NULL;
 }

@@ -325,6 +325,14 @@ static void suite_validation_case(const char *zone, const char *name, const char
 		printf("# %s: the suite says %s; %s\n", name, cv, deviation);
 	if (!CHECK(got == want, "suite validation %s: %s", name, arc_result_name(got)))
 		printf("#   want %s; reason: %s\n", cv, out.reason ? out.reason : "-");
+	/* oldest-pass: the oldest instance whose AMS, and every newer one,
+	 * still verifies (the From of set 1's message was changed here) */
+	if (strcmp(name, "cv_pass_i2_1_ams1_invalid") == 0)
+		CHECK(out.oldest_pass == 2 && out.set_count == 2 && !out.sets[0].ams_valid &&
+			  out.sets[1].ams_valid,
+		      "suite %s: oldest-pass 2, AMS 1 no longer valid", name);
+	if (strcmp(name, "cv_pass_i5_1") == 0)
+		CHECK(out.oldest_pass == 1 && out.set_count == 5, "suite %s: oldest-pass 1 of 5", name);
 	msg_clear(&m);
 	arena_free(&a);
 }
