@@ -35,7 +35,7 @@
 #define ARC_FIELDS_MAX 1000	     /* header fields kept */
 #define ARC_BYTES_MAX (1024 * 1024) /* header bytes kept */
 #define ARC_FIELD_MAX (64 * 1024)   /* one ARC field */
-#define ARC_H_MAX 128		     /* names in an AMS h= */
+#define ARC_H_MAX 256		     /* names in an AMS h= (this host signs at most 17 x 8) */
 #define ARC_NAME_MAX 256	     /* selector._domainkey.domain */
 
 /* The header fields this host's AMS signs, each as often as it occurs. */
@@ -857,22 +857,69 @@ static const char *arc_seal_refusal(struct arc_check *c, const struct arc_seal_k
 	return NULL; /* a broken chain is sealed with cv=fail (RFC 8617 §5.1.1) */
 }
 
+/* template (folded, "b=;") with the signature in it */
+static const char *arc_with_b(struct arc_check *c, const char *template, const char *b)
+{
+	const char *at = strstr(template, "b=;");
+
+	return arena_printf(c->mem, "%.*sb=%s%s", (int)(at - template), template, b, at + 2);
+}
+
+/* The AMS over the message and the new AAR, relaxed/relaxed; NULL if
+ * signing fails. */
+static const char *arc_seal_ams(struct arc_check *c, const struct arc_seal_key *k,
+				const struct arc_field *aar, unsigned i, time_t now)
+{
+	enum arc_alg alg = arc_alg_of_key(k->pkey);
+	const char *bh = arc_b64_encode(c->mem, c->bh[ARC_CANON_RELAXED], ARC_HASH_LEN);
+	const char *h = arc_seal_h(c), *ams, *b;
+	EVP_MD_CTX *md = arc_md_new();
+
+	ams = arc_fold(c->mem, arena_printf(c->mem,
+					    "a=%s; b=; bh=%s; c=relaxed/relaxed; d=%s; h=%s; i=%u; s=%s; t=%lld",
+					    arc_alg_name(alg), bh, k->domain, h, i, k->selector,
+					    (long long)now));
+	arc_hash_h(c, md, ARC_CANON_RELAXED, h, aar);
+	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AMS], ams, strlen(ams), 0);
+	b = arc_sign_md(c, md, k->pkey, alg);
+	EVP_MD_CTX_free(md);
+	return b != NULL ? arc_with_b(c, ams, b) : NULL;
+}
+
+/* The AS over sets 1..N and the new AAR and AMS; NULL if signing fails. */
+static const char *arc_seal_as(struct arc_check *c, const struct arc_seal_key *k,
+			       const struct arc_field *aar, const char *ams, const char *cv,
+			       unsigned i, time_t now)
+{
+	enum arc_alg alg = arc_alg_of_key(k->pkey);
+	EVP_MD_CTX *md = arc_md_new();
+	const char *as, *b;
+
+	as = arc_fold(c->mem, arena_printf(c->mem, "a=%s; b=; cv=%s; d=%s; i=%u; s=%s; t=%lld",
+					   arc_alg_name(alg), cv, k->domain, i, k->selector,
+					   (long long)now));
+	arc_hash_sets(c, md, c->n);
+	arc_canon_header(md, ARC_CANON_RELAXED, aar->name, aar->value, aar->len, 1);
+	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AMS], ams, strlen(ams), 1);
+	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AS], as, strlen(as), 0);
+	b = arc_sign_md(c, md, k->pkey, alg);
+	EVP_MD_CTX_free(md);
+	return b != NULL ? arc_with_b(c, as, b) : NULL;
+}
+
 int arc_check_seal(struct arc_check *c, const struct arc_seal_key *k, const char *authres,
 		   time_t now, struct arena *a, struct arc_seal_headers *out, const char **error_r)
 {
 	const char *why = c != NULL ? arc_seal_refusal(c, k) : "no check";
-	const char *bh, *h, *ams, *as, *b, *cv;
+	const char *ams, *as, *cv;
 	struct arc_field aar;
-	enum arc_alg alg;
 	unsigned i;
-	EVP_MD_CTX *md;
 
 	memset(out, 0, sizeof(*out));
 	if (why != NULL) {
 		*error_r = arena_strdup(a, why);
 		return -1;
 	}
-	alg = arc_alg_of_key(k->pkey);
 	i = c->n + 1;
 	cv = c->n == 0 ? "none" : c->result == ARC_PASS ? "pass" : "fail";
 	while (authres != NULL && (*authres == ' ' || *authres == '\t'))
@@ -880,40 +927,16 @@ int arc_check_seal(struct arc_check *c, const struct arc_seal_key *k, const char
 	aar.name = arc_kind_names[ARC_AAR];
 	aar.value = arena_printf(c->mem, "i=%u; %s", i, authres != NULL ? authres : "");
 	aar.len = strlen(aar.value);
-
-	bh = arc_b64_encode(c->mem, c->bh[ARC_CANON_RELAXED], ARC_HASH_LEN);
-	h = arc_seal_h(c);
-	ams = arena_printf(c->mem, "a=%s; b=; bh=%s; c=relaxed/relaxed; d=%s; h=%s; i=%u; s=%s; t=%lld",
-			   arc_alg_name(alg), bh, k->domain, h, i, k->selector, (long long)now);
-	md = arc_md_new();
-	arc_hash_h(c, md, ARC_CANON_RELAXED, h, &aar);
-	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AMS], ams, strlen(ams), 0);
-	b = arc_sign_md(c, md, k->pkey, alg);
-	EVP_MD_CTX_free(md);
-	if (b == NULL) {
-		*error_r = "signing the ARC-Message-Signature failed";
-		return -1;
-	}
-	ams = arena_printf(c->mem, "a=%s; b=%s; bh=%s; c=relaxed/relaxed; d=%s; h=%s; i=%u; s=%s; t=%lld",
-			   arc_alg_name(alg), b, bh, k->domain, h, i, k->selector, (long long)now);
-
-	as = arena_printf(c->mem, "a=%s; b=; cv=%s; d=%s; i=%u; s=%s; t=%lld", arc_alg_name(alg), cv,
-			  k->domain, i, k->selector, (long long)now);
-	md = arc_md_new();
-	arc_hash_sets(c, md, c->n);
-	arc_canon_header(md, ARC_CANON_RELAXED, aar.name, aar.value, aar.len, 1);
-	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AMS], ams, strlen(ams), 1);
-	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AS], as, strlen(as), 0);
-	b = arc_sign_md(c, md, k->pkey, alg);
-	EVP_MD_CTX_free(md);
-	if (b == NULL) {
-		*error_r = "signing the ARC-Seal failed";
+	ams = arc_seal_ams(c, k, &aar, i, now);
+	as = ams != NULL ? arc_seal_as(c, k, &aar, ams, cv, i, now) : NULL;
+	if (as == NULL) {
+		*error_r = ams == NULL ? "signing the ARC-Message-Signature failed"
+				       : "signing the ARC-Seal failed";
 		return -1;
 	}
 	out->aar = arena_strdup(a, aar.value);
 	out->ams = arena_strdup(a, ams);
-	out->seal = arena_printf(a, "a=%s; b=%s; cv=%s; d=%s; i=%u; s=%s; t=%lld", arc_alg_name(alg), b,
-				 cv, k->domain, i, k->selector, (long long)now);
+	out->seal = arena_strdup(a, as);
 	return 0;
 }
 

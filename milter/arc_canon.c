@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "arc_canon.h"
+#include "buf.h"
 
 static int arc_is_fws(char c)
 {
@@ -517,4 +518,60 @@ int arc_sign_digest(EVP_PKEY *k, enum arc_alg alg, const unsigned char digest[AR
 		return -1;
 	*sig_len_r = len;
 	return 0;
+}
+
+/* One tag, folding inside a long h= after its ':'s; *col is the column. */
+static void arc_fold_tag(struct buf *b, const char *tag, size_t len, size_t *col)
+{
+	if (len <= ARC_FOLD_HMAX || strncmp(tag, "h=", 2) != 0) {
+		buf_append(b, tag, len);
+		*col += len;
+		return;
+	}
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+
+		while (j < len && tag[j] != ':')
+			j++;
+		if (j < len)
+			j++; /* the name and its ':' */
+		if (*col + (j - i) > ARC_FOLD_WIDTH && *col > 8) {
+			buf_append(b, "\n\t", 2);
+			*col = 8;
+		}
+		buf_append(b, tag + i, j - i);
+		*col += j - i;
+		i = j;
+	}
+}
+
+char *arc_fold(struct arena *a, const char *list)
+{
+	struct buf b;
+	size_t col = 0;
+	char *out;
+	int after_b = 0;
+
+	buf_init(&b, 64 * 1024);
+	for (const char *p = list; *p != '\0';) {
+		const char *e = strstr(p, "; ");
+		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+		int is_b = len >= 2 && strncmp(p, "b=", 2) == 0;
+
+		if (p != list) {
+			if (is_b || after_b || col + 2 + len > ARC_FOLD_WIDTH) {
+				buf_append(&b, ";\n\t", 3);
+				col = 8;
+			} else {
+				buf_append(&b, "; ", 2);
+				col += 2;
+			}
+		}
+		arc_fold_tag(&b, p, len, &col);
+		after_b = is_b;
+		p = e != NULL ? e + 2 : p + len;
+	}
+	out = arena_strndup(a, b.data != NULL ? b.data : "", b.len);
+	buf_release(&b);
+	return out;
 }

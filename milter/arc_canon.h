@@ -84,6 +84,17 @@ int arc_verify_digest(EVP_PKEY *k, enum arc_alg alg, const unsigned char digest[
 int arc_sign_digest(EVP_PKEY *k, enum arc_alg alg, const unsigned char digest[ARC_HASH_LEN],
 		    unsigned char *sig, size_t *sig_len_r);
 
+/* A tag-list made here ("a=x; b=; c=y", one space after each ';') folded
+ * for a header field with "\n\t" (as the milter inserts fields): tags
+ * packed into lines of ARC_FOLD_WIDTH, b= on a line of its own.  Folds
+ * only replace the space after a ';', so relaxed canonicalization reads
+ * the flat list: the seal of a later hop, which signs this field as it
+ * stands, signs the same bytes.  Only an h= longer than ARC_FOLD_HMAX (no
+ * line may pass 998 characters, RFC 5322 §2.1.1) is broken after a ':'. */
+#define ARC_FOLD_WIDTH 78
+#define ARC_FOLD_HMAX 900
+char *arc_fold(struct arena *a, const char *list);
+
 /* Tests only (milter/arc_test.c): seal with this h= list instead of the
  * default one (the public suite's signing cases name theirs). */
 struct arc_check;

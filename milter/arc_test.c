@@ -965,6 +965,63 @@ static void test_keys_and_dns(void)
 	arena_free(&a);
 }
 
+static size_t longest_line(const char *v)
+{
+	size_t longest = 0, cur = 0;
+
+	for (; *v != '\0'; v++) {
+		cur = *v == '\n' ? 0 : cur + 1;
+		if (cur > longest)
+			longest = cur;
+	}
+	return longest;
+}
+
+/* The seal's fields are folded between tags (the b= line alone is long),
+ * and a huge h= is broken too: no line near RFC 5322's 998, and the chain
+ * still verifies as folded. */
+static void test_folding(void)
+{
+	static const char *const names[] = {"From", "Sender", "Reply-To", "Subject", "Date",
+					    "Message-ID", "To", "Cc", "In-Reply-To", "References",
+					    "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+					    "List-Id", "List-Post", "List-Unsubscribe", "DKIM-Signature"};
+	struct arc_seal_headers h = {0};
+	const char *error = NULL;
+	struct msg m;
+
+	chain(&m, 1);
+	fake_dns_reset();
+	fake_dns_load(zone_all);
+	if (msg_seal(&m, rsa_key, "fwd.example", "s1", NULL, 5, &error, &h) < 0)
+		h.ams = h.seal = xstrdup(error); /* fails below, saying why */
+	CHECK(longest_line(h.ams) <= 8 + 2 + 172 + 1 && longest_line(h.seal) <= 8 + 2 + 172 + 1 &&
+		  strstr(h.ams, ";\n\tb=") != NULL,
+	      "a seal's fields are folded, b= on its own line (%zu, %zu: %.60s)", longest_line(h.ams),
+	      longest_line(h.seal), h.ams);
+	if (h.seal == h.ams)
+		h.seal = NULL;
+	free((char *)h.aar);
+	free((char *)h.ams);
+	free((char *)h.seal);
+	msg_clear(&m);
+
+	base_msg(&m);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (int k = 0; k < 8; k++)
+			msg_add(&m, m.n, names[i], " x");
+	memset(&h, 0, sizeof(h));
+	if (msg_seal(&m, rsa_key, "fwd.example", "s1", NULL, 6, &error, &h) < 0)
+		h.ams = xstrdup(error);
+	CHECK(longest_line(h.ams) < 998 && strstr(h.ams, ":\n\t") != NULL,
+	      "a 1,200-character h= is folded after a ':' (%zu: %.60s)", longest_line(h.ams), h.ams);
+	expect(&m, ARC_PASS, NULL, "and the chain verifies as folded");
+	free((char *)h.aar);
+	free((char *)h.ams);
+	free((char *)h.seal);
+	msg_clear(&m);
+}
+
 static void body_hash(enum arc_canon canon, const char *body, size_t chunk, char *out64)
 {
 	struct arena *a = arena_new(256);
@@ -1057,6 +1114,7 @@ int main(void)
 	test_hostile();
 	test_limits();
 	test_keys_and_dns();
+	test_folding();
 	EVP_PKEY_free(rsa_key);
 	EVP_PKEY_free(rsa512_key);
 	EVP_PKEY_free(ed_key);
