@@ -33,17 +33,30 @@
 #include "mem.h"
 
 #define ARC_FIELDS_MAX 1000	     /* header fields kept */
-#define ARC_BYTES_MAX (1024 * 1024) /* header bytes kept */
-#define ARC_FIELD_MAX (64 * 1024)   /* one ARC field */
-#define ARC_H_MAX 256		     /* names in an AMS h= (this host signs at most 17 x 8) */
-#define ARC_NAME_MAX 256	     /* selector._domainkey.domain */
+#define ARC_BYTES_MAX  (1024 * 1024) /* header bytes kept */
+#define ARC_FIELD_MAX  (64 * 1024)   /* one ARC field */
+#define ARC_H_MAX      256	     /* names in an AMS h= (this host signs at most 17 x 8) */
+#define ARC_NAME_MAX   256	     /* selector._domainkey.domain */
 
 /* The header fields this host's AMS signs, each as often as it occurs. */
 static const char *const arc_seal_fields[] = {
-    "from",	   "sender",	  "reply-to",	   "subject",	      "date",
-    "message-id",   "to",	  "cc",		   "in-reply-to",     "references",
-    "mime-version", "content-type", "content-transfer-encoding", "list-id",
-    "list-post",   "list-unsubscribe", "dkim-signature",
+    "from",
+    "sender",
+    "reply-to",
+    "subject",
+    "date",
+    "message-id",
+    "to",
+    "cc",
+    "in-reply-to",
+    "references",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "list-id",
+    "list-post",
+    "list-unsubscribe",
+    "dkim-signature",
 };
 
 enum arc_kind { ARC_AAR, ARC_AMS, ARC_AS, ARC_KINDS };
@@ -204,8 +217,8 @@ static int arc_dns_label_ok(const struct arc_tag *t)
 			label = 0;
 			continue;
 		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-' || ch == '_') ||
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_') ||
 		    ++label > 63)
 			return 0;
 	}
@@ -274,7 +287,8 @@ static const char *arc_sig_common(struct arc_check *c, struct arc_sig *s, const 
 	s->b_end = b->raw_end;
 	if (!arc_dns_label_ok(d) || !arc_dns_label_ok(sel))
 		return "d= or s= is not a domain name";
-	if (!arc_timestamp_ok(arc_tag_find(t, n, "t")) || !arc_timestamp_ok(arc_tag_find(t, n, "x")))
+	if (!arc_timestamp_ok(arc_tag_find(t, n, "t")) ||
+	    !arc_timestamp_ok(arc_tag_find(t, n, "x")))
 		return "t= or x= is not a timestamp";
 	s->d = arena_strndup(c->mem, d->value, d->value_len);
 	s->s = arena_strndup(c->mem, sel->value, sel->value_len);
@@ -337,7 +351,8 @@ static void arc_field_parse(struct arc_check *c, int kind, int index)
 	size_t n = 0;
 
 	if (f->len > ARC_FIELD_MAX) {
-		arc_break(c, arena_printf(c->mem, "an %s field over %d bytes", f->name, ARC_FIELD_MAX));
+		arc_break(
+		    c, arena_printf(c->mem, "an %s field over %d bytes", f->name, ARC_FIELD_MAX));
 		return;
 	}
 	if (kind == ARC_AAR) {
@@ -367,7 +382,8 @@ static void arc_field_parse(struct arc_check *c, int kind, int index)
 		return;
 	why = arc_sig_common(c, &sig, tags, n);
 	if (why == NULL)
-		why = kind == ARC_AMS ? arc_sig_ams(c, &sig, tags, n) : arc_sig_as(c, &sig, tags, n);
+		why =
+		    kind == ARC_AMS ? arc_sig_ams(c, &sig, tags, n) : arc_sig_as(c, &sig, tags, n);
 	sig.why = why;
 	if (kind == ARC_AMS)
 		c->slot[i].ams = sig;
@@ -395,8 +411,8 @@ void arc_check_header(struct arc_check *c, const char *name, const char *value)
 		c->fields_size = c->fields_size ? c->fields_size * 2 : 32;
 		c->fields = xrealloc(c->fields, c->fields_size * sizeof(*c->fields));
 	}
-	c->fields[c->nfields] = (struct arc_field){arena_strdup(c->mem, name),
-						   arena_strndup(c->mem, value, len), len};
+	c->fields[c->nfields] =
+	    (struct arc_field){arena_strdup(c->mem, name), arena_strndup(c->mem, value, len), len};
 	c->bytes += len + strlen(name);
 	if (kind >= 0)
 		arc_field_parse(c, kind, (int)c->nfields);
@@ -503,8 +519,8 @@ static enum arc_verdict arc_key_get(struct arc_check *c, struct arc_key *k, EVP_
 		k->done = 1;
 		k->status = ans->status;
 		if (ans->status == DNS_OK && ans->count > 0)
-			k->pkey = arc_key_parse(ans->rr[0].u.text, ans->rr[0].len, c->p.min_rsa_bits,
-						&k->why);
+			k->pkey = arc_key_parse(ans->rr[0].u.text, ans->rr[0].len,
+						c->p.min_rsa_bits, &k->why);
 		else if (ans->status == DNS_TEMPFAIL)
 			k->why = "key lookup failed temporarily";
 		else
@@ -875,10 +891,11 @@ static const char *arc_seal_ams(struct arc_check *c, const struct arc_seal_key *
 	const char *h = arc_seal_h(c), *ams, *b;
 	EVP_MD_CTX *md = arc_md_new();
 
-	ams = arc_fold(c->mem, arena_printf(c->mem,
-					    "a=%s; b=; bh=%s; c=relaxed/relaxed; d=%s; h=%s; i=%u; s=%s; t=%lld",
-					    arc_alg_name(alg), bh, k->domain, h, i, k->selector,
-					    (long long)now));
+	ams = arc_fold(
+	    c->mem,
+	    arena_printf(c->mem,
+			 "a=%s; b=; bh=%s; c=relaxed/relaxed; d=%s; h=%s; i=%u; s=%s; t=%lld",
+			 arc_alg_name(alg), bh, k->domain, h, i, k->selector, (long long)now));
 	arc_hash_h(c, md, ARC_CANON_RELAXED, h, aar);
 	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AMS], ams, strlen(ams), 0);
 	b = arc_sign_md(c, md, k->pkey, alg);

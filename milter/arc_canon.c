@@ -37,7 +37,8 @@ static size_t arc_skip_fws(const char *s, size_t i, size_t len)
 static int arc_tags_duplicate(const struct arc_tag *tags, size_t n, const struct arc_tag *t)
 {
 	for (size_t i = 0; i < n; i++)
-		if (tags[i].name_len == t->name_len && memcmp(tags[i].name, t->name, t->name_len) == 0)
+		if (tags[i].name_len == t->name_len &&
+		    memcmp(tags[i].name, t->name, t->name_len) == 0)
 			return 1;
 	return 0;
 }

@@ -18,10 +18,10 @@
 
 #include "arena.h"
 
-#define ARC_TAGS_MAX 64	      /* tag-specs in one list */
-#define ARC_SIG_MAX 1024      /* signature bytes: RSA up to 8192 bits */
-#define ARC_KEY_DER_MAX 2048  /* public key bytes in p= */
-#define ARC_HASH_LEN 32	      /* SHA-256 */
+#define ARC_TAGS_MAX	64   /* tag-specs in one list */
+#define ARC_SIG_MAX	1024 /* signature bytes: RSA up to 8192 bits */
+#define ARC_KEY_DER_MAX 2048 /* public key bytes in p= */
+#define ARC_HASH_LEN	32   /* SHA-256 */
 
 struct arc_tag {
 	const char *name; /* in the list, not NUL-terminated */
@@ -92,7 +92,7 @@ int arc_sign_digest(EVP_PKEY *k, enum arc_alg alg, const unsigned char digest[AR
  * stands, signs the same bytes.  Only an h= longer than ARC_FOLD_HMAX (no
  * line may pass 998 characters, RFC 5322 §2.1.1) is broken after a ':'. */
 #define ARC_FOLD_WIDTH 78
-#define ARC_FOLD_HMAX 900
+#define ARC_FOLD_HMAX  900
 char *arc_fold(struct arena *a, const char *list);
 
 /* Tests only (milter/arc_test.c): seal with this h= list instead of the

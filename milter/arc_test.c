@@ -122,7 +122,8 @@ static unsigned lookup_timeout_ms = 1000;
 
 static struct arc_check *msg_feed(const struct msg *m, int seal, size_t chunk)
 {
-	struct arc_params p = {.lookup_timeout_ms = lookup_timeout_ms, .min_rsa_bits = 1024, .seal = seal};
+	struct arc_params p = {
+	    .lookup_timeout_ms = lookup_timeout_ms, .min_rsa_bits = 1024, .seal = seal};
 	struct arc_check *c = arc_check_new(&p, "TEST");
 
 	for (size_t i = 0; i < m->n; i++)
@@ -285,7 +286,8 @@ static const struct {
     {"ams_fields_a_sha1", ARC_FAIL,
      "rsa-sha1 never verifies (RFC 8301 §3.1; the project's DKIM says the same)"},
     {"as_fields_a_sha1", ARC_FAIL, "rsa-sha1 never verifies (RFC 8301 §3.1)"},
-    {"as_fields_b_512", ARC_FAIL, "a 512-bit RSA key never verifies (RFC 8301 §3.2: 1024 at least)"},
+    {"as_fields_b_512", ARC_FAIL,
+     "a 512-bit RSA key never verifies (RFC 8301 §3.2: 1024 at least)"},
     {"arc_set_duplicate", ARC_FAIL,
      "two complete sets with i=1 are a broken chain: RFC 8617 §4.2.1 and §5.2 want exactly "
      "one of each field per instance (the suite predates the RFC)"},
@@ -332,7 +334,8 @@ static void suite_validation_case(const char *zone, const char *name, const char
 			  out.sets[1].ams_valid,
 		      "suite %s: oldest-pass 2, AMS 1 no longer valid", name);
 	if (strcmp(name, "cv_pass_i5_1") == 0)
-		CHECK(out.oldest_pass == 1 && out.set_count == 5, "suite %s: oldest-pass 1 of 5", name);
+		CHECK(out.oldest_pass == 1 && out.set_count == 5, "suite %s: oldest-pass 1 of 5",
+		      name);
 	msg_clear(&m);
 	arena_free(&a);
 }
@@ -370,7 +373,8 @@ static void test_suite_validation(void)
 	free(zone);
 	free(name);
 	free(s.data);
-	printf("# suite validation: %u of %u cases as expected (%u of them by a deliberate deviation)\n",
+	printf("# suite validation: %u of %u cases as expected (%u of them by a deliberate "
+	       "deviation)\n",
 	       suite_passed, suite_cases, suite_deviating);
 }
 
@@ -449,8 +453,8 @@ static char *fold_lines(const char *s)
  * way), so only the seal's b= differs; i=, cv=, the AMS are compared. */
 static int suite_sign_deviation(const char *name)
 {
-	static const char *const names[] = {"duplicate_as_i1", "duplicate_as_i2", "duplicate_as_i_t1",
-					    "duplicate_as_i_t2"};
+	static const char *const names[] = {"duplicate_as_i1", "duplicate_as_i2",
+					    "duplicate_as_i_t1", "duplicate_as_i_t2"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(names[i], name) == 0)
@@ -489,7 +493,8 @@ static void suite_sign_case(const char *zone, EVP_PKEY *key, const char *domain,
 		suite_passed += (deviation || strcmp(gb, wb) == 0) && strcmp(gm, wm) == 0;
 		suite_deviating += deviation;
 		if (deviation)
-			printf("# %s: the seal's b= is not compared (two different i=1 seals)\n", k->name);
+			printf("# %s: the seal's b= is not compared (two different i=1 seals)\n",
+			       k->name);
 		free(gb);
 		free(wb);
 		free(gm);
@@ -501,8 +506,8 @@ static void suite_sign_case(const char *zone, EVP_PKEY *key, const char *domain,
 		if (!suite_sign_deviation(k->name))
 			compare_tag(k->name, "AS", out.seal, k->as, "b");
 		if (k->aar != NULL) /* missing_ams's AAR is mis-indented in the suite */
-			CHECK(strncmp(out.aar, k->aar, 4) == 0, "suite signing %s: AAR i= as expected",
-			      k->name);
+			CHECK(strncmp(out.aar, k->aar, 4) == 0,
+			      "suite signing %s: AAR i= as expected", k->name);
 	}
 	arc_check_free(&c);
 	msg_clear(&m);
@@ -573,8 +578,9 @@ static void test_suite_signing(void)
 			*f = xstrdup(s.value);
 		}
 	}
-	printf("# suite signing: %u of %u cases produce the expected seal (%u without comparing b=)\n",
-	       suite_passed, suite_cases, suite_deviating);
+	printf(
+	    "# suite signing: %u of %u cases produce the expected seal (%u without comparing b=)\n",
+	    suite_passed, suite_cases, suite_deviating);
 	sign_case_clear(&k);
 	EVP_PKEY_free(key);
 	free(zone);
@@ -603,7 +609,8 @@ static char *zone_line(EVP_PKEY *key, const char *name)
 	} else {
 		len = (size_t)i2d_PUBKEY(key, &p);
 	}
-	line = xasprintf("%s TXT \"v=DKIM1; k=%s; p=%s\"\n", name, type, arc_b64_encode(a, der, len));
+	line =
+	    xasprintf("%s TXT \"v=DKIM1; k=%s; p=%s\"\n", name, type, arc_b64_encode(a, der, len));
 	arena_free(&a);
 	return line;
 }
@@ -651,7 +658,8 @@ static void chain(struct msg *m, unsigned n)
 
 	base_msg(m);
 	for (unsigned i = 0; i < n; i++)
-		if (msg_seal(m, rsa_key, "fwd.example", "s1", NULL, 1700000000 + i, &error, NULL) < 0)
+		if (msg_seal(m, rsa_key, "fwd.example", "s1", NULL, 1700000000 + i, &error, NULL) <
+		    0)
 			abort();
 }
 
@@ -664,8 +672,8 @@ static size_t find_field(const struct msg *m, const char *name, unsigned instanc
 		if (strcasecmp(m->name[i], name) != 0)
 			continue;
 		if (strcasecmp(name, "ARC-Authentication-Results") == 0
-			    ? strncmp(m->value[i], want, strlen(want)) == 0
-			    : strstr(m->value[i], want) != NULL)
+			? strncmp(m->value[i], want, strlen(want)) == 0
+			: strstr(m->value[i], want) != NULL)
 			return i;
 	}
 	abort();
@@ -704,14 +712,17 @@ static void test_built_chains(void)
 	fake_dns_load(zone_all);
 	msg_verify(&m, a, &out);
 	CHECK(out.result == ARC_PASS && out.set_count == 2 && out.oldest_pass == 1,
-	      "two sets by sealing: pass, 2 sets, oldest-pass 1 (%s)", out.reason ? out.reason : "");
+	      "two sets by sealing: pass, 2 sets, oldest-pass 1 (%s)",
+	      out.reason ? out.reason : "");
 	CHECK(fake_dns_queries() == 1, "one key query for one sealer (%u)", fake_dns_queries());
-	CHECK(out.set_count == 2 && out.sets[1].instance == 2 && strcmp(out.sets[1].cv, "pass") == 0 &&
-		  strcmp(out.sets[0].cv, "none") == 0 && strcmp(out.sets[1].seal_domain, "fwd.example") == 0 &&
-		  out.sets[0].ams_valid && out.sets[1].ams_valid,
+	CHECK(out.set_count == 2 && out.sets[1].instance == 2 &&
+		  strcmp(out.sets[1].cv, "pass") == 0 && strcmp(out.sets[0].cv, "none") == 0 &&
+		  strcmp(out.sets[1].seal_domain, "fwd.example") == 0 && out.sets[0].ams_valid &&
+		  out.sets[1].ams_valid,
 	      "the sets' facts: instance, cv, sealer, AMS valid");
-	CHECK(out.set_count == 2 && strcmp(out.sets[0].aar, "mx.example.net; spf=pass "
-						    "smtp.mailfrom=example.com; dmarc=pass") == 0,
+	CHECK(out.set_count == 2 &&
+		  strcmp(out.sets[0].aar, "mx.example.net; spf=pass "
+					  "smtp.mailfrom=example.com; dmarc=pass") == 0,
 	      "the AAR's recorded results, without i=");
 
 	/* the same chain fed in 1-byte and 7-byte chunks */
@@ -746,7 +757,8 @@ static void test_hostile(void)
 
 		*b = *b == 'A' ? 'B' : 'A';
 	}
-	expect(&m, ARC_FAIL, "ARC-Seal i=2: signature does not verify", "a seal with a bad b=: fail");
+	expect(&m, ARC_FAIL, "ARC-Seal i=2: signature does not verify",
+	       "a seal with a bad b=: fail");
 	msg_clear(&m);
 
 	/* a forged From after sealing breaks the newest AMS */
@@ -792,7 +804,8 @@ static void test_hostile(void)
 	expect(&m, ARC_FAIL, "i= in 1..50", "instance 51: fail");
 	msg_clear(&m);
 	chain(&m, 1);
-	msg_add(&m, 0, "ARC-Seal", " a=rsa-sha256; b=AAAA; cv=pass; d=fwd.example; i=99999999999; s=s1");
+	msg_add(&m, 0, "ARC-Seal",
+		" a=rsa-sha256; b=AAAA; cv=pass; d=fwd.example; i=99999999999; s=s1");
 	expect(&m, ARC_FAIL, "i= in 1..50", "instance with 11 digits: fail");
 	msg_clear(&m);
 
@@ -902,8 +915,8 @@ static void test_keys_and_dns(void)
 		arc_check_finish(c, a, &out);
 		rc = arc_check_seal(c, &k, "x; none", 1, a, &h, &error);
 
-		CHECK(rc < 0 && strstr(error, "temperror") != NULL, "no seal over a temperror chain (%s)",
-		      rc < 0 ? error : "sealed");
+		CHECK(rc < 0 && strstr(error, "temperror") != NULL,
+		      "no seal over a temperror chain (%s)", rc < 0 ? error : "sealed");
 		arc_check_free(&c);
 	}
 	msg_clear(&m);
@@ -959,8 +972,8 @@ static void test_keys_and_dns(void)
 	free((char *)h.seal);
 	expect(&m, ARC_FAIL, "cv=fail", "a chain with cv=fail: fail");
 	rc = msg_seal(&m, rsa_key, "fwd.example", "s1", NULL, 4, &error, NULL);
-	CHECK(rc < 0 && strstr(error, "cv=fail") != NULL, "a chain with cv=fail is not sealed again (%s)",
-	      rc < 0 ? error : "sealed");
+	CHECK(rc < 0 && strstr(error, "cv=fail") != NULL,
+	      "a chain with cv=fail is not sealed again (%s)", rc < 0 ? error : "sealed");
 	msg_clear(&m);
 	arena_free(&a);
 }
@@ -982,10 +995,23 @@ static size_t longest_line(const char *v)
  * still verifies as folded. */
 static void test_folding(void)
 {
-	static const char *const names[] = {"From", "Sender", "Reply-To", "Subject", "Date",
-					    "Message-ID", "To", "Cc", "In-Reply-To", "References",
-					    "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
-					    "List-Id", "List-Post", "List-Unsubscribe", "DKIM-Signature"};
+	static const char *const names[] = {"From",
+					    "Sender",
+					    "Reply-To",
+					    "Subject",
+					    "Date",
+					    "Message-ID",
+					    "To",
+					    "Cc",
+					    "In-Reply-To",
+					    "References",
+					    "MIME-Version",
+					    "Content-Type",
+					    "Content-Transfer-Encoding",
+					    "List-Id",
+					    "List-Post",
+					    "List-Unsubscribe",
+					    "DKIM-Signature"};
 	struct arc_seal_headers h = {0};
 	const char *error = NULL;
 	struct msg m;
@@ -997,8 +1023,8 @@ static void test_folding(void)
 		h.ams = h.seal = xstrdup(error); /* fails below, saying why */
 	CHECK(longest_line(h.ams) <= 8 + 2 + 172 + 1 && longest_line(h.seal) <= 8 + 2 + 172 + 1 &&
 		  strstr(h.ams, ";\n\tb=") != NULL,
-	      "a seal's fields are folded, b= on its own line (%zu, %zu: %.60s)", longest_line(h.ams),
-	      longest_line(h.seal), h.ams);
+	      "a seal's fields are folded, b= on its own line (%zu, %zu: %.60s)",
+	      longest_line(h.ams), longest_line(h.seal), h.ams);
 	if (h.seal == h.ams)
 		h.seal = NULL;
 	free((char *)h.aar);
@@ -1014,7 +1040,8 @@ static void test_folding(void)
 	if (msg_seal(&m, rsa_key, "fwd.example", "s1", NULL, 6, &error, &h) < 0)
 		h.ams = xstrdup(error);
 	CHECK(longest_line(h.ams) < 998 && strstr(h.ams, ":\n\t") != NULL,
-	      "a 1,200-character h= is folded after a ':' (%zu: %.60s)", longest_line(h.ams), h.ams);
+	      "a 1,200-character h= is folded after a ':' (%zu: %.60s)", longest_line(h.ams),
+	      h.ams);
 	expect(&m, ARC_PASS, NULL, "and the chain verifies as folded");
 	free((char *)h.aar);
 	free((char *)h.ams);
@@ -1031,7 +1058,8 @@ static void body_hash(enum arc_canon canon, const char *body, size_t chunk, char
 
 	arc_body_init(&b, canon);
 	for (size_t off = 0; off < len; off += chunk)
-		arc_body_update(&b, (const unsigned char *)body + off, len - off < chunk ? len - off : chunk);
+		arc_body_update(&b, (const unsigned char *)body + off,
+				len - off < chunk ? len - off : chunk);
 	arc_body_final(&b, hash);
 	arc_body_free(&b);
 	strcpy(out64, arc_b64_encode(a, hash, sizeof(hash)));
@@ -1082,10 +1110,13 @@ static void test_tags(void)
 	CHECK(arc_tags_parse(" a = b ; c=d e;", 15, t, ARC_TAGS_MAX, &n, &why) == 0 && n == 2 &&
 		  t[1].value_len == 3,
 	      "tag-list: FWS trimmed, inner kept, trailing ; allowed");
-	CHECK(arc_tags_parse("a=1;a=2", 7, t, ARC_TAGS_MAX, &n, &why) < 0, "tag-list: duplicate refused");
-	CHECK(arc_tags_parse("a=1;;b=2", 8, t, ARC_TAGS_MAX, &n, &why) < 0, "tag-list: empty spec refused");
+	CHECK(arc_tags_parse("a=1;a=2", 7, t, ARC_TAGS_MAX, &n, &why) < 0,
+	      "tag-list: duplicate refused");
+	CHECK(arc_tags_parse("a=1;;b=2", 8, t, ARC_TAGS_MAX, &n, &why) < 0,
+	      "tag-list: empty spec refused");
 	CHECK(arc_tags_parse("=1", 2, t, ARC_TAGS_MAX, &n, &why) < 0, "tag-list: no name refused");
-	CHECK(arc_tags_parse("a=\x01", 3, t, ARC_TAGS_MAX, &n, &why) < 0, "tag-list: control refused");
+	CHECK(arc_tags_parse("a=\x01", 3, t, ARC_TAGS_MAX, &n, &why) < 0,
+	      "tag-list: control refused");
 	for (int i = 0; i <= ARC_TAGS_MAX; i++)
 		sprintf(many + strlen(many), "t%d=1;", i);
 	CHECK(arc_tags_parse(many, strlen(many), t, ARC_TAGS_MAX, &n, &why) < 0,

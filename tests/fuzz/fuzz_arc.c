@@ -56,8 +56,8 @@ static size_t feed_headers(struct arc_check *c, char *text, size_t len)
 	while (i < len && text[i] != '\n') {
 		size_t start = i, colon = 0;
 
-		while (i < len && (text[i] != '\n' || (i + 1 < len && (text[i + 1] == ' ' ||
-								       text[i + 1] == '\t'))))
+		while (i < len && (text[i] != '\n' ||
+				   (i + 1 < len && (text[i + 1] == ' ' || text[i + 1] == '\t'))))
 			i++;
 		for (size_t k = start; k < i; k++)
 			if (text[k] == ':') {
@@ -83,10 +83,11 @@ static void check_outcome(const struct arc_outcome *o)
 {
 	if ((unsigned)o->result > ARC_TEMPERROR)
 		abort();
-	if (o->result == ARC_PASS &&
-	    (o->set_count == 0 || o->sets == NULL || o->oldest_pass == 0 || o->oldest_pass > o->set_count))
+	if (o->result == ARC_PASS && (o->set_count == 0 || o->sets == NULL || o->oldest_pass == 0 ||
+				      o->oldest_pass > o->set_count))
 		abort();
-	if (o->set_count > ARC_MAX_SETS || (o->result != ARC_PASS && o->result != ARC_NONE && o->reason == NULL))
+	if (o->set_count > ARC_MAX_SETS ||
+	    (o->result != ARC_PASS && o->result != ARC_NONE && o->reason == NULL))
 		abort(); /* a fail or temperror always says why */
 	for (size_t i = 0; i < o->set_count; i++)
 		if (o->sets[i].instance != i + 1 || o->sets[i].aar == NULL)
@@ -120,7 +121,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	arc_check_finish(c, a, &out);
 	check_outcome(&out);
 	if (arc_check_seal(c, &key, "fuzz.example; arc=pass", 1700000000, a, &sealed, &why) == 0 &&
-	    (sealed.aar == NULL || sealed.ams == NULL || sealed.seal == NULL || strstr(sealed.seal, "cv=") == NULL))
+	    (sealed.aar == NULL || sealed.ams == NULL || sealed.seal == NULL ||
+	     strstr(sealed.seal, "cv=") == NULL))
 		abort();
 	arc_check_free(&c);
 	arena_free(&a);
