@@ -1,5 +1,6 @@
 /*
- * arc - ARC (RFC 8617) chain validation and sealing (see arc.h).
+ * arc - ARC (RFC 8617) chain validation (see arc.h; sealing is in
+ * arc_seal.c, the parts both share in arc_int.h).
  *
  *   header  every field is kept (the AMS signs any of them); the three ARC
  *           fields are parsed at once into their instance's slot, so a
@@ -12,7 +13,7 @@
  *   body    streamed into one SHA-256 per body canonicalization in use;
  *   finish  the newest AMS (step 4), every older AMS for oldest-pass
  *           (step 5), every AS from the newest down (step 6);
- *   seal    §5.1: AAR, AMS (relaxed/relaxed) and AS with i=N+1.
+ *   seal    arc_seal.c: AAR, AMS (relaxed/relaxed) and AS with i=N+1.
  *
  * Bounded: ARC_FIELDS_MAX fields and ARC_BYTES_MAX bytes of header kept
  * (past that, a chain is a fail), one ARC field at most ARC_FIELD_MAX, at
@@ -27,101 +28,26 @@
 #include <string.h>
 #include <strings.h>
 
-#include "arc.h"
-#include "arc_canon.h"
+#include "arc_int.h"
 #include "log.h"
 #include "mem.h"
 
-#define ARC_FIELDS_MAX 1000	     /* header fields kept */
-#define ARC_BYTES_MAX  (1024 * 1024) /* header bytes kept */
-#define ARC_FIELD_MAX  (64 * 1024)   /* one ARC field */
-#define ARC_H_MAX      256	     /* names in an AMS h= (this host signs at most 17 x 8) */
-#define ARC_NAME_MAX   256	     /* selector._domainkey.domain */
-
-/* The header fields this host's AMS signs, each as often as it occurs. */
-static const char *const arc_seal_fields[] = {
-    "from",
-    "sender",
-    "reply-to",
-    "subject",
-    "date",
-    "message-id",
-    "to",
-    "cc",
-    "in-reply-to",
-    "references",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
-    "list-id",
-    "list-post",
-    "list-unsubscribe",
-    "dkim-signature",
-};
-
-enum arc_kind { ARC_AAR, ARC_AMS, ARC_AS, ARC_KINDS };
-static const char *const arc_kind_names[ARC_KINDS] = {
+const char *const arc_kind_names[ARC_KINDS] = {
     [ARC_AAR] = "ARC-Authentication-Results",
     [ARC_AMS] = "ARC-Message-Signature",
     [ARC_AS] = "ARC-Seal",
 };
 
-struct arc_field {
-	const char *name;
-	const char *value;
-	size_t len;
-};
-
-struct arc_key {
-	char *name; /* selector._domainkey.domain */
-	struct dns_query *query;
-	int done;
-	enum dns_status status;
-	EVP_PKEY *pkey;
-	const char *why;
-};
-
-/* A parsed AMS or AS; why is set when it cannot verify. */
-struct arc_sig {
-	const char *why;
-	enum arc_alg alg;
-	unsigned char *b;
-	size_t b_len;
-	unsigned char bh[ARC_HASH_LEN];
-	enum arc_canon hcanon, bcanon;
-	const char *d, *s, *h, *cv;
-	size_t b_start, b_end; /* b='s value in the field, left out when hashing */
-	struct arc_key *key;
-};
-
-struct arc_slot {
-	int field[ARC_KINDS]; /* index in fields, or -1 */
-	struct arc_sig ams, as;
-	int ams_ok;
-};
-
-enum arc_verdict { ARC_V_OK, ARC_V_FAIL, ARC_V_TEMP };
-
-struct arc_check {
-	struct arc_params p;
-	char *queue_id;
-	struct arena *mem;
-	struct arc_field *fields;
-	size_t nfields, fields_size, bytes;
-	int overflow, arc_seen, eoh_done, finished;
-	const char *broken; /* the structural failure, or NULL */
-	unsigned n;	    /* highest instance seen */
-	struct arc_slot slot[ARC_MAX_SETS + 1];
-	int body_on[2], body_done;
-	struct arc_body body[2]; /* [enum arc_canon] */
-	unsigned char bh[2][ARC_HASH_LEN];
-	struct arc_key *keys;
-	size_t nkeys;
-	const char *seal_h; /* tests: the AMS h= list to seal with */
-	enum arc_result result;
-};
-
 static struct dns *arc_dns;
+
+EVP_MD_CTX *arc_md_new(void)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		abort();
+	return md;
+}
 
 int arc_module_init(struct dns *dns, char **error_r)
 {
@@ -571,8 +497,8 @@ static enum arc_verdict arc_sig_check(struct arc_check *c, struct arc_sig *s, EV
 /* RFC 6376 §5.4.2: each name in h= takes the lowest field of that name
  * not yet taken; extra (this host's new AAR, when sealing) sits above
  * every field.  A name with no field left adds nothing. */
-static int arc_hash_h(struct arc_check *c, EVP_MD_CTX *md, enum arc_canon canon, const char *h,
-		      const struct arc_field *extra)
+int arc_hash_h(struct arc_check *c, EVP_MD_CTX *md, enum arc_canon canon, const char *h,
+	       const struct arc_field *extra)
 {
 	unsigned char *used = xcalloc(c->nfields + 1, 1);
 	size_t names = 0;
@@ -632,9 +558,7 @@ static enum arc_verdict arc_verify_ams(struct arc_check *c, unsigned i, const ch
 		*why_r = "body hash does not match";
 		return ARC_V_FAIL;
 	}
-	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		abort();
+	md = arc_md_new();
 	if (arc_hash_h(c, md, s->hcanon, s->h, NULL) < 0) {
 		EVP_MD_CTX_free(md);
 		*why_r = "h= names no field, too many, or ARC-Seal";
@@ -649,7 +573,7 @@ static enum arc_verdict arc_verify_ams(struct arc_check *c, unsigned i, const ch
 
 /* RFC 8617 §5.1.1: the sets 1..i, each AAR, AMS, AS; the last AS
  * without its b= value and without CRLF; relaxed. */
-static void arc_hash_sets(struct arc_check *c, EVP_MD_CTX *md, unsigned upto)
+void arc_hash_sets(struct arc_check *c, EVP_MD_CTX *md, unsigned upto)
 {
 	for (unsigned j = 1; j <= upto; j++)
 		for (int k = 0; k < ARC_KINDS; k++) {
@@ -675,9 +599,7 @@ static enum arc_verdict arc_verify_as(struct arc_check *c, unsigned i, const cha
 		*why_r = s->why;
 		return ARC_V_FAIL;
 	}
-	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		abort();
+	md = arc_md_new();
 	arc_hash_sets(c, md, i - 1);
 	f = &c->fields[c->slot[i].field[ARC_AAR]];
 	arc_canon_header(md, ARC_CANON_RELAXED, f->name, f->value, f->len, 1);
@@ -795,166 +717,6 @@ void arc_check_finish(struct arc_check *c, struct arena *a, struct arc_outcome *
 		arc_outcome_sets(c, a, out);
 	if (c->result == ARC_FAIL || c->result == ARC_TEMPERROR)
 		log_debug("%s: arc: %s: %s", c->queue_id, arc_result_name(c->result), reason);
-}
-
-/* Tests only (arc_test.c): seal with this h= instead of the default. */
-
-void arc_check_seal_headers(struct arc_check *c, const char *h)
-{
-	c->seal_h = h != NULL ? arena_strdup(c->mem, h) : NULL;
-}
-
-/* The default h=: each listed field as often as it occurs (at most 8
- * times), From at least once. */
-static const char *arc_seal_h(struct arc_check *c)
-{
-	const char *h = "";
-
-	if (c->seal_h != NULL)
-		return c->seal_h;
-	for (size_t k = 0; k < sizeof(arc_seal_fields) / sizeof(arc_seal_fields[0]); k++) {
-		size_t count = k == 0 ? 1 : 0, seen = 0;
-
-		for (size_t i = 0; i < c->nfields; i++)
-			if (strcasecmp(c->fields[i].name, arc_seal_fields[k]) == 0)
-				seen++;
-		if (seen > count)
-			count = seen;
-		for (size_t i = 0; i < count && i < 8; i++)
-			h = arena_printf(c->mem, "%s%s%s", h, *h ? ":" : "", arc_seal_fields[k]);
-	}
-	return h;
-}
-
-/* Sign the digest of md into base64; NULL when signing fails. */
-static const char *arc_sign_md(struct arc_check *c, EVP_MD_CTX *md, EVP_PKEY *k, enum arc_alg alg)
-{
-	unsigned char digest[ARC_HASH_LEN], sig[ARC_SIG_MAX];
-	unsigned int dlen = 0;
-	size_t len = 0;
-
-	EVP_DigestFinal_ex(md, digest, &dlen);
-	if (arc_sign_digest(k, alg, digest, sig, &len) < 0)
-		return NULL;
-	return arc_b64_encode(c->mem, sig, len);
-}
-
-static EVP_MD_CTX *arc_md_new(void)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		abort();
-	return md;
-}
-
-/* Why this chain cannot be sealed, or NULL. */
-static const char *arc_seal_refusal(struct arc_check *c, const struct arc_seal_key *k)
-{
-	if (!c->finished)
-		return "arc_check_seal() before arc_check_finish()";
-	if (!c->body_on[ARC_CANON_RELAXED])
-		return "sealing was not asked for (arc_params.seal)";
-	if (k == NULL || k->pkey == NULL || k->domain == NULL || k->selector == NULL)
-		return "no sealing key";
-	if (arc_alg_of_key(k->pkey) == ARC_ALG_NONE)
-		return "the sealing key is neither RSA nor Ed25519";
-	if (c->result == ARC_TEMPERROR)
-		return "the chain could not be validated (temperror): not sealing";
-	if (c->overflow)
-		return "too many or too large header fields to seal";
-	if (c->arc_seen && c->n == 0)
-		return "ARC fields with no usable instance: not sealing";
-	for (unsigned i = 1; i <= c->n; i++)
-		if (c->slot[i].as.cv != NULL && strcmp(c->slot[i].as.cv, "fail") == 0)
-			return "the chain already says cv=fail: not sealing";
-	if (c->n >= ARC_MAX_SETS)
-		return "the chain already has 50 ARC sets";
-	return NULL; /* a broken chain is sealed with cv=fail (RFC 8617 §5.1.1) */
-}
-
-/* template (folded, "b=;") with the signature in it */
-static const char *arc_with_b(struct arc_check *c, const char *template, const char *b)
-{
-	const char *at = strstr(template, "b=;");
-
-	return arena_printf(c->mem, "%.*sb=%s%s", (int)(at - template), template, b, at + 2);
-}
-
-/* The AMS over the message and the new AAR, relaxed/relaxed; NULL if
- * signing fails. */
-static const char *arc_seal_ams(struct arc_check *c, const struct arc_seal_key *k,
-				const struct arc_field *aar, unsigned i, time_t now)
-{
-	enum arc_alg alg = arc_alg_of_key(k->pkey);
-	const char *bh = arc_b64_encode(c->mem, c->bh[ARC_CANON_RELAXED], ARC_HASH_LEN);
-	const char *h = arc_seal_h(c), *ams, *b;
-	EVP_MD_CTX *md = arc_md_new();
-
-	ams = arc_fold(
-	    c->mem,
-	    arena_printf(c->mem,
-			 "a=%s; b=; bh=%s; c=relaxed/relaxed; d=%s; h=%s; i=%u; s=%s; t=%lld",
-			 arc_alg_name(alg), bh, k->domain, h, i, k->selector, (long long)now));
-	arc_hash_h(c, md, ARC_CANON_RELAXED, h, aar);
-	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AMS], ams, strlen(ams), 0);
-	b = arc_sign_md(c, md, k->pkey, alg);
-	EVP_MD_CTX_free(md);
-	return b != NULL ? arc_with_b(c, ams, b) : NULL;
-}
-
-/* The AS over sets 1..N and the new AAR and AMS; NULL if signing fails. */
-static const char *arc_seal_as(struct arc_check *c, const struct arc_seal_key *k,
-			       const struct arc_field *aar, const char *ams, const char *cv,
-			       unsigned i, time_t now)
-{
-	enum arc_alg alg = arc_alg_of_key(k->pkey);
-	EVP_MD_CTX *md = arc_md_new();
-	const char *as, *b;
-
-	as = arc_fold(c->mem, arena_printf(c->mem, "a=%s; b=; cv=%s; d=%s; i=%u; s=%s; t=%lld",
-					   arc_alg_name(alg), cv, k->domain, i, k->selector,
-					   (long long)now));
-	arc_hash_sets(c, md, c->n);
-	arc_canon_header(md, ARC_CANON_RELAXED, aar->name, aar->value, aar->len, 1);
-	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AMS], ams, strlen(ams), 1);
-	arc_canon_header(md, ARC_CANON_RELAXED, arc_kind_names[ARC_AS], as, strlen(as), 0);
-	b = arc_sign_md(c, md, k->pkey, alg);
-	EVP_MD_CTX_free(md);
-	return b != NULL ? arc_with_b(c, as, b) : NULL;
-}
-
-int arc_check_seal(struct arc_check *c, const struct arc_seal_key *k, const char *authres,
-		   time_t now, struct arena *a, struct arc_seal_headers *out, const char **error_r)
-{
-	const char *why = c != NULL ? arc_seal_refusal(c, k) : "no check";
-	const char *ams, *as, *cv;
-	struct arc_field aar;
-	unsigned i;
-
-	memset(out, 0, sizeof(*out));
-	if (why != NULL) {
-		*error_r = arena_strdup(a, why);
-		return -1;
-	}
-	i = c->n + 1;
-	cv = c->n == 0 ? "none" : c->result == ARC_PASS ? "pass" : "fail";
-	while (authres != NULL && (*authres == ' ' || *authres == '\t'))
-		authres++;
-	aar.name = arc_kind_names[ARC_AAR];
-	aar.value = arena_printf(c->mem, "i=%u; %s", i, authres != NULL ? authres : "");
-	aar.len = strlen(aar.value);
-	ams = arc_seal_ams(c, k, &aar, i, now);
-	as = ams != NULL ? arc_seal_as(c, k, &aar, ams, cv, i, now) : NULL;
-	if (as == NULL) {
-		*error_r = ams == NULL ? "signing the ARC-Message-Signature failed"
-				       : "signing the ARC-Seal failed";
-		return -1;
-	}
-	out->aar = arena_strdup(a, aar.value);
-	out->ams = arena_strdup(a, ams);
-	out->seal = arena_strdup(a, as);
-	return 0;
 }
 
 void arc_check_free(struct arc_check **cp)

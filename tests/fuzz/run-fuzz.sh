@@ -30,7 +30,7 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 	echo '	"";'
 } >"$work/default_rules.c"
 milter_core=
-for f in arc arc_canon authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
+for f in arc arc_canon arc_seal authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
@@ -53,7 +53,7 @@ conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/c
 spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
 dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/facts/dmarc_result.c $s/tests/fake_dns.c|corpus_dmarc|
 dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
-arc||$s/tests/fuzz/fuzz_arc.c $s/milter/arc.c $s/milter/arc_canon.c $s/facts/arc_result.c $s/tests/fake_dns.c -lcrypto -lpthread|corpus_arc|
+arc||$s/tests/fuzz/fuzz_arc.c $s/milter/arc.c $s/milter/arc_seal.c $s/milter/arc_canon.c $s/facts/arc_result.c $s/tests/fake_dns.c -lcrypto -lpthread|corpus_arc|
 record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
 smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
