@@ -30,13 +30,13 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 	echo '	"";'
 } >"$work/default_rules.c"
 milter_core=
-for f in authres conf dkim dkim_ed25519 dkim_keys dkim_sign dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
+for f in arc arc_canon arc_seal authres conf dkim dkim_ed25519 dkim_keys dkim_sign dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
 # issue 19's URL block lists and the body's rule tests
 milter_core="$milter_core $s/milter/uribl.c $s/milter/metrics_uribl.c $s/rules/rules_content.c"
-for f in dkim dmarc dnsbl iprev ratelimit spf verdict; do
+for f in arc dkim dmarc dnsbl iprev ratelimit spf verdict; do
 	milter_core="$milter_core $s/facts/${f}_result.c"
 done
 milter_core="$milter_core $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c \
@@ -61,6 +61,7 @@ conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/c
 spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
 dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/facts/dmarc_result.c $s/tests/fake_dns.c|corpus_dmarc|
 dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
+arc||$s/tests/fuzz/fuzz_arc.c $s/milter/arc.c $s/milter/arc_seal.c $s/milter/arc_canon.c $s/facts/arc_result.c $s/tests/fake_dns.c -lcrypto -lpthread|corpus_arc|
 record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
 smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
