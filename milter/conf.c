@@ -111,6 +111,11 @@ static const struct key keys[] = {
 	/* one site's or one host's (RFC 6177) */
 	{"ratelimit-ipv6-prefix", K_PREFIX6, F(ratelimit_ipv6_prefix), 0, 0, "64"},
 	{"ratelimit-table-size", K_COUNT, F(ratelimit_table_size), 0, 0, "50000"},
+	/* ARC (issue 18): trusted forwarders, and sealing what we accept */
+	{"arc-trusted-sealers", K_WORDS, F(arc_trusted_sealers), 0, 0, NULL},
+	{"on-arc-temperror", K_ACTION, F(on_arc_temperror), A_TEMPFAIL | A_REJECT | A_QUARANTINE, 0,
+	 "tempfail"},
+	{"arc-seal", K_WORDS, F(arc_seal), 0, 0, NULL},
 };
 #undef F
 

@@ -110,6 +110,11 @@ struct conf {
 	unsigned ratelimit_ipv4_prefix;	   /* bits of an IPv4 client that make its key */
 	unsigned ratelimit_ipv6_prefix;
 	unsigned ratelimit_table_size; /* buckets per limit; a change needs a restart */
+
+	/* ARC (RFC 8617, issue 18) */
+	char **arc_trusted_sealers; /* ARC-Seal d= whose recorded results may override DMARC */
+	enum conf_action on_arc_temperror; /* such an override could not be checked (DNS) */
+	char **arc_seal;		   /* DOMAIN SELECTOR KEYFILE, or NULL: no sealing */
 };
 
 /* The store location the configuration means: `history`, or the SQLite

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "arc.h"
 #include "facts.h"
 #include "session.h"
 #include "verdict.h"
@@ -36,6 +37,12 @@ struct message_edits {
 	size_t add_count;
 	const char *subject;	/* new Subject value (tag prefix), or NULL */
 	int subject_exists;	/* change the first Subject field, or add one */
+	/* this host's ARC set (RFC 8617 §5.1), when arc_sealed: inserted at
+	 * index 0 after our Authentication-Results, so that the fields read
+	 * ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results,
+	 * Authentication-Results from the top */
+	int arc_sealed;
+	struct arc_seal_headers arc_seal;
 };
 
 struct message;

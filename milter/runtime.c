@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "arc_sealkey.h"
 #include "facts.h"
 #include "mem.h"
 #include "rules.h"
@@ -91,6 +92,7 @@ static void runtime_destroy(struct runtime *rt)
 {
 	rules_free(&rt->rules);
 	geoip_free(&rt->geoip);
+	arc_sealkey_free(&rt->arc_seal);
 	free(rt->ip_lists);
 	free(rt->domain_lists);
 	free(rt->domain_list_identities);
@@ -118,6 +120,9 @@ struct runtime *runtime_load(struct conf *conf, struct dns *dns, struct store *s
 		    NULL)
 		goto fail;
 	if (lists_build(rt, error_r) < 0)
+		goto fail;
+	rt->arc_seal = arc_sealkey_load(conf, error_r);
+	if (*error_r != NULL)
 		goto fail;
 	/* the writer thread expires old records, reports or not (a reload
 	 * that changes history-retention-days applies it at once) */

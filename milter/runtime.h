@@ -18,6 +18,7 @@
 #include "dnsbl.h"
 #include "geoip.h"
 
+struct arc_seal_key;
 struct ruleset;
 struct store;
 
@@ -33,6 +34,7 @@ struct runtime {
 	struct dns *dns;     /* shared by every snapshot; owned by main */
 	struct store *store; /* the history store, or NULL; shared, owned by main */
 	struct ratelimit *ratelimit; /* rate limit state, or NULL; shared, owned by main */
+	struct arc_seal_key *arc_seal; /* owned: arc-seal's key, or NULL: no sealing */
 	int refs;	 /* guarded by runtime.c's lock */
 };
 

@@ -19,6 +19,7 @@
 #include "authres.h"
 #include "buf.h"
 #include "conf.h"
+#include "arc.h"
 #include "dkim.h"
 #include "dns.h"
 #include "history.h"
@@ -229,7 +230,8 @@ static int cmd_test(int argc, char **argv)
 		return 2;
 	}
 	spf_init();
-	if ((dns = runtime_dns_new(conf, &error)) == NULL || dkim_module_init(dns, &error) < 0) {
+	if ((dns = runtime_dns_new(conf, &error)) == NULL || dkim_module_init(dns, &error) < 0 ||
+	    arc_module_init(dns, &error) < 0) {
 		fprintf(stderr, "authscore test: %s\n", error);
 		return 1;
 	}
@@ -252,6 +254,7 @@ static int cmd_test(int argc, char **argv)
 	session_free(&s);
 	runtime_unref(&rt);
 	dkim_module_deinit();
+	arc_module_deinit();
 	dns_free(&dns);
 	buf_release(&msg);
 	return 0;
