@@ -82,6 +82,8 @@ static int enum_value(const struct facts *f, enum rule_fact fact)
 		return (int)f->dmarc.policy;
 	case FACT_IPREV:
 		return (int)f->iprev.result;
+	case FACT_ARC:
+		return (int)f->arc.result;
 	default:
 		return -1;
 	}
@@ -211,6 +213,11 @@ static const char *string_next(const struct facts *f, const struct rule_test *t,
 			;
 		return s;
 	}
+	case FACT_ARC_SEALER: /* every set's, oldest first */
+		while (*i < f->arc.set_count && *i < ARC_MAX_SETS && f->arc.sets != NULL)
+			if ((s = f->arc.sets[(*i)++].seal_domain) != NULL)
+				return s;
+		return NULL;
 	case FACT_HEADER:
 		while (*i < f->header_count && *i < FACTS_MAX_HEADERS && f->headers != NULL) {
 			const struct header_field *h = &f->headers[(*i)++];
@@ -251,7 +258,8 @@ static const char *string_next(const struct facts *f, const struct rule_test *t,
 static int test_string(struct eval *e, const struct rule_test *t)
 {
 	size_t i = 0;
-	int any = 0, multi = t->fact == FACT_RCPT || t->fact == FACT_HEADER;
+	int any = 0, multi = t->fact == FACT_RCPT || t->fact == FACT_HEADER ||
+			     t->fact == FACT_ARC_SEALER;
 	const char *s;
 
 	while (!any && (s = string_next(e->f, t, &i)) != NULL) {
@@ -340,6 +348,7 @@ static int eval_test(struct eval *e, const struct rule_test *t)
 	case FACT_DMARC:
 	case FACT_DMARC_POLICY:
 	case FACT_IPREV:
+	case FACT_ARC:
 		return test_enum(e, t);
 	case FACT_DNSBL:
 	case FACT_DNSWL:

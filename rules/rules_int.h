@@ -53,6 +53,8 @@ enum rule_fact {
 	FACT_RATELIMIT_IP,
 	FACT_RATELIMIT_SENDER,
 	FACT_RATELIMIT_USER,
+	FACT_ARC,	 /* the ARC chain's result (RFC 8617) */
+	FACT_ARC_SEALER, /* every ARC set's sealer (ARC-Seal d=) */
 };
 
 /* How a fact's values look, and so which operators and values it takes. */
