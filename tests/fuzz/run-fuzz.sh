@@ -30,8 +30,9 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 	echo '	"";'
 } >"$work/default_rules.c"
 milter_core=
-for f in authres conf dkim dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
-	spf spf_record summary verdict; do
+# arc_stub: DELETE at the merge of the ARC module (then arc here, arc_result below).
+for f in arc_stub arc_trust arc_sealkey authres conf dkim dkim_tags dmarc dnsbl geoip iprev message \
+	metrics ratelimit runtime session spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
 for f in dkim dmarc dnsbl iprev ratelimit spf verdict; do
@@ -55,6 +56,7 @@ dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/facts/dmarc
 dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
 record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
+aar|-DFUZZ_AAR|$s/tests/fuzz/fuzz_parsers.c $s/milter/arc_trust.c|corpus_aar|
 smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
 milter|-include $work/paths.h -I$s/report -I$s/history -I$s/tests/fuzz $pq_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
 
