@@ -180,6 +180,7 @@ const char *iprev_result_name(enum iprev_result r) { return r ? "x" : "none"; }
 const char *spf_result_name(enum spf_result r) { return r ? "x" : "none"; }
 const char *spf_scope_name(enum spf_scope sc) { return sc ? "helo" : "mfrom"; }
 const char *verdict_action_name(enum verdict_action a) { return a ? "x" : "accept"; }
+const char *arc_result_name(enum arc_result r) { return r ? "x" : "none"; }
 
 /* A history record from the spool or the store: decoded strictly, and what
  * decodes encodes again. */
@@ -221,6 +222,7 @@ NAMES(iprev_result_name, enum iprev_result, "none", "pass", "fail", "temperror",
 NAMES(dnsbl_status_name, enum dnsbl_status, "none", "listed", "blocked", "error")
 NAMES(verdict_action_name, enum verdict_action, "accept", "tag", "quarantine", "tempfail", "reject",
       "discard")
+NAMES(arc_result_name, enum arc_result, "none", "pass", "fail", "temperror")
 
 /* Stored facts (record_facts.c), alone and inside a stored line: decoded
  * strictly, and what decodes is safe for the rules to read. */
