@@ -244,6 +244,8 @@ static const char *string_next(const struct facts *f, const struct rule_test *t,
 		return f->from_domain;
 	case FACT_FROM_ERROR:
 		return f->from_error;
+	case FACT_DMARC_OVERRIDE:
+		return f->dmarc_override;
 	case FACT_AUTH:
 		return f->auth_user;
 	case FACT_TLS:

@@ -55,6 +55,7 @@ enum rule_fact {
 	FACT_RATELIMIT_USER,
 	FACT_ARC,	 /* the ARC chain's result (RFC 8617) */
 	FACT_ARC_SEALER, /* every ARC set's sealer (ARC-Seal d=) */
+	FACT_DMARC_OVERRIDE, /* why a DMARC failure is not enforced (RFC 9990 type) */
 };
 
 /* How a fact's values look, and so which operators and values it takes. */

@@ -250,6 +250,7 @@ static const struct fact_def fact_defs[] = {
     {"ratelimit.user", FACT_RATELIMIT_USER, TYPE_BOOL, ARG_NONE, NULL, 0, "nothing"},
     {"arc", FACT_ARC, TYPE_ENUM, ARG_NONE, NAMES(arc_names), "an ARC result"},
     {"arc.sealer", FACT_ARC_SEALER, TYPE_STRING, ARG_NONE, NULL, 0, "a string"},
+    {"dmarc.override", FACT_DMARC_OVERRIDE, TYPE_STRING, ARG_NONE, NULL, 0, "a string"},
 };
 
 static const struct fact_def *fact_find(const char *s, size_t len)

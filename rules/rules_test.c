@@ -562,6 +562,12 @@ static void test_facts(void)
 		HIT("arc != pass", &f);
 		f.arc = (struct arc_outcome){0};
 	}
+	MISS("dmarc.override", &f);
+	HIT("dmarc == fail and not dmarc.override", &f);
+	f.dmarc_override = "trusted_forwarder";
+	HIT("dmarc.override == trusted_forwarder", &f);
+	MISS("dmarc == fail and not dmarc.override", &f);
+	f.dmarc_override = NULL;
 
 	/* iprev */
 	f.iprev.result = IPREV_FAIL;
