@@ -73,12 +73,12 @@ struct arc_seal_key *arc_sealkey_load(const struct conf *conf, char **error_r)
 		return NULL;
 	}
 	k = xcalloc(1, sizeof(*k));
-	k->domain = w[0];
-	k->selector = w[1];
 	if ((k->pkey = key_read(w[2], error_r)) == NULL) {
 		free(k);
 		return NULL;
 	}
+	k->domain = xstrdup(w[0]); /* its own: the key may outlive the configuration */
+	k->selector = xstrdup(w[1]);
 	return k;
 }
 
@@ -89,6 +89,8 @@ void arc_sealkey_free(struct arc_seal_key **kp)
 	if (k == NULL)
 		return;
 	EVP_PKEY_free(k->pkey);
+	free((char *)k->domain);
+	free((char *)k->selector);
 	free(k);
 	*kp = NULL;
 }
