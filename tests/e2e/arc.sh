@@ -24,7 +24,9 @@ PY=/usr/bin/python3              # Debian's, where python3-dkim lives
 TODAY=$(date -u +%F)
 
 $PY -c 'import dkim, authres' 2>/dev/null || { echo "1..0 # SKIP python3-dkim or python3-authres missing"; exit 0; }
-e2e_setup "arc-trusted-sealers $FWD"
+# SERVFAIL zones: the keys of two more sealers, one trusted, one not
+E2E_SERVFAIL_ZONES+=" _domainkey.arctemp.$D _domainkey.arctempother.$D"
+e2e_setup "arc-trusted-sealers $FWD arctemp.$D"
 
 # new NAME FROM [HEADER...] - a message from FROM; path in $M, marker in $MK
 new() {
@@ -113,6 +115,15 @@ $PY "$E2E_DIR/arc_forward.py" --sealer "$OTHER" --key "$RSA" --results "$PASSED"
 send_file later-hop "$M" --from "$NOALIGN"
 refused_ok later-hop "^550 5\.7\.1 .*DMARC policy of ${SRC//./\\.}"
 logged later-hop " arc=pass "
+
+# ------------- arc=temperror: never an override; "later" when one was possible
+forwarded temperror-trusted "arctemp.$D" "$PASSED"
+send_file temperror-trusted "$M" --from "$NOALIGN"
+refused_ok temperror-trusted '^451 4\.7\.5 .*ARC'
+logged temperror-trusted " arc=temperror .*action=tempfail reason=.arc=temperror"
+forwarded temperror-untrusted "arctempother.$D" "$PASSED"
+send_file temperror-untrusted "$M" --from "$NOALIGN"
+refused_ok temperror-untrusted "^550 5\.7\.1 .*DMARC policy of ${SRC//./\\.}"
 
 # ------------------- the history row and the aggregate report say so (RFC 9990)
 stop_milter TERM # the writer flushes its queue on the way out
