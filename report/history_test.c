@@ -409,6 +409,29 @@ static void test_replay_stats_explain(void)
 	free(text);
 
 	{
+		/* a DMARC failure a trusted ARC sealer overrode: explain says who */
+		struct facts f;
+		struct history_record r;
+		static const struct arc_set sets[1] = {{.instance = 1, .seal_domain = "fwd.example"}};
+		struct explain_arg ea = {&hb, &r, 0};
+
+		sample_facts(&f, "Q5ARC", 0, 0, "h");
+		f.dmarc.result = DMARC_FAIL;
+		f.dmarc_override = "trusted_forwarder";
+		f.arc = (struct arc_outcome){.result = ARC_PASS, .sets = sets, .set_count = 1};
+		f.arc_override_by = "fwd.example";
+		f.arc_override_why = "dmarc=pass";
+		daemon_record(&f, conf, a_rs, ar, &r);
+		text = capture(print_explain, &ea);
+		CHECK(strstr(text, "not enforced: trusted_forwarder (ARC sealer fwd.example saw "
+				   "dmarc=pass)") != NULL &&
+			  strstr(text, "ARC chain: pass, 1 set\n") != NULL,
+		      "explain: the override names the ARC sealer and what it saw");
+		if (check_failed || getenv("HISTORY_TEST_SHOW") != NULL)
+			fprintf(stderr, "%s", text);
+		free(text);
+	}
+	{
 		struct explain_arg ea = {&hb, &recs[3], 0};
 
 		text = capture(print_explain, &ea);
