@@ -36,7 +36,8 @@ static EVP_PKEY *key_read(const char *path, char **error_r)
 		return NULL;
 	}
 	type = EVP_PKEY_base_id(k);
-	if (type != EVP_PKEY_ED25519 && (type != EVP_PKEY_RSA || EVP_PKEY_bits(k) < SEAL_RSA_MIN_BITS)) {
+	if (type != EVP_PKEY_ED25519 &&
+	    (type != EVP_PKEY_RSA || EVP_PKEY_bits(k) < SEAL_RSA_MIN_BITS)) {
 		*error_r = xasprintf("arc-seal: %s: an RSA key of at least %d bits or an Ed25519 "
 				     "key is needed",
 				     path, SEAL_RSA_MIN_BITS);
@@ -63,8 +64,8 @@ struct arc_seal_key *arc_sealkey_load(const struct conf *conf, char **error_r)
 		return NULL;
 	}
 	if (!domain_valid(w[0], 0) || !domain_valid(w[1], 0)) {
-		*error_r = xasprintf("%s: arc-seal: \"%s\" or \"%s\" is not a domain name", conf->path,
-				     w[0], w[1]);
+		*error_r = xasprintf("%s: arc-seal: \"%s\" or \"%s\" is not a domain name",
+				     conf->path, w[0], w[1]);
 		return NULL;
 	}
 	/* a private key others can read is no longer private */

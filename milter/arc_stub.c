@@ -25,10 +25,10 @@ static struct arc_check stub_check;
 const char *arc_result_name(enum arc_result r)
 {
 	static const char *const names[] = {
-		[ARC_NONE] = "none",
-		[ARC_PASS] = "pass",
-		[ARC_FAIL] = "fail",
-		[ARC_TEMPERROR] = "temperror",
+	    [ARC_NONE] = "none",
+	    [ARC_PASS] = "pass",
+	    [ARC_FAIL] = "fail",
+	    [ARC_TEMPERROR] = "temperror",
 	};
 
 	return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "none";

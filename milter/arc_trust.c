@@ -26,7 +26,8 @@ static int skip_cfws(struct lex *l)
 	for (;;) {
 		int depth = 0;
 
-		while (l->p < l->end && (*l->p == ' ' || *l->p == '\t' || *l->p == '\r' || *l->p == '\n'))
+		while (l->p < l->end &&
+		       (*l->p == ' ' || *l->p == '\t' || *l->p == '\r' || *l->p == '\n'))
 			l->p++;
 		if (l->p == l->end || *l->p != '(')
 			return 0;
@@ -105,8 +106,7 @@ static int expect(struct lex *l, char c)
 
 /* method[/version]=result [reason=value] ptype.property=value ... up to the
  * next ";" or the end: 0, 1 for "none" (no result), -1 when malformed. */
-static int read_resinfo(struct lex *l, struct arena *a, struct arc_aar_res *r,
-			const char **error_r)
+static int read_resinfo(struct lex *l, struct arena *a, struct arc_aar_res *r, const char **error_r)
 {
 	char *slash;
 
@@ -250,8 +250,7 @@ static int aligned(const struct arc_trust_input *in, const char *d, int strict)
 /* What one resinfo of the trusted sealer's AAR says about our From domain:
  * 1 an aligned pass, -1 a DMARC failure, 0 nothing (*dmarc_r set for a
  * dmarc result about it). */
-static int resinfo_says(const struct arc_trust_input *in, const struct arc_aar_res *r,
-			int *dmarc_r)
+static int resinfo_says(const struct arc_trust_input *in, const struct arc_aar_res *r, int *dmarc_r)
 {
 	int pass = strcmp(r->result, "pass") == 0;
 
@@ -268,7 +267,8 @@ static int resinfo_says(const struct arc_trust_input *in, const struct arc_aar_r
 	if (strcmp(r->method, "dkim") == 0) {
 		const char *d = prop(r, "header.d");
 
-		return aligned(in, d != NULL ? d : domain_of(prop(r, "header.i")), in->adkim_strict);
+		return aligned(in, d != NULL ? d : domain_of(prop(r, "header.i")),
+			       in->adkim_strict);
 	}
 	if (strcmp(r->method, "spf") == 0)
 		return aligned(in, domain_of(prop(r, "smtp.mailfrom")), in->aspf_strict);

@@ -48,10 +48,10 @@ int arc_aar_parse(const char *aar, struct arena *a, struct arc_aar_res *out, siz
 
 struct arc_trust_input {
 	const struct arc_outcome *arc;
-	const char *from_domain;  /* the Author Domain */
-	const char *org_domain;	  /* its Organizational Domain, or NULL (then strict only) */
+	const char *from_domain;       /* the Author Domain */
+	const char *org_domain;	       /* its Organizational Domain, or NULL (then strict only) */
 	int adkim_strict, aspf_strict; /* the policy's alignment modes */
-	char *const *trusted;	  /* arc-trusted-sealers, NULL-terminated, or NULL */
+	char *const *trusted;	       /* arc-trusted-sealers, NULL-terminated, or NULL */
 };
 
 struct arc_trust {

@@ -36,10 +36,10 @@ static struct arc_trust decide(const struct arc_outcome *o, const char *from, st
 {
 	struct arc_trust t;
 	struct arc_trust_input in = {
-		.arc = o,
-		.from_domain = from,
-		.org_domain = "bank.test",
-		.trusted = trusted,
+	    .arc = o,
+	    .from_domain = from,
+	    .org_domain = "bank.test",
+	    .trusted = trusted,
 	};
 
 	arc_trust_decide(&in, a, &t);
@@ -72,7 +72,8 @@ static void test_decisions(struct arena *a)
 
 	CHECK(!one(ARC_PASS, "evil.test", pass, a), "untrusted sealer: no override");
 	CHECK(!one(ARC_PASS, "sub.fwd.test", pass, a), "a subdomain of a trusted sealer is not it");
-	CHECK(!one(ARC_PASS, "evilfwd.test", pass, a), "a name ending like a trusted one is not it");
+	CHECK(!one(ARC_PASS, "evilfwd.test", pass, a),
+	      "a name ending like a trusted one is not it");
 	CHECK(!one(ARC_FAIL, "fwd.test", pass, a), "broken chain (forged seal): no override");
 	CHECK(!one(ARC_NONE, "fwd.test", pass, a), "no chain: no override");
 	CHECK(!one(ARC_TEMPERROR, "fwd.test", pass, a), "temperror: never an override");
@@ -136,8 +137,10 @@ static void test_decisions(struct arena *a)
 	      "a failing aligned signature is no pass");
 	{
 		struct arc_trust_input in = {
-			.from_domain = "bank.test", .org_domain = "bank.test", .adkim_strict = 1,
-			.trusted = trusted,
+		    .from_domain = "bank.test",
+		    .org_domain = "bank.test",
+		    .adkim_strict = 1,
+		    .trusted = trusted,
 		};
 		struct arc_set s1[1];
 		struct arc_outcome o1 =
@@ -156,7 +159,8 @@ static void test_decisions(struct arena *a)
 		CHECK(!t.override, "no Author Domain: no override");
 	}
 	{
-		struct arc_trust_input in = {.arc = &o, .from_domain = "bank.test", .trusted = NULL};
+		struct arc_trust_input in = {
+		    .arc = &o, .from_domain = "bank.test", .trusted = NULL};
 
 		o = chain(ARC_PASS, 1, (const char *[]){"fwd.test"}, (const char *[]){pass}, sets);
 		arc_trust_decide(&in, a, &t);

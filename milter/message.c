@@ -177,14 +177,15 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 			.lookup_timeout_ms = conf->dns_timeout_ms,
 			.min_rsa_bits = 1024,
 		};
+		struct arc_params ap = {
+			.lookup_timeout_ms = conf->dns_timeout_ms,
+			.min_rsa_bits = 1024,
+			.seal = s->rt->arc_seal != NULL, /* keep what sealing needs */
+		};
 
 		m->mfrom_check = spf_start(s->rt->dns, &p);
 		m->dkim_check = dkim_check_new(&dp, NULL);
-		m->arc_check = arc_check_new(&(struct arc_params){.lookup_timeout_ms =
-									conf->dns_timeout_ms,
-								    .min_rsa_bits = 1024,
-								    .seal = s->rt->arc_seal != NULL},
-					     NULL);
+		m->arc_check = arc_check_new(&ap, NULL);
 		list_start(m, IDENT_MAIL_FROM, f->mail_from_domain);
 	}
 	return m;
@@ -585,7 +586,7 @@ static void score_headers(struct message *m, const struct verdict *v,
  * fields we change afterwards: a tagged Subject or a removed field (a
  * forged Authentication-Results, the sender's X-Spam-*) would break our
  * own ARC-Message-Signature at the next hop. */
-static void arc_seal(struct message *m, const struct verdict *v, struct message_edits *e)
+static void seal_message(struct message *m, const struct verdict *v, struct message_edits *e)
 {
 	const struct runtime *rt = m->s->rt;
 	struct arc_seal_headers h;
@@ -655,7 +656,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	edits_r->ar_delete_count = m->ar_ours_count;
 	owned_removals(m, edits_r);
 	score_headers(m, v_r, &rv, edits_r);
-	arc_seal(m, v_r, edits_r); /* knows every other edit by now */
+	seal_message(m, v_r, edits_r); /* knows every other edit by now */
 	if (s->rt->store != NULL) { /* queued, never written on this thread */
 		struct history_record r;
 

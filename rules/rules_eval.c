@@ -260,8 +260,8 @@ static const char *string_next(const struct facts *f, const struct rule_test *t,
 static int test_string(struct eval *e, const struct rule_test *t)
 {
 	size_t i = 0;
-	int any = 0, multi = t->fact == FACT_RCPT || t->fact == FACT_HEADER ||
-			     t->fact == FACT_ARC_SEALER;
+	int any = 0,
+	    multi = t->fact == FACT_RCPT || t->fact == FACT_HEADER || t->fact == FACT_ARC_SEALER;
 	const char *s;
 
 	while (!any && (s = string_next(e->f, t, &i)) != NULL) {
