@@ -257,8 +257,12 @@ static int resinfo_says(const struct arc_trust_input *in, const struct arc_aar_r
 	if (strcmp(r->method, "dmarc") == 0) {
 		const char *hf = domain_of(prop(r, "header.from"));
 
-		if (hf != NULL && !same_domain(hf, in->from_domain))
-			return 0; /* another author's result says nothing of ours */
+		/* A pass counts only for our From domain, named: should the
+		 * sealer's AMS not sign From, a pass that names no domain could
+		 * be carried onto another author's message.  A failure counts
+		 * unless it names another author. */
+		if (hf != NULL ? !same_domain(hf, in->from_domain) : pass)
+			return 0;
 		*dmarc_r = 1;
 		return pass ? 1 : -1;
 	}

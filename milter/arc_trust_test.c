@@ -117,6 +117,12 @@ static void test_decisions(struct arena *a)
 	      "an AAR for another From domain: no override");
 	CHECK(!one(ARC_PASS, "fwd.test", "mx; dmarc=pass header.from=bank.test.evil", a),
 	      "an AAR for a domain under another: no override");
+	CHECK(!one(ARC_PASS, "fwd.test", "mx; dmarc=pass", a),
+	      "a dmarc=pass that names no From domain: no override");
+	CHECK(!one(ARC_PASS, "fwd.test", "mx; dkim=pass header.d=bank.test; dmarc=fail", a),
+	      "a dmarc=fail that names no From domain still counts as a failure");
+	CHECK(one(ARC_PASS, "fwd.test", "mx; dmarc=pass; dkim=pass header.d=bank.test", a),
+	      "an unnamed dmarc=pass is ignored, an aligned DKIM pass still counts");
 	CHECK(!one(ARC_PASS, "fwd.test", "mx; none", a), "no results recorded");
 	CHECK(!one(ARC_PASS, "fwd.test", "mx; spf=fail smtp.mailfrom=bank.test", a),
 	      "only failures recorded");
