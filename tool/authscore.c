@@ -159,6 +159,9 @@ static void print_outcome(struct message *m, const struct verdict *v,
 {
 	if (message_skipped(m) != NULL)
 		printf("skipped: %s\n", message_skipped(m));
+	if (edits->arc_sealed) /* above our Authentication-Results, as the milter puts them */
+		printf("ARC-Seal: %s\nARC-Message-Signature: %s\nARC-Authentication-Results: %s\n",
+		       edits->arc_seal.seal, edits->arc_seal.ams, edits->arc_seal.aar);
 	if (edits->ar_value != NULL)
 		printf("%s: %s\n", AUTHRES_HEADER, edits->ar_value);
 	for (size_t i = 0; i < edits->add_count; i++)
