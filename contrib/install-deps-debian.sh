@@ -82,7 +82,7 @@ if [ $test = yes ]; then
 	fi
 	apt_install postfix nsd postgresql \
 		swaks libio-socket-inet6-perl iproute2 util-linux procps ca-certificates \
-		python3 python3-dkim python3-nacl python3-yaml \
+		python3 python3-dkim python3-authres python3-nacl python3-yaml \
 		libxml2-utils dmarc-cat sasl2-bin libsasl2-modules-db curl \
 		clang lintian m4 libwrap0
 	# Sendmail for tests/e2e/sendmail.sh.  Debian's sendmail-bin conflicts

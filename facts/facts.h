@@ -98,6 +98,8 @@ struct facts {
 	/* ARC (RFC 8617): the chain, and whether a trusted sealer's recorded
 	 * results overrode a DMARC failure (then dmarc_override says so) */
 	struct arc_outcome arc;
+	const char *arc_override_by;  /* the trusted sealer (ARC-Seal d=), or NULL */
+	const char *arc_override_why; /* what it recorded: "dmarc=pass", "dkim=pass" */
 
 	/* the body: MIME parts, decoded text, links (filled at end of message) */
 	struct content_facts content;

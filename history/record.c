@@ -895,6 +895,36 @@ static void facts_dkim(struct jw *w, const struct dkim_results *dk)
 	jw_close(w, ']');
 }
 
+/* The chain's result and each set's sealer, for the arc and arc.sealer
+ * rules (not the AAR texts: no rule reads them, and they are long), and who
+ * overrode DMARC with it. */
+static void facts_arc(struct jw *w, const struct facts *f)
+{
+	const struct arc_outcome *o = &f->arc;
+
+	jw_open(w, "arc", '{');
+	jw_str(w, "result", arc_result_name(o->result), SIZE_MAX);
+	jw_str(w, "reason", o->reason, FACTS_STR_MAX);
+	jw_i64(w, "oldest_pass", o->oldest_pass);
+	jw_open(w, "sets", '[');
+	for (size_t i = 0; o->sets != NULL && i < o->set_count && i < ARC_MAX_SETS; i++) {
+		const struct arc_set *s = &o->sets[i];
+
+		jw_open(w, NULL, '{');
+		jw_i64(w, "instance", s->instance);
+		jw_str(w, "seal_domain", s->seal_domain, FACTS_STR_MAX);
+		jw_str(w, "seal_selector", s->seal_selector, FACTS_STR_MAX);
+		jw_str(w, "cv", s->cv, FACTS_STR_MAX);
+		jw_str(w, "ams_domain", s->ams_domain, FACTS_STR_MAX);
+		jw_i64(w, "ams_valid", s->ams_valid != 0);
+		jw_close(w, '}');
+	}
+	jw_close(w, ']');
+	jw_close(w, '}');
+	jw_str(w, "arc_override_by", f->arc_override_by, FACTS_STR_MAX);
+	jw_str(w, "arc_override_why", f->arc_override_why, FACTS_STR_MAX);
+}
+
 static void facts_dmarc_record(struct jw *w, const struct dmarc_record *dr)
 {
 	jw_open(w, "dmarc_record", '{');
@@ -1058,6 +1088,7 @@ static const char *facts_encode(const struct facts *f, struct arena *a)
 	facts_dmarc(&w, &f->dmarc);
 	jw_str(&w, "dmarc_override", f->dmarc_override, FACTS_STR_MAX);
 	facts_content(&w, &f->content);
+	facts_arc(&w, f);
 	jw_dbl(&w, "score", f->score);
 	facts_names(&w, "rules_hit", f->rules_hit, f->rules_hit_count, SIZE_MAX);
 	facts_names(&w, "monitors_hit", f->monitors_hit, f->monitors_hit_count, SIZE_MAX);

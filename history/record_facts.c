@@ -101,6 +101,10 @@ static const char *dmarc_policy_n(int v)
 {
 	return dmarc_policy_name((enum dmarc_policy)v);
 }
+static const char *arc_result_n(int v)
+{
+	return arc_result_name((enum arc_result)v);
+}
 static const char *iprev_result_n(int v)
 {
 	return iprev_result_name((enum iprev_result)v);
@@ -311,6 +315,24 @@ static const struct fd_table iprev_table = TABLE(iprev_rows, struct iprev_outcom
 static const struct fd_table geoip_table = TABLE(geoip_rows, struct geoip_result);
 static const struct fd_table spf_table = TABLE(spf_rows, struct spf_outcome);
 static const struct fd_table dkim_table = TABLE(dkim_rows, struct dkim_sig);
+static const struct fd_enum arc_results = {arc_result_n, ARC_TEMPERROR + 1};
+static const struct fd_field arc_set_rows[] = {
+    UINT("instance", struct arc_set, instance),
+    STR("seal_domain", struct arc_set, seal_domain),
+    STR("seal_selector", struct arc_set, seal_selector),
+    STR("cv", struct arc_set, cv),
+    STR("ams_domain", struct arc_set, ams_domain),
+    INT("ams_valid", struct arc_set, ams_valid, 0, 1),
+};
+static const struct fd_table arc_set_table = TABLE(arc_set_rows, struct arc_set);
+static const struct fd_field arc_rows[] = {
+    ENUM("result", struct arc_outcome, result, arc_results),
+    STR("reason", struct arc_outcome, reason),
+    UINT("oldest_pass", struct arc_outcome, oldest_pass),
+    {"sets", FD_ARR, offsetof(struct arc_outcome, sets), 0, ARC_MAX_SETS, &arc_set_table,
+     offsetof(struct arc_outcome, set_count)},
+};
+static const struct fd_table arc_table = TABLE(arc_rows, struct arc_outcome);
 static const struct fd_table dmarc_record_table = TABLE(dmarc_record_rows, struct dmarc_record);
 static const struct fd_table dmarc_table = TABLE(dmarc_rows, struct dmarc_outcome);
 
@@ -353,6 +375,9 @@ static const struct fd_field facts_rows[] = {
     OBJ("dmarc", F, dmarc, dmarc_table),
     STR("dmarc_override", F, dmarc_override),
     OBJ("content", F, content, content_table),
+    OBJ("arc", F, arc, arc_table),
+    STR("arc_override_by", F, arc_override_by),
+    STR("arc_override_why", F, arc_override_why),
     {"score", FD_DBL, offsetof(F, score), 0, 0, NULL, NO_COUNT},
     {"rules_hit", FD_STRS, offsetof(F, rules_hit), 0, RECORD_FACTS_MAX_NAMES, NULL,
      offsetof(F, rules_hit_count)},

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -119,6 +120,32 @@ static void put_dkim(struct buf *b, const struct dkim_results *r)
 	}
 }
 
+/* RFC 8617 §6 (and its IANA registrations): smtp.remote-ip is the client
+ * that handed the chain to us; header.oldest-pass, on a pass, the oldest
+ * instance whose AMS still verifies, or 0 when all of them do (the check
+ * reports 1 then; 0 from it means unknown, and nothing is written). */
+static void put_arc(struct buf *b, const struct facts *f)
+{
+	const struct arc_outcome *o = &f->arc;
+
+	buf_printf(b, ";\n\tarc=%s", arc_result_name(o->result));
+	if (o->result == ARC_NONE)
+		return;
+	if (o->reason != NULL) {
+		put_comment(b, o->reason);
+	} else if (o->set_count > 0 && o->sets != NULL && o->sets[o->set_count - 1].seal_domain) {
+		char c[300]; /* the newest set, who handed it on */
+
+		snprintf(c, sizeof(c), "i=%u d=%.255s", o->sets[o->set_count - 1].instance,
+			 o->sets[o->set_count - 1].seal_domain);
+		put_comment(b, c);
+	}
+	if (f->client_ip[0] != '\0')
+		buf_printf(b, " smtp.remote-ip=%s", f->client_ip);
+	if (o->result == ARC_PASS && o->oldest_pass > 0)
+		buf_printf(b, " header.oldest-pass=%u", o->oldest_pass == 1 ? 0 : o->oldest_pass);
+}
+
 static void put_dmarc(struct buf *b, const struct facts *f, const struct verdict *v)
 {
 	const struct dmarc_outcome *d = &f->dmarc;
@@ -145,6 +172,15 @@ static void put_dmarc(struct buf *b, const struct facts *f, const struct verdict
 	} else if (r->why != NULL) {
 		put_comment(b, r->why);
 	}
+	if (f->arc_override_by != NULL) {
+		/* RFC 8601 §2.2 reasonspec: why the policy was not applied */
+		char why[600];
+
+		snprintf(why, sizeof(why), "ARC sealer %.255s saw %.255s", f->arc_override_by,
+			 f->arc_override_why != NULL ? f->arc_override_why : "a pass");
+		buf_puts(b, " reason=");
+		put_pvalue(b, why);
+	}
 	if (d->header_from != NULL) {
 		buf_puts(b, " header.from=");
 		put_pvalue(b, d->header_from);
@@ -168,6 +204,7 @@ char *authres_render(struct arena *a, const char *authserv_id, const struct fact
 	if (f->helo != NULL)
 		put_spf(&b, &f->spf_helo, f->helo);
 	put_dkim(&b, &f->dkim);
+	put_arc(&b, f);
 	put_dmarc(&b, f, v);
 	if (f->iprev.result != IPREV_NONE) {
 		/* RFC 8601 §3: policy.iprev is the client address */

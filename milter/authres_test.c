@@ -8,7 +8,7 @@
 #include "authres.h"
 #include "check.h"
 
-#define TAIL ";\n\tdkim=none;\n\tdmarc=none"
+#define TAIL ";\n\tdkim=none;\n\tarc=none;\n\tdmarc=none"
 
 static struct facts base(void)
 {
@@ -94,7 +94,7 @@ int main(void)
 			  "header.b=abcdEFGH;"
 			  "\n\tdkim=policy (rsa-sha1 \\(RFC 8301\\)) (3 more signatures not verified) "
 			  "header.d=old.test header.s=s header.a=rsa-sha1 header.b=12345678;"
-			  "\n\tdmarc=pass (p=reject sp=quarantine t=y) header.from=example.test "
+			  "\n\tarc=none;\n\tdmarc=pass (p=reject sp=quarantine t=y) header.from=example.test "
 			  "policy.dmarc=none",
 			  "DKIM signatures, skipped count, DMARC with published policy");
 	}
@@ -108,13 +108,13 @@ int main(void)
 	v.dmarc_disposition = DMARC_POLICY_QUARANTINE;
 	CHECK_STR(authres_render(a, "mx", &f, &v),
 		  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tdkim=none;"
-		  "\n\tdmarc=fail (p=reject) header.from=bank.test policy.dmarc=quarantine",
+		  "\n\tarc=none;\n\tdmarc=fail (p=reject) header.from=bank.test policy.dmarc=quarantine",
 		  "policy.dmarc names the disposition applied");
 	f.dmarc_override = "trusted_forwarder";
 	v.dmarc_disposition = DMARC_POLICY_NONE;
 	CHECK_STR(authres_render(a, "mx", &f, &v),
 		  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tdkim=none;"
-		  "\n\tdmarc=fail (p=reject; not enforced: trusted_forwarder) header.from=bank.test "
+		  "\n\tarc=none;\n\tdmarc=fail (p=reject; not enforced: trusted_forwarder) header.from=bank.test "
 		  "policy.dmarc=none",
 		  "an override is said, and the disposition is none");
 	f = base();
@@ -123,8 +123,67 @@ int main(void)
 	f.dmarc.result = DMARC_PERMERROR;
 	CHECK_STR(authres_render(a, "mx", &f, &v),
 		  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tdkim=none;"
-		  "\n\tdmarc=permerror (2 From header fields)",
+		  "\n\tarc=none;\n\tdmarc=permerror (2 From header fields)",
 		  "a From error: permerror with the reason, no header.from");
+
+	/* ARC (RFC 8617 §6): remote-ip, oldest-pass, and the override's reason */
+	{
+		struct arc_set sets[2] = {
+			{.instance = 1, .seal_domain = "list.test", .cv = "none", .ams_valid = 0},
+			{.instance = 2, .seal_domain = "fwd.test", .cv = "pass", .ams_valid = 1},
+		};
+		f = base();
+		f.helo = NULL;
+		memcpy(f.client_ip, "203.0.113.10", sizeof("203.0.113.10"));
+		f.arc.result = ARC_PASS;
+		f.arc.sets = sets;
+		f.arc.set_count = 2;
+		f.arc.oldest_pass = 2;
+		CHECK_STR(authres_render(a, "mx", &f, &v),
+			  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tdkim=none;"
+			  "\n\tarc=pass (i=2 d=fwd.test) smtp.remote-ip=203.0.113.10 "
+			  "header.oldest-pass=2;\n\tdmarc=none",
+			  "arc=pass: the newest sealer, the client, the oldest AMS that verifies");
+		f.arc.oldest_pass = 1;
+		CHECK(strstr(authres_render(a, "mx", &f, &v), "header.oldest-pass=0;") != NULL,
+		      "every AMS verifies: header.oldest-pass=0 (the registry's meaning)");
+		f.arc.oldest_pass = 0;
+		CHECK(strstr(authres_render(a, "mx", &f, &v), "oldest-pass") == NULL,
+		      "oldest pass unknown: not written");
+		f.arc.result = ARC_FAIL;
+		f.arc.reason = "ARC-Seal i=2 (signature) does not verify";
+		CHECK_STR(authres_render(a, "mx", &f, &v),
+			  "mx;\n\tspf=pass smtp.mailfrom=example.test;\n\tdkim=none;"
+			  "\n\tarc=fail (ARC-Seal i=2 \\(signature\\) does not verify) "
+			  "smtp.remote-ip=203.0.113.10;\n\tdmarc=none",
+			  "arc=fail: the reason in a comment, no oldest-pass");
+		f.arc.result = ARC_TEMPERROR;
+		f.arc.reason = "key lookup timed out";
+		CHECK(strstr(authres_render(a, "mx", &f, &v),
+			     "\n\tarc=temperror (key lookup timed out)") != NULL,
+		      "arc=temperror");
+
+		f.arc.result = ARC_PASS;
+		f.arc.reason = NULL;
+		f.from_domain = "bank.test";
+		f.dmarc.result = DMARC_FAIL;
+		f.dmarc.header_from = "bank.test";
+		f.dmarc_record.found = 1;
+		f.dmarc_record.p = DMARC_POLICY_REJECT;
+		f.dmarc_override = "trusted_forwarder";
+		f.arc_override_by = "fwd.test";
+		f.arc_override_why = "dmarc=pass";
+		v.dmarc_disposition = DMARC_POLICY_NONE;
+		CHECK(strstr(authres_render(a, "mx", &f, &v),
+			     "\n\tdmarc=fail (p=reject; not enforced: trusted_forwarder) "
+			     "reason=\"ARC sealer fwd.test saw dmarc=pass\" header.from=bank.test "
+			     "policy.dmarc=none") != NULL,
+		      "an ARC override: the RFC 8601 reason names the sealer, before the properties");
+		f.arc_override_by = "evil\"; dmarc=pass";
+		CHECK(strstr(authres_render(a, "mx", &f, &v),
+			     "reason=\"ARC sealer evil\\\"; dmarc=pass saw dmarc=pass\"") != NULL,
+		      "a hostile sealer name stays inside the quoted reason");
+	}
 
 	CHECK(authres_is_ours("mx.authscore.test; spf=pass", "mx.authscore.test"), "exact id");
 	CHECK(authres_is_ours(" MX.AuthScore.TEST ; spf=pass", "mx.authscore.test"),

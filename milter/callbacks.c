@@ -432,6 +432,11 @@ static void edit_headers(SMFICTX *ctx, const struct conn *c, const struct messag
 				 e->remove[i].index);
 	if (e->ar_value != NULL)
 		add_header(ctx, c, 0, AUTHRES_HEADER, e->ar_value);
+	if (e->arc_sealed) { /* each above the last: ARC-Seal ends on top */
+		add_header(ctx, c, 0, "ARC-Authentication-Results", e->arc_seal.aar);
+		add_header(ctx, c, 0, "ARC-Message-Signature", e->arc_seal.ams);
+		add_header(ctx, c, 0, "ARC-Seal", e->arc_seal.seal);
+	}
 	for (size_t i = 0; i < e->add_count; i++)
 		add_header(ctx, c, -1, e->add[i].name, e->add[i].value);
 	edit_subject(ctx, c, e);

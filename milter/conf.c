@@ -127,6 +127,11 @@ static const struct key keys[] = {
 	{"content-max-urls", K_COUNT, F(content_max_urls), 0, 0, "200"},
 	/* issue 19: the links' domains asked of uribl(zone) lists per message */
 	{"uribl-max-domains", K_COUNT, F(uribl_max_domains), 0, 0, "20"},
+	/* ARC (issue 18): trusted forwarders, and sealing what we accept */
+	{"arc-trusted-sealers", K_WORDS, F(arc_trusted_sealers), 0, 0, NULL},
+	{"on-arc-temperror", K_ACTION, F(on_arc_temperror), A_TEMPFAIL | A_REJECT | A_QUARANTINE, 0,
+	 "tempfail"},
+	{"arc-seal", K_WORDS, F(arc_seal), 0, 0, NULL},
 };
 #undef F
 

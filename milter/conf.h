@@ -140,6 +140,10 @@ struct conf {
 	unsigned content_max_parts, content_max_depth, content_max_urls;
 	/* URL block lists (issue 19) */
 	unsigned uribl_max_domains; /* registrable domains asked per message */
+	/* ARC (RFC 8617, issue 18) */
+	char **arc_trusted_sealers; /* ARC-Seal d= whose recorded results may override DMARC */
+	enum conf_action on_arc_temperror; /* such an override could not be checked (DNS) */
+	char **arc_seal;		   /* DOMAIN SELECTOR KEYFILE, or NULL: no sealing */
 };
 
 /* The store location the configuration means: `history`, or the SQLite

@@ -45,6 +45,7 @@
 #include "callbacks.h"
 #include "content.h"
 #include "conf.h"
+#include "arc.h"
 #include "dkim.h"
 #include "dns.h"
 #include "dns_health.h"
@@ -851,6 +852,7 @@ static void stop(struct daemon *d)
 	store_close(&d->store); /* flushes the queue, spooling what it cannot write */
 	ratelimit_free(&d->ratelimit);
 	dkim_module_deinit();
+	arc_module_deinit();
 	dns_query_free(&d->probe.q);
 	free(d->probe.name);
 	dns_free(&d->dns);
@@ -904,7 +906,7 @@ int main(int argc, char **argv)
 			   CONF_DEFAULT_PATH);
 	set_dns_consequence(d.conf);
 	probe_start(d.dns, d.conf, &d.probe);
-	if (dkim_module_init(d.dns, &error) < 0)
+	if (dkim_module_init(d.dns, &error) < 0 || arc_module_init(d.dns, &error) < 0)
 		log_fatal("%s", error);
 	open_milter_socket(&d);
 	claim_files(&d);

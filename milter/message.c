@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "arc.h"
+#include "arc_trust.h"
 #include "authres.h"
 #include "content.h"
 #include "dkim.h"
@@ -56,6 +58,7 @@ struct message {
 	struct spf_check *mfrom_check;
 	struct dkim_check *dkim_check;
 	struct content_scan *content; /* NULL: not scanned (skipped, or content-scan no) */
+	struct arc_check *arc_check; /* RFC 8617 chain, fed what DKIM is fed */
 	const char *from_value; /* the first From field */
 	struct header_field *headers; /* kept for the rules, FACTS_MAX_HEADERS at most */
 	struct dmarc_discovery *policy;
@@ -208,9 +211,15 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 			.lookup_timeout_ms = conf->dns_timeout_ms,
 			.min_rsa_bits = 1024,
 		};
+		struct arc_params ap = {
+			.lookup_timeout_ms = conf->dns_timeout_ms,
+			.min_rsa_bits = 1024,
+			.seal = s->rt->arc_seal != NULL, /* keep what sealing needs */
+		};
 
 		m->mfrom_check = spf_start(s->rt->dns, &p);
 		m->dkim_check = dkim_check_new(&dp, NULL);
+		m->arc_check = arc_check_new(&ap, NULL);
 		list_start(m, IDENT_MAIL_FROM, f->mail_from_domain);
 		content_start(m, conf);
 	}
@@ -303,6 +312,8 @@ void message_header(struct message *m, const char *raw_name, const char *value)
 		dkim_check_header(m->dkim_check, raw_name, value);
 	dkim_signer_header(m->signer, raw_name, value);
 	content_scan_header(m->content, name, value);
+	if (m->arc_check != NULL)
+		arc_check_header(m->arc_check, raw_name, value);
 	if (strcasecmp(name, "From") == 0 && f->from_fields++ == 0)
 		m->from_value = arena_strndup(m->arena, value, strnlen(value, RFC5322_MAX_VALUE + 1));
 	if (strcasecmp(name, AUTHRES_HEADER) == 0) {
@@ -406,6 +417,7 @@ void message_eoh(struct message *m)
 	author_domain(m);
 	/* Everything that needs only the header starts now, in parallel. */
 	dkim_check_eoh(m->dkim_check);
+	arc_check_eoh(m->arc_check); /* its key lookups in the same round as DKIM's */
 	list_start(m, IDENT_FROM, f->from_domain);
 	{
 		const char *d[ORG_LOOKUPS_MAX];
@@ -430,6 +442,34 @@ void message_body(struct message *m, const unsigned char *data, size_t len)
 		dkim_check_body(m->dkim_check, data, len);
 	dkim_signer_body(m->signer, data, len);
 	content_scan_body(m->content, data, len);
+	if (m->arc_check != NULL)
+		arc_check_body(m->arc_check, data, len);
+}
+
+/* RFC 8617 §7.2: a trusted forwarder's ARC set says the message passed
+ * when it got it (arc_trust.c decides; only its "yes" overrides). */
+static void arc_override(struct message *m)
+{
+	struct facts *f = &m->facts;
+	const struct conf *conf = m->s->rt->conf;
+	struct arc_trust t;
+	struct arc_trust_input in = {
+		.arc = &f->arc,
+		.from_domain = f->from_domain,
+		.org_domain = f->dmarc_record.org_domain,
+		.adkim_strict = f->dmarc_record.adkim_strict,
+		.aspf_strict = f->dmarc_record.aspf_strict,
+		.trusted = conf->arc_trusted_sealers,
+	};
+
+	if (conf->arc_trusted_sealers == NULL)
+		return;
+	arc_trust_decide(&in, m->arena, &t);
+	if (!t.override)
+		return;
+	f->dmarc_override = "trusted_forwarder"; /* RFC 9990 PolicyOverrideType */
+	f->arc_override_by = t.sealer;
+	f->arc_override_why = t.why;
 }
 
 static void dmarc_collect(struct message *m)
@@ -462,6 +502,8 @@ static void dmarc_collect(struct message *m)
 			f->dmarc_override = "trusted_forwarder";
 		else if (conf_domain_listed(conf->dmarc_override_domains, f->mail_from_domain))
 			f->dmarc_override = "local_policy";
+		else
+			arc_override(m);
 	}
 }
 
@@ -640,6 +682,31 @@ static void sign_collect(struct message *m, struct verdict *v, struct message_ed
 	e->sign_count = (size_t)m->nsigs;
 }
 
+/* This host's ARC set over what it accepts (RFC 8617 §5.1), after our
+ * Authentication-Results are known.  Not over a message whose signed
+ * fields we change afterwards: a tagged Subject or a removed field (a
+ * forged Authentication-Results, the sender's X-Spam-*) would break our
+ * own ARC-Message-Signature at the next hop. */
+static void seal_message(struct message *m, const struct verdict *v, struct message_edits *e)
+{
+	const struct runtime *rt = m->s->rt;
+	struct arc_seal_headers h;
+	const char *error = NULL;
+
+	if (rt->arc_seal == NULL || m->arc_check == NULL ||
+	    (v->action != VERDICT_ACCEPT && v->action != VERDICT_TAG) || e->subject != NULL ||
+	    e->ar_delete_count > 0 || e->remove_count > 0)
+		return;
+	if (arc_check_seal(m->arc_check, rt->arc_seal, e->ar_value, time(NULL), m->arena, &h,
+			   &error) < 0) {
+		log_warn("%s: not ARC-sealed: %s", m->facts.queue_id ? m->facts.queue_id : "-",
+			 error != NULL ? error : "sealing failed");
+		return;
+	}
+	e->arc_seal = h;
+	e->arc_sealed = 1;
+}
+
 void message_eom(struct message *m, struct verdict *v_r, struct message_edits *edits_r)
 {
 	struct facts *f = &m->facts;
@@ -673,6 +740,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 		metrics_spf_dns(&f->spf_mfrom);
 	}
 	dkim_check_finish(m->dkim_check, m->arena, &f->dkim);
+	arc_check_finish(m->arc_check, m->arena, &f->arc); /* before DMARC: its override */
 	dmarc_collect(m);
 	session_reputation(s, m->arena, f);
 	for (size_t i = 0; i < m->list_count; i++)
@@ -699,6 +767,7 @@ void message_eom(struct message *m, struct verdict *v_r, struct message_edits *e
 	edits_r->ar_delete_count = m->ar_ours_count;
 	owned_removals(m, edits_r);
 	score_headers(m, v_r, &rv, edits_r);
+	seal_message(m, v_r, edits_r); /* knows every other edit by now */
 	if (s->rt->store != NULL) { /* queued, never written on this thread */
 		struct history_record r;
 
@@ -755,6 +824,7 @@ void message_free(struct message **mp)
 	dkim_check_free(&m->dkim_check);
 	dkim_signer_free(&m->signer);
 	content_scan_free(&m->content);
+	arc_check_free(&m->arc_check);
 	dmarc_discover_cancel(&m->policy);
 	for (size_t i = 0; i < m->list_count; i++)
 		domain_lookup_cancel(m->lists[i]);

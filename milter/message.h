@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "arc.h"
 #include "facts.h"
 #include "session.h"
 #include "verdict.h"
@@ -40,6 +41,12 @@ struct message_edits {
 	 * edit (they sign the message as it leaves) */
 	const struct header_field *sign;
 	size_t sign_count;
+	/* this host's ARC set (RFC 8617 §5.1), when arc_sealed: inserted at
+	 * index 0 after our Authentication-Results, so that the fields read
+	 * ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results,
+	 * Authentication-Results from the top */
+	int arc_sealed;
+	struct arc_seal_headers arc_seal;
 };
 
 struct message;

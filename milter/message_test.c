@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "authres.h"
 #include "check.h"
+#include "arc.h"
 #include "dkim.h"
 #include "fake_dns.h"
 #include "message.h"
@@ -63,7 +64,8 @@ int main(void)
 
 	spf_init();
 	if (conf == NULL || (dns = runtime_dns_new(conf, &error)) == NULL ||
-	    dkim_module_init(dns, &error) < 0 || (rt = runtime_load(conf, dns, NULL, &error)) == NULL) {
+	    dkim_module_init(dns, &error) < 0 || arc_module_init(dns, &error) < 0 ||
+	    (rt = runtime_load(conf, dns, NULL, &error)) == NULL) {
 		printf("Bail out! %s\n", error ? error : "set-up");
 		return 1;
 	}
@@ -108,6 +110,7 @@ int main(void)
 	}
 	runtime_unref(&rt);
 	dkim_module_deinit();
+	arc_module_deinit();
 	dns_free(&dns);
 	return check_done();
 }

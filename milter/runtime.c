@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "arc_sealkey.h"
 #include "facts.h"
 #include "mem.h"
 #include "rules.h"
@@ -92,6 +93,7 @@ static void runtime_destroy(struct runtime *rt)
 {
 	rules_free(&rt->rules);
 	geoip_free(&rt->geoip);
+	arc_sealkey_free(&rt->arc_seal);
 	free(rt->ip_lists);
 	free(rt->domain_lists);
 	free(rt->domain_list_identities);
@@ -123,6 +125,9 @@ struct runtime *runtime_load(struct conf *conf, struct dns *dns, struct store *s
 		goto fail;
 	/* the keys are part of the generation: a reload with a bad one keeps the old */
 	if ((rt->signing = dkim_signing_load(conf, error_r)) == NULL && *error_r != NULL)
+		goto fail;
+	rt->arc_seal = arc_sealkey_load(conf, error_r);
+	if (*error_r != NULL)
 		goto fail;
 	/* the writer thread expires old records, reports or not (a reload
 	 * that changes history-retention-days applies it at once) */

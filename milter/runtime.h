@@ -19,6 +19,7 @@
 #include "geoip.h"
 
 struct dkim_signing;
+struct arc_seal_key;
 struct ruleset;
 struct store;
 
@@ -35,6 +36,7 @@ struct runtime {
 	struct store *store; /* the history store, or NULL; shared, owned by main */
 	struct ratelimit *ratelimit; /* rate limit state, or NULL; shared, owned by main */
 	struct dkim_signing *signing; /* owned: keys and signing table, or NULL: no signing */
+	struct arc_seal_key *arc_seal; /* owned: arc-seal's key, or NULL: no sealing */
 	int refs;	 /* guarded by runtime.c's lock */
 };
 

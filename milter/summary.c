@@ -334,6 +334,14 @@ static void render(struct line *l, int truncated, const struct facts *f, const s
 	if (f->dmarc_record.found || l->fmt == SUMMARY_JSON)
 		str(l, "policy", "policy",
 		    f->dmarc_record.found ? dmarc_policy_name(f->dmarc.policy) : NULL, NULL, name);
+	/* ARC and an override only when there is one: lines without stay as
+	 * they were */
+	if (f->arc.result != ARC_NONE)
+		str(l, "arc", "arc", arc_result_name(f->arc.result), NULL, name);
+	if (f->dmarc_override != NULL)
+		str(l, "override", "override", f->dmarc_override, NULL, name);
+	if (f->arc_override_by != NULL)
+		str(l, "arc.sealer", "arc_sealer", f->arc_override_by, NULL, name);
 	str(l, "iprev", "iprev", iprev_result_name(f->iprev.result), NULL, name);
 	str(l, "country", "country", f->geoip.country[0] ? f->geoip.country : NULL, "-",
 	    sizeof(f->geoip.country));

@@ -302,6 +302,35 @@ static void quoting(const char *in, size_t len, const char *want, const char *wh
 	buf_release(&line);
 }
 
+/* ARC (issue 18): the chain's result, the override and its sealer, only
+ * when there are some. */
+static void arc_tests(void)
+{
+	struct buf b;
+	struct facts f = plain();
+	struct verdict v = {.action = VERDICT_ACCEPT};
+
+	buf_init(&b, SUMMARY_MAX_BYTES);
+	f.dmarc.result = DMARC_FAIL;
+	f.arc.result = ARC_PASS;
+	f.dmarc_override = "trusted_forwarder";
+	f.arc_override_by = "fwd.test";
+	summary_line(&b, SUMMARY_KV, &f, &v, 0, 1);
+	CHECK(strstr(buf_str(&b), " dmarc=fail policy=reject arc=pass override=trusted_forwarder "
+				  "arc.sealer=fwd.test iprev=pass ") != NULL,
+	      "kv: arc, override and the sealer after the DMARC policy");
+	summary_line(&b, SUMMARY_JSON, &f, &v, 0, 1);
+	CHECK(strstr(buf_str(&b), "\"arc\":\"pass\",\"override\":\"trusted_forwarder\","
+				  "\"arc_sealer\":\"fwd.test\"") != NULL &&
+		  plausible_json(buf_str(&b)),
+	      "json: arc, override, arc_sealer");
+	f = plain();
+	summary_line(&b, SUMMARY_KV, &f, &v, 0, 1);
+	CHECK(strstr(buf_str(&b), " arc=") == NULL && strstr(buf_str(&b), " override=") == NULL,
+	      "no chain, no override: the line is as it was");
+	buf_release(&b);
+}
+
 static void kv_tests(void)
 {
 	struct buf b;
@@ -423,5 +452,6 @@ int main(void)
 {
 	json_tests();
 	kv_tests();
+	arc_tests();
 	return check_done();
 }

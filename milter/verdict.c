@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "arc_trust.h"
 #include "buf.h"
 #include "verdict.h"
 
@@ -99,6 +100,16 @@ static int dmarc_enforce(const struct conf *conf, const struct facts *f, struct 
 	}
 	if (f->dmarc_override != NULL)
 		return 0;
+	/* A trusted sealer's ARC set could have overridden the failure, but its
+	 * keys could not be looked up: "later", never an override (RFC 8617
+	 * gives temperror no verdict on the chain). */
+	if (arc_trust_pending(conf->arc_trusted_sealers, &f->arc)) {
+		apply(v, conf->on_arc_temperror, "5.7.5", "4.7.5",
+		      arena_printf(a, "temporary DNS error verifying the ARC chain; the DMARC "
+				      "policy of %s cannot be applied now", domain),
+		      "arc=temperror");
+		return 1;
+	}
 	if (d->policy == DMARC_POLICY_REJECT) {
 		apply(v, conf->on_dmarc_reject, "5.7.1", "4.7.1", reject_text(conf, domain, a),
 		      "dmarc=fail policy=reject");

@@ -430,8 +430,14 @@ static void explain_dmarc(FILE *out, const struct facts *f)
 	fprintf(out, "  result: %s; policy for this message: %s%s%s\n",
 		dmarc_result_name(d->result), dmarc_policy_name(d->policy), d->reason ? "; " : "",
 		d->reason ? d->reason : "");
-	if (f->dmarc_override != NULL)
+	if (f->dmarc_override != NULL && f->arc_override_by != NULL)
+		fprintf(out, "  not enforced: %s (ARC sealer %s saw %s)\n", f->dmarc_override,
+			f->arc_override_by, nonempty(f->arc_override_why, "a pass"));
+	else if (f->dmarc_override != NULL)
 		fprintf(out, "  not enforced: %s\n", f->dmarc_override);
+	if (f->arc.result != ARC_NONE)
+		fprintf(out, "  ARC chain: %s, %zu set%s\n", arc_result_name(f->arc.result),
+			f->arc.set_count, f->arc.set_count == 1 ? "" : "s");
 }
 
 /* iprev, GeoIP and the DNS lists' answers. */

@@ -162,6 +162,18 @@ static void test_round_trip(void)
 	f.dmarc_record.why = "two records";
 	f.ip_lists[0].reason = "a reason";
 	f.ratelimit = RATELIMIT_BIT(RATELIMIT_IP) | RATELIMIT_BIT(RATELIMIT_USER);
+	{
+		static const struct arc_set sets[2] = {
+		    {.instance = 1, .seal_domain = "list.example", .seal_selector = "s1",
+		     .cv = "none", .ams_domain = "list.example", .ams_valid = 0, .aar = "not stored"},
+		    {.instance = 2, .seal_domain = "fwd.example", .seal_selector = "s2",
+		     .cv = "pass", .ams_domain = "fwd.example", .ams_valid = 1}};
+
+		f.arc = (struct arc_outcome){.result = ARC_PASS, .reason = "why", .sets = sets,
+					     .set_count = 2, .oldest_pass = 2};
+		f.arc_override_by = "fwd.example";
+		f.arc_override_why = "dmarc=pass";
+	}
 	record_from_facts(&f, &v, 1, a, &r);
 	rc = record_facts_decode(r.facts_json, strlen(r.facts_json), a, &g, &error);
 	CHECK(rc == 0, "the facts record_from_facts wrote decode (%s)", error ? error : "ok");
@@ -181,6 +193,10 @@ static void test_round_trip(void)
 	CHECK(g.headers == NULL && g.header_count == 17, "no header contents, the count kept");
 	CHECK(strcmp(g.helo, odd) == 0, "bytes that are not UTF-8 round-trip");
 	CHECK(g.ratelimit == f.ratelimit, "the rate limits exceeded come back");
+	CHECK(g.arc.result == ARC_PASS && g.arc.set_count == 2 && g.arc.sets[1].instance == 2 &&
+		  strcmp(g.arc.sets[1].seal_domain, "fwd.example") == 0 &&
+		  strcmp(g.arc_override_by, "fwd.example") == 0 && g.arc.sets[0].aar == NULL,
+	      "the ARC chain, its sealers and the override come back (not the AAR texts)");
 	arena_free(&a);
 }
 
@@ -214,6 +230,10 @@ static void test_malformed(void)
 	    {"{\"score\":\"9\"}", 0, "a score that is a string"},
 	    {"[]", 0, "not an object"},
 	    {"{\"dkim\":[1]}", 0, "a signature that is not an object"},
+	    {"{\"arc\":{\"result\":\"maybe\"}}", 0, "an unknown ARC result"},
+	    {"{\"arc\":{\"sets\":[{\"ams_valid\":2}]}}", 0, "an ARC flag out of range"},
+	    {"{\"arc\":{\"result\":\"pass\",\"sets\":[{\"seal_domain\":\"x\"}]}}", 1,
+	     "an ARC chain"},
 	};
 	struct arena *a = arena_new(4096);
 
@@ -389,6 +409,29 @@ static void test_replay_stats_explain(void)
 		fprintf(stderr, "%s", text);
 	free(text);
 
+	{
+		/* a DMARC failure a trusted ARC sealer overrode: explain says who */
+		struct facts f;
+		struct history_record r;
+		static const struct arc_set sets[1] = {{.instance = 1, .seal_domain = "fwd.example"}};
+		struct explain_arg ea = {&hb, &r, 0};
+
+		sample_facts(&f, "Q5ARC", 0, 0, "h");
+		f.dmarc.result = DMARC_FAIL;
+		f.dmarc_override = "trusted_forwarder";
+		f.arc = (struct arc_outcome){.result = ARC_PASS, .sets = sets, .set_count = 1};
+		f.arc_override_by = "fwd.example";
+		f.arc_override_why = "dmarc=pass";
+		daemon_record(&f, conf, a_rs, ar, &r);
+		text = capture(print_explain, &ea);
+		CHECK(strstr(text, "not enforced: trusted_forwarder (ARC sealer fwd.example saw "
+				   "dmarc=pass)") != NULL &&
+			  strstr(text, "ARC chain: pass, 1 set\n") != NULL,
+		      "explain: the override names the ARC sealer and what it saw");
+		if (check_failed || getenv("HISTORY_TEST_SHOW") != NULL)
+			fprintf(stderr, "%s", text);
+		free(text);
+	}
 	{
 		struct explain_arg ea = {&hb, &recs[3], 0};
 

@@ -82,6 +82,8 @@ static int enum_value(const struct facts *f, enum rule_fact fact)
 		return (int)f->dmarc.policy;
 	case FACT_IPREV:
 		return (int)f->iprev.result;
+	case FACT_ARC:
+		return (int)f->arc.result;
 	default:
 		return -1;
 	}
@@ -231,6 +233,11 @@ static const char *string_one(const struct facts *f, const struct rule_test *t, 
 			;
 		return s;
 	}
+	case FACT_ARC_SEALER: /* every set's, oldest first */
+		while (*i < f->arc.set_count && *i < ARC_MAX_SETS && f->arc.sets != NULL)
+			if ((s = f->arc.sets[(*i)++].seal_domain) != NULL)
+				return s;
+		return NULL;
 	case FACT_HEADER:
 		while (*i < f->header_count && *i < FACTS_MAX_HEADERS && f->headers != NULL) {
 			const struct header_field *h = &f->headers[(*i)++];
@@ -257,6 +264,8 @@ static const char *string_one(const struct facts *f, const struct rule_test *t, 
 		return f->from_domain;
 	case FACT_FROM_ERROR:
 		return f->from_error;
+	case FACT_DMARC_OVERRIDE:
+		return f->dmarc_override;
 	case FACT_AUTH:
 		return f->auth_user;
 	case FACT_TLS:
@@ -273,7 +282,8 @@ static int test_string(struct eval *e, const struct rule_test *t)
 	size_t i = 0, len = 0;
 	int any = 0, multi = t->fact == FACT_RCPT || t->fact == FACT_HEADER ||
 			     t->fact == FACT_URI || t->fact == FACT_URI_DOMAIN ||
-			     t->fact == FACT_ATTACHMENT_NAME || t->fact == FACT_ATTACHMENT_TYPE;
+			     t->fact == FACT_ATTACHMENT_NAME || t->fact == FACT_ATTACHMENT_TYPE ||
+			     t->fact == FACT_ARC_SEALER;
 	const char *s;
 
 	while (!any && (s = string_next(e->f, t, &i, &len)) != NULL) {
@@ -365,6 +375,7 @@ static int eval_test(struct eval *e, const struct rule_test *t)
 	case FACT_DMARC:
 	case FACT_DMARC_POLICY:
 	case FACT_IPREV:
+	case FACT_ARC:
 		return test_enum(e, t);
 	case FACT_DNSBL:
 	case FACT_DNSWL:

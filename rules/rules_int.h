@@ -66,6 +66,9 @@ enum rule_fact {
 	FACT_LINK_TEXT_MISMATCH,
 	FACT_DOUBLE_EXTENSION,
 	FACT_ARCHIVE_EXECUTABLE,
+	FACT_ARC,	 /* the ARC chain's result (RFC 8617) */
+	FACT_ARC_SEALER, /* every ARC set's sealer (ARC-Seal d=) */
+	FACT_DMARC_OVERRIDE, /* why a DMARC failure is not enforced (RFC 9990 type) */
 };
 
 /* How a fact's values look, and so which operators and values it takes. */

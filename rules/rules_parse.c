@@ -210,6 +210,12 @@ static const char *const iprev_names[] = {
     [IPREV_NONE] = "none",	     [IPREV_PASS] = "pass",	      [IPREV_FAIL] = "fail",
     [IPREV_TEMPERROR] = "temperror", [IPREV_PERMERROR] = "permerror",
 };
+static const char *const arc_names[] = {
+    [ARC_NONE] = "none",
+    [ARC_PASS] = "pass",
+    [ARC_FAIL] = "fail",
+    [ARC_TEMPERROR] = "temperror",
+};
 #define NAMES(t) t, sizeof(t) / sizeof(t[0])
 
 static const struct fact_def fact_defs[] = {
@@ -257,6 +263,9 @@ static const struct fact_def fact_defs[] = {
      "nothing"},
     {"attachment-executable-in-archive", FACT_ARCHIVE_EXECUTABLE, TYPE_BOOL, ARG_NONE, NULL, 0,
      "nothing"},
+    {"arc", FACT_ARC, TYPE_ENUM, ARG_NONE, NAMES(arc_names), "an ARC result"},
+    {"arc.sealer", FACT_ARC_SEALER, TYPE_STRING, ARG_NONE, NULL, 0, "a string"},
+    {"dmarc.override", FACT_DMARC_OVERRIDE, TYPE_STRING, ARG_NONE, NULL, 0, "a string"},
 };
 
 static const struct fact_def *fact_find(const char *s, size_t len)

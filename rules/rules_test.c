@@ -247,6 +247,9 @@ static void test_errors(void)
 				     "neutral, pass, fail, softfail, temperror or permerror)"},
 	    {"rule A dmarc.policy == strict\n", "t.rules:1:24: unknown DMARC policy \"strict\" "
 						"(expected unset, none, quarantine or reject)"},
+	    {"rule A arc == broken\n", "t.rules:1:15: unknown ARC result \"broken\" "
+					"(expected none, pass, fail or temperror)"},
+	    {"rule A arc.sealer(x) == a\n", "t.rules:1:18: arc.sealer takes no argument"},
 	    {"rule A dnsbl(zen) in 127.0.0.2-127.0.0\n",
 	     "t.rules:1:22: \"127.0.0.2-127.0.0\" is not a range of return codes such as "
 	     "127.0.0.2-127.0.0.11"},
@@ -533,6 +536,38 @@ static void test_facts(void)
 	MISS("dmarc.policy in (none, quarantine)", &f);
 	f.dmarc.policy = DMARC_POLICY_UNSET;
 	HIT("dmarc.policy == unset", &f);
+
+	/* ARC (RFC 8617): the chain's result and every set's sealer */
+	HIT("arc == none", &f);
+	MISS("arc.sealer", &f);
+	HIT("arc.sealer not in (fwd.example)", &f);
+	{
+		struct arc_set sets[2] = {{.instance = 1, .seal_domain = "lists.example"},
+					  {.instance = 2, .seal_domain = "Fwd.Example"}};
+
+		f.arc.result = ARC_PASS;
+		f.arc.sets = sets;
+		f.arc.set_count = 2;
+		HIT("arc == pass", &f);
+		MISS("arc in (fail, temperror, none)", &f);
+		HIT("arc.sealer == fwd.example", &f);
+		HIT("arc.sealer in (other.example, lists.example)", &f);
+		MISS("arc.sealer not in (lists.example)", &f);
+		HIT("arc.sealer =~ /^fwd\\./i", &f);
+		HIT("arc.sealer", &f);
+		MISS("arc.sealer == example", &f);
+		f.arc.result = ARC_TEMPERROR;
+		HIT("arc == temperror and dmarc == fail", &f);
+		f.arc.result = ARC_FAIL;
+		HIT("arc != pass", &f);
+		f.arc = (struct arc_outcome){0};
+	}
+	MISS("dmarc.override", &f);
+	HIT("dmarc == fail and not dmarc.override", &f);
+	f.dmarc_override = "trusted_forwarder";
+	HIT("dmarc.override == trusted_forwarder", &f);
+	MISS("dmarc == fail and not dmarc.override", &f);
+	f.dmarc_override = NULL;
 
 	/* iprev */
 	f.iprev.result = IPREV_FAIL;

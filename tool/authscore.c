@@ -19,6 +19,7 @@
 #include "authres.h"
 #include "buf.h"
 #include "conf.h"
+#include "arc.h"
 #include "dkim.h"
 #include "dkim_cmd.h"
 #include "dns.h"
@@ -162,6 +163,9 @@ static void print_outcome(struct message *m, const struct verdict *v,
 		printf("skipped: %s\n", message_skipped(m));
 	else /* the body's facts and its links' list answers (issue 19) */
 		history_explain_content(stdout, message_facts(m));
+	if (edits->arc_sealed) /* above our Authentication-Results, as the milter puts them */
+		printf("ARC-Seal: %s\nARC-Message-Signature: %s\nARC-Authentication-Results: %s\n",
+		       edits->arc_seal.seal, edits->arc_seal.ams, edits->arc_seal.aar);
 	if (edits->ar_value != NULL)
 		printf("%s: %s\n", AUTHRES_HEADER, edits->ar_value);
 	for (size_t i = 0; i < edits->add_count; i++)
@@ -235,7 +239,8 @@ static int cmd_test(int argc, char **argv)
 		return 2;
 	}
 	spf_init();
-	if ((dns = runtime_dns_new(conf, &error)) == NULL || dkim_module_init(dns, &error) < 0) {
+	if ((dns = runtime_dns_new(conf, &error)) == NULL || dkim_module_init(dns, &error) < 0 ||
+	    arc_module_init(dns, &error) < 0) {
 		fprintf(stderr, "authscore test: %s\n", error);
 		return 1;
 	}
@@ -258,6 +263,7 @@ static int cmd_test(int argc, char **argv)
 	session_free(&s);
 	runtime_unref(&rt);
 	dkim_module_deinit();
+	arc_module_deinit();
 	dns_free(&dns);
 	buf_release(&msg);
 	return 0;

@@ -5,7 +5,9 @@
  * configuration (milter/conf.c), SPF records (milter/spf_record.c), DMARC
  * records (milter/dmarc.c), stored history records (history/record.c) and
  * the stored facts in them (history/record_facts.c), and the report
- * relay's AUTH file and setting (report/report_send.c).  One source, one
+ * relay's AUTH file and setting (report/report_send.c), and the ARC
+ * Authentication-Results a trusted sealer recorded (milter/arc_trust.c).
+ * One source, one
  * target per FUZZ_* macro:
  * tests/fuzz/run-fuzz.sh builds each with clang -fsanitize=fuzzer,address,
  * undefined and -DFUZZ_<NAME>.  Each input is capped by the parser itself;
@@ -178,6 +180,7 @@ const char *iprev_result_name(enum iprev_result r) { return r ? "x" : "none"; }
 const char *spf_result_name(enum spf_result r) { return r ? "x" : "none"; }
 const char *spf_scope_name(enum spf_scope sc) { return sc ? "helo" : "mfrom"; }
 const char *verdict_action_name(enum verdict_action a) { return a ? "x" : "accept"; }
+const char *arc_result_name(enum arc_result r) { return r ? "x" : "none"; }
 
 /* A history record from the spool or the store: decoded strictly, and what
  * decodes encodes again. */
@@ -219,6 +222,7 @@ NAMES(iprev_result_name, enum iprev_result, "none", "pass", "fail", "temperror",
 NAMES(dnsbl_status_name, enum dnsbl_status, "none", "listed", "blocked", "error")
 NAMES(verdict_action_name, enum verdict_action, "accept", "tag", "quarantine", "tempfail", "reject",
       "discard")
+NAMES(arc_result_name, enum arc_result, "none", "pass", "fail", "temperror")
 
 /* Stored facts (record_facts.c), alone and inside a stored line: decoded
  * strictly, and what decodes is safe for the rules to read. */
@@ -327,6 +331,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
+#elif defined(FUZZ_AAR)
+#include "arc_trust.h"
+
+/* An ARC-Authentication-Results value (milter/arc_trust.c) as the newest
+ * set of a passing chain sealed by a trusted forwarder: whatever it says,
+ * the reader stays in its caps, and an override comes only with a sealer
+ * and a reason. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char *trusted[] = {"fwd.test", NULL};
+	struct arena *a = arena_new(1024);
+	char *text = malloc(size + 1);
+	struct arc_aar_res res[ARC_AAR_MAX_RESULTS];
+	struct arc_set set = {.instance = 1, .seal_domain = "fwd.test", .cv = "none", .ams_valid = 1};
+	struct arc_outcome o = {.result = ARC_PASS, .sets = &set, .set_count = 1};
+	struct arc_trust_input in = {
+	    .arc = &o, .from_domain = "bank.test", .org_domain = "bank.test", .trusted = trusted};
+	struct arc_trust t;
+	const char *error;
+	size_t n;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	if (arc_aar_parse(text, a, res, ARC_AAR_MAX_RESULTS, &n, &error) == 0) {
+		if (n > ARC_AAR_MAX_RESULTS)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			if (res[i].method == NULL || res[i].result == NULL ||
+			    res[i].prop_count > ARC_AAR_MAX_PROPS)
+				abort();
+	} else if (error == NULL) {
+		abort();
+	}
+	set.aar = text;
+	arc_trust_decide(&in, a, &t);
+	if (t.override && (t.sealer == NULL || t.why == NULL))
+		abort();
+	free(text);
+	arena_free(&a);
+	return 0;
+}
 #else
-#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC, FUZZ_RECORD, FUZZ_FACTS, FUZZ_SMTPAUTH"
+#error "define one of FUZZ_HEADERS, FUZZ_CONF, FUZZ_SPF, FUZZ_DMARC, FUZZ_RECORD, FUZZ_FACTS, FUZZ_SMTPAUTH, FUZZ_AAR"
 #endif

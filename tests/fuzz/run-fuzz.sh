@@ -30,7 +30,8 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 	echo '	"";'
 } >"$work/default_rules.c"
 milter_core=
-for f in arc arc_canon arc_seal authres conf dkim dkim_ed25519 dkim_keys dkim_sign dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
+for f in arc arc_canon arc_seal arc_trust arc_sealkey authres conf dkim dkim_ed25519 dkim_keys dkim_sign \
+	dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
 	spf spf_record summary verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
@@ -64,6 +65,7 @@ dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corp
 arc||$s/tests/fuzz/fuzz_arc.c $s/milter/arc.c $s/milter/arc_seal.c $s/milter/arc_canon.c $s/facts/arc_result.c $s/tests/fake_dns.c -lcrypto -lpthread|corpus_arc|
 record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
+aar|-DFUZZ_AAR|$s/tests/fuzz/fuzz_parsers.c $s/milter/arc_trust.c|corpus_aar|
 smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
 dkimkeys|-include $work/paths.h|$s/tests/fuzz/fuzz_dkim_keys.c $s/milter/dkim_keys.c $s/milter/dkim_ed25519.c $s/milter/conf.c $s/util/domain.c -lcrypto|corpus_dkimkeys|
 content||$s/tests/fuzz/fuzz_content.c $content_src $content_libs $content_cflags|corpus_content|
