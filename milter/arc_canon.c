@@ -558,9 +558,13 @@ char *arc_fold(struct arena *a, const char *list)
 		const char *e = strstr(p, "; ");
 		size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
 		int is_b = len >= 2 && strncmp(p, "b=", 2) == 0;
+		/* i= never starts a continuation line: verifiers in the field
+		 * (dkimpy 1.1, Debian's python3-dkim) find a set's fields by
+		 * " i=N;" in the raw text, a blank and not a tab before it */
+		int is_i = len >= 2 && strncmp(p, "i=", 2) == 0;
 
 		if (p != list) {
-			if (is_b || after_b || col + 2 + len > ARC_FOLD_WIDTH) {
+			if (!is_i && (is_b || after_b || col + 2 + len > ARC_FOLD_WIDTH)) {
 				buf_append(&b, ";\n\t", 3);
 				col = 8;
 			} else {
