@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include "arc_sealkey.h"
+#include "dkim_keys.h"
 #include "domain.h"
 #include "mem.h"
 
@@ -47,11 +48,41 @@ static EVP_PKEY *key_read(const char *path, char **error_r)
 	return k;
 }
 
-struct arc_seal_key *arc_sealkey_load(const struct conf *conf, char **error_r)
+/* `arc-seal DOMAIN SELECTOR`: the key of the same name in the DKIM key
+ * table (dkim-key lines), shared with the signer. */
+static EVP_PKEY *key_from_table(const struct conf *conf, const struct dkim_keys *keys,
+				char *const *w, char **error_r)
+{
+	const struct dkim_privkey *p = keys != NULL ? dkim_keys_find(keys, w[0], w[1]) : NULL;
+
+	if (p == NULL) {
+		*error_r = xasprintf("%s: arc-seal: no dkim-key line for %s %s (name a key file, "
+				     "or add the key to the key table)",
+				     conf->path, w[0], w[1]);
+		return NULL;
+	}
+	EVP_PKEY_up_ref(p->pkey);
+	return p->pkey;
+}
+
+/* A key file of its own, not readable by everyone. */
+static EVP_PKEY *key_from_file(const char *path, char **error_r)
+{
+	struct stat st;
+
+	/* a private key others can read is no longer private */
+	if (stat(path, &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+		*error_r = xasprintf("arc-seal: %s: readable by everyone (chmod o-r)", path);
+		return NULL;
+	}
+	return key_read(path, error_r);
+}
+
+struct arc_seal_key *arc_sealkey_load(const struct conf *conf, const struct dkim_keys *keys,
+				      char **error_r)
 {
 	char *const *w = conf->arc_seal;
 	struct arc_seal_key *k;
-	struct stat st;
 	size_t n = 0;
 
 	*error_r = NULL;
@@ -59,8 +90,8 @@ struct arc_seal_key *arc_sealkey_load(const struct conf *conf, char **error_r)
 		n++;
 	if (n == 0)
 		return NULL;
-	if (n != 3) {
-		*error_r = xasprintf("%s: arc-seal: expected DOMAIN SELECTOR KEYFILE", conf->path);
+	if (n != 2 && n != 3) {
+		*error_r = xasprintf("%s: arc-seal: expected DOMAIN SELECTOR [KEYFILE]", conf->path);
 		return NULL;
 	}
 	if (!domain_valid(w[0], 0) || !domain_valid(w[1], 0)) {
@@ -68,13 +99,9 @@ struct arc_seal_key *arc_sealkey_load(const struct conf *conf, char **error_r)
 				     conf->path, w[0], w[1]);
 		return NULL;
 	}
-	/* a private key others can read is no longer private */
-	if (stat(w[2], &st) == 0 && (st.st_mode & S_IROTH) != 0) {
-		*error_r = xasprintf("arc-seal: %s: readable by everyone (chmod o-r)", w[2]);
-		return NULL;
-	}
 	k = xcalloc(1, sizeof(*k));
-	if ((k->pkey = key_read(w[2], error_r)) == NULL) {
+	k->pkey = n == 3 ? key_from_file(w[2], error_r) : key_from_table(conf, keys, w, error_r);
+	if (k->pkey == NULL) {
 		free(k);
 		return NULL;
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "arc_sealkey.h"
+#include "dkim_keys.h"
 #include "check.h"
 
 static char dir[] = "/tmp/arc_sealkey_test.XXXXXX";
@@ -54,7 +55,7 @@ static struct arc_seal_key *load(const char *line, char **error_r)
 		*error_r = cerr;
 		return NULL;
 	}
-	k = arc_sealkey_load(c, error_r);
+	k = arc_sealkey_load(c, NULL, error_r);
 	if (k != NULL)
 		CHECK(strcmp(k->domain, "example.test") == 0 && strcmp(k->selector, "arc") == 0,
 		      "the domain and selector are kept");
@@ -75,6 +76,41 @@ static void expect_error(const char *line, const char *want, const char *what)
 	free(error);
 }
 
+/* `arc-seal DOMAIN SELECTOR`: the key table's key of that name, shared. */
+static void from_key_table(void)
+{
+	char text[1200], *error = NULL;
+	struct dkim_keys *keys;
+	struct arc_seal_key *k;
+	struct conf *c;
+
+	snprintf(text, sizeof(text), "dkim-key example.test arc %s\narc-seal example.test arc\n",
+		 copy_key("rsa2048.pem", "table", 0600));
+	c = conf_parse("t.conf", text, &error);
+	keys = c != NULL ? dkim_keys_load(c, &error) : NULL;
+	CHECK(keys != NULL, "the key table loads (%s)", error ? error : "ok");
+	free(error), error = NULL;
+	k = keys != NULL ? arc_sealkey_load(c, keys, &error) : NULL;
+	CHECK(k != NULL && k->pkey == dkim_keys_find(keys, "example.test", "arc")->pkey,
+	      "arc-seal without a file takes the key table's key (%s)", error ? error : "ok");
+	dkim_keys_free(&keys);
+	conf_free(&c);
+	CHECK(k != NULL && EVP_PKEY_bits(k->pkey) == 2048 && strcmp(k->selector, "arc") == 0,
+	      "the key outlives the table and the configuration");
+	arc_sealkey_free(&k);
+	free(error);
+	snprintf(text, sizeof(text), "dkim-key example.test other %s\narc-seal example.test arc\n",
+		 copy_key("rsa2048.pem", "table2", 0600));
+	c = conf_parse("t.conf", text, &error);
+	keys = c != NULL ? dkim_keys_load(c, &error) : NULL;
+	k = keys != NULL ? arc_sealkey_load(c, keys, &error) : NULL;
+	CHECK(k == NULL && error != NULL && strstr(error, "no dkim-key line for example.test arc"),
+	      "a selector the table lacks is named (%s)", error ? error : "no error");
+	free(error);
+	dkim_keys_free(&keys);
+	conf_free(&c);
+}
+
 int main(void)
 {
 	char line[600], *error = NULL;
@@ -88,7 +124,7 @@ int main(void)
 		return 1;
 	}
 	c = conf_parse("t.conf", "", &error);
-	CHECK(c != NULL && arc_sealkey_load(c, &error) == NULL && error == NULL,
+	CHECK(c != NULL && arc_sealkey_load(c, NULL, &error) == NULL && error == NULL,
 	      "no arc-seal: no key, no error");
 	conf_free(&c);
 
@@ -120,8 +156,10 @@ int main(void)
 	expect_error(line, "at least 1024 bits", "RSA 512 cannot seal (RFC 8301)");
 	snprintf(line, sizeof(line), "example.test arc %s", copy_key("README.md", "text", 0600));
 	expect_error(line, "not a PEM private key", "a file that is no key");
-	expect_error("example.test arc", "expected DOMAIN SELECTOR KEYFILE", "two words");
-	expect_error("example.test arc /k extra", "expected DOMAIN SELECTOR KEYFILE", "four words");
+	expect_error("example.test arc", "no dkim-key line for example.test arc",
+		     "two words and no key table: named");
+	expect_error("example.test arc /k extra", "expected DOMAIN SELECTOR [KEYFILE]", "four words");
+	from_key_table();
 	expect_error("exa_mple..test arc /k", "is not a domain name", "a domain that is none");
 
 	snprintf(line, sizeof(line), "rm -rf '%s'", dir);

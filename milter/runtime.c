@@ -126,7 +126,8 @@ struct runtime *runtime_load(struct conf *conf, struct dns *dns, struct store *s
 	/* the keys are part of the generation: a reload with a bad one keeps the old */
 	if ((rt->signing = dkim_signing_load(conf, error_r)) == NULL && *error_r != NULL)
 		goto fail;
-	rt->arc_seal = arc_sealkey_load(conf, error_r);
+	rt->arc_seal = arc_sealkey_load(
+	    conf, rt->signing != NULL ? dkim_signing_keys(rt->signing) : NULL, error_r);
 	if (*error_r != NULL)
 		goto fail;
 	/* the writer thread expires old records, reports or not (a reload
