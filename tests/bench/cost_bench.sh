@@ -275,6 +275,7 @@ check_kind() {
 		;;
 	esac
 	R[$kind,check]=$why
+	[ -z "$why" ] && R[$kind,checked]=1 || R[$kind,checked]=0
 	[ -z "$why" ] || echo "cost_bench: $kind: $why" >&2
 }
 
