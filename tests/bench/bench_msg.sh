@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/bench/bench_msg.sh - the benchmark's plain message, sourced by
 # milter_bench.sh and cost_bench.sh (bash; SENDER, DOMAIN and E2E_RCPT set).
 

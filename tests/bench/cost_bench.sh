@@ -88,7 +88,7 @@ ulimit -n 8192 2>/dev/null || ulimit -n 4096 2>/dev/null
 
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/authscore-cost.XXXXXX") || exit 1
 chmod 0755 "$E2E_TMP"
-BASE_PID= NEW_PID=
+BASE_PID='' NEW_PID=''
 cost_cleanup() {
 	_stop_pid "${BASE_PID:-}"
 	_stop_pid "${NEW_PID:-}"
@@ -113,7 +113,7 @@ copy_zones() {
 	# TXT strings of at most 255 bytes
 	rec=$(printf 'v=DKIM1; k=rsa; p=%s' "$pub" | fold -w 200 | sed 's/.*/"&"/' | tr '\n' ' ')
 	for name in arcfwd arcother; do
-		grep -q "^arc\\._domainkey\\.$name[[:space:]]" "$z/$D.zone" ||
+		grep -q "^arc\\._domainkey\\.${name}[[:space:]]" "$z/$D.zone" ||
 			printf 'arc._domainkey.%s IN TXT ( %s)\n' "$name" "$rec" >>"$z/$D.zone"
 	done
 	E2E_ZONES=$z
@@ -140,9 +140,9 @@ else
 	# two forwarders seal it unchanged (--keep): the signature still passes
 	seen="dkim=pass header.d=$DOMAIN header.s=rsa; dmarc=pass header.from=$DOMAIN"
 	$PY "$ARC_FORWARD" --keep --sealer "arcfwd.$D" --key "$KEYS/rsa2048.pem" --results "$seen" \
-		"$M/plain5k.eml" >"$M/arc1.eml" &&
-		$PY "$ARC_FORWARD" --keep --sealer "arcother.$D" --key "$KEYS/rsa2048.pem" \
-			--results "$seen" "$M/arc1.eml" >"$M/arc2.eml" || die "arc_forward.py failed"
+		"$M/plain5k.eml" >"$M/arc1.eml" || die "arc_forward.py failed (arcfwd)"
+	$PY "$ARC_FORWARD" --keep --sealer "arcother.$D" --key "$KEYS/rsa2048.pem" \
+		--results "$seen" "$M/arc1.eml" >"$M/arc2.eml" || die "arc_forward.py failed (arcother)"
 	[ "$(grep -ci '^ARC-Seal:' "$M/arc2.eml")" = 2 ] || die "arc2: not two ARC sets"
 fi
 # the Ed25519 key as PKCS#8 PEM (the milter's dkim-key wants PEM; the test
@@ -251,7 +251,7 @@ run_kind() {
 		END { for (i in b) if (i in n) print n[i] - b[i] }' "$E2E_TMP/$kind.rounds" | median)
 	_stop_pid "$BASE_PID"
 	_stop_pid "$NEW_PID"
-	BASE_PID= NEW_PID=
+	BASE_PID='' NEW_PID=''
 	check_kind "$kind"
 }
 
@@ -286,12 +286,12 @@ hold() {
 	[ "$build" = base ] && pid=$BASE_PID || pid=$NEW_PID
 	line=$(load "$build" html50k -o "$COST_HOLD" -b -p "$pid" -t 120)
 	printf '# %s holding %d sessions, html50k in flight: %s\n' "$build" "$COST_HOLD" "$line" >&2
-	for key in held errors idle_rss_kb rss_kb pss_kb threads done peak_kb total_errors; do
+	for key in held errors idle_rss_kb rss_kb pss_kb threads "done" peak_kb total_errors; do
 		R[mem,$build.$key]=$(kv "$line" "$key")
 	done
 	R[mem,$build.replies]=$(kv "$line" replies)
 	_stop_pid "$pid"
-	BASE_PID= NEW_PID=
+	BASE_PID='' NEW_PID=''
 }
 
 for kind in $COST_KINDS; do
@@ -336,7 +336,7 @@ for kind in $COST_KINDS; do
 		"${R[$kind,base.errors]}" "${R[$kind,new.replies]}" "${R[$kind,new.errors]}"
 done
 printf '\nmemory: %d sessions, each with the html50k message sent up to its end of body (fresh filter)\n' "$COST_HOLD"
-printf '%-5s | %6s | %7s | %7s | %7s | %8s | %5s | %7s | %s\n' build held idle_MB RSS_MB PSS_MB peak_MB done threads errors
+printf '%-5s | %6s | %7s | %7s | %7s | %8s | %5s | %7s | %s\n' build held idle_MB RSS_MB PSS_MB peak_MB "done" threads errors
 for b in base new; do
 	printf '%-5s | %6s | %7s | %7s | %7s | %8s | %5s | %7s | %s\n' "$b" "${R[mem,$b.held]}" \
 		"$(mb "${R[mem,$b.idle_rss_kb]}")" "$(mb "${R[mem,$b.rss_kb]}")" "$(mb "${R[mem,$b.pss_kb]}")" \
