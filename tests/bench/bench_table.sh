@@ -2,7 +2,7 @@
 # tests/bench/bench_table.sh DIR - the one table of `make bench` (issue #7).
 #
 # DIR holds what the benchmarks of the same run left: `results` ("key value"
-# lines from milter_bench.sh and pipeline_bench.sh) and the printed output
+# lines from milter_bench.sh, pipeline_bench.sh and cost_bench.sh) and the printed output
 # of rules_bench (rules.txt), report_bench (report.txt) and replay_bench
 # (replay.txt).  Each figure is
 # shown beside the baseline measured in the same run, as a ratio where one
@@ -113,4 +113,21 @@ if [ -f "$dir/replay.txt" ]; then
 	n=$(sed -n 's/^history: \([0-9]*\) records.*/\1/p' "$dir/replay.txt")
 	row "replay: ${n:-?} stored messages" "reading them ${read_s:-?} s" "${rep_s:-?} s" \
 		"$(calc '%.2f' "${rep_s:-0} / ${read_s:-1}")" "seconds" "$(met "${rep_s:-}" '<' 60)"
+fi
+# issues 18/19 (cost_bench.sh, only with BASE_MILTER): each kind's CPU beside
+# the build before them, the budget on the difference (median of the rounds)
+for kind in plain5k html50k arc2 sign; do
+	cb=$(get cost.$kind.base) cn=$(get cost.$kind.new) cd=$(get cost.$kind.diff)
+	[ -n "$cd" ] || continue
+	case $kind in plain5k) lim=0.05 ;; sign) lim=0.5 ;; *) lim=0.3 ;; esac
+	ok=$(met "$cd" '<=' "$lim")
+	[ "$(get cost.$kind.checked)" = 1 ] || ok="- (see cost.txt)"
+	row "cost: $kind CPU ms/msg +$(calc '%.3f' "$cd")" "before issues 18/19 $(calc '%.3f' "$cb")" \
+		"$(calc '%.3f' "$cn")" "$(ratio "$cn" "$cb")" "<= +$lim ms" "$ok"
+done
+cpk=$(get cost.mem.new.peak_kb)
+if [ -n "$cpk" ]; then
+	row "cost: peak RSS, $(get cost.mem.new.held) in flight (MB)" \
+		"before issues 18/19 $(calc '%.1f' "$(get cost.mem.base.peak_kb) / 1024")" \
+		"$(calc '%.1f' "$cpk / 1024")" "-" "< 64" "$(met "$(calc '%.1f' "$cpk / 1024")" '<' 64)"
 fi

@@ -71,21 +71,7 @@ _setup_net || { echo "milter_bench: cannot set up the network namespace" >&2; ex
 start_nsd >&2 || { echo "milter_bench: NSD did not start" >&2; exit 1; }
 
 # ------------------------------------------------------------ the message
-make_bench_msg() {
-	local i
-	printf 'From: Alice <%s>\n' "$SENDER"
-	printf 'To: <%s>\n' "$E2E_RCPT"
-	printf 'Subject: milter benchmark message\n'
-	printf 'Date: Thu, 28 May 2026 10:00:00 +0000\n'
-	printf 'Message-ID: <bench-1@%s>\n' "$DOMAIN"
-	printf 'MIME-Version: 1.0\n'
-	printf 'Content-Type: text/plain; charset=us-ascii\n'
-	printf 'Received: from client.authscore.test (client.authscore.test [203.0.113.10])\n\tby mail.%s with ESMTPS id 4Bq9; Thu, 28 May 2026 09:59:59 +0000\n' "$DOMAIN"
-	printf '\n'
-	for ((i = 1; i <= 68; i++)); do
-		printf 'Line %02d of the benchmark body: quarterly figures follow below.\n' "$i"
-	done
-}
+. "$BENCH_DIR/bench_msg.sh" # make_bench_msg
 MSG=$E2E_TMP/bench.eml
 make_bench_msg | dkim_sign rsa "$DOMAIN" "$top_srcdir/tests/e2e/data/keys/rsa2048.pem" >"$MSG" ||
 	{ echo "milter_bench: dkimsign failed" >&2; exit 1; }

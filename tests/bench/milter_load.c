@@ -14,7 +14,9 @@
  * or answers garbage costs an error count, never a crash or a hang.
  *
  * Prints one line of key=value (see usage()).  With -o N it instead holds
- * N sessions open after helo and reports the filter's memory (-p PID).
+ * N sessions open after helo and reports the filter's memory (-p PID);
+ * with -b as well, each held session has sent its message up to the end of
+ * the body (everything but eom: messages in flight), then the eoms go.
  * Only the benchmark script (tests/bench/milter_bench.sh) runs it.
  */
 #include "config.h"
@@ -69,6 +71,7 @@ struct opts {
 	int timeout_s;
 	int empty_auth; /* send an empty {auth_authen}, as some MTAs do */
 	int hold;	/* -o: sessions to hold open */
+	int hold_body;	/* -b: hold them with a message in flight, eom not sent */
 	long pid;	/* -p: the filter, for CPU and memory */
 	int verbose;
 };
@@ -546,14 +549,20 @@ static enum reply open_session(struct session *s, enum outcome *outcome)
 	return r == R_SKIP ? R_CONTINUE : r;
 }
 
-/* One transaction, mail to eom.  Returns R_FINAL (*outcome set) or R_ERROR. */
-static enum reply transaction(struct session *s, long msgno, enum outcome *outcome)
+static void queue_id(long msgno, char *qid, size_t size)
+{
+	snprintf(qid, size, "4B%08lX", msgno);
+}
+
+/* A transaction up to its last body chunk, eom not sent.  Returns
+ * R_CONTINUE (the body sent), R_FINAL (*outcome set) or R_ERROR. */
+static enum reply message_upto_eom(struct session *s, long msgno, enum outcome *outcome)
 {
 	enum reply r;
 	size_t at;
 	char qid[32], arg[512];
 
-	snprintf(qid, sizeof(qid), "4B%08lX", msgno);
+	queue_id(msgno, qid, sizeof(qid));
 	if ((opt.empty_auth ? macros(s, SMFIC_MAIL, "i", qid, "{auth_authen}", "", "{mail_addr}",
 				     opt.from, NULL)
 			    : macros(s, SMFIC_MAIL, "i", qid, "{mail_addr}", opt.from, NULL)) < 0)
@@ -612,6 +621,16 @@ static enum reply transaction(struct session *s, long msgno, enum outcome *outco
 				return r;
 		}
 	}
+	return R_CONTINUE;
+}
+
+/* The end of the body and the filter's final reply. */
+static enum reply end_of_message(struct session *s, long msgno, enum outcome *outcome)
+{
+	enum reply r;
+	char qid[32];
+
+	queue_id(msgno, qid, sizeof(qid));
 	if (macros(s, SMFIC_BODYEOB, "i", qid, NULL) < 0)
 		return R_ERROR;
 	if (pkt_send(s, pkt_begin(s, SMFIC_BODYEOB)) < 0)
@@ -620,6 +639,14 @@ static enum reply transaction(struct session *s, long msgno, enum outcome *outco
 	r = await(s, 1, outcome);
 	s->show = 0;
 	return r;
+}
+
+/* One transaction, mail to eom.  Returns R_FINAL (*outcome set) or R_ERROR. */
+static enum reply transaction(struct session *s, long msgno, enum outcome *outcome)
+{
+	enum reply r = message_upto_eom(s, msgno, outcome);
+
+	return r == R_CONTINUE ? end_of_message(s, msgno, outcome) : r;
 }
 
 static void quit(struct session *s)
@@ -731,9 +758,12 @@ static pthread_barrier_t held, release;
 static void *holder(void *arg)
 {
 	struct session s = {.fd = -1, .st = arg};
-	enum outcome o;
+	enum outcome o = O_CONTINUE;
 	enum reply r = open_session(&s, &o);
+	long msgno = atomic_fetch_add(&next_msg, 1);
 
+	if (r == R_CONTINUE && opt.hold_body)
+		r = message_upto_eom(&s, msgno, &o);
 	if (r != R_CONTINUE) {
 		if (r == R_ERROR)
 			s.st->errors++;
@@ -741,10 +771,82 @@ static void *holder(void *arg)
 	}
 	pthread_barrier_wait(&held);
 	pthread_barrier_wait(&release);
+	if (r == R_CONTINUE && opt.hold_body) { /* the held message's end, its answer */
+		r = end_of_message(&s, msgno, &o);
+		if (r == R_ERROR) {
+			s.st->errors++;
+		} else {
+			s.st->msgs++;
+			s.st->outcomes[o]++;
+		}
+	}
 	quit(&s);
 	free(s.buf);
 	free(s.reply);
 	return NULL;
+}
+
+/* Until the filter's CPU time has not moved for 300 ms (it has read and
+ * handled every chunk sent), at most 20 s. */
+static void wait_filter_still(void)
+{
+	long last = proc_cpu_ticks(opt.pid), now;
+	int still = 0;
+
+	for (int i = 0; i < 200 && still < 3; i++) {
+		usleep(100 * 1000);
+		now = proc_cpu_ticks(opt.pid);
+		still = now == last ? still + 1 : 0;
+		last = now;
+	}
+}
+
+/* -o: THREADS sessions held open (-b: each with its message in flight),
+ * the filter's memory then; with -b the eoms after, and the peak. */
+static int hold_sessions(pthread_t *tid, struct stats *st, int threads, pthread_attr_t *attr)
+{
+	long idle_rss = proc_kb(opt.pid, "status", "VmRSS"), rss, hwm, pss, nthreads;
+	struct stats sum = {0};
+
+	pthread_barrier_init(&held, NULL, (unsigned)threads + 1);
+	pthread_barrier_init(&release, NULL, (unsigned)threads + 1);
+	for (int i = 0; i < threads; i++)
+		if (pthread_create(&tid[i], attr, holder, &st[i]) != 0) {
+			perror("milter_load: pthread_create");
+			return 2;
+		}
+	pthread_barrier_wait(&held);
+	if (opt.hold_body)
+		wait_filter_still();
+	else
+		usleep(200 * 1000); /* let the filter finish what connect started (DNS) */
+	for (int i = 0; i < threads; i++)
+		sum.errors += st[i].errors;
+	rss = proc_kb(opt.pid, "status", "VmRSS");
+	hwm = proc_kb(opt.pid, "status", "VmHWM");
+	pss = proc_kb(opt.pid, "smaps_rollup", "Pss");
+	nthreads = proc_kb(opt.pid, "status", "Threads");
+	pthread_barrier_wait(&release);
+	for (int i = 0; i < threads; i++)
+		pthread_join(tid[i], NULL);
+	printf("held=%d errors=%ld idle_rss_kb=%ld rss_kb=%ld hwm_kb=%ld pss_kb=%ld threads=%ld",
+	       threads - (int)sum.errors, sum.errors, idle_rss, rss, hwm, pss, nthreads);
+	if (opt.hold_body) {
+		sum.errors = 0;
+		for (int i = 0; i < threads; i++) {
+			sum.msgs += st[i].msgs;
+			sum.errors += st[i].errors;
+			for (int k = 0; k < O_COUNT; k++)
+				sum.outcomes[k] += st[i].outcomes[k];
+		}
+		printf(" in_flight=1 done=%ld peak_kb=%ld replies=", sum.msgs,
+		       proc_kb(opt.pid, "status", "VmHWM"));
+		for (int k = 0; k < O_COUNT; k++)
+			printf("%s%s:%ld", k ? "," : "", outcome_name[k], sum.outcomes[k]);
+		printf(" total_errors=%ld", sum.errors);
+	}
+	printf("\n");
+	return sum.errors ? 1 : 0;
 }
 
 /* ----------------------------------------------------------------- main */
@@ -772,9 +874,12 @@ static void usage(void)
 		"usage: milter_load -s unix:PATH|inet:PORT@HOST -f MESSAGE.eml [-c sessions]\n"
 		"       [-n messages] [-m messages-per-connection] [-a client-ip] [-N client-name]\n"
 		"       [-H helo] [-F mail-from] [-R rcpt] [-t timeout-s] [-e] [-p filter-pid] [-v]\n"
-		"       milter_load -s SOCKET -f MESSAGE.eml -o SESSIONS -p PID\n"
+		"       milter_load -s SOCKET -f MESSAGE.eml -o SESSIONS -p PID [-b]\n"
 		"  -e  send an empty {auth_authen} macro with MAIL (Postfix omits it)\n"
 		"  -o  hold SESSIONS open after helo, print the filter's memory, close them\n"
+		"  -b  with -o: hold each session with the message sent up to its end of body\n"
+		"      (eom not sent); once the filter's CPU time is still, print its memory,\n"
+		"      then send the eoms: in_flight=N done=N peak_kb (VmHWM after) replies=...\n"
 		"Prints: msgs secs msg_per_s p50_ms p90_ms p99_ms round_trips_per_msg\n"
 		"  replies=accept:N,continue:N,... mods_per_msg errors [milter_cpu_ms_per_msg]\n"
 		"Latency: a message's first packet (or socket connect) to its final reply.\n");
@@ -790,7 +895,7 @@ int main(int argc, char **argv)
 	double t0, secs;
 	long cpu0 = -1, cpu1 = -1;
 
-	while ((c = getopt(argc, argv, "c:n:m:f:s:a:N:H:F:R:t:ep:o:v")) != -1) {
+	while ((c = getopt(argc, argv, "c:n:m:f:s:a:N:H:F:R:t:ep:o:bv")) != -1) {
 		switch (c) {
 		case 'c': opt.concurrency = atoi(optarg); break;
 		case 'n': opt.total = atol(optarg); break;
@@ -806,6 +911,7 @@ int main(int argc, char **argv)
 		case 'e': opt.empty_auth = 1; break;
 		case 'p': opt.pid = atol(optarg); break;
 		case 'o': opt.hold = atoi(optarg); break;
+		case 'b': opt.hold_body = 1; break;
 		case 'v': opt.verbose = 1; break;
 		default: usage();
 		}
@@ -813,7 +919,7 @@ int main(int argc, char **argv)
 	if (opt.socket == NULL || opt.eml_path == NULL || opt.concurrency < 1 ||
 	    opt.concurrency > MAX_THREADS || opt.total < 1 || opt.per_conn < 1 ||
 	    opt.timeout_s < 1 || opt.hold < 0 || opt.hold > MAX_THREADS ||
-	    (opt.hold > 0 && opt.pid <= 0))
+	    (opt.hold > 0 && opt.pid <= 0) || (opt.hold_body && opt.hold == 0))
 		usage();
 	if (eml_load(opt.eml_path, &eml) < 0) {
 		fprintf(stderr, "milter_load: cannot read a message from %s\n", opt.eml_path);
@@ -831,32 +937,8 @@ int main(int argc, char **argv)
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 
-	if (opt.hold > 0) {
-		long idle_rss = proc_kb(opt.pid, "status", "VmRSS");
-
-		pthread_barrier_init(&held, NULL, (unsigned)threads + 1);
-		pthread_barrier_init(&release, NULL, (unsigned)threads + 1);
-		for (int i = 0; i < threads; i++)
-			if (pthread_create(&tid[i], &attr, holder, &st[i]) != 0) {
-				perror("milter_load: pthread_create");
-				return 2;
-			}
-		pthread_barrier_wait(&held);
-		usleep(200 * 1000); /* let the filter finish what connect started (DNS) */
-		for (int i = 0; i < threads; i++)
-			sum.errors += st[i].errors;
-		printf("held=%d errors=%ld idle_rss_kb=%ld rss_kb=%ld hwm_kb=%ld pss_kb=%ld "
-		       "threads=%ld\n",
-		       threads - (int)sum.errors, sum.errors, idle_rss,
-		       proc_kb(opt.pid, "status", "VmRSS"), proc_kb(opt.pid, "status", "VmHWM"),
-		       proc_kb(opt.pid, "smaps_rollup", "Pss"),
-		       proc_kb(opt.pid, "status", "Threads"));
-		fflush(stdout);
-		pthread_barrier_wait(&release);
-		for (int i = 0; i < threads; i++)
-			pthread_join(tid[i], NULL);
-		return sum.errors ? 1 : 0;
-	}
+	if (opt.hold > 0)
+		return hold_sessions(tid, st, threads, &attr);
 
 	if (opt.pid > 0)
 		cpu0 = proc_cpu_ticks(opt.pid);
