@@ -1,16 +1,17 @@
 /*
- * dkim_sign - signing with libopendkim, and libcrypto for Ed25519 (see
- * dkim_sign.h).
+ * dkim_sign - the signing table applied to one message, each signature
+ * made by dkim_ed25519.c with libcrypto (see dkim_sign.h).
  *
- * libopendkim 2.11.0~beta2 (Debian 12) signs rsa-sha256 from a PEM
- * private key, oversigns (DKIM_OPTS_OVERSIGNHDRS) and writes t= and x=
- * itself.  It signs ed25519-sha256 too, correctly, but leaks the key it
- * loads for every such signature, so those are dkim_ed25519.c's, over the
- * same field lists.  Bare LFs are made CRLF by DKIM_LIBFLAGS_FIXCRLF.
+ * Not libopendkim's signer (Debian 12's 2.11.0~beta2), though it signs
+ * both algorithms correctly: it takes the private key as PEM text and
+ * decodes it again for every signature, which under OpenSSL 3's decoder
+ * framework cost about 1.5 ms of CPU per message (tests/bench/cost_bench.sh,
+ * `sign`: 1.8 ms against 0.3 ms with the key decoded once at load), and
+ * it leaks the Ed25519 key it loads for each signature (1.3 KB).  The keys
+ * here are decoded once, when the key table is read (dkim_keys.c).
  */
 #include "config.h"
 
-#include <opendkim/dkim.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,7 +28,6 @@
 
 struct dkim_signing {
 	struct dkim_keys *keys;
-	DKIM_LIB *lib;
 	unsigned expire_days;
 };
 
@@ -57,30 +57,11 @@ struct dkim_signer {
 	struct field *fields;
 	size_t nfields, fields_size, bytes;
 	int overflow;
-	DKIM *handles[DKIM_KEYS_MAX_PER_LINE];	/* RSA keys' */
-	struct dkim_ed25519 *eds[DKIM_KEYS_MAX_PER_LINE]; /* Ed25519 keys' */
+	struct dkim_ed25519 *eds[DKIM_KEYS_MAX_PER_LINE]; /* one per key */
 	const struct dkim_privkey *keys[DKIM_KEYS_MAX_PER_LINE];
 	size_t nkeys;
 	const char *error; /* the first thing that went wrong */
 };
-
-static int lib_options(DKIM_LIB *lib, unsigned expire_days)
-{
-	unsigned flags = DKIM_LIBFLAGS_FIXCRLF;
-	uint64_t ttl = (uint64_t)expire_days * 86400;
-
-	if (dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags)) !=
-		DKIM_STAT_OK ||
-	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, sign_fields, sizeof(char **)) !=
-		DKIM_STAT_OK ||
-	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, oversign_fields,
-			 sizeof(char **)) != DKIM_STAT_OK)
-		return -1;
-	if (ttl > 0 && dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNATURETTL, &ttl,
-				    sizeof(ttl)) != DKIM_STAT_OK)
-		return -1;
-	return 0;
-}
 
 struct dkim_signing *dkim_signing_load(const struct conf *cfg, char **error_r)
 {
@@ -100,12 +81,6 @@ struct dkim_signing *dkim_signing_load(const struct conf *cfg, char **error_r)
 		free(s);
 		return NULL;
 	}
-	s->lib = dkim_init(NULL, NULL);
-	if (s->lib == NULL || lib_options(s->lib, cfg->dkim_sign_expire_days) < 0) {
-		*error_r = xstrdup("libopendkim: cannot set up signing");
-		dkim_signing_free(&s);
-		return NULL;
-	}
 	return s;
 }
 
@@ -115,8 +90,6 @@ void dkim_signing_free(struct dkim_signing **sp)
 
 	if (s == NULL)
 		return;
-	if (s->lib != NULL)
-		dkim_close(s->lib);
 	dkim_keys_free(&s->keys);
 	free(s);
 	*sp = NULL;
@@ -172,28 +145,6 @@ void dkim_signer_header(struct dkim_signer *g, const char *name, const char *val
 	g->bytes += f->len;
 }
 
-static void fail(struct dkim_signer *g, const char *what, DKIM_STAT st)
-{
-	if (g->error == NULL)
-		g->error = arena_printf(g->a, "%s: %s", what, dkim_getresultstr(st));
-}
-
-static DKIM *handle(struct dkim_signer *g, const struct dkim_privkey *key)
-{
-	DKIM_STAT st;
-	DKIM *d = dkim_sign(g->s->lib, (const unsigned char *)g->id, NULL,
-			    (dkim_sigkey_t)key->pem, (const unsigned char *)key->selector,
-			    (const unsigned char *)key->domain, DKIM_CANON_RELAXED,
-			    DKIM_CANON_RELAXED,
-			    key->type == DKIM_KEY_ED25519 ? DKIM_SIGN_ED25519SHA256
-							  : DKIM_SIGN_RSASHA256,
-			    -1, &st);
-
-	if (d == NULL)
-		fail(g, "dkim_sign()", st);
-	return d;
-}
-
 size_t dkim_signer_eoh(struct dkim_signer *g, const char *from_domain, const char *mail_from)
 {
 	const struct dkim_privkey *keys[DKIM_KEYS_MAX_PER_LINE];
@@ -205,24 +156,8 @@ size_t dkim_signer_eoh(struct dkim_signer *g, const char *from_domain, const cha
 	if (n > 0 && g->overflow)
 		g->error = "too many or too large header fields to sign";
 	for (size_t i = 0; i < n && g->error == NULL; i++) {
-		DKIM *d;
-		DKIM_STAT st = DKIM_STAT_OK;
-
-		if (keys[i]->type == DKIM_KEY_ED25519) {
-			g->eds[g->nkeys] = dkim_ed25519_new(keys[i], g->a);
-			g->keys[g->nkeys++] = keys[i];
-			continue;
-		}
-		if ((d = handle(g, keys[i])) == NULL)
-			break;
-		g->handles[g->nkeys] = d;
+		g->eds[g->nkeys] = dkim_ed25519_new(keys[i], g->a);
 		g->keys[g->nkeys++] = keys[i];
-		for (size_t j = 0; j < g->nfields && st == DKIM_STAT_OK; j++)
-			st = dkim_header(d, (unsigned char *)g->fields[j].text, g->fields[j].len);
-		if (st == DKIM_STAT_OK)
-			st = dkim_eoh(d);
-		if (st != DKIM_STAT_OK)
-			fail(g, "dkim_header()/dkim_eoh()", st);
 	}
 	return n;
 }
@@ -231,49 +166,8 @@ void dkim_signer_body(struct dkim_signer *g, const unsigned char *data, size_t l
 {
 	if (g == NULL || g->error != NULL)
 		return;
-	for (size_t i = 0; i < g->nkeys; i++) {
-		DKIM_STAT st;
-
-		if (g->eds[i] != NULL) {
-			dkim_ed25519_body(g->eds[i], data, len);
-			continue;
-		}
-		st = dkim_body(g->handles[i], (unsigned char *)data, len);
-		if (st != DKIM_STAT_OK && st != DKIM_STAT_NORESOURCE) {
-			fail(g, "dkim_body()", st);
-			return;
-		}
-	}
-}
-
-static const char *signature_value(struct dkim_signer *g, DKIM *d)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	_Bool testkey;
-	DKIM_STAT st = dkim_eom(d, &testkey);
-
-	if (st != DKIM_STAT_OK) {
-		fail(g, "dkim_eom()", st);
-		return NULL;
-	}
-	st = dkim_getsighdr_d(d, strlen(DKIM_SIGN_HEADER) + 2, &buf, &len);
-	if (st != DKIM_STAT_OK || buf == NULL) {
-		fail(g, "dkim_getsighdr_d()", st);
-		return NULL;
-	}
-	/* libopendkim folds with CRLF; a milter's header value folds with a
-	 * bare LF (libmilter's smfi_insheader(3), as Postfix and Sendmail
-	 * write it into the queue file), like dkim_ed25519.c's */
-	{
-		char *v = arena_alloc(g->a, len + 1), *o = v;
-
-		for (size_t i = 0; i < len; i++)
-			if (!(buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n'))
-				*o++ = (char)buf[i];
-		*o = '\0';
-		return v;
-	}
+	for (size_t i = 0; i < g->nkeys; i++)
+		dkim_ed25519_body(g->eds[i], data, len);
 }
 
 static const char *ed25519_value(struct dkim_signer *g, struct dkim_ed25519 *e)
@@ -307,8 +201,7 @@ int dkim_signer_finish(struct dkim_signer *g, const struct dkim_signature **out,
 	sigs = arena_alloc(g->a, (g->nkeys + 1) * sizeof(*sigs));
 	for (size_t i = 0; i < g->nkeys && g->error == NULL; i++) {
 		sigs[i].key = g->keys[i];
-		sigs[i].value = g->eds[i] != NULL ? ed25519_value(g, g->eds[i])
-						  : signature_value(g, g->handles[i]);
+		sigs[i].value = ed25519_value(g, g->eds[i]);
 	}
 	if (g->error != NULL) {
 		*error_r = g->error;
@@ -324,11 +217,8 @@ void dkim_signer_free(struct dkim_signer **gp)
 
 	if (g == NULL)
 		return;
-	for (size_t i = 0; i < g->nkeys; i++) {
-		if (g->handles[i] != NULL)
-			dkim_free(g->handles[i]);
+	for (size_t i = 0; i < g->nkeys; i++)
 		dkim_ed25519_free(&g->eds[i]);
-	}
 	g->nkeys = 0;
 	*gp = NULL; /* the rest is in the message's arena */
 }

@@ -1,13 +1,13 @@
 /*
  * dkim_sign - DKIM signatures for the site's own outgoing mail (RFC 6376,
- * RFC 8301 rsa-sha256, RFC 8463 ed25519-sha256), made by libopendkim.
+ * RFC 8301 rsa-sha256, RFC 8463 ed25519-sha256), made with libcrypto over
+ * keys decoded once (dkim_ed25519.h; dkim_sign.c says why not libopendkim).
  *
  * A struct dkim_signing belongs to one runtime generation: the key and
- * signing tables (dkim_keys.h) and a libopendkim library handle set up
- * with this generation's options (the header fields signed and oversigned,
- * x=).  A struct dkim_signer is one message's: it keeps the header fields
+ * signing tables (dkim_keys.h) and this generation's options (x=).  A
+ * struct dkim_signer is one message's: it keeps the header fields
  * as they arrive (the keys are chosen at end of headers, when the From
- * domain is known), then feeds one libopendkim handle per key, and at end
+ * domain is known), then hashes the body once per key, and at end
  * of message returns the DKIM-Signature values, each to be inserted at the
  * top of the message.  relaxed/relaxed, no l=, t= always, x= if set.
  *
