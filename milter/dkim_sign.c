@@ -1,6 +1,6 @@
 /*
  * dkim_sign - the signing table applied to one message, each signature
- * made by dkim_ed25519.c with libcrypto (see dkim_sign.h).
+ * made by dkim_make.c with libcrypto (see dkim_sign.h).
  *
  * Not libopendkim's signer (Debian 12's 2.11.0~beta2), though it signs
  * both algorithms correctly: it takes the private key as PEM text and
@@ -17,7 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "dkim_ed25519.h"
+#include "dkim_make.h"
 #include "dkim_sign.h"
 #include "log.h"
 #include "mem.h"
@@ -47,7 +47,7 @@ static const char *oversign_fields[] = {
 struct field {
 	char *text; /* "Name:value", as passed */
 	size_t len;
-	struct dkim_ed25519_field parts; /* name and value apart, in text */
+	struct dkim_make_field parts; /* name and value apart, in text */
 };
 
 struct dkim_signer {
@@ -57,7 +57,7 @@ struct dkim_signer {
 	struct field *fields;
 	size_t nfields, fields_size, bytes;
 	int overflow;
-	struct dkim_ed25519 *eds[DKIM_KEYS_MAX_PER_LINE]; /* one per key */
+	struct dkim_make *makers[DKIM_KEYS_MAX_PER_LINE]; /* one per key */
 	const struct dkim_privkey *keys[DKIM_KEYS_MAX_PER_LINE];
 	size_t nkeys;
 	const char *error; /* the first thing that went wrong */
@@ -156,7 +156,7 @@ size_t dkim_signer_eoh(struct dkim_signer *g, const char *from_domain, const cha
 	if (n > 0 && g->overflow)
 		g->error = "too many or too large header fields to sign";
 	for (size_t i = 0; i < n && g->error == NULL; i++) {
-		g->eds[g->nkeys] = dkim_ed25519_new(keys[i], g->a);
+		g->makers[g->nkeys] = dkim_make_new(keys[i], g->a);
 		g->keys[g->nkeys++] = keys[i];
 	}
 	return n;
@@ -167,14 +167,14 @@ void dkim_signer_body(struct dkim_signer *g, const unsigned char *data, size_t l
 	if (g == NULL || g->error != NULL)
 		return;
 	for (size_t i = 0; i < g->nkeys; i++)
-		dkim_ed25519_body(g->eds[i], data, len);
+		dkim_make_body(g->makers[i], data, len);
 }
 
-static const char *ed25519_value(struct dkim_signer *g, struct dkim_ed25519 *e)
+static const char *signature_value(struct dkim_signer *g, struct dkim_make *e)
 {
-	struct dkim_ed25519_field *parts = arena_alloc(g->a, (g->nfields + 1) * sizeof(*parts));
+	struct dkim_make_field *parts = arena_alloc(g->a, (g->nfields + 1) * sizeof(*parts));
 	time_t now = time(NULL);
-	struct dkim_ed25519_params p = {
+	struct dkim_make_params p = {
 	    .sign = sign_fields,
 	    .oversign = oversign_fields,
 	    .t = (int64_t)now,
@@ -184,7 +184,7 @@ static const char *ed25519_value(struct dkim_signer *g, struct dkim_ed25519 *e)
 
 	for (size_t i = 0; i < g->nfields; i++)
 		parts[i] = g->fields[i].parts;
-	if ((v = dkim_ed25519_finish(e, parts, g->nfields, &p, &why)) == NULL && g->error == NULL)
+	if ((v = dkim_make_finish(e, parts, g->nfields, &p, &why)) == NULL && g->error == NULL)
 		g->error = why;
 	return v;
 }
@@ -201,7 +201,7 @@ int dkim_signer_finish(struct dkim_signer *g, const struct dkim_signature **out,
 	sigs = arena_alloc(g->a, (g->nkeys + 1) * sizeof(*sigs));
 	for (size_t i = 0; i < g->nkeys && g->error == NULL; i++) {
 		sigs[i].key = g->keys[i];
-		sigs[i].value = ed25519_value(g, g->eds[i]);
+		sigs[i].value = signature_value(g, g->makers[i]);
 	}
 	if (g->error != NULL) {
 		*error_r = g->error;
@@ -218,7 +218,7 @@ void dkim_signer_free(struct dkim_signer **gp)
 	if (g == NULL)
 		return;
 	for (size_t i = 0; i < g->nkeys; i++)
-		dkim_ed25519_free(&g->eds[i]);
+		dkim_make_free(&g->makers[i]);
 	g->nkeys = 0;
 	*gp = NULL; /* the rest is in the message's arena */
 }

@@ -1,7 +1,7 @@
 /*
  * dkim_sign - DKIM signatures for the site's own outgoing mail (RFC 6376,
  * RFC 8301 rsa-sha256, RFC 8463 ed25519-sha256), made with libcrypto over
- * keys decoded once (dkim_ed25519.h; dkim_sign.c says why not libopendkim).
+ * keys decoded once (dkim_make.h; dkim_sign.c says why not libopendkim).
  *
  * A struct dkim_signing belongs to one runtime generation: the key and
  * signing tables (dkim_keys.h) and this generation's options (x=).  A

@@ -4,7 +4,7 @@
  * check` compares with a private key) and the dkim-key / dkim-sign lines of
  * a configuration (syntax and references, no key files), with the signing
  * table then asked about senders (From domain and MAIL FROM from the
- * input), and a message signed with Ed25519 (dkim_ed25519.c's
+ * input), and a message signed with Ed25519 (dkim_make.c's
  * canonicalization of hostile header fields and body bytes).  The first
  * byte picks which.
  * tests/fuzz/run-fuzz.sh builds it with clang -fsanitize=fuzzer,address,
@@ -20,7 +20,7 @@
 
 #include "arena.h"
 #include "conf.h"
-#include "dkim_ed25519.h"
+#include "dkim_make.h"
 #include "dkim_keys.h"
 
 static EVP_PKEY *rsa, *ed;
@@ -80,9 +80,9 @@ static void ed25519(const char *text, size_t len)
 	static const char *sign[] = {"From", "Subject", "To", NULL}, *over[] = {"From", NULL};
 	struct dkim_privkey key = {.domain = "a.test", .selector = "s", .pkey = ed};
 	struct arena *a = arena_new(4096);
-	struct dkim_ed25519 *e = dkim_ed25519_new(&key, a);
-	struct dkim_ed25519_field f[64];
-	struct dkim_ed25519_params p = {.sign = sign, .oversign = over, .t = 1, .x = 2};
+	struct dkim_make *e = dkim_make_new(&key, a);
+	struct dkim_make_field f[64];
+	struct dkim_make_params p = {.sign = sign, .oversign = over, .t = 1, .x = 2};
 	char *copy = arena_strndup(a, text, len), *s = copy, *body;
 	const char *why;
 	size_t n = 0;
@@ -105,12 +105,12 @@ static void ed25519(const char *text, size_t len)
 	if (body != NULL) {
 		size_t blen = len - (size_t)(body - copy), half = blen / 2;
 
-		dkim_ed25519_body(e, (const unsigned char *)body, half);
-		dkim_ed25519_body(e, (const unsigned char *)body + half, blen - half);
+		dkim_make_body(e, (const unsigned char *)body, half);
+		dkim_make_body(e, (const unsigned char *)body + half, blen - half);
 	}
-	if (dkim_ed25519_finish(e, f, n, &p, &why) == NULL)
+	if (dkim_make_finish(e, f, n, &p, &why) == NULL)
 		abort(); /* any message can be signed */
-	dkim_ed25519_free(&e);
+	dkim_make_free(&e);
 	arena_free(&a);
 }
 

@@ -1,5 +1,5 @@
 /*
- * dkim_ed25519 - ed25519-sha256 signing with libcrypto (see dkim_ed25519.h).
+ * dkim_make - rsa-sha256 and ed25519-sha256 signing with libcrypto (see dkim_make.h).
  *
  * The header hash covers exactly the text handed out: the signature's own
  * value is built folded, with b= empty, canonicalized like every other
@@ -15,12 +15,12 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "dkim_ed25519.h"
+#include "dkim_make.h"
 
 #define H_ENTRIES_MAX 2048 /* h= names; a message over it is not signed */
 #define FOLD_AT 70	   /* fold the value near this column */
 
-struct dkim_ed25519 {
+struct dkim_make {
 	const struct dkim_privkey *key;
 	struct arena *a;
 	EVP_MD_CTX *body;
@@ -36,9 +36,9 @@ struct dkim_ed25519 {
 	char out[4096];
 };
 
-struct dkim_ed25519 *dkim_ed25519_new(const struct dkim_privkey *key, struct arena *a)
+struct dkim_make *dkim_make_new(const struct dkim_privkey *key, struct arena *a)
 {
-	struct dkim_ed25519 *e = arena_alloc(a, sizeof(*e));
+	struct dkim_make *e = arena_alloc(a, sizeof(*e));
 
 	memset(e, 0, sizeof(*e));
 	e->key = key;
@@ -49,14 +49,14 @@ struct dkim_ed25519 *dkim_ed25519_new(const struct dkim_privkey *key, struct are
 	return e;
 }
 
-static void body_flush(struct dkim_ed25519 *e)
+static void body_flush(struct dkim_make *e)
 {
 	if (!e->failed && e->out_len > 0 && EVP_DigestUpdate(e->body, e->out, e->out_len) != 1)
 		e->failed = 1;
 	e->out_len = 0;
 }
 
-static void body_out(struct dkim_ed25519 *e, const char *s, size_t len)
+static void body_out(struct dkim_make *e, const char *s, size_t len)
 {
 	if (e->out_len + len > sizeof(e->out))
 		body_flush(e);
@@ -64,7 +64,7 @@ static void body_out(struct dkim_ed25519 *e, const char *s, size_t len)
 	e->out_len += len;
 }
 
-static void body_eol(struct dkim_ed25519 *e)
+static void body_eol(struct dkim_make *e)
 {
 	if (e->content)
 		body_out(e, "\r\n", 2);
@@ -73,7 +73,7 @@ static void body_eol(struct dkim_ed25519 *e)
 	e->content = e->wsp = 0;
 }
 
-static void body_char(struct dkim_ed25519 *e, unsigned char c)
+static void body_char(struct dkim_make *e, unsigned char c)
 {
 	if (c == ' ' || c == '\t') {
 		e->wsp = 1;
@@ -89,7 +89,7 @@ static void body_char(struct dkim_ed25519 *e, unsigned char c)
 	e->content = 1;
 }
 
-void dkim_ed25519_body(struct dkim_ed25519 *e, const unsigned char *data, size_t len)
+void dkim_make_body(struct dkim_make *e, const unsigned char *data, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = data[i];
@@ -115,7 +115,7 @@ static char *b64(struct arena *a, const unsigned char *data, size_t len)
 }
 
 /* The body hash: the last line gets its CRLF; trailing empty lines none. */
-static const char *body_hash(struct dkim_ed25519 *e)
+static const char *body_hash(struct dkim_make *e)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
@@ -171,8 +171,8 @@ static int listed(const char *name, const char *const *list)
 }
 
 /* The h= names: every signed field top down, then the oversigned names. */
-static size_t h_names(const struct dkim_ed25519_field *fields, size_t n,
-		      const struct dkim_ed25519_params *p, const char **h)
+static size_t h_names(const struct dkim_make_field *fields, size_t n,
+		      const struct dkim_make_params *p, const char **h)
 {
 	size_t count = 0;
 
@@ -185,7 +185,7 @@ static size_t h_names(const struct dkim_ed25519_field *fields, size_t n,
 }
 
 /* The k-th (0: the last) field named name, from the bottom, or NULL. */
-static const struct dkim_ed25519_field *from_bottom(const struct dkim_ed25519_field *fields,
+static const struct dkim_make_field *from_bottom(const struct dkim_make_field *fields,
 						    size_t n, const char *name, size_t k)
 {
 	for (size_t i = n; i-- > 0;)
@@ -196,12 +196,12 @@ static const struct dkim_ed25519_field *from_bottom(const struct dkim_ed25519_fi
 
 /* The fields h= names, canonicalized in its order (RFC 6376 §5.4.2:
  * repeated names take instances from the bottom up). */
-static void signed_fields(struct buf *b, const struct dkim_ed25519_field *fields, size_t n,
+static void signed_fields(struct buf *b, const struct dkim_make_field *fields, size_t n,
 			  const char **h, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
 		size_t k = 0;
-		const struct dkim_ed25519_field *f;
+		const struct dkim_make_field *f;
 
 		for (size_t j = 0; j < i; j++)
 			k += strcasecmp(h[j], h[i]) == 0;
@@ -211,8 +211,8 @@ static void signed_fields(struct buf *b, const struct dkim_ed25519_field *fields
 }
 
 /* Our value with b= empty, folded near FOLD_AT columns. */
-static void sig_value(struct buf *v, const struct dkim_ed25519 *e,
-		      const struct dkim_ed25519_params *p, const char **h, size_t count,
+static void sig_value(struct buf *v, const struct dkim_make *e,
+		      const struct dkim_make_params *p, const char **h, size_t count,
 		      const char *bh)
 {
 	size_t line_start;
@@ -237,7 +237,7 @@ static void sig_value(struct buf *v, const struct dkim_ed25519 *e,
 
 /* The signature over the header hash: RSASSA-PKCS1-v1_5 with SHA-256
  * (RFC 6376 §3.3.1), or PureEdDSA over that hash (RFC 8463 §3). */
-static const char *sign_hash(struct dkim_ed25519 *e, const unsigned char *md, size_t mdlen)
+static const char *sign_hash(struct dkim_make *e, const unsigned char *md, size_t mdlen)
 {
 	EVP_PKEY *pkey = (EVP_PKEY *)e->key->pkey;
 	unsigned char sig[1024]; /* RSA up to 8192 bits */
@@ -272,8 +272,8 @@ static void append_b(struct buf *v, const char *sig)
 		buf_printf(v, "%s%.64s", i ? "\n\t " : "", sig + i);
 }
 
-const char *dkim_ed25519_finish(struct dkim_ed25519 *e, const struct dkim_ed25519_field *fields,
-				size_t n, const struct dkim_ed25519_params *p, const char **error_r)
+const char *dkim_make_finish(struct dkim_make *e, const struct dkim_make_field *fields,
+				size_t n, const struct dkim_make_params *p, const char **error_r)
 {
 	const char **h = arena_alloc(e->a, H_ENTRIES_MAX * sizeof(*h));
 	unsigned char md[32];
@@ -305,9 +305,9 @@ const char *dkim_ed25519_finish(struct dkim_ed25519 *e, const struct dkim_ed2551
 	return out;
 }
 
-void dkim_ed25519_free(struct dkim_ed25519 **ep)
+void dkim_make_free(struct dkim_make **ep)
 {
-	struct dkim_ed25519 *e = *ep;
+	struct dkim_make *e = *ep;
 
 	if (e == NULL)
 		return;
