@@ -246,10 +246,14 @@ static int key_read(struct loader *l, struct dkim_privkey *key)
 {
 	char *text = key_text(l, key);
 
+	int r;
+
 	if (text == NULL)
 		return -1;
-	key->pem = text;
-	return key_parse(l, key, text);
+	r = key_parse(l, key, text);
+	OPENSSL_cleanse(text, strlen(text)); /* the decoded key is all we keep */
+	free(text);
+	return r;
 }
 
 /* Both tables from the configuration's lines; files read only if asked. */
@@ -313,10 +317,6 @@ void dkim_keys_free(struct dkim_keys **kp)
 		free((char *)key->domain);
 		free((char *)key->selector);
 		free((char *)key->path);
-		if (key->pem != NULL) {
-			OPENSSL_cleanse((char *)key->pem, strlen(key->pem));
-			free((char *)key->pem);
-		}
 		EVP_PKEY_free(key->pkey);
 	}
 	for (size_t i = 0; i < k->nlines; i++) {

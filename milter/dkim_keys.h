@@ -42,7 +42,6 @@ struct dkim_privkey {
 	enum dkim_key_type type;
 	const char *alg;      /* "rsa-sha256" or "ed25519-sha256" */
 	unsigned bits;	      /* of an RSA key; 256 for Ed25519 */
-	const char *pem;      /* the file's PEM text, NUL-terminated (for libopendkim) */
 	struct evp_pkey_st *pkey; /* the parsed key */
 };
 
