@@ -103,7 +103,7 @@ ok "$(like "$conffiles" /usr/share/authscore/default.rules; [ $? = 1 ]; echo $?)
 depends=$(dpkg-deb -f "$deb" Depends)
 ok "$(echo "$depends" | grep -q 'libmilter1.0.1' && echo "$depends" | grep -q 'libc6'; echo $?)" \
 	"Depends names the shared libraries (\${shlibs:Depends}): $depends"
-check "Recommends postfix" test "$(dpkg-deb -f "$deb" Recommends)" = postfix
+check "Recommends postfix and publicsuffix (libpsl reads its current list)" test "$(dpkg-deb -f "$deb" Recommends)" = "postfix, publicsuffix"
 
 # The system user: a sysusers.d file naming it, applied in postinst.
 postinst=$T/control/postinst
