@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -180,11 +181,33 @@ void content_text_append(struct content_text *t, const char *s, size_t n)
 
 /* ------------------------------------------------------------- decoding */
 
+/* How many of s's first n bytes are plain ASCII: 0x01-0x7f but "\r",
+ * which utf8_clean copies as they are.  Eight at a time: nearly all of a
+ * part is such bytes. */
+static size_t ascii_run(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u,
+		       crs = 0x0d0d0d0d0d0d0d0du;
+	size_t i = 0;
+	uint64_t w, x;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		x = w ^ crs; /* a zero byte where w has a CR */
+		/* a byte with its high bit set, a NUL or a CR ends the run */
+		if (((w | ((w - ones) & ~w) | ((x - ones) & ~x)) & highs) != 0)
+			break;
+	}
+	while (i < n && (unsigned char)s[i] - 1u < 0x7fu && s[i] != '\r')
+		i++;
+	return i;
+}
+
 static int utf8_valid(const char *s, size_t n)
 {
 	for (size_t i = 0, len; i < n; i += len) {
 		if ((unsigned char)s[i] - 1u < 0x7fu) { /* ASCII but NUL: the common case */
-			len = 1;
+			len = 1 + ascii_run(s + i + 1, n - i - 1);
 			continue;
 		}
 		if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0 || s[i] == '\0')
@@ -196,7 +219,8 @@ static int utf8_valid(const char *s, size_t n)
 /* s as valid UTF-8: a byte that is not part of a character becomes
  * U+FFFD, a NUL a blank, CRLF one "\n" (as the rules' patterns expect).
  * In the arena, or g_malloc'd when a is NULL (a part's text, needed only
- * while it is read).  Only U+FFFD makes it longer than s. */
+ * while it is read).  Only U+FFFD makes it longer than s.  Runs of plain
+ * ASCII are counted and copied whole. */
 static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
 {
 	size_t size = n + 1, o = 0, bad = 0;
@@ -204,7 +228,7 @@ static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
 
 	for (size_t i = 0, len; i < n; i += len)
 		if ((unsigned char)s[i] < 0x80)
-			len = 1;
+			len = 1 + ascii_run(s + i + 1, n - i - 1);
 		else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0)
 			bad++, len = 1;
 	size += 2 * bad;
@@ -213,8 +237,9 @@ static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c - 1u < 0x7fu && c != '\r') {
-			out[o++] = (char)c;
-			len = 1;
+			len = 1 + ascii_run(s + i + 1, n - i - 1);
+			memcpy(out + o, s + i, len);
+			o += len;
 		} else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
