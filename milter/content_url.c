@@ -188,13 +188,21 @@ static const char *host_canonical(struct arena *a, const char *raw, size_t n, in
  * blanks and controls around it; "\" as "/". */
 static size_t link_clean(const char *raw, size_t len, char *out, size_t size)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
 	while (len > 0 && (unsigned char)raw[0] <= ' ')
 		raw++, len--;
 	while (len > 0 && (unsigned char)raw[len - 1] <= ' ')
 		len--;
-	for (size_t i = 0; i < len && o + 1 < size; i++) {
+	/* o <= i: while i < size - 1 the output cannot be full */
+	for (size_t fast = len < size - 1 ? len : size - 1; i < fast; i++) {
+		char c = raw[i];
+
+		if (c == '\t' || c == '\n' || c == '\r')
+			continue;
+		out[o++] = c == '\\' ? '/' : c;
+	}
+	for (; i < len && o + 1 < size; i++) {
 		if (raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r')
 			continue;
 		out[o++] = raw[i] == '\\' ? '/' : raw[i];
@@ -229,22 +237,29 @@ static const char *split_scheme(const char *s, const char **rest_r)
 
 /* The path, query and fragment as ASCII: blanks, controls, 8-bit bytes
  * and quotes percent-encoded; cut at the URL size cap. */
-static void path_append(char *out, size_t *o, size_t size, const char *path)
+static const char hex_digits[] = "0123456789ABCDEF";
+
+/* (o in a local: a store through out could be *o_r, which kept the
+ * compiler reloading it for every byte.) */
+static void path_append(char *out, size_t *o_r, size_t size, const char *path)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	size_t o = *o_r;
 
 	if (*path == '\0' || *path == '?' || *path == '#')
-		out[(*o)++] = '/';
-	for (const unsigned char *p = (const unsigned char *)path; *p != '\0' && *o + 4 < size;
+		out[o++] = '/';
+	for (const unsigned char *p = (const unsigned char *)path; *p != '\0' && o + 4 < size;
 	     p++) {
-		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '<' || *p == '>') {
-			out[(*o)++] = '%';
-			out[(*o)++] = hex[*p >> 4];
-			out[(*o)++] = hex[*p & 15];
+		unsigned char c = *p;
+
+		if (c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>') {
+			out[o++] = '%';
+			out[o++] = hex_digits[c >> 4];
+			out[o++] = hex_digits[c & 15];
 		} else
-			out[(*o)++] = (char)*p;
+			out[o++] = (char)c;
 	}
-	out[*o] = '\0';
+	out[o] = '\0';
+	*o_r = o;
 }
 
 /* The authority's userinfo (kept: http://bank@evil/ is how it reads),
@@ -302,33 +317,49 @@ static int split_authority(const char *s, struct authority *au)
 int content_url_normalise(struct arena *a, const char *raw, size_t len, const char **url_r,
 			  const char **host_r)
 {
-	char clean[CONTENT_URL_MAX * 2], out[CONTENT_URL_MAX + 1];
+	char clean[CONTENT_URL_MAX * 2], out[CONTENT_URL_MAX + 1], port[8], *url;
 	const char *rest, *scheme, *host;
 	struct authority au;
-	size_t o;
+	size_t o, host_len, port_len = 0;
 
 	link_clean(raw, len, clean, sizeof(clean));
 	if ((scheme = split_scheme(clean, &rest)) == NULL || split_authority(rest, &au) < 0 ||
 	    (host = host_canonical(a, au.host, au.host_len, au.v6)) == NULL)
 		return -1;
-	o = (size_t)snprintf(out, sizeof(out), "%s://", scheme);
+	o = strlen(scheme);
+	memcpy(out, scheme, o);
+	memcpy(out + o, "://", 3);
+	o += 3;
 	for (size_t i = 0; i < au.user_len && o + 4 < sizeof(out); i++) {
 		unsigned char c = (unsigned char)au.user[i];
 
-		if (c <= ' ' || c >= 0x7f)
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "%%%02X", c);
-		else
+		if (c <= ' ' || c >= 0x7f) {
+			out[o++] = '%';
+			out[o++] = hex_digits[c >> 4];
+			out[o++] = hex_digits[c & 15];
+		} else
 			out[o++] = (char)c;
 	}
 	if (au.user != NULL && o + 1 < sizeof(out))
 		out[o++] = '@';
-	o += (size_t)snprintf(out + o, sizeof(out) - o, au.v6 ? "[%s]" : "%s", host);
+	/* host and port, if they leave room for the path's first byte */
+	host_len = strlen(host);
 	if (au.port >= 0 && au.port != (strcmp(scheme, "https") == 0 ? 443 : 80))
-		o += (size_t)snprintf(out + o, sizeof(out) - o, ":%ld", au.port);
-	if (o >= sizeof(out) - 1)
+		port_len = (size_t)snprintf(port, sizeof(port), ":%ld", au.port);
+	if (o + host_len + 2 * (au.v6 != 0) + port_len >= sizeof(out) - 1)
 		return -1;
+	if (au.v6)
+		out[o++] = '[';
+	memcpy(out + o, host, host_len);
+	o += host_len;
+	if (au.v6)
+		out[o++] = ']';
+	memcpy(out + o, port, port_len);
+	o += port_len;
 	path_append(out, &o, sizeof(out), au.path);
-	*url_r = arena_strdup(a, out);
+	url = arena_alloc(a, o + 1);
+	memcpy(url, out, o + 1);
+	*url_r = url;
 	*host_r = host;
 	return 0;
 }
@@ -546,8 +577,14 @@ static size_t url_char(const unsigned char *p, size_t n)
 					    "\xe2\x80\x98", "\xe2\x80\x99", "\xe2\x80\x9c",
 					    "\xe2\x80\x9d", "\xe3\x80\x80", "\xe3\x80\x82"};
 
-	if (p[0] < 0x80)
-		return p[0] > ' ' && p[0] < 0x7f && strchr("<>\"'`{}|^", p[0]) == NULL;
+	if (p[0] < 0x80) {
+		switch (p[0]) {
+		case '<': case '>': case '"': case '\'': case '`': case '{': case '}': case '|':
+		case '^':
+			return 0;
+		}
+		return p[0] > ' ' && p[0] < 0x7f;
+	}
 	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
 		if (n >= strlen(stops[i]) && memcmp(p, stops[i], strlen(stops[i])) == 0)
 			return 0;
