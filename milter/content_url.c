@@ -184,6 +184,57 @@ static const char *host_canonical(struct arena *a, const char *raw, size_t n, in
 	return arena_strdup(a, buf);
 }
 
+/* Eight bytes at a time, for the runs of a link that are copied as they
+ * are (a link is a few hundred bytes, read twice).  Exact tests: a byte
+ * below c (c <= 0x80), a byte equal to c. */
+#define BYTES(c) (0x0101010101010101u * (uint8_t)(c))
+
+static inline uint64_t byte_below(uint64_t w, unsigned c)
+{
+	return (w - BYTES(c)) & ~w & BYTES(0x80);
+}
+
+static inline uint64_t byte_equal(uint64_t w, unsigned c)
+{
+	return byte_below(w ^ BYTES(c), 1);
+}
+
+/* How many of s's first n bytes link_clean copies as they are: none of
+ * tab, newline, CR or "\" (a word with another control is left to the
+ * byte loop). */
+static size_t clean_run(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (byte_below(w, '\r' + 1) | byte_equal(w, '\\'))
+			break;
+	}
+	while (i < n && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\\')
+		i++;
+	return i;
+}
+
+/* How many of s's first n bytes path_append copies as they are: printable
+ * ASCII but the quotes and angle brackets it encodes (a NUL ends it). */
+static size_t path_run(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if ((w & BYTES(0x80)) | byte_below(w, ' ' + 1) | byte_equal(w, 0x7f) |
+		    byte_equal(w, '"') | byte_equal(w, '<') | byte_equal(w, '>'))
+			break;
+	}
+	while (i < n && s[i] > ' ' && s[i] < 0x7f && s[i] != '"' && s[i] != '<' && s[i] != '>')
+		i++;
+	return i;
+}
+
 /* The link without tabs and newlines (browsers drop them) and without the
  * blanks and controls around it; "\" as "/". */
 static size_t link_clean(const char *raw, size_t len, char *out, size_t size)
@@ -195,10 +246,15 @@ static size_t link_clean(const char *raw, size_t len, char *out, size_t size)
 	while (len > 0 && (unsigned char)raw[len - 1] <= ' ')
 		len--;
 	/* o <= i: while i < size - 1 the output cannot be full */
-	for (size_t fast = len < size - 1 ? len : size - 1; i < fast; i++) {
-		char c = raw[i];
+	for (size_t fast = len < size - 1 ? len : size - 1, run; i < fast;) {
+		char c;
 
-		if (c == '\t' || c == '\n' || c == '\r')
+		run = clean_run(raw + i, fast - i);
+		memcpy(out + o, raw + i, run);
+		o += run;
+		if ((i += run) == fast)
+			break;
+		if ((c = raw[i++]) == '\t' || c == '\n' || c == '\r')
 			continue;
 		out[o++] = c == '\\' ? '/' : c;
 	}
@@ -241,17 +297,25 @@ static const char hex_digits[] = "0123456789ABCDEF";
 
 /* (o in a local: a store through out could be *o_r, which kept the
  * compiler reloading it for every byte.) */
-static void path_append(char *out, size_t *o_r, size_t size, const char *path)
+static void path_append(char *out, size_t *o_r, size_t size, const char *path, size_t len)
 {
+	const unsigned char *p = (const unsigned char *)path, *end = p + len;
 	size_t o = *o_r;
 
 	if (*path == '\0' || *path == '?' || *path == '#')
 		out[o++] = '/';
-	for (const unsigned char *p = (const unsigned char *)path; *p != '\0' && o + 4 < size;
-	     p++) {
-		unsigned char c = *p;
+	for (; p < end && *p != '\0' && o + 4 < size; p++) {
+		/* what fits while o + 4 < size, copied whole */
+		size_t room = size - 4 - o, n = (size_t)(end - p), run;
+		unsigned char c;
 
-		if (c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>') {
+		run = path_run(p, n < room ? n : room);
+		memcpy(out + o, p, run);
+		o += run;
+		p += run;
+		if (p == end || *p == '\0' || o + 4 >= size)
+			break;
+		if ((c = *p) <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>') {
 			out[o++] = '%';
 			out[o++] = hex_digits[c >> 4];
 			out[o++] = hex_digits[c & 15];
@@ -320,9 +384,9 @@ int content_url_normalise(struct arena *a, const char *raw, size_t len, const ch
 	char clean[CONTENT_URL_MAX * 2], out[CONTENT_URL_MAX + 1], port[8], *url;
 	const char *rest, *scheme, *host;
 	struct authority au;
-	size_t o, host_len, port_len = 0;
+	size_t o, host_len, port_len = 0, clean_len;
 
-	link_clean(raw, len, clean, sizeof(clean));
+	clean_len = link_clean(raw, len, clean, sizeof(clean));
 	if ((scheme = split_scheme(clean, &rest)) == NULL || split_authority(rest, &au) < 0 ||
 	    (host = host_canonical(a, au.host, au.host_len, au.v6)) == NULL)
 		return -1;
@@ -356,7 +420,7 @@ int content_url_normalise(struct arena *a, const char *raw, size_t len, const ch
 		out[o++] = ']';
 	memcpy(out + o, port, port_len);
 	o += port_len;
-	path_append(out, &o, sizeof(out), au.path);
+	path_append(out, &o, sizeof(out), au.path, (size_t)(clean + clean_len - au.path));
 	url = arena_alloc(a, o + 1);
 	memcpy(url, out, o + 1);
 	*url_r = url;
