@@ -295,22 +295,83 @@ static char *to_utf8(const char *s, size_t n, const char *charset, size_t *len_r
 	return out;
 }
 
-/* The part's content, transfer encoding undone; NULL if none.  The
- * caller unrefs the stream that owns the bytes. */
-static GByteArray *part_decode(GMimePart *part, GMimeStream **stream_r)
+/* A part's content, transfer encoding undone. */
+struct part_bytes {
+	const unsigned char *data;
+	size_t len;
+	void *owned;	     /* g_free'd after the part: decoded bytes, or NULL */
+	GMimeStream *stream; /* unref'd after the part, or NULL */
+};
+
+/* Where the part's content lies in kept, if its stream is the parser's
+ * view of that buffer (the parse persists the stream): 0 and *start_r,
+ * *len_r; -1 otherwise.  GMime's stream positions are those of the buffer
+ * it reads. */
+static int part_in_kept(const struct content_scan *c, GMimeStream *stream, size_t *start_r,
+			size_t *len_r)
+{
+	gint64 start, len;
+
+	if (stream == NULL || !GMIME_IS_STREAM_MEM(stream) ||
+	    g_mime_stream_mem_get_byte_array((GMimeStreamMem *)stream) != c->kept ||
+	    g_mime_stream_reset(stream) < 0 || (start = g_mime_stream_tell(stream)) < 0 ||
+	    (len = g_mime_stream_length(stream)) < 0 || (guint64)start > c->kept->len ||
+	    (guint64)len > c->kept->len - (guint64)start)
+		return -1;
+	*start_r = (size_t)start;
+	*len_r = (size_t)len;
+	return 0;
+}
+
+/* The part's content, transfer encoding undone; -1 if none.  Unencoded
+ * content (7bit, 8bit, binary) is read where it lies in kept, and base64
+ * and quoted-printable are decoded from there in one step into a buffer
+ * of the size GMime asks for: no stream, filter or growing copy per part,
+ * and the same bytes as g_mime_data_wrapper_write_to_stream (whose decode
+ * filter runs the same steps a chunk at a time), which is still what
+ * anything else (uuencode, a part not in kept) goes through. */
+static int part_decode(const struct content_scan *c, GMimePart *part, struct part_bytes *b)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	GMimeContentEncoding enc;
+	GMimeEncoding state;
+	size_t start, len;
 
-	*stream_r = NULL;
+	memset(b, 0, sizeof(*b));
 	if (content == NULL)
-		return NULL;
-	*stream_r = g_mime_stream_mem_new();
-	if (g_mime_data_wrapper_write_to_stream(content, *stream_r) < 0) {
-		g_object_unref(*stream_r);
-		*stream_r = NULL;
-		return NULL;
+		return -1;
+	enc = g_mime_data_wrapper_get_encoding(content);
+	if (part_in_kept(c, g_mime_data_wrapper_get_stream(content), &start, &len) == 0) {
+		const unsigned char *in = c->kept->data + start;
+
+		switch (enc) {
+		case GMIME_CONTENT_ENCODING_DEFAULT:
+		case GMIME_CONTENT_ENCODING_7BIT:
+		case GMIME_CONTENT_ENCODING_8BIT:
+		case GMIME_CONTENT_ENCODING_BINARY:
+			b->data = in;
+			b->len = len;
+			return 0;
+		case GMIME_CONTENT_ENCODING_BASE64:
+		case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+			g_mime_encoding_init_decode(&state, enc);
+			b->owned = g_malloc(g_mime_encoding_outlen(&state, len) + 1);
+			b->len = g_mime_encoding_step(&state, (const char *)in, len, b->owned);
+			b->data = b->owned;
+			return 0;
+		default:
+			break;
+		}
 	}
-	return g_mime_stream_mem_get_byte_array((GMimeStreamMem *)*stream_r);
+	b->stream = g_mime_stream_mem_new();
+	if (g_mime_data_wrapper_write_to_stream(content, b->stream) < 0) {
+		g_object_unref(b->stream);
+		b->stream = NULL;
+		return -1;
+	}
+	b->data = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)b->stream)->data;
+	b->len = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)b->stream)->len;
+	return 0;
 }
 
 static const char *lower_dup(struct arena *a, const char *s, size_t max)
@@ -399,7 +460,7 @@ static int archive_member(void *ctx, const char *name, size_t len, uint64_t size
 	return 0;
 }
 
-static void part_text(struct walk *w, const struct content_part *p, const GByteArray *bytes)
+static void part_text(struct walk *w, const struct content_part *p, const struct part_bytes *bytes)
 {
 	int html = strcmp(p->type, "text/html") == 0;
 	struct content_text *t = &w->text;
@@ -432,8 +493,7 @@ static void part_text(struct walk *w, const struct content_part *p, const GByteA
 static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
 {
 	struct content_part *p;
-	GMimeStream *stream;
-	GByteArray *bytes;
+	struct part_bytes bytes;
 
 	if (w->out->part_count >= w->c->lim.max_parts) {
 		w->out->skipped_parts++;
@@ -443,17 +503,19 @@ static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
 	part_describe(w, part, depth, p);
 	if (p->filename != NULL && content_name_double_extension(p->filename))
 		w->out->double_extension = 1;
-	if ((bytes = part_decode(part, &stream)) == NULL)
+	if (part_decode(w->c, part, &bytes) < 0)
 		return;
-	p->size = bytes->len;
+	p->size = bytes.len;
 	if (p->attachment || strncmp(p->type, "text/", 5) != 0)
-		p->sniffed = content_sniff(bytes->data, bytes->len);
+		p->sniffed = content_sniff(bytes.data, bytes.len);
 	w->archive_depth = depth;
 	if (p->sniffed != NULL && strcmp(p->sniffed, "application/zip") == 0)
-		content_zip_names(bytes->data, bytes->len, ARCHIVE_MEMBERS_MAX, archive_member, w);
+		content_zip_names(bytes.data, bytes.len, ARCHIVE_MEMBERS_MAX, archive_member, w);
 	if (strcmp(p->type, "text/plain") == 0 || strcmp(p->type, "text/html") == 0)
-		part_text(w, p, bytes);
-	g_object_unref(stream);
+		part_text(w, p, &bytes);
+	g_free(bytes.owned);
+	if (bytes.stream != NULL)
+		g_object_unref(bytes.stream);
 }
 
 static void walk_object(struct walk *w, GMimeObject *o, unsigned depth)
