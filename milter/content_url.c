@@ -643,7 +643,14 @@ static size_t url_char(const unsigned char *p, size_t n)
 
 	if (p[0] < 0x80) {
 		switch (p[0]) {
-		case '<': case '>': case '"': case '\'': case '`': case '{': case '}': case '|':
+		case '<':
+		case '>':
+		case '"':
+		case '\'':
+		case '`':
+		case '{':
+		case '}':
+		case '|':
 		case '^':
 			return 0;
 		}

@@ -73,25 +73,27 @@ static void token(struct buf *b, size_t n)
 }
 
 static const char *const words[] = {
-    "winter",  "collection", "offer",	 "delivery", "members", "exclusive", "season",
-    "jackets", "boots",	     "gift",	 "ideas",    "for",	"the",	     "whole",
-    "family",  "with",	     "free",	 "returns",  "and",	"our",	     "new",
-    "café",    "naïve",	     "€ 49",	 "—",	     "discover", "today",   "limited",
-    "stock",   "order",	     "before",	 "midnight", "save",	"up",	     "to",
-    "colours", "sizes",	     "reviews", "customers", "love",	"it"};
+    "winter",  "collection", "offer",	"delivery",  "members",	 "exclusive", "season",
+    "jackets", "boots",	     "gift",	"ideas",     "for",	 "the",	      "whole",
+    "family",  "with",	     "free",	"returns",   "and",	 "our",	      "new",
+    "café",    "naïve",	     "€ 49",	"—",	     "discover", "today",     "limited",
+    "stock",   "order",	     "before",	"midnight",  "save",	 "up",	      "to",
+    "colours", "sizes",	     "reviews", "customers", "love",	 "it"};
 
 static void sentence(struct buf *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		buf_printf(b, "%s%s", i ? " " : "", words[lcg() % (sizeof(words) / sizeof(words[0]))]);
+		buf_printf(b, "%s%s", i ? " " : "",
+			   words[lcg() % (sizeof(words) / sizeof(words[0]))]);
 }
 
 static void track_link(struct buf *b, unsigned article, const char *what)
 {
 	buf_puts(b, "https://click.e.example-shop.com/ls/click?upn=");
 	token(b, 60);
-	buf_printf(b, "&utm_source=newsletter&utm_medium=email"
-		      "&utm_content=%s-%u",
+	buf_printf(b,
+		   "&utm_source=newsletter&utm_medium=email"
+		   "&utm_content=%s-%u",
 		   what, article);
 }
 
@@ -120,13 +122,14 @@ static void article(struct buf *h, struct buf *t, unsigned n)
 
 	buf_init(&link, 1 << 20);
 	track_link(&link, n, "article");
-	buf_printf(h,
-		   "<tr><td class=\"pad\" style=\"%s\">\n"
-		   "<a href=\"%s\" target=\"_blank\" style=\"text-decoration:none\">"
-		   "<img src=\"https://cdn.example-shop.com/images/2026/12/w49/article-%u-600x300.jpg\""
-		   " width=\"540\" height=\"270\" alt=\"Article %u\" style=\"display:block;width:100%%;"
-		   "max-width:540px;border:0\"></a>\n",
-		   td_style, link.data, n, n);
+	buf_printf(
+	    h,
+	    "<tr><td class=\"pad\" style=\"%s\">\n"
+	    "<a href=\"%s\" target=\"_blank\" style=\"text-decoration:none\">"
+	    "<img src=\"https://cdn.example-shop.com/images/2026/12/w49/article-%u-600x300.jpg\""
+	    " width=\"540\" height=\"270\" alt=\"Article %u\" style=\"display:block;width:100%%;"
+	    "max-width:540px;border:0\"></a>\n",
+	    td_style, link.data, n, n);
 	buf_printf(h,
 		   "<h2 style=\"margin:16px 0 8px;font-size:22px;line-height:28px;color:#111111\">"
 		   "<a href=\"%s\" style=\"color:#111111;text-decoration:none\">",
@@ -168,10 +171,10 @@ static void article(struct buf *h, struct buf *t, unsigned n)
 
 static void footer(struct buf *h, struct buf *t)
 {
-	static const char *const social[] = {"facebook", "x", "instagram", "youtube", "pinterest",
-					     "linkedin", "tiktok"};
+	static const char *const social[] = {"facebook",  "x",	      "instagram", "youtube",
+					     "pinterest", "linkedin", "tiktok"};
 	static const char *const foot[] = {"unsubscribe", "preferences", "privacy", "terms",
-					   "help", "stores", "app", "view-online"};
+					   "help",	  "stores",	 "app",	    "view-online"};
 	struct buf link;
 
 	buf_init(&link, 1 << 20);
@@ -179,10 +182,11 @@ static void footer(struct buf *h, struct buf *t)
 	for (size_t i = 0; i < sizeof(social) / sizeof(social[0]); i++) {
 		buf_reset(&link);
 		track_link(&link, (unsigned)i, social[i]);
-		buf_printf(h,
-			   "<a href=\"%s\"><img src=\"https://cdn.example-shop.com/icons/%s-32.png\""
-			   " width=\"32\" height=\"32\" alt=\"%s\" style=\"border:0\"></a>&nbsp;",
-			   link.data, social[i], social[i]);
+		buf_printf(
+		    h,
+		    "<a href=\"%s\"><img src=\"https://cdn.example-shop.com/icons/%s-32.png\""
+		    " width=\"32\" height=\"32\" alt=\"%s\" style=\"border:0\"></a>&nbsp;",
+		    link.data, social[i], social[i]);
 	}
 	buf_puts(h, "<br>\n");
 	buf_puts(t, "\n--\n");
@@ -242,7 +246,8 @@ static void common_fields(struct msg *m, const char *type)
 	    {"Subject", " =?UTF-8?Q?Winter_collection_=E2=80=93_up_to_40=25_off?="},
 	    {"Date", " Sun, 06 Dec 2026 08:00:00 +0000"},
 	    {"Message-ID", " <20261206080000.4T2kQ@e.example-shop.com>"},
-	    {"List-Unsubscribe", " <https://e.example-shop.com/u/abc>, <mailto:u@e.example-shop.com>"},
+	    {"List-Unsubscribe",
+	     " <https://e.example-shop.com/u/abc>, <mailto:u@e.example-shop.com>"},
 	    {"List-Unsubscribe-Post", " List-Unsubscribe=One-Click"},
 	    {"MIME-Version", " 1.0"},
 	};
@@ -261,28 +266,30 @@ static void newsletter(struct msg *m)
 	buf_init(&t, 1 << 20);
 	buf_init(&m->body, 1 << 20);
 	common_fields(m, " multipart/alternative; boundary=\"----=_Part_4711_1234.1765008000\"");
-	buf_printf(&h,
-		   "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" "
-		   "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n"
-		   "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>\n"
-		   "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\">\n"
-		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n"
-		   "<title>Winter collection</title>\n<style type=\"text/css\">\n%s</style>\n"
-		   "<!--[if mso]><style>table{border-collapse:collapse}</style><![endif]-->\n"
-		   "</head>\n<body style=\"margin:0;padding:0;background-color:#f4f4f4\">\n"
-		   "<div style=\"display:none;max-height:0;overflow:hidden\">Up to 40%% off "
-		   "&zwnj;&nbsp;&zwnj;&nbsp;&zwnj;&nbsp;</div>\n"
-		   "<table role=\"presentation\" class=\"wrapper\" width=\"100%%\" cellpadding=\"0\""
-		   " cellspacing=\"0\" border=\"0\"><tr><td align=\"center\">\n"
-		   "<table role=\"presentation\" class=\"container\" width=\"600\" cellpadding=\"0\""
-		   " cellspacing=\"0\" border=\"0\" style=\"background:#ffffff\">\n",
-		   css);
+	buf_printf(
+	    &h,
+	    "<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" "
+	    "\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n"
+	    "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head>\n"
+	    "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\">\n"
+	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n"
+	    "<title>Winter collection</title>\n<style type=\"text/css\">\n%s</style>\n"
+	    "<!--[if mso]><style>table{border-collapse:collapse}</style><![endif]-->\n"
+	    "</head>\n<body style=\"margin:0;padding:0;background-color:#f4f4f4\">\n"
+	    "<div style=\"display:none;max-height:0;overflow:hidden\">Up to 40%% off "
+	    "&zwnj;&nbsp;&zwnj;&nbsp;&zwnj;&nbsp;</div>\n"
+	    "<table role=\"presentation\" class=\"wrapper\" width=\"100%%\" cellpadding=\"0\""
+	    " cellspacing=\"0\" border=\"0\"><tr><td align=\"center\">\n"
+	    "<table role=\"presentation\" class=\"container\" width=\"600\" cellpadding=\"0\""
+	    " cellspacing=\"0\" border=\"0\" style=\"background:#ffffff\">\n",
+	    css);
 	for (unsigned n = 0; n < 17; n++)
 		article(&h, &t, n);
 	footer(&h, &t);
 	buf_puts(&h, "</table>\n</td></tr></table>\n<img src=\"https://open.e.example-shop.com/o/");
 	token(&h, 120);
-	buf_puts(&h, "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">\n</body></html>\n");
+	buf_puts(&h,
+		 "\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">\n</body></html>\n");
 	buf_puts(&m->body, "This is a multi-part message in MIME format.\r\n\r\n"
 			   "------=_Part_4711_1234.1765008000\r\n"
 			   "Content-Type: text/plain; charset=UTF-8\r\n"
@@ -438,8 +445,9 @@ int main(int argc, char **argv)
 		scan = measure(m, 1, iter, rounds);
 		printf("  baseline (body copied to the arena): %.4f ms/message\n", base);
 		printf("  content scan: %.4f ms/message\n", scan);
-		printf("content.%s: added %.4f ms/message (budget %.2f): %s\n", k == 0 ? "html" : "plain",
-		       scan - base, budget[k], scan - base <= budget[k] ? "met" : "NOT met");
+		printf("content.%s: added %.4f ms/message (budget %.2f): %s\n",
+		       k == 0 ? "html" : "plain", scan - base, budget[k],
+		       scan - base <= budget[k] ? "met" : "NOT met");
 	}
 	buf_release(&msgs[0].body);
 	buf_release(&msgs[1].body);
