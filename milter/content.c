@@ -216,29 +216,31 @@ static int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-/* s as valid UTF-8: a byte that is not part of a character becomes
- * U+FFFD, a NUL a blank, CRLF one "\n" (as the rules' patterns expect).
- * In the arena, or g_malloc'd when a is NULL (a part's text, needed only
- * while it is read).  Only U+FFFD makes it longer than s.  Runs of plain
- * ASCII are counted and copied whole. */
-static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
+/* How many bytes of s are not part of a UTF-8 character. */
+static size_t utf8_bad(const char *s, size_t n)
 {
-	size_t size = n + 1, o = 0, bad = 0;
-	char *out;
+	size_t bad = 0;
 
 	for (size_t i = 0, len; i < n; i += len)
 		if ((unsigned char)s[i] < 0x80)
 			len = 1 + ascii_run(s + i + 1, n - i - 1);
 		else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0)
 			bad++, len = 1;
-	size += 2 * bad;
-	out = a != NULL ? arena_alloc(a, size) : g_malloc(size);
+	return bad;
+}
+
+/* s's n bytes written to out as utf8_clean describes; out may be s when
+ * s has no bad byte (nothing then gets longer); returns the length. */
+static size_t utf8_write(char *out, const char *s, size_t n)
+{
+	size_t o = 0;
+
 	for (size_t i = 0, len; i < n; i += len) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c - 1u < 0x7fu && c != '\r') {
 			len = 1 + ascii_run(s + i + 1, n - i - 1);
-			memcpy(out + o, s + i, len);
+			memmove(out + o, s + i, len);
 			o += len;
 		} else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
@@ -249,12 +251,41 @@ static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
 		else if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
 			continue;
 		else {
-			memcpy(out + o, s + i, len);
+			memmove(out + o, s + i, len);
 			o += len;
 		}
 	}
 	out[o] = '\0';
-	*len_r = o;
+	return o;
+}
+
+/* s as valid UTF-8: a byte that is not part of a character becomes
+ * U+FFFD, a NUL a blank, CRLF one "\n" (as the rules' patterns expect).
+ * In the arena, or g_malloc'd when a is NULL (a part's text, needed only
+ * while it is read).  Only U+FFFD makes it longer than s.  Runs of plain
+ * ASCII are counted and copied whole. */
+static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
+{
+	size_t size = n + 1 + 2 * utf8_bad(s, n);
+	char *out = a != NULL ? arena_alloc(a, size) : g_malloc(size);
+
+	*len_r = utf8_write(out, s, n);
+	return out;
+}
+
+/* The same for a g_malloc'd s of at least n + 1 bytes that the caller
+ * gives up: cleaned where it is when nothing gets longer (the common
+ * case: no second copy of a part), else copied and freed. */
+static char *utf8_clean_owned(char *s, size_t n, size_t *len_r)
+{
+	char *out;
+
+	if (utf8_bad(s, n) == 0) {
+		*len_r = utf8_write(s, s, n);
+		return s;
+	}
+	out = utf8_clean(NULL, s, n, len_r);
+	g_free(s);
 	return out;
 }
 
@@ -264,34 +295,41 @@ static int is_utf8_name(const char *charset)
 	       strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0;
 }
 
+/* utf8_clean of s, or in place when owned (s itself, given up). */
+static char *clean_given(const char *s, size_t n, char *owned, size_t *len_r)
+{
+	return owned != NULL ? utf8_clean_owned(owned, n, len_r) : utf8_clean(NULL, s, n, len_r);
+}
+
 /* A text part's bytes as UTF-8, g_malloc'd.  Without a charset, or with
  * one iconv does not know, 8-bit text is taken as windows-1252 (what
- * undeclared mail mostly is, and a superset of ISO-8859-1's printables). */
-static char *to_utf8(const char *s, size_t n, const char *charset, size_t *len_r)
+ * undeclared mail mostly is, and a superset of ISO-8859-1's printables).
+ * owned: s itself when the caller gives s up (g_malloc'd, n + 1 bytes at
+ * least), which may then be returned cleaned in place; else NULL. */
+static char *to_utf8(const char *s, size_t n, const char *charset, char *owned, size_t *len_r)
 {
 	const char *from = charset;
 	iconv_t cd;
 	char *conv, *out;
 
 	if (from == NULL || is_utf8_name(from)) {
-		if (from != NULL && strcasecmp(from, "us-ascii") != 0 &&
-		    strcasecmp(from, "ascii") != 0)
-			return utf8_clean(NULL, s, n, len_r);
-		if (utf8_valid(s, n))
-			return utf8_clean(NULL, s, n, len_r);
+		if ((from != NULL && strcasecmp(from, "us-ascii") != 0 &&
+		     strcasecmp(from, "ascii") != 0) ||
+		    utf8_valid(s, n))
+			return clean_given(s, n, owned, len_r);
 		from = "windows-1252";
 	}
 	cd = g_mime_iconv_open("UTF-8", from);
 	if (cd == (iconv_t)-1)
 		cd = g_mime_iconv_open("UTF-8", "windows-1252");
 	if (cd == (iconv_t)-1)
-		return utf8_clean(NULL, s, n, len_r);
+		return clean_given(s, n, owned, len_r);
 	conv = g_mime_iconv_strndup(cd, s, n);
 	g_mime_iconv_close(cd);
 	if (conv == NULL)
-		return utf8_clean(NULL, s, n, len_r);
-	out = utf8_clean(NULL, conv, strlen(conv), len_r);
-	g_free(conv);
+		return clean_given(s, n, owned, len_r);
+	out = utf8_clean_owned(conv, strlen(conv), len_r);
+	g_free(owned);
 	return out;
 }
 
@@ -460,7 +498,8 @@ static int archive_member(void *ctx, const char *name, size_t len, uint64_t size
 	return 0;
 }
 
-static void part_text(struct walk *w, const struct content_part *p, const struct part_bytes *bytes)
+/* (Takes over bytes->owned.) */
+static void part_text(struct walk *w, const struct content_part *p, struct part_bytes *bytes)
 {
 	int html = strcmp(p->type, "text/html") == 0;
 	struct content_text *t = &w->text;
@@ -475,7 +514,11 @@ static void part_text(struct walk *w, const struct content_part *p, const struct
 		t->skipped += n - ((html ? 16 : 4) * room + 64);
 		n = (html ? 16 : 4) * room + 64;
 	}
-	text = to_utf8((const char *)bytes->data, n, p->charset, &len);
+	text = to_utf8((const char *)bytes->data, n, p->charset,
+		       bytes->owned != NULL && bytes->data == bytes->owned ? bytes->owned : NULL, &len);
+	if (bytes->data == bytes->owned)
+		bytes->owned = NULL; /* to_utf8's now, returned or freed */
+	bytes->data = NULL;
 	if (t->len > 0 && t->data[t->len - 1] != '\n')
 		content_text_append(t, "\n", 1);
 	if (html)
