@@ -515,7 +515,8 @@ static void part_text(struct walk *w, const struct content_part *p, struct part_
 		n = (html ? 16 : 4) * room + 64;
 	}
 	text = to_utf8((const char *)bytes->data, n, p->charset,
-		       bytes->owned != NULL && bytes->data == bytes->owned ? bytes->owned : NULL, &len);
+		       bytes->owned != NULL && bytes->data == bytes->owned ? bytes->owned : NULL,
+		       &len);
 	if (bytes->data == bytes->owned)
 		bytes->owned = NULL; /* to_utf8's now, returned or freed */
 	bytes->data = NULL;
