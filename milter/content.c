@@ -216,6 +216,22 @@ static int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
+/* How many of s's first n bytes are ASCII (NUL and CR too). */
+static size_t seven_bit_run(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080u)
+			break;
+	}
+	while (i < n && (unsigned char)s[i] < 0x80)
+		i++;
+	return i;
+}
+
 /* How many bytes of s are not part of a UTF-8 character. */
 static size_t utf8_bad(const char *s, size_t n)
 {
@@ -223,7 +239,7 @@ static size_t utf8_bad(const char *s, size_t n)
 
 	for (size_t i = 0, len; i < n; i += len)
 		if ((unsigned char)s[i] < 0x80)
-			len = 1 + ascii_run(s + i + 1, n - i - 1);
+			len = 1 + seven_bit_run(s + i + 1, n - i - 1);
 		else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0)
 			bad++, len = 1;
 	return bad;

@@ -662,9 +662,27 @@ static size_t url_char(const unsigned char *p, size_t n)
 	return 1;
 }
 
+/* The first index from i on where s has an h or a w (either case), or n:
+ * where a bare link may start.  Eight bytes at a time (b | 0x20 is 'h'
+ * only for 'h' and 'H'). */
+static size_t skip_to_hw(const char *s, size_t i, size_t n)
+{
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		w |= BYTES(0x20);
+		if (byte_equal(w, 'h') | byte_equal(w, 'w'))
+			break;
+	}
+	while (i < n && (s[i] | 0x20) != 'h' && (s[i] | 0x20) != 'w')
+		i++;
+	return i;
+}
+
 void content_urls_scan_text(struct content_urls *u, const char *text, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = skip_to_hw(text, 0, len); i < len; i = skip_to_hw(text, i + 1, len)) {
 		size_t end;
 		char c = text[i];
 
