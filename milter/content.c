@@ -16,7 +16,9 @@
  * buffer capped at max_bytes (the body beyond is only counted, and the
  * prefix is what is scanned); at end of message a memory stream over that
  * buffer is parsed with stream persistence, so part contents are not
- * copied again, and each leaf part is decoded once.  The buffer is the
+ * copied again: a 7bit/8bit part is read where it lies, a base64 or
+ * quoted-printable one decoded once, in one step, and cleaned to UTF-8
+ * in place (part_decode, to_utf8).  The buffer is the
  * memory a message costs (at most max_bytes, a few MB, and only for as
  * long as the message); the rawbody of the facts points into it, and the
  * decoded text is one growing buffer, so nothing is copied twice.
