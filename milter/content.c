@@ -16,7 +16,9 @@
  * buffer capped at max_bytes (the body beyond is only counted, and the
  * prefix is what is scanned); at end of message a memory stream over that
  * buffer is parsed with stream persistence, so part contents are not
- * copied again, and each leaf part is decoded once.  The buffer is the
+ * copied again: a 7bit/8bit part is read where it lies, a base64 or
+ * quoted-printable one decoded once, in one step, and cleaned to UTF-8
+ * in place (part_decode, to_utf8).  The buffer is the
  * memory a message costs (at most max_bytes, a few MB, and only for as
  * long as the message); the rawbody of the facts points into it, and the
  * decoded text is one growing buffer, so nothing is copied twice.
@@ -24,6 +26,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -180,11 +183,33 @@ void content_text_append(struct content_text *t, const char *s, size_t n)
 
 /* ------------------------------------------------------------- decoding */
 
+/* How many of s's first n bytes are plain ASCII: 0x01-0x7f but "\r",
+ * which utf8_clean copies as they are.  Eight at a time: nearly all of a
+ * part is such bytes. */
+static size_t ascii_run(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u,
+		       crs = 0x0d0d0d0d0d0d0d0du;
+	size_t i = 0;
+	uint64_t w, x;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		x = w ^ crs; /* a zero byte where w has a CR */
+		/* a byte with its high bit set, a NUL or a CR ends the run */
+		if (((w | ((w - ones) & ~w) | ((x - ones) & ~x)) & highs) != 0)
+			break;
+	}
+	while (i < n && (unsigned char)s[i] - 1u < 0x7fu && s[i] != '\r')
+		i++;
+	return i;
+}
+
 static int utf8_valid(const char *s, size_t n)
 {
 	for (size_t i = 0, len; i < n; i += len) {
 		if ((unsigned char)s[i] - 1u < 0x7fu) { /* ASCII but NUL: the common case */
-			len = 1;
+			len = 1 + ascii_run(s + i + 1, n - i - 1);
 			continue;
 		}
 		if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0 || s[i] == '\0')
@@ -193,28 +218,48 @@ static int utf8_valid(const char *s, size_t n)
 	return 1;
 }
 
-/* s as valid UTF-8: a byte that is not part of a character becomes
- * U+FFFD, a NUL a blank, CRLF one "\n" (as the rules' patterns expect).
- * In the arena, or g_malloc'd when a is NULL (a part's text, needed only
- * while it is read).  Only U+FFFD makes it longer than s. */
-static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
+/* How many of s's first n bytes are ASCII (NUL and CR too). */
+static size_t seven_bit_run(const char *s, size_t n)
 {
-	size_t size = n + 1, o = 0, bad = 0;
-	char *out;
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080u)
+			break;
+	}
+	while (i < n && (unsigned char)s[i] < 0x80)
+		i++;
+	return i;
+}
+
+/* How many bytes of s are not part of a UTF-8 character. */
+static size_t utf8_bad(const char *s, size_t n)
+{
+	size_t bad = 0;
 
 	for (size_t i = 0, len; i < n; i += len)
 		if ((unsigned char)s[i] < 0x80)
-			len = 1;
+			len = 1 + seven_bit_run(s + i + 1, n - i - 1);
 		else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0)
 			bad++, len = 1;
-	size += 2 * bad;
-	out = a != NULL ? arena_alloc(a, size) : g_malloc(size);
+	return bad;
+}
+
+/* s's n bytes written to out as utf8_clean describes; out may be s when
+ * s has no bad byte (nothing then gets longer); returns the length. */
+static size_t utf8_write(char *out, const char *s, size_t n)
+{
+	size_t o = 0;
+
 	for (size_t i = 0, len; i < n; i += len) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c - 1u < 0x7fu && c != '\r') {
-			out[o++] = (char)c;
-			len = 1;
+			len = 1 + ascii_run(s + i + 1, n - i - 1);
+			memmove(out + o, s + i, len);
+			o += len;
 		} else if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
@@ -224,12 +269,41 @@ static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
 		else if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
 			continue;
 		else {
-			memcpy(out + o, s + i, len);
+			memmove(out + o, s + i, len);
 			o += len;
 		}
 	}
 	out[o] = '\0';
-	*len_r = o;
+	return o;
+}
+
+/* s as valid UTF-8: a byte that is not part of a character becomes
+ * U+FFFD, a NUL a blank, CRLF one "\n" (as the rules' patterns expect).
+ * In the arena, or g_malloc'd when a is NULL (a part's text, needed only
+ * while it is read).  Only U+FFFD makes it longer than s.  Runs of plain
+ * ASCII are counted and copied whole. */
+static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
+{
+	size_t size = n + 1 + 2 * utf8_bad(s, n);
+	char *out = a != NULL ? arena_alloc(a, size) : g_malloc(size);
+
+	*len_r = utf8_write(out, s, n);
+	return out;
+}
+
+/* The same for a g_malloc'd s of at least n + 1 bytes that the caller
+ * gives up: cleaned where it is when nothing gets longer (the common
+ * case: no second copy of a part), else copied and freed. */
+static char *utf8_clean_owned(char *s, size_t n, size_t *len_r)
+{
+	char *out;
+
+	if (utf8_bad(s, n) == 0) {
+		*len_r = utf8_write(s, s, n);
+		return s;
+	}
+	out = utf8_clean(NULL, s, n, len_r);
+	g_free(s);
 	return out;
 }
 
@@ -239,53 +313,121 @@ static int is_utf8_name(const char *charset)
 	       strcasecmp(charset, "us-ascii") == 0 || strcasecmp(charset, "ascii") == 0;
 }
 
+/* utf8_clean of s, or in place when owned (s itself, given up). */
+static char *clean_given(const char *s, size_t n, char *owned, size_t *len_r)
+{
+	return owned != NULL ? utf8_clean_owned(owned, n, len_r) : utf8_clean(NULL, s, n, len_r);
+}
+
 /* A text part's bytes as UTF-8, g_malloc'd.  Without a charset, or with
  * one iconv does not know, 8-bit text is taken as windows-1252 (what
- * undeclared mail mostly is, and a superset of ISO-8859-1's printables). */
-static char *to_utf8(const char *s, size_t n, const char *charset, size_t *len_r)
+ * undeclared mail mostly is, and a superset of ISO-8859-1's printables).
+ * owned: s itself when the caller gives s up (g_malloc'd, n + 1 bytes at
+ * least), which may then be returned cleaned in place; else NULL. */
+static char *to_utf8(const char *s, size_t n, const char *charset, char *owned, size_t *len_r)
 {
 	const char *from = charset;
 	iconv_t cd;
 	char *conv, *out;
 
 	if (from == NULL || is_utf8_name(from)) {
-		if (from != NULL && strcasecmp(from, "us-ascii") != 0 &&
-		    strcasecmp(from, "ascii") != 0)
-			return utf8_clean(NULL, s, n, len_r);
-		if (utf8_valid(s, n))
-			return utf8_clean(NULL, s, n, len_r);
+		if ((from != NULL && strcasecmp(from, "us-ascii") != 0 &&
+		     strcasecmp(from, "ascii") != 0) ||
+		    utf8_valid(s, n))
+			return clean_given(s, n, owned, len_r);
 		from = "windows-1252";
 	}
 	cd = g_mime_iconv_open("UTF-8", from);
 	if (cd == (iconv_t)-1)
 		cd = g_mime_iconv_open("UTF-8", "windows-1252");
 	if (cd == (iconv_t)-1)
-		return utf8_clean(NULL, s, n, len_r);
+		return clean_given(s, n, owned, len_r);
 	conv = g_mime_iconv_strndup(cd, s, n);
 	g_mime_iconv_close(cd);
 	if (conv == NULL)
-		return utf8_clean(NULL, s, n, len_r);
-	out = utf8_clean(NULL, conv, strlen(conv), len_r);
-	g_free(conv);
+		return clean_given(s, n, owned, len_r);
+	out = utf8_clean_owned(conv, strlen(conv), len_r);
+	g_free(owned);
 	return out;
 }
 
-/* The part's content, transfer encoding undone; NULL if none.  The
- * caller unrefs the stream that owns the bytes. */
-static GByteArray *part_decode(GMimePart *part, GMimeStream **stream_r)
+/* A part's content, transfer encoding undone. */
+struct part_bytes {
+	const unsigned char *data;
+	size_t len;
+	void *owned;	     /* g_free'd after the part: decoded bytes, or NULL */
+	GMimeStream *stream; /* unref'd after the part, or NULL */
+};
+
+/* Where the part's content lies in kept, if its stream is the parser's
+ * view of that buffer (the parse persists the stream): 0 and *start_r,
+ * *len_r; -1 otherwise.  GMime's stream positions are those of the buffer
+ * it reads. */
+static int part_in_kept(const struct content_scan *c, GMimeStream *stream, size_t *start_r,
+			size_t *len_r)
+{
+	gint64 start, len;
+
+	if (stream == NULL || !GMIME_IS_STREAM_MEM(stream) ||
+	    g_mime_stream_mem_get_byte_array((GMimeStreamMem *)stream) != c->kept ||
+	    g_mime_stream_reset(stream) < 0 || (start = g_mime_stream_tell(stream)) < 0 ||
+	    (len = g_mime_stream_length(stream)) < 0 || (guint64)start > c->kept->len ||
+	    (guint64)len > c->kept->len - (guint64)start)
+		return -1;
+	*start_r = (size_t)start;
+	*len_r = (size_t)len;
+	return 0;
+}
+
+/* The part's content, transfer encoding undone; -1 if none.  Unencoded
+ * content (7bit, 8bit, binary) is read where it lies in kept, and base64
+ * and quoted-printable are decoded from there in one step into a buffer
+ * of the size GMime asks for: no stream, filter or growing copy per part,
+ * and the same bytes as g_mime_data_wrapper_write_to_stream (whose decode
+ * filter runs the same steps a chunk at a time), which is still what
+ * anything else (uuencode, a part not in kept) goes through. */
+static int part_decode(const struct content_scan *c, GMimePart *part, struct part_bytes *b)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	GMimeContentEncoding enc;
+	GMimeEncoding state;
+	size_t start, len;
 
-	*stream_r = NULL;
+	memset(b, 0, sizeof(*b));
 	if (content == NULL)
-		return NULL;
-	*stream_r = g_mime_stream_mem_new();
-	if (g_mime_data_wrapper_write_to_stream(content, *stream_r) < 0) {
-		g_object_unref(*stream_r);
-		*stream_r = NULL;
-		return NULL;
+		return -1;
+	enc = g_mime_data_wrapper_get_encoding(content);
+	if (part_in_kept(c, g_mime_data_wrapper_get_stream(content), &start, &len) == 0) {
+		const unsigned char *in = c->kept->data + start;
+
+		switch (enc) {
+		case GMIME_CONTENT_ENCODING_DEFAULT:
+		case GMIME_CONTENT_ENCODING_7BIT:
+		case GMIME_CONTENT_ENCODING_8BIT:
+		case GMIME_CONTENT_ENCODING_BINARY:
+			b->data = in;
+			b->len = len;
+			return 0;
+		case GMIME_CONTENT_ENCODING_BASE64:
+		case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+			g_mime_encoding_init_decode(&state, enc);
+			b->owned = g_malloc(g_mime_encoding_outlen(&state, len) + 1);
+			b->len = g_mime_encoding_step(&state, (const char *)in, len, b->owned);
+			b->data = b->owned;
+			return 0;
+		default:
+			break;
+		}
 	}
-	return g_mime_stream_mem_get_byte_array((GMimeStreamMem *)*stream_r);
+	b->stream = g_mime_stream_mem_new();
+	if (g_mime_data_wrapper_write_to_stream(content, b->stream) < 0) {
+		g_object_unref(b->stream);
+		b->stream = NULL;
+		return -1;
+	}
+	b->data = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)b->stream)->data;
+	b->len = g_mime_stream_mem_get_byte_array((GMimeStreamMem *)b->stream)->len;
+	return 0;
 }
 
 static const char *lower_dup(struct arena *a, const char *s, size_t max)
@@ -374,7 +516,8 @@ static int archive_member(void *ctx, const char *name, size_t len, uint64_t size
 	return 0;
 }
 
-static void part_text(struct walk *w, const struct content_part *p, const GByteArray *bytes)
+/* (Takes over bytes->owned.) */
+static void part_text(struct walk *w, const struct content_part *p, struct part_bytes *bytes)
 {
 	int html = strcmp(p->type, "text/html") == 0;
 	struct content_text *t = &w->text;
@@ -389,7 +532,12 @@ static void part_text(struct walk *w, const struct content_part *p, const GByteA
 		t->skipped += n - ((html ? 16 : 4) * room + 64);
 		n = (html ? 16 : 4) * room + 64;
 	}
-	text = to_utf8((const char *)bytes->data, n, p->charset, &len);
+	text = to_utf8((const char *)bytes->data, n, p->charset,
+		       bytes->owned != NULL && bytes->data == bytes->owned ? bytes->owned : NULL,
+		       &len);
+	if (bytes->data == bytes->owned)
+		bytes->owned = NULL; /* to_utf8's now, returned or freed */
+	bytes->data = NULL;
 	if (t->len > 0 && t->data[t->len - 1] != '\n')
 		content_text_append(t, "\n", 1);
 	if (html)
@@ -407,8 +555,7 @@ static void part_text(struct walk *w, const struct content_part *p, const GByteA
 static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
 {
 	struct content_part *p;
-	GMimeStream *stream;
-	GByteArray *bytes;
+	struct part_bytes bytes;
 
 	if (w->out->part_count >= w->c->lim.max_parts) {
 		w->out->skipped_parts++;
@@ -418,17 +565,19 @@ static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
 	part_describe(w, part, depth, p);
 	if (p->filename != NULL && content_name_double_extension(p->filename))
 		w->out->double_extension = 1;
-	if ((bytes = part_decode(part, &stream)) == NULL)
+	if (part_decode(w->c, part, &bytes) < 0)
 		return;
-	p->size = bytes->len;
+	p->size = bytes.len;
 	if (p->attachment || strncmp(p->type, "text/", 5) != 0)
-		p->sniffed = content_sniff(bytes->data, bytes->len);
+		p->sniffed = content_sniff(bytes.data, bytes.len);
 	w->archive_depth = depth;
 	if (p->sniffed != NULL && strcmp(p->sniffed, "application/zip") == 0)
-		content_zip_names(bytes->data, bytes->len, ARCHIVE_MEMBERS_MAX, archive_member, w);
+		content_zip_names(bytes.data, bytes.len, ARCHIVE_MEMBERS_MAX, archive_member, w);
 	if (strcmp(p->type, "text/plain") == 0 || strcmp(p->type, "text/html") == 0)
-		part_text(w, p, bytes);
-	g_object_unref(stream);
+		part_text(w, p, &bytes);
+	g_free(bytes.owned);
+	if (bytes.stream != NULL)
+		g_object_unref(bytes.stream);
 }
 
 static void walk_object(struct walk *w, GMimeObject *o, unsigned depth)

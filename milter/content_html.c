@@ -7,6 +7,15 @@
  * nesting costs anything.  Script, style and head contents are not text;
  * block elements end a line; runs of white space are one blank, as a
  * browser shows them; an <a>'s visible text goes with its href.
+ *
+ * Cost: libxml2 2.9's HTML parser reads about 100 MB/s (a character at a
+ * time), so on a newsletter it is most of the whole scan (0.4 ms of a
+ * 41 KB part here, with empty handlers); each unescaped "&" in a link
+ * ("?a=1&utm_source=...") is also an entity error it formats and keeps,
+ * however quiet.  No option makes it cheaper (the encoding is already
+ * named UTF-8; NOBLANKS would drop the blanks between elements that the
+ * text needs).  What is ours is kept small: a lookup per element, no
+ * allocation per text event.
  */
 #include "config.h"
 

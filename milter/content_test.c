@@ -395,6 +395,37 @@ static void test_hosts(void)
 	done(&a);
 }
 
+/* A link whose userinfo fills the URL cap, then a host and a port: the
+ * normalised URL would not fit, and nothing is written past it (this
+ * once wrote the host and port past a stack buffer: the sanitizer build
+ * sees it).  Just under the cap it is kept whole. */
+static void test_long_userinfo(void)
+{
+	struct arena *a = arena_new(4096);
+	char raw[CONTENT_URL_MAX + 200];
+	const char *url = NULL, *host = NULL;
+	size_t kept = 0, over = 0;
+
+	for (size_t user = CONTENT_URL_MAX - 60; user < CONTENT_URL_MAX + 20; user++) {
+		memcpy(raw, "http://", 7);
+		memset(raw + 7, 'u', user);
+		strcpy(raw + 7 + user, "@a-long-host-name.example.com:8080/x");
+		if (content_url_normalise(a, raw, strlen(raw), &url, &host) == 0)
+			kept++, over += strlen(url) > CONTENT_URL_MAX;
+	}
+	CHECK(over == 0, "userinfo up to the cap: none of %zu kept is longer than the cap", kept);
+	strcpy(raw, "http://user@example.com:8080/x");
+	CHECK(content_url_normalise(a, raw, strlen(raw), &url, &host) == 0 &&
+		  strcmp(url, "http://user@example.com:8080/x") == 0,
+	      "a short one is kept");
+	memset(raw + 7, 'u', 1900);
+	strcpy(raw + 7 + 1900, "@example.com:8080/x");
+	CHECK(content_url_normalise(a, raw, strlen(raw), &url, &host) == 0 &&
+		  strlen(url) == 7 + 1900 + strlen("@example.com:8080/x"),
+	      "1900 bytes of userinfo fit");
+	done(&a);
+}
+
 static void test_idn_message(void)
 {
 	struct arena *a = arena_new(4096);
@@ -753,6 +784,7 @@ int main(void)
 	test_html();
 	test_html_edges();
 	test_hosts();
+	test_long_userinfo();
 	test_idn_message();
 	test_attachments();
 	test_zip();

@@ -184,17 +184,81 @@ static const char *host_canonical(struct arena *a, const char *raw, size_t n, in
 	return arena_strdup(a, buf);
 }
 
+/* Eight bytes at a time, for the runs of a link that are copied as they
+ * are (a link is a few hundred bytes, read twice).  Exact tests: a byte
+ * below c (c <= 0x80), a byte equal to c. */
+#define BYTES(c) (0x0101010101010101u * (uint8_t)(c))
+
+static inline uint64_t byte_below(uint64_t w, unsigned c)
+{
+	return (w - BYTES(c)) & ~w & BYTES(0x80);
+}
+
+static inline uint64_t byte_equal(uint64_t w, unsigned c)
+{
+	return byte_below(w ^ BYTES(c), 1);
+}
+
+/* How many of s's first n bytes link_clean copies as they are: none of
+ * tab, newline, CR or "\" (a word with another control is left to the
+ * byte loop). */
+static size_t clean_run(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (byte_below(w, '\r' + 1) | byte_equal(w, '\\'))
+			break;
+	}
+	while (i < n && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\\')
+		i++;
+	return i;
+}
+
+/* How many of s's first n bytes path_append copies as they are: printable
+ * ASCII but the quotes and angle brackets it encodes (a NUL ends it). */
+static size_t path_run(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		if ((w & BYTES(0x80)) | byte_below(w, ' ' + 1) | byte_equal(w, 0x7f) |
+		    byte_equal(w, '"') | byte_equal(w, '<') | byte_equal(w, '>'))
+			break;
+	}
+	while (i < n && s[i] > ' ' && s[i] < 0x7f && s[i] != '"' && s[i] != '<' && s[i] != '>')
+		i++;
+	return i;
+}
+
 /* The link without tabs and newlines (browsers drop them) and without the
  * blanks and controls around it; "\" as "/". */
 static size_t link_clean(const char *raw, size_t len, char *out, size_t size)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
 	while (len > 0 && (unsigned char)raw[0] <= ' ')
 		raw++, len--;
 	while (len > 0 && (unsigned char)raw[len - 1] <= ' ')
 		len--;
-	for (size_t i = 0; i < len && o + 1 < size; i++) {
+	/* o <= i: while i < size - 1 the output cannot be full */
+	for (size_t fast = len < size - 1 ? len : size - 1, run; i < fast;) {
+		char c;
+
+		run = clean_run(raw + i, fast - i);
+		memcpy(out + o, raw + i, run);
+		o += run;
+		if ((i += run) == fast)
+			break;
+		if ((c = raw[i++]) == '\t' || c == '\n' || c == '\r')
+			continue;
+		out[o++] = c == '\\' ? '/' : c;
+	}
+	for (; i < len && o + 1 < size; i++) {
 		if (raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r')
 			continue;
 		out[o++] = raw[i] == '\\' ? '/' : raw[i];
@@ -229,22 +293,37 @@ static const char *split_scheme(const char *s, const char **rest_r)
 
 /* The path, query and fragment as ASCII: blanks, controls, 8-bit bytes
  * and quotes percent-encoded; cut at the URL size cap. */
-static void path_append(char *out, size_t *o, size_t size, const char *path)
+static const char hex_digits[] = "0123456789ABCDEF";
+
+/* (o in a local: a store through out could be *o_r, which kept the
+ * compiler reloading it for every byte.) */
+static void path_append(char *out, size_t *o_r, size_t size, const char *path, size_t len)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)path, *end = p + len;
+	size_t o = *o_r;
 
 	if (*path == '\0' || *path == '?' || *path == '#')
-		out[(*o)++] = '/';
-	for (const unsigned char *p = (const unsigned char *)path; *p != '\0' && *o + 4 < size;
-	     p++) {
-		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '<' || *p == '>') {
-			out[(*o)++] = '%';
-			out[(*o)++] = hex[*p >> 4];
-			out[(*o)++] = hex[*p & 15];
+		out[o++] = '/';
+	for (; p < end && *p != '\0' && o + 4 < size; p++) {
+		/* what fits while o + 4 < size, copied whole */
+		size_t room = size - 4 - o, n = (size_t)(end - p), run;
+		unsigned char c;
+
+		run = path_run(p, n < room ? n : room);
+		memcpy(out + o, p, run);
+		o += run;
+		p += run;
+		if (p == end || *p == '\0' || o + 4 >= size)
+			break;
+		if ((c = *p) <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>') {
+			out[o++] = '%';
+			out[o++] = hex_digits[c >> 4];
+			out[o++] = hex_digits[c & 15];
 		} else
-			out[(*o)++] = (char)*p;
+			out[o++] = (char)c;
 	}
-	out[*o] = '\0';
+	out[o] = '\0';
+	*o_r = o;
 }
 
 /* The authority's userinfo (kept: http://bank@evil/ is how it reads),
@@ -302,33 +381,49 @@ static int split_authority(const char *s, struct authority *au)
 int content_url_normalise(struct arena *a, const char *raw, size_t len, const char **url_r,
 			  const char **host_r)
 {
-	char clean[CONTENT_URL_MAX * 2], out[CONTENT_URL_MAX + 1];
+	char clean[CONTENT_URL_MAX * 2], out[CONTENT_URL_MAX + 1], port[8], *url;
 	const char *rest, *scheme, *host;
 	struct authority au;
-	size_t o;
+	size_t o, host_len, port_len = 0, clean_len;
 
-	link_clean(raw, len, clean, sizeof(clean));
+	clean_len = link_clean(raw, len, clean, sizeof(clean));
 	if ((scheme = split_scheme(clean, &rest)) == NULL || split_authority(rest, &au) < 0 ||
 	    (host = host_canonical(a, au.host, au.host_len, au.v6)) == NULL)
 		return -1;
-	o = (size_t)snprintf(out, sizeof(out), "%s://", scheme);
+	o = strlen(scheme);
+	memcpy(out, scheme, o);
+	memcpy(out + o, "://", 3);
+	o += 3;
 	for (size_t i = 0; i < au.user_len && o + 4 < sizeof(out); i++) {
 		unsigned char c = (unsigned char)au.user[i];
 
-		if (c <= ' ' || c >= 0x7f)
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "%%%02X", c);
-		else
+		if (c <= ' ' || c >= 0x7f) {
+			out[o++] = '%';
+			out[o++] = hex_digits[c >> 4];
+			out[o++] = hex_digits[c & 15];
+		} else
 			out[o++] = (char)c;
 	}
 	if (au.user != NULL && o + 1 < sizeof(out))
 		out[o++] = '@';
-	o += (size_t)snprintf(out + o, sizeof(out) - o, au.v6 ? "[%s]" : "%s", host);
+	/* host and port, if they leave room for the path's first byte */
+	host_len = strlen(host);
 	if (au.port >= 0 && au.port != (strcmp(scheme, "https") == 0 ? 443 : 80))
-		o += (size_t)snprintf(out + o, sizeof(out) - o, ":%ld", au.port);
-	if (o >= sizeof(out) - 1)
+		port_len = (size_t)snprintf(port, sizeof(port), ":%ld", au.port);
+	if (o + host_len + 2 * (au.v6 != 0) + port_len >= sizeof(out) - 1)
 		return -1;
-	path_append(out, &o, sizeof(out), au.path);
-	*url_r = arena_strdup(a, out);
+	if (au.v6)
+		out[o++] = '[';
+	memcpy(out + o, host, host_len);
+	o += host_len;
+	if (au.v6)
+		out[o++] = ']';
+	memcpy(out + o, port, port_len);
+	o += port_len;
+	path_append(out, &o, sizeof(out), au.path, (size_t)(clean + clean_len - au.path));
+	url = arena_alloc(a, o + 1);
+	memcpy(url, out, o + 1);
+	*url_r = url;
 	*host_r = host;
 	return 0;
 }
@@ -385,27 +480,45 @@ const char *content_url_text_domain(struct arena *a, const char *text, size_t le
 /* ------------------------------------------------------------ collector */
 
 /* A set of strings with a value each: open addressing, doubled at half
- * load, in the arena. */
+ * load, in the arena.  Each slot keeps its key's hash: growing does not
+ * hash the keys again, and a probe compares strings only when the hashes
+ * agree (the keys are URLs of a few hundred bytes, most of them distinct). */
 struct strmap {
 	struct slot {
 		const char *key;
 		const void *value;
+		uint64_t hash;
 	} * slots;
 	size_t size, used;
 };
 
-static uint32_t hash(const char *s)
+/* Eight bytes at a step: the keys are long, and FNV's byte at a time
+ * was most of what a link cost. */
+static uint64_t hash(const char *s)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
 
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
+	}
+	if (n > 0) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53u;
+	return h ^ (h >> 32);
 }
 
-/* The slot of key: found (key set) or where it goes (key NULL). */
+/* The slot of key: found (key set) or where it goes (key NULL, hash set
+ * for strmap_set). */
 static struct slot *strmap_slot(struct arena *a, struct strmap *m, const char *key)
 {
+	uint64_t h = hash(key);
 	size_t mask, j;
 
 	if (2 * (m->used + 1) > m->size) {
@@ -417,16 +530,17 @@ static struct slot *strmap_slot(struct arena *a, struct strmap *m, const char *k
 		for (size_t i = 0; i < old_size; i++) {
 			if (old[i].key == NULL)
 				continue;
-			for (j = hash(old[i].key) & (m->size - 1); m->slots[j].key != NULL;
+			for (j = old[i].hash & (m->size - 1); m->slots[j].key != NULL;
 			     j = (j + 1) & (m->size - 1))
 				;
 			m->slots[j] = old[i];
 		}
 	}
 	mask = m->size - 1;
-	for (j = hash(key) & mask; m->slots[j].key != NULL; j = (j + 1) & mask)
-		if (strcmp(m->slots[j].key, key) == 0)
+	for (j = h & mask; m->slots[j].key != NULL; j = (j + 1) & mask)
+		if (m->slots[j].hash == h && strcmp(m->slots[j].key, key) == 0)
 			break;
+	m->slots[j].hash = h;
 	return &m->slots[j];
 }
 
@@ -527,17 +641,48 @@ static size_t url_char(const unsigned char *p, size_t n)
 					    "\xe2\x80\x98", "\xe2\x80\x99", "\xe2\x80\x9c",
 					    "\xe2\x80\x9d", "\xe3\x80\x80", "\xe3\x80\x82"};
 
-	if (p[0] < 0x80)
-		return p[0] > ' ' && p[0] < 0x7f && strchr("<>\"'`{}|^", p[0]) == NULL;
+	if (p[0] < 0x80) {
+		switch (p[0]) {
+		case '<':
+		case '>':
+		case '"':
+		case '\'':
+		case '`':
+		case '{':
+		case '}':
+		case '|':
+		case '^':
+			return 0;
+		}
+		return p[0] > ' ' && p[0] < 0x7f;
+	}
 	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
 		if (n >= strlen(stops[i]) && memcmp(p, stops[i], strlen(stops[i])) == 0)
 			return 0;
 	return 1;
 }
 
+/* The first index from i on where s has an h or a w (either case), or n:
+ * where a bare link may start.  Eight bytes at a time (b | 0x20 is 'h'
+ * only for 'h' and 'H'). */
+static size_t skip_to_hw(const char *s, size_t i, size_t n)
+{
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		w |= BYTES(0x20);
+		if (byte_equal(w, 'h') | byte_equal(w, 'w'))
+			break;
+	}
+	while (i < n && (s[i] | 0x20) != 'h' && (s[i] | 0x20) != 'w')
+		i++;
+	return i;
+}
+
 void content_urls_scan_text(struct content_urls *u, const char *text, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = skip_to_hw(text, 0, len); i < len; i = skip_to_hw(text, i + 1, len)) {
 		size_t end;
 		char c = text[i];
 
