@@ -152,11 +152,16 @@ static const struct phase_rule {
 	[PHASE_EOM] = {"end of message", 1, 0, 0},
 };
 
+/* A refusal: tempfail, or no reply at a stage where the MTA waits for
+ * none (libmilter would drop a tempfail there, and complain of it). */
+static sfsistat refusal(const struct conn *c, unsigned long nr_flag)
+{
+	return (c != NULL && (c->noreply & nr_flag)) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+}
+
 /* The connection, when what the phase works on exists; otherwise NULL and
- * *refused_r the answer: tempfail, or no reply at a stage the MTA does not
- * wait on (libmilter would drop a tempfail there, and complain of it) - the
- * MTA then gets its tempfail at MAIL or end of message, which find the same
- * state missing.  Logged once per connection: a broken or hostile client
+ * *refused_r the refusal - where it is no reply, the MTA gets its tempfail
+ * at MAIL or end of message, which find the same state missing.  Logged once per connection: a broken or hostile client
  * may send thousands. */
 static struct conn *conn_for(SMFICTX *ctx, enum phase phase, sfsistat *refused_r)
 {
@@ -178,19 +183,18 @@ static struct conn *conn_for(SMFICTX *ctx, enum phase phase, sfsistat *refused_r
 		log_warn("milter protocol: %s %s (client %s): tempfail for this connection",
 			 p->name, wrong, c->session != NULL ? c->session->client_ip : "unknown");
 	c->misordered = 1;
-	*refused_r = (c->noreply & p->nr_flag) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+	*refused_r = refusal(c, p->nr_flag);
 	return NULL;
 }
 
-/* Behind the closed gate: tempfail, or no reply where the MTA waits for
- * none.  A closed connection is parked with what it holds. */
+/* Behind the closed gate: the refusal, touching nothing shared. */
 static sfsistat gated(SMFICTX *ctx, unsigned long nr_flag)
 {
-	struct conn *c = conn_get(ctx);
-
-	return (c != NULL && (c->noreply & nr_flag)) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+	return refusal(conn_get(ctx), nr_flag);
 }
 
+/* Behind the closed gate, a closed connection is parked with what it
+ * holds, not freed: freeing would cancel DNS queries on a freed resolver. */
 static sfsistat gated_close(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
