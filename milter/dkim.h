@@ -42,9 +42,6 @@ struct dkim_check *dkim_check_new(const struct dkim_params *p, const char *queue
  * canonicalization needs the original bytes. */
 void dkim_check_header(struct dkim_check *c, const char *name, const char *value);
 void dkim_check_eoh(struct dkim_check *c);
-/* After eoh: the distinct d= domains of the signatures that will be
- * verified, at most max, into out[]; they live as long as the check. */
-size_t dkim_check_domains(const struct dkim_check *c, const char **out, size_t max);
 /* After dkim_check_eoh(): the d= domains of the signatures being verified
  * (distinct, at most max), so their Organizational Domains can be looked
  * up in parallel with the keys.  Strings live as long as the check. */
