@@ -72,6 +72,7 @@
  *   finds the repeat; such a signature or key is a permerror, and neither
  *   is handed to libopendkim to verify with.
  */
+#define DKIM_FEED_BUF	     8192  /* bytes handed to dkim_body() at a time */
 #define DKIM_KEY_READ_MAX    1024  /* what libopendkim reads of a key record */
 #define DKIM_HEADER_MAX	     65536 /* one header field, name and value */
 #define DKIM_RSA_MIN_BITS    1024  /* RFC 8301 §3.2 */
@@ -610,24 +611,49 @@ size_t dkim_check_domains(const struct dkim_check *c, const char **out, size_t m
 }
 
 /* Bare LF becomes CRLF (the milter protocol gives CRLF; this keeps a test
- * file or an odd MTA from breaking every body hash). */
+ * file or an odd MTA from breaking every body hash).  The runs between
+ * LFs are copied whole, not a byte at a time. */
+static DKIM_STAT dkim_body_out(struct dkim_check *c, unsigned char *out, size_t *n, size_t room)
+{
+	DKIM_STAT st = DKIM_STAT_OK;
+
+	if (*n + room > DKIM_FEED_BUF) {
+		st = dkim_body(c->dkim, out, *n);
+		*n = 0;
+	}
+	return st;
+}
+
 static void dkim_body_feed(struct dkim_check *c, const unsigned char *data, size_t len)
 {
-	unsigned char out[8192];
-	size_t n = 0;
+	unsigned char out[DKIM_FEED_BUF];
+	size_t n = 0, i = 0;
 	DKIM_STAT st = DKIM_STAT_OK;
 
 	dkim_current = c;
-	for (size_t i = 0; i < len && st == DKIM_STAT_OK; i++) {
-		if (data[i] == '\n' && !c->body_cr)
-			out[n++] = '\r';
-		out[n++] = data[i];
-		c->body_cr = data[i] == '\r';
-		c->body_open = data[i] != '\n';
-		if (n >= sizeof(out) - 1) {
-			st = dkim_body(c->dkim, out, n);
-			n = 0;
+	while (i < len && st == DKIM_STAT_OK) {
+		const unsigned char *nl = memchr(data + i, '\n', len - i);
+		size_t run = nl != NULL ? (size_t)(nl - data) - i : len - i;
+
+		while (run > 0 && st == DKIM_STAT_OK) {
+			size_t take = run < DKIM_FEED_BUF / 2 ? run : DKIM_FEED_BUF / 2;
+
+			if ((st = dkim_body_out(c, out, &n, take)) != DKIM_STAT_OK)
+				break;
+			memcpy(out + n, data + i, take);
+			n += take, i += take, run -= take;
+			c->body_cr = data[i - 1] == '\r';
+			c->body_open = 1;
 		}
+		if (nl == NULL || st != DKIM_STAT_OK ||
+		    (st = dkim_body_out(c, out, &n, 2)) != DKIM_STAT_OK)
+			break;
+		if (!c->body_cr)
+			out[n++] = '\r';
+		out[n++] = '\n';
+		i++;
+		c->body_cr = 0;
+		c->body_open = 0;
 	}
 	if (n > 0 && st == DKIM_STAT_OK)
 		st = dkim_body(c->dkim, out, n);
