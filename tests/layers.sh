@@ -19,7 +19,7 @@ uses() {
 	rules) echo "rules facts util" ;;
 	history) echo "history facts util" ;;
 	milter) echo "milter history rules facts dns util" ;;
-	report) echo "report history rules facts dns util" ;;
+	report) echo "report history facts dns util" ;;
 	tool) echo "tool report milter history rules facts dns util" ;;
 	esac
 }
