@@ -37,6 +37,7 @@ struct names {
 #define N_SPF	  (SPF_PERMERROR + 1)
 #define N_DKIM	  (DKIM_PERMERROR + 1)
 #define N_DMARC	  (DMARC_PERMERROR + 1)
+#define N_ARC	  (ARC_TEMPERROR + 1)
 #define N_IPREV	  (IPREV_PERMERROR + 1)
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -73,6 +74,8 @@ static struct {
 	counter spf[2][N_SPF]; /* [scope][result] */
 	counter dkim[N_DKIM];
 	counter dmarc[N_DMARC];
+	counter arc[N_ARC];
+	counter arc_overrides; /* DMARC failures a trusted ARC sealer's results overrode */
 	counter iprev[N_IPREV];
 	counter dns[METRICS_DNS_KINDS][C_COLS];
 	counter buckets[METRICS_PHASES][N_BUCKETS + 1]; /* the last one is +Inf */
@@ -221,6 +224,10 @@ void metrics_message(const struct facts *f, const struct verdict *v)
 			add(&m.dkim[f->dkim.sig[i].result], 1);
 	if ((unsigned)f->dmarc.result < N_DMARC)
 		add(&m.dmarc[f->dmarc.result], 1);
+	if ((unsigned)f->arc.result < N_ARC)
+		add(&m.arc[f->arc.result], 1);
+	if (f->arc_override_by != NULL)
+		add(&m.arc_overrides, 1);
 	if ((unsigned)f->iprev.result < N_IPREV)
 		add(&m.iprev[f->iprev.result], 1);
 	for (size_t i = 0; i < f->rules_hit_count; i++)
@@ -386,6 +393,14 @@ static void render_results(struct buf *b)
 	for (unsigned r = 0; r < N_DMARC; r++)
 		sample(b, "authscore_dmarc_results_total", "result",
 		       dmarc_result_name((enum dmarc_result)r), get(&m.dmarc[r]));
+	family(b, "authscore_arc_results_total", "counter",
+	       "ARC chain results of checked messages (RFC 8617); none without ARC sets");
+	for (unsigned r = 0; r < N_ARC; r++)
+		sample(b, "authscore_arc_results_total", "result", arc_result_name((enum arc_result)r),
+		       get(&m.arc[r]));
+	family(b, "authscore_arc_overrides_total", "counter",
+	       "DMARC failures not enforced because a trusted ARC sealer saw them pass");
+	sample(b, "authscore_arc_overrides_total", NULL, NULL, get(&m.arc_overrides));
 	family(b, "authscore_iprev_results_total", "counter",
 	       "Reverse DNS (iprev) results of checked messages");
 	for (unsigned r = 0; r < N_IPREV; r++)

@@ -106,7 +106,9 @@ int main(void)
 	f.rules_hit_count = 2;
 	f.monitors_hit = mons;
 	f.monitors_hit_count = 1;
+	f.arc.result = ARC_PASS;
 	metrics_message(&f, &v);
+	f.arc_override_by = "fwd.example"; /* a trusted sealer's results overrode DMARC */
 	metrics_message(&f, &v);
 	v.action = VERDICT_ACCEPT;
 	f.skipped = "authenticated";
@@ -152,6 +154,10 @@ int main(void)
 	CHECK(value(t, "authscore_dmarc_results_total{result=\"fail\"}") == 2 &&
 		  value(t, "authscore_iprev_results_total{result=\"pass\"}") == 2,
 	      "DMARC and iprev results");
+	CHECK(value(t, "authscore_arc_results_total{result=\"pass\"}") == 2 &&
+		  value(t, "authscore_arc_results_total{result=\"none\"}") == 0 &&
+		  value(t, "authscore_arc_overrides_total") == 1,
+	      "ARC results of checked messages, and the overrides");
 	CHECK(value(t, "authscore_rule_hits_total{rule=\"SPF_FAIL\"}") == 2 &&
 		  value(t, "authscore_rule_hits_total{rule=\"NO_PTR\"}") == 2 &&
 		  value(t, "authscore_monitor_rule_hits_total{rule=\"TRY\"}") == 2 &&
