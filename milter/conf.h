@@ -16,6 +16,7 @@
 #define AUTHSCORE_CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "addr.h"
 #include "log.h"
@@ -163,5 +164,9 @@ const char *conf_action_name(enum conf_action a);
 /* The name of the i-th key of the table (0-based); NULL past the last.
  * tests: milter/conf_doc_test holds doc/authscore.conf.5 to it. */
 const char *conf_key_name(size_t i);
+/* Its one line of help (the same indexing). */
+const char *conf_key_help(size_t i);
+/* One line per key, in table order: name, default ("-": none), help. */
+void conf_print_keys(FILE *out);
 
 #endif

@@ -82,7 +82,7 @@ static int signal_pipe[2] = {-1, -1}; /* the handler writes, the main thread rea
 /* Each line's words open the option's entry in doc/authscore-milter.8;
  * tests/helpman.sh holds the two to that. */
 static const char usage_text[] =
-    "usage: authscore-milter [-fhnV] [-c config] [-p socket] [-u user[:group]] [-P pidfile]\n";
+    "usage: authscore-milter [-fhknV] [-c config] [-p socket] [-u user[:group]] [-P pidfile]\n";
 static const char help_text[] =
     "  -c config          Read this configuration file.\n"
     "  -p socket          Listen on socket: unix:/path, local:/path, inet:port@host or "
@@ -91,6 +91,7 @@ static const char help_text[] =
     "  -u user[:group]    After binding the socket as root, become this user (and group).\n"
     "  -P pidfile         Write the process id to this file (before privileges are dropped).\n"
     "  -n                 Check the configuration and exit.\n"
+    "  -k                 List every configuration key with its default and help, and exit.\n"
     "  -V, --version      Print the version and exit.\n"
     "  -h, --help         Print this help and exit.\n";
 
@@ -142,7 +143,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:p:u:P:fnVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:p:u:P:fnkVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->config_path = optarg;
@@ -162,6 +163,9 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'n':
 			o->check_only = 1;
 			break;
+		case 'k':
+			conf_print_keys(stdout);
+			exit(0);
 		case 'V':
 			printf("authscore-milter %s\n", PACKAGE_VERSION);
 			exit(0);
