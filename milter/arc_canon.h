@@ -4,7 +4,9 @@
  * simple), DKIM key records (§3.6.1) and the two signature algorithms
  * (rsa-sha256, RFC 8301; ed25519-sha256, RFC 8463) over libcrypto.
  *
- * Only arc.c, its tests and its fuzz target include this.  Every function
+ * arc.c and arc_seal.c use all of it; dkim_make.c (the DKIM signer) its
+ * relaxed header canonicalization, base64 and signatures, so a message's
+ * DKIM signatures and ARC seals are made by the same code.  Every function
  * is pure or works on the caller's objects; thread-safe.  Sizes are capped
  * here: ARC_TAGS_MAX tags in a list, signatures and keys of at most
  * ARC_SIG_MAX / ARC_KEY_DER_MAX bytes.

@@ -9,11 +9,11 @@
 #include "config.h"
 
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "arc_canon.h"
 #include "buf.h"
 #include "dkim_make.h"
 
@@ -106,14 +106,6 @@ void dkim_make_body(struct dkim_make *e, const unsigned char *data, size_t len)
 	}
 }
 
-static char *b64(struct arena *a, const unsigned char *data, size_t len)
-{
-	char *out = arena_alloc(a, 4 * ((len + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
 /* The body hash: the last line gets its CRLF; trailing empty lines none. */
 static const char *body_hash(struct dkim_make *e)
 {
@@ -127,39 +119,7 @@ static const char *body_hash(struct dkim_make *e)
 	body_flush(e);
 	if (e->failed || EVP_DigestFinal_ex(e->body, md, &mdlen) != 1)
 		return NULL;
-	return b64(e->a, md, mdlen);
-}
-
-/* RFC 6376 §3.4.2: lower-case name, unfolded, WSP runs one SP, none
- * around the colon or at the end.  Appended to b with CRLF if crlf. */
-static void canon_header(struct buf *b, const char *name, const char *value, int crlf)
-{
-	size_t nlen = strlen(name);
-	int wsp = 0, started = 0;
-
-	while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
-		nlen--;
-	for (size_t i = 0; i < nlen; i++) {
-		char c = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
-
-		buf_append(b, &c, 1);
-	}
-	buf_puts(b, ":");
-	for (const char *p = value; *p != '\0'; p++) {
-		if (*p == '\r' || *p == '\n')
-			continue;
-		if (*p == ' ' || *p == '\t') {
-			wsp = 1;
-			continue;
-		}
-		if (wsp && started)
-			buf_puts(b, " ");
-		buf_append(b, p, 1);
-		wsp = 0;
-		started = 1;
-	}
-	if (crlf)
-		buf_puts(b, "\r\n");
+	return arc_b64_encode(e->a, md, mdlen);
 }
 
 static int listed(const char *name, const char *const *list)
@@ -196,7 +156,7 @@ static const struct dkim_make_field *from_bottom(const struct dkim_make_field *f
 
 /* The fields h= names, canonicalized in its order (RFC 6376 §5.4.2:
  * repeated names take instances from the bottom up). */
-static void signed_fields(struct buf *b, const struct dkim_make_field *fields, size_t n,
+static void signed_fields(EVP_MD_CTX *md, const struct dkim_make_field *fields, size_t n,
 			  const char **h, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -206,7 +166,8 @@ static void signed_fields(struct buf *b, const struct dkim_make_field *fields, s
 		for (size_t j = 0; j < i; j++)
 			k += strcasecmp(h[j], h[i]) == 0;
 		if ((f = from_bottom(fields, n, h[i], k)) != NULL)
-			canon_header(b, f->name, f->value, 1);
+			arc_canon_header(md, ARC_CANON_RELAXED, f->name, f->value,
+					 strlen(f->value), 1);
 	}
 }
 
@@ -235,34 +196,6 @@ static void sig_value(struct buf *v, const struct dkim_make *e,
 	buf_printf(v, ";\n\tbh=%s;\n\tb=", bh);
 }
 
-/* The signature over the header hash: RSASSA-PKCS1-v1_5 with SHA-256
- * (RFC 6376 §3.3.1), or PureEdDSA over that hash (RFC 8463 §3). */
-static const char *sign_hash(struct dkim_make *e, const unsigned char *md, size_t mdlen)
-{
-	EVP_PKEY *pkey = (EVP_PKEY *)e->key->pkey;
-	unsigned char sig[1024]; /* RSA up to 8192 bits */
-	size_t siglen = sizeof(sig);
-	int ok;
-
-	if (e->key->type == DKIM_KEY_ED25519) {
-		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-		ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
-		     EVP_DigestSign(ctx, sig, &siglen, md, mdlen) == 1;
-		EVP_MD_CTX_free(ctx);
-	} else {
-		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
-
-		ok = ctx != NULL && EVP_PKEY_get_size(pkey) <= (int)sizeof(sig) &&
-		     EVP_PKEY_sign_init(ctx) == 1 &&
-		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-		     EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
-		     EVP_PKEY_sign(ctx, sig, &siglen, md, mdlen) == 1;
-		EVP_PKEY_CTX_free(ctx);
-	}
-	return ok ? b64(e->a, sig, siglen) : NULL;
-}
-
 /* b= folded: libopendkim's layout, lines of at most 70 characters. */
 static void append_b(struct buf *v, const char *sig)
 {
@@ -272,35 +205,51 @@ static void append_b(struct buf *v, const char *sig)
 		buf_printf(v, "%s%.64s", i ? "\n\t " : "", sig + i);
 }
 
+/* The signature over the relaxed header fields h= names and our own
+ * field with b= empty (RFC 6376 §3.7): arc_canon.c's canonicalization and
+ * signatures, which ARC's seals use too. */
+static const char *sign_fields(struct dkim_make *e, const struct dkim_make_field *fields,
+			       size_t n, const char **h, size_t count, const char *value)
+{
+	EVP_PKEY *pkey = (EVP_PKEY *)e->key->pkey;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char digest[ARC_HASH_LEN], sig[ARC_SIG_MAX];
+	size_t siglen = 0;
+	int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+
+	if (ok) {
+		signed_fields(md, fields, n, h, count);
+		arc_canon_header(md, ARC_CANON_RELAXED, "DKIM-Signature", value, strlen(value), 0);
+		ok = EVP_DigestFinal_ex(md, digest, NULL) == 1 &&
+		     arc_sign_digest(pkey, arc_alg_of_key(pkey), digest, sig, &siglen) == 0;
+	}
+	EVP_MD_CTX_free(md);
+	return ok ? arc_b64_encode(e->a, sig, siglen) : NULL;
+}
+
 const char *dkim_make_finish(struct dkim_make *e, const struct dkim_make_field *fields,
-				size_t n, const struct dkim_make_params *p, const char **error_r)
+			     size_t n, const struct dkim_make_params *p, const char **error_r)
 {
 	const char **h = arena_alloc(e->a, H_ENTRIES_MAX * sizeof(*h));
-	unsigned char md[32];
 	const char *bh = body_hash(e), *sig, *out = NULL;
 	size_t count = h_names(fields, n, p, h);
-	struct buf data, value;
+	struct buf value;
 
 	*error_r = NULL;
 	if (bh == NULL) {
 		*error_r = "libcrypto: body hash failed";
 		return NULL;
 	}
-	buf_init(&data, 4 * 1024 * 1024);
 	buf_init(&value, 64 * 1024);
-	signed_fields(&data, fields, n, h, count);
 	sig_value(&value, e, p, h, count, bh);
-	canon_header(&data, "DKIM-Signature", buf_str(&value), 0);
-	if (data.overflow || value.overflow)
+	if (value.overflow)
 		*error_r = "header fields too large to sign";
-	else if (EVP_Digest(data.data, data.len, md, NULL, EVP_sha256(), NULL) != 1 ||
-		 (sig = sign_hash(e, md, sizeof(md))) == NULL)
+	else if ((sig = sign_fields(e, fields, n, h, count, buf_str(&value))) == NULL)
 		*error_r = "libcrypto could not sign";
 	else {
 		append_b(&value, sig);
 		out = value.overflow ? NULL : arena_strdup(e->a, buf_str(&value));
 	}
-	buf_release(&data);
 	buf_release(&value);
 	return out;
 }

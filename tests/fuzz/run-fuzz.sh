@@ -67,7 +67,7 @@ record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
 aar|-DFUZZ_AAR|$s/tests/fuzz/fuzz_parsers.c $s/milter/arc_trust.c|corpus_aar|
 smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
-dkimkeys|-include $work/paths.h|$s/tests/fuzz/fuzz_dkim_keys.c $s/milter/dkim_keys.c $s/milter/dkim_make.c $s/milter/conf.c $s/util/domain.c -lcrypto|corpus_dkimkeys|
+dkimkeys|-include $work/paths.h|$s/tests/fuzz/fuzz_dkim_keys.c $s/milter/dkim_keys.c $s/milter/dkim_make.c $s/milter/arc_canon.c $s/milter/conf.c $s/util/domain.c -lcrypto|corpus_dkimkeys|
 content||$s/tests/fuzz/fuzz_content.c $content_src $content_libs $content_cflags|corpus_content|
 milter|-include $work/paths.h -I$s/history -I$s/tests/fuzz $pq_cflags $content_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
 
