@@ -27,19 +27,19 @@ static EVP_PKEY *key_read(const char *path, char **error_r)
 	int type;
 
 	if (f == NULL) {
-		*error_r = xasprintf("arc-seal: %s: %s", path, strerror(errno));
+		*error_r = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (k == NULL) {
-		*error_r = xasprintf("arc-seal: %s: not a PEM private key", path);
+		*error_r = xasprintf("%s: not a PEM private key", path);
 		return NULL;
 	}
 	type = EVP_PKEY_base_id(k);
 	if (type != EVP_PKEY_ED25519 &&
 	    (type != EVP_PKEY_RSA || EVP_PKEY_bits(k) < SEAL_RSA_MIN_BITS)) {
-		*error_r = xasprintf("arc-seal: %s: an RSA key of at least %d bits or an Ed25519 "
+		*error_r = xasprintf("%s: an RSA key of at least %d bits or an Ed25519 "
 				     "key is needed",
 				     path, SEAL_RSA_MIN_BITS);
 		EVP_PKEY_free(k);
@@ -48,17 +48,30 @@ static EVP_PKEY *key_read(const char *path, char **error_r)
 	return k;
 }
 
+/* An error about word i of the arc-seal line, named file:line:column. */
+static void *serr(const struct conf *conf, const struct conf_line *line, int i, char **error_r,
+		  const char *msg)
+{
+	*error_r = xasprintf("%s:%u:%u: arc-seal: %s", conf->path, line->line,
+			     line->cols[i < line->count ? i : 0], msg);
+	return NULL;
+}
+
 /* `arc-seal DOMAIN SELECTOR`: the key of the same name in the DKIM key
  * table (dkim-key lines), shared with the signer. */
-static EVP_PKEY *key_from_table(const struct conf *conf, const struct dkim_keys *keys,
-				char *const *w, char **error_r)
+static EVP_PKEY *key_from_table(const struct conf *conf, const struct conf_line *line,
+				const struct dkim_keys *keys, char **error_r)
 {
+	char *const *w = line->words;
 	const struct dkim_privkey *p = keys != NULL ? dkim_keys_find(keys, w[0], w[1]) : NULL;
+	char *msg;
 
 	if (p == NULL) {
-		*error_r = xasprintf("%s: arc-seal: no dkim-key line for %s %s (name a key file, "
-				     "or add the key to the key table)",
-				     conf->path, w[0], w[1]);
+		msg = xasprintf("no dkim-key line for %s %s (name a key file, or add the key to "
+				"the key table)",
+				w[0], w[1]);
+		serr(conf, line, 1, error_r, msg);
+		free(msg);
 		return NULL;
 	}
 	EVP_PKEY_up_ref(p->pkey);
@@ -66,47 +79,52 @@ static EVP_PKEY *key_from_table(const struct conf *conf, const struct dkim_keys 
 }
 
 /* A key file of its own, not readable by everyone. */
-static EVP_PKEY *key_from_file(const char *path, char **error_r)
+static EVP_PKEY *key_from_file(const struct conf *conf, const struct conf_line *line,
+			       char **error_r)
 {
+	const char *path = line->words[2];
 	struct stat st;
+	char *why = NULL;
+	EVP_PKEY *k;
 
 	/* a private key others can read is no longer private */
-	if (stat(path, &st) == 0 && (st.st_mode & S_IROTH) != 0) {
-		*error_r = xasprintf("arc-seal: %s: readable by everyone (chmod o-r)", path);
-		return NULL;
-	}
-	return key_read(path, error_r);
+	if (stat(path, &st) == 0 && (st.st_mode & S_IROTH) != 0)
+		why = xasprintf("%s: readable by everyone (chmod o-r)", path);
+	else if ((k = key_read(path, &why)) != NULL)
+		return k;
+	serr(conf, line, 2, error_r, why);
+	free(why);
+	return NULL;
 }
 
 struct arc_seal_key *arc_sealkey_load(const struct conf *conf, const struct dkim_keys *keys,
 				      char **error_r)
 {
-	char *const *w = conf->arc_seal;
+	const struct conf_line *line = conf->arc_seal.count > 0 ? &conf->arc_seal.items[0] : NULL;
 	struct arc_seal_key *k;
-	size_t n = 0;
 
 	*error_r = NULL;
-	while (w != NULL && w[n] != NULL)
-		n++;
-	if (n == 0)
+	if (line == NULL)
 		return NULL;
-	if (n != 2 && n != 3) {
-		*error_r = xasprintf("%s: arc-seal: expected DOMAIN SELECTOR [KEYFILE]", conf->path);
-		return NULL;
-	}
-	if (!domain_valid(w[0], 0) || !domain_valid(w[1], 0)) {
-		*error_r = xasprintf("%s: arc-seal: \"%s\" or \"%s\" is not a domain name",
-				     conf->path, w[0], w[1]);
+	if (line->count != 2 && line->count != 3)
+		return serr(conf, line, 0, error_r, "expected DOMAIN SELECTOR [KEYFILE]");
+	if (!domain_valid(line->words[0], 0) || !domain_valid(line->words[1], 0)) {
+		int bad = domain_valid(line->words[0], 0) ? 1 : 0;
+		char *msg = xasprintf("\"%s\" is not a domain name", line->words[bad]);
+
+		serr(conf, line, bad, error_r, msg);
+		free(msg);
 		return NULL;
 	}
 	k = xcalloc(1, sizeof(*k));
-	k->pkey = n == 3 ? key_from_file(w[2], error_r) : key_from_table(conf, keys, w, error_r);
+	k->pkey = line->count == 3 ? key_from_file(conf, line, error_r)
+				   : key_from_table(conf, line, keys, error_r);
 	if (k->pkey == NULL) {
 		free(k);
 		return NULL;
 	}
-	k->domain = xstrdup(w[0]); /* its own: the key may outlive the configuration */
-	k->selector = xstrdup(w[1]);
+	k->domain = xstrdup(line->words[0]); /* its own: the key may outlive the configuration */
+	k->selector = xstrdup(line->words[1]);
 	return k;
 }
 

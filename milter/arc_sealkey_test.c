@@ -72,6 +72,8 @@ static void expect_error(const char *line, const char *want, const char *what)
 
 	CHECK(k == NULL && error != NULL && strstr(error, want) != NULL, "%s: %s", what,
 	      error ? error : "(no error)");
+	CHECK(error != NULL && strncmp(error, "t.conf:1:", 9) == 0,
+	      "%s: the error names file:line:column", what);
 	arc_sealkey_free(&k);
 	free(error);
 }
@@ -104,7 +106,8 @@ static void from_key_table(void)
 	c = conf_parse("t.conf", text, &error);
 	keys = c != NULL ? dkim_keys_load(c, &error) : NULL;
 	k = keys != NULL ? arc_sealkey_load(c, keys, &error) : NULL;
-	CHECK(k == NULL && error != NULL && strstr(error, "no dkim-key line for example.test arc"),
+	CHECK(k == NULL && error != NULL && strstr(error, "no dkim-key line for example.test arc") &&
+		  strncmp(error, "t.conf:2:", 9) == 0,
 	      "a selector the table lacks is named (%s)", error ? error : "no error");
 	free(error);
 	dkim_keys_free(&keys);

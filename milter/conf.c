@@ -206,7 +206,7 @@ static const struct key keys[] = {
 	{"on-arc-temperror", K_ACTION, F(on_arc_temperror), A_TEMPFAIL | A_REJECT | A_QUARANTINE, 0,
 	 "tempfail",
 	 "Action when a DNS error keeps ARC from a possible override"},
-	{"arc-seal", K_WORDS, F(arc_seal), 0, 0, NULL,
+	{"arc-seal", K_LINES, F(arc_seal), 0, 0, NULL,
 	 "domain selector [keyfile]: seal the messages we accept with ARC"},
 };
 #undef F

@@ -144,7 +144,7 @@ struct conf {
 	/* ARC (RFC 8617, issue 18) */
 	char **arc_trusted_sealers; /* ARC-Seal d= whose recorded results may override DMARC */
 	enum conf_action on_arc_temperror; /* such an override could not be checked (DNS) */
-	char **arc_seal;		   /* DOMAIN SELECTOR KEYFILE, or NULL: no sealing */
+	struct conf_lines arc_seal; /* DOMAIN SELECTOR [KEYFILE], at most one line */
 };
 
 /* The store location the configuration means: `history`, or the SQLite
