@@ -17,7 +17,7 @@
 
 #include "arena.h"
 #include "facts.h"
-#include "verdict.h"
+#include "verdict_result.h"
 
 #define AUTHRES_HEADER "Authentication-Results"
 

@@ -158,16 +158,16 @@ static const struct key keys[] = {
 	 "Serve Prometheus metrics on port, ipv4:port or [ipv6]:port, or none"},
 	{"log-format", K_LOGFORMAT, F(log_json), 0, 0, NULL,
 	 "kv or json: the form of the one summary line per message (default: kv)"},
-	{"ratelimit-ip", K_RATE, F(ratelimit_ip), 0, 0, NULL,
+	{"ratelimit-ip", K_RATE, F(ratelimit.ip), 0, 0, NULL,
 	 "count/period per client address, or per IPv6 network"},
-	{"ratelimit-sender", K_RATE, F(ratelimit_sender), 0, 0, NULL,
+	{"ratelimit-sender", K_RATE, F(ratelimit.sender), 0, 0, NULL,
 	 "count/period per envelope sender"},
-	{"ratelimit-user", K_RATE, F(ratelimit_user), 0, 0, NULL,
+	{"ratelimit-user", K_RATE, F(ratelimit.user), 0, 0, NULL,
 	 "count/period per SMTP AUTH name"},
-	{"ratelimit-ipv4-prefix", K_PREFIX4, F(ratelimit_ipv4_prefix), 0, 0, "32",
+	{"ratelimit-ipv4-prefix", K_PREFIX4, F(ratelimit.ipv4_prefix), 0, 0, "32",
 	 "IPv4 clients in one network of this size share a bucket"},
 	/* one site's or one host's (RFC 6177) */
-	{"ratelimit-ipv6-prefix", K_PREFIX6, F(ratelimit_ipv6_prefix), 0, 0, "64",
+	{"ratelimit-ipv6-prefix", K_PREFIX6, F(ratelimit.ipv6_prefix), 0, 0, "64",
 	 "IPv6 clients in one network of this size share a bucket"},
 	{"ratelimit-table-size", K_COUNT, F(ratelimit_table_size), 0, 0, "50000",
 	 "Buckets kept per limit (takes effect at the next restart)"},
@@ -410,7 +410,7 @@ static int parse_listen(const char *s, struct conf_listen *l)
  * 0-based offset of the bad part, or -1 when the value is good. */
 #define RATE_COUNT_MAX 1000000
 #define RATE_PERIOD_MAX (7 * 86400)
-static int parse_rate(const char *s, struct conf_rate *r, const char **why_r)
+static int parse_rate(const char *s, struct ratelimit_rate *r, const char **why_r)
 {
 	static const struct {
 		char unit;

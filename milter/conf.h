@@ -20,17 +20,12 @@
 
 #include "addr.h"
 #include "log.h"
+#include "ratelimit.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/authscore/authscore.conf"
 
 /* What a check's outcome does to the message (the DNS-error table). */
 enum conf_action { ACTION_ACCEPT, ACTION_TEMPFAIL, ACTION_REJECT, ACTION_QUARANTINE, ACTION_TAG };
-
-/* COUNT messages per PERIOD (ratelimit.h); count 0: no limit. */
-struct conf_rate {
-	unsigned count;
-	unsigned period_s;
-};
 
 struct cidr_list {
 	struct cidr *nets;
@@ -120,11 +115,7 @@ struct conf {
 	struct conf_listen metrics_listen; /* the Prometheus endpoint; off unless set */
 	int log_json;			   /* log-format json: the summary line as JSON */
 	/* rate limits (ratelimit.h); all off by default */
-	struct conf_rate ratelimit_ip;	   /* per client address or network */
-	struct conf_rate ratelimit_sender; /* per MAIL FROM address */
-	struct conf_rate ratelimit_user;   /* per SMTP AUTH name */
-	unsigned ratelimit_ipv4_prefix;	   /* bits of an IPv4 client that make its key */
-	unsigned ratelimit_ipv6_prefix;
+	struct ratelimit_limits ratelimit;
 	unsigned ratelimit_table_size; /* buckets per limit; a change needs a restart */
 
 	/* DKIM signing (dkim_keys.h reads the tables; dkim_sign.h signs) */

@@ -76,7 +76,7 @@ static void test_every_default(void)
 	CHECK_STR(c->state_dir, LOCALSTATEDIR "/lib/authscore", "default state-dir");
 	CHECK(c->history_retention_days == 180 && c->report_smtp_verify == 1,
 	      "default history-retention-days, report-smtp-verify");
-	CHECK(c->ratelimit_ipv4_prefix == 32 && c->ratelimit_ipv6_prefix == 64 &&
+	CHECK(c->ratelimit.ipv4_prefix == 32 && c->ratelimit.ipv6_prefix == 64 &&
 		      c->ratelimit_table_size == 50000,
 	      "default rate-limit prefixes and table size");
 	CHECK(c->user == NULL && c->history == NULL && c->report_email == NULL,
@@ -233,9 +233,9 @@ int main(void)
 	}
 	/* rate limits: off by default; COUNT/PERIOD; errors point at the bad part */
 	c = conf_parse("t.conf", "", &error);
-	CHECK(c != NULL && c->ratelimit_ip.count == 0 && c->ratelimit_sender.count == 0 &&
-		      c->ratelimit_user.count == 0 && c->ratelimit_ipv4_prefix == 32 &&
-		      c->ratelimit_ipv6_prefix == 64 && c->ratelimit_table_size == 50000,
+	CHECK(c != NULL && c->ratelimit.ip.count == 0 && c->ratelimit.sender.count == 0 &&
+		      c->ratelimit.user.count == 0 && c->ratelimit.ipv4_prefix == 32 &&
+		      c->ratelimit.ipv6_prefix == 64 && c->ratelimit_table_size == 50000,
 	      "rate limits off by default; IPv4 per address, IPv6 per /64");
 	conf_free(&c);
 	c = conf_parse("t.conf",
@@ -243,18 +243,18 @@ int main(void)
 		       "ratelimit-ipv4-prefix 24\nratelimit-ipv6-prefix 48\n"
 		       "ratelimit-table-size 1000\n",
 		       &error);
-	CHECK(c != NULL && c->ratelimit_ip.count == 100 && c->ratelimit_ip.period_s == 60 &&
-		      c->ratelimit_sender.count == 50 && c->ratelimit_sender.period_s == 3600 &&
-		      c->ratelimit_user.count == 500 && c->ratelimit_user.period_s == 172800 &&
-		      c->ratelimit_ipv4_prefix == 24 && c->ratelimit_ipv6_prefix == 48 &&
+	CHECK(c != NULL && c->ratelimit.ip.count == 100 && c->ratelimit.ip.period_s == 60 &&
+		      c->ratelimit.sender.count == 50 && c->ratelimit.sender.period_s == 3600 &&
+		      c->ratelimit.user.count == 500 && c->ratelimit.user.period_s == 172800 &&
+		      c->ratelimit.ipv4_prefix == 24 && c->ratelimit.ipv6_prefix == 48 &&
 		      c->ratelimit_table_size == 1000,
 	      "rate limits, prefixes and table size parsed");
 	conf_free(&c);
 	free(error);
 	error = NULL;
 	c = conf_parse("t.conf", "ratelimit-ip off\nratelimit-user 3/10s\n", &error);
-	CHECK(c != NULL && c->ratelimit_ip.count == 0 && c->ratelimit_user.count == 3 &&
-		      c->ratelimit_user.period_s == 10,
+	CHECK(c != NULL && c->ratelimit.ip.count == 0 && c->ratelimit.user.count == 3 &&
+		      c->ratelimit.user.period_s == 10,
 	      "ratelimit off, and seconds");
 	conf_free(&c);
 	expect_error("ratelimit-ip 100\n",

@@ -188,7 +188,7 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 	 * user's limit is the point of ratelimit-user.  Trusted networks are
 	 * our own hosts and exempt. */
 	if (s->rt->ratelimit != NULL && s->trusted == NULL)
-		f->ratelimit = ratelimit_check(s->rt->ratelimit, conf, &f->client, f->mail_from,
+		f->ratelimit = ratelimit_check(s->rt->ratelimit, &conf->ratelimit, &f->client, f->mail_from,
 					       f->auth_user, ratelimit_now_ms());
 	if (s->trusted != NULL)
 		f->skipped = s->trusted;

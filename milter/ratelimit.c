@@ -221,7 +221,7 @@ static uint32_t slot_claim(struct ratelimit_table *t)
 	return i;
 }
 
-static void refill(struct slot *s, const struct conf_rate *rate, int64_t now_ms)
+static void refill(struct slot *s, const struct ratelimit_rate *rate, int64_t now_ms)
 {
 	double burst = rate->count;
 
@@ -236,7 +236,7 @@ static void refill(struct slot *s, const struct conf_rate *rate, int64_t now_ms)
 }
 
 int ratelimit_table_take(struct ratelimit_table *t, const void *key, size_t len,
-			 const struct conf_rate *rate, int64_t now_ms)
+			 const struct ratelimit_rate *rate, int64_t now_ms)
 {
 	uint64_t h;
 	uint32_t i;
@@ -368,7 +368,8 @@ struct ratelimit_table *ratelimit_table_of(struct ratelimit *rl, enum ratelimit_
 	return kind < RATELIMIT_KINDS ? rl->tables[kind] : NULL;
 }
 
-unsigned ratelimit_check(struct ratelimit *rl, const struct conf *conf, const struct addr *client,
+unsigned ratelimit_check(struct ratelimit *rl, const struct ratelimit_limits *lim,
+			 const struct addr *client,
 			 const char *mail_from, const char *auth_user, int64_t now_ms)
 {
 	unsigned char key[RATELIMIT_KEY_MAX];
@@ -379,20 +380,20 @@ unsigned ratelimit_check(struct ratelimit *rl, const struct conf *conf, const st
 		/* The user answers for what it sends, from wherever it sends it:
 		 * an office behind one NAT address is not one flooder. */
 		n = text_key(auth_user, key);
-		if (!ratelimit_table_take(rl->tables[RATELIMIT_USER], key, n, &conf->ratelimit_user,
+		if (!ratelimit_table_take(rl->tables[RATELIMIT_USER], key, n, &lim->user,
 					  now_ms))
 			exceeded |= RATELIMIT_BIT(RATELIMIT_USER);
 		return exceeded;
 	}
 	if (client != NULL &&
-	    (n = ratelimit_ip_key(client, conf->ratelimit_ipv4_prefix, conf->ratelimit_ipv6_prefix,
+	    (n = ratelimit_ip_key(client, lim->ipv4_prefix, lim->ipv6_prefix,
 				  key)) > 0 &&
-	    !ratelimit_table_take(rl->tables[RATELIMIT_IP], key, n, &conf->ratelimit_ip, now_ms))
+	    !ratelimit_table_take(rl->tables[RATELIMIT_IP], key, n, &lim->ip, now_ms))
 		exceeded |= RATELIMIT_BIT(RATELIMIT_IP);
 	if (mail_from != NULL && mail_from[0] != '\0') {
 		n = text_key(mail_from, key);
 		if (!ratelimit_table_take(rl->tables[RATELIMIT_SENDER], key, n,
-					  &conf->ratelimit_sender, now_ms))
+					  &lim->sender, now_ms))
 			exceeded |= RATELIMIT_BIT(RATELIMIT_SENDER);
 	}
 	return exceeded;

@@ -2,7 +2,7 @@
  * ratelimit - token buckets per client network, envelope sender and SMTP
  * AUTH user, so that the server cannot be used to flood.
  *
- * A limit is COUNT messages per PERIOD (conf.h struct conf_rate); its
+ * A limit is COUNT messages per PERIOD (struct ratelimit_rate); its
  * bucket holds at most COUNT tokens (the burst), refills continuously at
  * COUNT/PERIOD, and a message takes one token.  A message that finds no
  * token takes none: a client that keeps retrying is let through again once
@@ -28,13 +28,28 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "conf.h"
 #include "ratelimit_result.h"
 
 /* A key longer than this (RFC 5321 §4.5.3.1.3: a path is at most 256
  * octets) is cut: hostile keys that share their first 256 bytes share a
  * bucket, which only slows their sender down. */
 #define RATELIMIT_KEY_MAX 256
+
+/* COUNT messages per PERIOD; count 0: no limit. */
+struct ratelimit_rate {
+	unsigned count;
+	unsigned period_s;
+};
+
+/* The limits of one configuration (authscore.conf's ratelimit-* keys;
+ * conf.h embeds this as its `ratelimit`). */
+struct ratelimit_limits {
+	struct ratelimit_rate ip;     /* per client address or network */
+	struct ratelimit_rate sender; /* per MAIL FROM address */
+	struct ratelimit_rate user;   /* per SMTP AUTH name */
+	unsigned ipv4_prefix;	      /* bits of an IPv4 client that make its key */
+	unsigned ipv6_prefix;
+};
 
 struct ratelimit_table;
 
@@ -45,7 +60,7 @@ void ratelimit_table_free(struct ratelimit_table **tp);
  * limit is exceeded.  A rate with count 0 is no limit (always 1, nothing
  * stored). */
 int ratelimit_table_take(struct ratelimit_table *t, const void *key, size_t len,
-			 const struct conf_rate *rate, int64_t now_ms);
+			 const struct ratelimit_rate *rate, int64_t now_ms);
 struct ratelimit_stats {
 	size_t entries, capacity;
 	uint64_t evictions;
@@ -63,13 +78,14 @@ struct ratelimit;
 
 struct ratelimit *ratelimit_new(size_t capacity_per_table);
 void ratelimit_free(struct ratelimit **rlp);
-/* Count one message against the limits that conf sets, and return the
+/* Count one message against the limits, and return the
  * bits of those it exceeds.  An authenticated message (auth_user not NULL)
  * counts against its user only; any other against its client network and
  * its envelope sender (not the null sender "": bounces from everywhere
  * would share one bucket).  Addresses and user names compare without
  * case. */
-unsigned ratelimit_check(struct ratelimit *rl, const struct conf *conf, const struct addr *client,
+unsigned ratelimit_check(struct ratelimit *rl, const struct ratelimit_limits *lim,
+			 const struct addr *client,
 			 const char *mail_from, const char *auth_user, int64_t now_ms);
 size_t ratelimit_capacity(const struct ratelimit *rl);
 struct ratelimit_table *ratelimit_table_of(struct ratelimit *rl, enum ratelimit_kind kind);

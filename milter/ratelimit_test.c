@@ -16,7 +16,7 @@
 
 static const unsigned char seed[16] = "authscore-test!";
 
-static int take(struct ratelimit_table *t, const char *key, const struct conf_rate *r, int64_t now)
+static int take(struct ratelimit_table *t, const char *key, const struct ratelimit_rate *r, int64_t now)
 {
 	return ratelimit_table_take(t, key, strlen(key), r, now);
 }
@@ -24,8 +24,8 @@ static int take(struct ratelimit_table *t, const char *key, const struct conf_ra
 static void test_bucket(void)
 {
 	struct ratelimit_table *t = ratelimit_table_new(16, seed);
-	struct conf_rate r = {3, 10}; /* 3 per 10 s: a token every 3333.3 ms */
-	struct conf_rate off = {0, 0};
+	struct ratelimit_rate r = {3, 10}; /* 3 per 10 s: a token every 3333.3 ms */
+	struct ratelimit_rate off = {0, 0};
 	struct ratelimit_stats st;
 	int n = 0;
 
@@ -53,7 +53,7 @@ static void test_bucket(void)
 	CHECK(st.entries == 2, "no limit stores nothing (%zu entries)", st.entries);
 	/* a lowered limit (a reload) caps what a bucket holds */
 	{
-		struct conf_rate big = {100, 60}, small = {2, 60};
+		struct ratelimit_rate big = {100, 60}, small = {2, 60};
 
 		n = 0;
 		take(t, "c", &big, 0);
@@ -69,7 +69,7 @@ static void test_bucket(void)
 static void test_eviction(void)
 {
 	struct ratelimit_table *t = ratelimit_table_new(4, seed);
-	struct conf_rate r = {1, 3600};
+	struct ratelimit_rate r = {1, 3600};
 	struct ratelimit_stats st;
 
 	take(t, "a", &r, 0);
@@ -99,7 +99,7 @@ static void test_eviction(void)
 static void test_hostile_keys(void)
 {
 	struct ratelimit_table *t = ratelimit_table_new(1024, NULL);
-	struct conf_rate r = {1, 3600};
+	struct ratelimit_rate r = {1, 3600};
 	struct ratelimit_stats st;
 	char key[400];
 	int admitted = 0;
@@ -194,20 +194,20 @@ static void test_check(void)
 	addr_parse("2001:db8:5:6:1::3", &h3);
 	addr_parse("2001:db8:5:7::1", &other);
 	addr_parse("203.0.113.10", &v4);
-	CHECK(ratelimit_check(rl, c, &h1, "a@example.com", NULL, 0) == 0 &&
-		  ratelimit_check(rl, c, &h2, "b@example.com", NULL, 0) == 0,
+	CHECK(ratelimit_check(rl, &c->ratelimit, &h1, "a@example.com", NULL, 0) == 0 &&
+		  ratelimit_check(rl, &c->ratelimit, &h2, "b@example.com", NULL, 0) == 0,
 	      "two hosts of one /64 within the IP limit");
-	b = ratelimit_check(rl, c, &h3, "c@example.com", NULL, 0);
+	b = ratelimit_check(rl, &c->ratelimit, &h3, "c@example.com", NULL, 0);
 	CHECK(b == RATELIMIT_BIT(RATELIMIT_IP), "a third host of the same /64 exceeds it (%u)", b);
-	CHECK(ratelimit_check(rl, c, &other, "c@example.com", NULL, 0) == 0,
+	CHECK(ratelimit_check(rl, &c->ratelimit, &other, "c@example.com", NULL, 0) == 0,
 	      "the next /64 is not limited");
 	/* the sender: c@ has 1 left after other's message; case does not matter */
-	CHECK(ratelimit_check(rl, c, &v4, "C@Example.COM", NULL, 0) == 0,
+	CHECK(ratelimit_check(rl, &c->ratelimit, &v4, "C@Example.COM", NULL, 0) == 0,
 	      "sender counted once more");
-	b = ratelimit_check(rl, c, &v4, "c@example.com", NULL, 0);
+	b = ratelimit_check(rl, &c->ratelimit, &v4, "c@example.com", NULL, 0);
 	CHECK(b == RATELIMIT_BIT(RATELIMIT_SENDER), "sender limit exceeded, whatever the case (%u)",
 	      b);
-	b = ratelimit_check(rl, c, &v4, "c@example.com", NULL, 0);
+	b = ratelimit_check(rl, &c->ratelimit, &v4, "c@example.com", NULL, 0);
 	CHECK(b == (RATELIMIT_BIT(RATELIMIT_IP) | RATELIMIT_BIT(RATELIMIT_SENDER)),
 	      "both IP and sender exceeded (%u)", b);
 	CHECK_STR(ratelimit_names(b, names, sizeof(names)), "ip,sender", "names of the bits");
@@ -215,7 +215,7 @@ static void test_check(void)
 	/* the null sender: only its client's limit */
 	addr_parse("203.0.113.20", &v4);
 	for (int i = 0; i < 5; i++)
-		b = ratelimit_check(rl, c, &v4, "", NULL, 120000 * i);
+		b = ratelimit_check(rl, &c->ratelimit, &v4, "", NULL, 120000 * i);
 	CHECK(b == 0, "the null sender is not limited as a sender");
 	ratelimit_table_stats(ratelimit_table_of(rl, RATELIMIT_SENDER), &st);
 	CHECK(st.entries == 3, "no bucket for the null sender (%zu senders)", st.entries);
@@ -224,16 +224,16 @@ static void test_check(void)
 	{
 		size_t ips = st.entries;
 
-		CHECK(ratelimit_check(rl, c, &h3, "c@example.com", "alice", 0) == 0 &&
-			  ratelimit_check(rl, c, &v4, "c@example.com", "Alice", 0) == 0,
+		CHECK(ratelimit_check(rl, &c->ratelimit, &h3, "c@example.com", "alice", 0) == 0 &&
+			  ratelimit_check(rl, &c->ratelimit, &v4, "c@example.com", "Alice", 0) == 0,
 		      "an authenticated user is not held to its address's or sender's limits");
-		b = ratelimit_check(rl, c, &other, "d@example.com", "alice", 0);
+		b = ratelimit_check(rl, &c->ratelimit, &other, "d@example.com", "alice", 0);
 		CHECK(b == RATELIMIT_BIT(RATELIMIT_USER), "alice's third message exceeds (%u)", b);
-		CHECK(ratelimit_check(rl, c, &other, "d@example.com", "bob", 0) == 0,
+		CHECK(ratelimit_check(rl, &c->ratelimit, &other, "d@example.com", "bob", 0) == 0,
 		      "bob has his own bucket");
 		ratelimit_table_stats(ratelimit_table_of(rl, RATELIMIT_IP), &st);
 		CHECK(st.entries == ips, "authenticated messages add no IP bucket");
-		b = ratelimit_check(rl, c, &other, "d@example.com", "alice", 30000);
+		b = ratelimit_check(rl, &c->ratelimit, &other, "d@example.com", "alice", 30000);
 		CHECK(b == 0, "half a minute later alice has a token again");
 	}
 	/* limits off: nothing counted */
@@ -241,7 +241,7 @@ static void test_check(void)
 		struct conf *none = conf_parse("t.conf", "", &error);
 
 		for (int i = 0; i < 10; i++)
-			b |= ratelimit_check(rl, none, &h1, "a@example.com", NULL, 0);
+			b |= ratelimit_check(rl, &none->ratelimit, &h1, "a@example.com", NULL, 0);
 		CHECK(b == 0, "without limits nothing is exceeded");
 		conf_free(&none);
 	}
@@ -259,7 +259,7 @@ struct worker {
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
-	struct conf_rate r = {1000, 7 * 86400};
+	struct ratelimit_rate r = {1000, 7 * 86400};
 	char key[32];
 
 	for (int i = 0; i < 5000; i++) {
