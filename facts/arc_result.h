@@ -1,5 +1,5 @@
 /*
- * arc_result - what ARC validation (RFC 8617, milter/arc.c) found in one
+ * arc_result - what ARC validation (RFC 8617, checks/arc.c) found in one
  * message's chain: the chain validation status, where the chain last
  * passed, and each set's sealer and recorded Authentication-Results.
  * Plain data, strings in the message's arena; the crypto stays private to

@@ -1,5 +1,5 @@
 /*
- * dkim_result - what DKIM verification (milter/dkim.c) found: one result
+ * dkim_result - what DKIM verification (checks/dkim.c) found: one result
  * per signature verified (RFC 8601 §2.7.1), and the names of the results.
  * Plain data, strings in the message's arena; libopendkim stays private to
  * the check.

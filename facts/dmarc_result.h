@@ -1,5 +1,5 @@
 /*
- * dmarc_result - what DMARC (milter/dmarc.c) found: the policy record that
+ * dmarc_result - what DMARC (checks/dmarc.c) found: the policy record that
  * applies, as discovered (RFC 9989 §4.10), the outcome for the message, and
  * the names of results and policies.  Plain data, strings in the message's
  * arena; discovery and evaluation stay in the check.

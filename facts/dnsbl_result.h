@@ -1,6 +1,6 @@
 /*
  * dnsbl_result - a configured block- or allow-list (RFC 5782) and what it
- * answered about one address or domain (milter/dnsbl.c asks), and the
+ * answered about one address or domain (checks/dnsbl.c asks), and the
  * names of the answers.  Plain data: lists come from the configuration,
  * result strings live in the caller's arena.
  */

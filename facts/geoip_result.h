@@ -1,6 +1,6 @@
 /*
  * geoip_result - the country and autonomous system of the client, as the
- * GeoIP lookup (milter/geoip.c) found them.  Plain data; asn_org lives in
+ * GeoIP lookup (checks/geoip.c) found them.  Plain data; asn_org lives in
  * the caller's arena.
  */
 #ifndef AUTHSCORE_GEOIP_RESULT_H

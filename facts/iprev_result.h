@@ -1,5 +1,5 @@
 /*
- * iprev_result - what the reverse DNS check (milter/iprev.c) found for the
+ * iprev_result - what the reverse DNS check (checks/iprev.c) found for the
  * client (RFC 8601 §3), and the names of its results (§2.7.3).  Plain
  * data, strings in the caller's arena.
  */

@@ -1,5 +1,5 @@
 /*
- * ratelimit_result - which rate limits (milter/ratelimit.c) a message
+ * ratelimit_result - which rate limits (checks/ratelimit.c) a message
  * exceeded: the kinds of limit, their bits in struct facts' ratelimit, and
  * their names.  The buckets and tables stay in the check.
  */

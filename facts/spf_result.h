@@ -1,5 +1,5 @@
 /*
- * spf_result - what an SPF check (milter/spf.c) found for one identity:
+ * spf_result - what an SPF check (checks/spf.c) found for one identity:
  * the seven RFC 7208 §2.6 results, the identity checked, and their names.
  * Plain data, strings in the message's arena; no check machinery here, so
  * the rules and the history store can read an outcome without the check.

@@ -184,7 +184,7 @@ static const struct key keys[] = {
 	 "Add x= this many days after t= (default: no x=)"},
 	{"on-dkim-sign-error", K_ACTION, F(on_dkim_sign_error), A_ACCEPT | A_TEMPFAIL, 0, "accept",
 	 "accept (unsigned) or tempfail a message that cannot be signed"},
-	/* the body's content (milter/content.c): MIME walk, text, links */
+	/* the body's content (checks/content.c): MIME walk, text, links */
 	{"content-scan", K_BOOL, F(content_scan), 0, 0, "yes",
 	 "Scan the body: its MIME parts, text and links"},
 	{"content-max-bytes", K_SIZE, F(content_max_bytes), 0, 0, "2M",

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """arc_suite_convert - the ValiMail ARC test suite's YAML to the line format
-milter/arc_test.c reads, so the unit test needs no YAML parser.
+checks/arc_test.c reads, so the unit test needs no YAML parser.
 
     tests/arc_suite_convert.py tests/data/arc/arc-draft-validation-tests.yml \
         >tests/data/arc/validation.txt

@@ -18,14 +18,15 @@ uses() {
 	facts) echo "facts util" ;;
 	rules) echo "rules facts util" ;;
 	history) echo "history facts util" ;;
-	milter) echo "milter history rules facts dns util" ;;
+	checks) echo "checks facts dns util" ;;
+	milter) echo "milter checks history rules facts dns util" ;;
 	report) echo "report history facts dns util" ;;
-	tool) echo "tool report milter history rules facts dns util" ;;
+	tool) echo "tool report milter checks history rules facts dns util" ;;
 	esac
 }
 
 dirs=""
-for d in util dns facts rules history milter report tool; do
+for d in util dns facts rules history checks milter report tool; do
 	[ -d "$d" ] && dirs="$dirs $d"
 done
 

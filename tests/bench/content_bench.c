@@ -1,5 +1,5 @@
 /*
- * content_bench - what the body's content scan (milter/content.h) costs a
+ * content_bench - what the body's content scan (checks/content.h) costs a
  * message, beside a baseline in the same run.
  *
  * Two messages, generated the same way every run (a fixed LCG, no clock

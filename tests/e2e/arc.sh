@@ -10,7 +10,7 @@
 # passed; the override is in our header, the log line, the history row and
 # the aggregate report.  Prints TAP; root.
 #
-# Needs the ARC module (milter/arc.c, branch arc): with milter/arc_stub.c,
+# Needs the ARC module (checks/arc.c, branch arc): with milter/arc_stub.c,
 # which sees no chain, the override and sealing cases fail.
 . "$(dirname "$0")/lib.sh"
 

@@ -1,6 +1,6 @@
 /*
- * fuzz_arc - libFuzzer target for the ARC check (milter/arc.c and its
- * parsers in milter/arc_canon.c): the input is tried as an RFC 6376
+ * fuzz_arc - libFuzzer target for the ARC check (checks/arc.c and its
+ * parsers in checks/arc_canon.c): the input is tried as an RFC 6376
  * tag-list and as a DKIM key record, then as a whole message (header
  * fields, one per line, continuation lines starting with WSP; an empty
  * line; the body), validated with the resolver faked (tests/fake_dns.c

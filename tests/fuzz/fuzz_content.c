@@ -1,5 +1,5 @@
 /*
- * fuzz_content - libFuzzer target for the body's content (milter/content*.c):
+ * fuzz_content - libFuzzer target for the body's content (checks/content*.c):
  * a whole message, header fields fed one by one and the body in chunks, is
  * walked as MIME (GMime), its text and HTML decoded (libxml2) and its links
  * normalised (libidn2, libpsl), under small bounds so every bound is

@@ -2,11 +2,11 @@
  * fuzz_parsers - libFuzzer targets for the parsers of outside bytes other
  * than the rules: From mailbox lists (util/rfc5322.c), a raw message's
  * header fields (util/hsplit.c, for `authscore test`), the daemon
- * configuration (milter/conf.c), SPF records (milter/spf_record.c), DMARC
- * records (milter/dmarc.c), stored history records (history/record.c) and
+ * configuration (milter/conf.c), SPF records (checks/spf_record.c), DMARC
+ * records (checks/dmarc.c), stored history records (history/record.c) and
  * the stored facts in them (history/record_facts.c), and the report
  * relay's AUTH file and setting (report/report_send.c), and the ARC
- * Authentication-Results a trusted sealer recorded (milter/arc_trust.c).
+ * Authentication-Results a trusted sealer recorded (checks/arc_trust.c).
  * One source, one
  * target per FUZZ_* macro:
  * tests/fuzz/run-fuzz.sh builds each with clang -fsanitize=fuzzer,address,
@@ -152,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #include "dkim_tags.h"
 
-/* A DKIM-Signature value or key record (milter/dkim_tags.c): a repeated
+/* A DKIM-Signature value or key record (checks/dkim_tags.c): a repeated
  * name it reports lies inside the input, and the reason fits its buffer. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -334,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #elif defined(FUZZ_AAR)
 #include "arc_trust.h"
 
-/* An ARC-Authentication-Results value (milter/arc_trust.c) as the newest
+/* An ARC-Authentication-Results value (checks/arc_trust.c) as the newest
  * set of a passing chain sealed by a trusted forwarder: whatever it says,
  * the reader stays in its caps, and an override comes only with a sealer
  * and a reason. */

@@ -30,10 +30,13 @@ util="$s/util/arena.c $s/util/buf.c $s/util/mem.c $s/util/log.c $s/util/addr.c $
 	echo '	"";'
 } >"$work/default_rules.c"
 milter_core=
-for f in arc arc_canon arc_seal arc_trust arc_sealkey authres conf dkim dkim_make dkim_keys dkim_sign \
-	dkim_tags dmarc dnsbl geoip iprev message metrics ratelimit runtime session \
-	spf spf_record summary verdict; do
+for f in arc_sealkey conf dkim_make dkim_keys dkim_sign message metrics runtime session summary \
+	verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
+done
+for f in arc arc_canon arc_seal arc_trust authres dkim dkim_tags dmarc dnsbl geoip iprev ratelimit \
+	spf spf_record; do
+	milter_core="$milter_core $s/checks/$f.c"
 done
 # issue 19's URL block lists and the body's rule tests
 milter_core="$milter_core $s/milter/uribl.c $s/milter/metrics_uribl.c $s/rules/rules_content.c"
@@ -51,7 +54,7 @@ pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgre
 # scans with it, so the milter target links it too.
 content_cflags=$(pkg-config --cflags gmime-3.0 libxml-2.0 libpsl libidn2)
 content_libs=$(pkg-config --libs gmime-3.0 libxml-2.0 libpsl libidn2)
-content_src="$s/milter/content.c $s/milter/content_html.c $s/milter/content_sniff.c $s/milter/content_url.c"
+content_src="$s/checks/content.c $s/checks/content_html.c $s/checks/content_sniff.c $s/checks/content_url.c"
 milter_core="$milter_core $content_src $content_libs"
 
 # name | extra compiler flags | sources | corpus | dictionary
@@ -59,15 +62,15 @@ targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_lex.c $s/rules/rules_p
 headers|-DFUZZ_HEADERS|$s/tests/fuzz/fuzz_parsers.c $s/util/rfc5322.c|corpus_headers|
 hsplit|-DFUZZ_HSPLIT|$s/tests/fuzz/fuzz_parsers.c $s/util/hsplit.c|corpus_hsplit|
 conf|-DFUZZ_CONF -include $work/paths.h|$s/tests/fuzz/fuzz_parsers.c $s/milter/conf.c|corpus_conf|
-spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/milter/spf_record.c|corpus_spf|
-dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/milter/dmarc.c $s/facts/dmarc_result.c $s/tests/fake_dns.c|corpus_dmarc|
-dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/milter/dkim_tags.c|corpus_dkimtags|
-arc||$s/tests/fuzz/fuzz_arc.c $s/milter/arc.c $s/milter/arc_seal.c $s/milter/arc_canon.c $s/facts/arc_result.c $s/tests/fake_dns.c -lcrypto -lpthread|corpus_arc|
+spf|-DFUZZ_SPF|$s/tests/fuzz/fuzz_parsers.c $s/checks/spf_record.c|corpus_spf|
+dmarc|-DFUZZ_DMARC|$s/tests/fuzz/fuzz_parsers.c $s/checks/dmarc.c $s/facts/dmarc_result.c $s/tests/fake_dns.c|corpus_dmarc|
+dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/checks/dkim_tags.c|corpus_dkimtags|
+arc||$s/tests/fuzz/fuzz_arc.c $s/checks/arc.c $s/checks/arc_seal.c $s/checks/arc_canon.c $s/facts/arc_result.c $s/tests/fake_dns.c -lcrypto -lpthread|corpus_arc|
 record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
-aar|-DFUZZ_AAR|$s/tests/fuzz/fuzz_parsers.c $s/milter/arc_trust.c|corpus_aar|
+aar|-DFUZZ_AAR|$s/tests/fuzz/fuzz_parsers.c $s/checks/arc_trust.c|corpus_aar|
 smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
-dkimkeys|-include $work/paths.h|$s/tests/fuzz/fuzz_dkim_keys.c $s/milter/dkim_keys.c $s/milter/dkim_make.c $s/milter/arc_canon.c $s/milter/conf.c $s/util/domain.c -lcrypto|corpus_dkimkeys|
+dkimkeys|-include $work/paths.h|$s/tests/fuzz/fuzz_dkim_keys.c $s/milter/dkim_keys.c $s/milter/dkim_make.c $s/checks/arc_canon.c $s/milter/conf.c $s/util/domain.c -lcrypto|corpus_dkimkeys|
 content||$s/tests/fuzz/fuzz_content.c $content_src $content_libs $content_cflags|corpus_content|
 milter|-include $work/paths.h -I$s/history -I$s/tests/fuzz $pq_cflags $content_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
 
@@ -79,7 +82,7 @@ echo "$targets" | while IFS='|' read -r name flags sources corpus dict; do
 	# the fuzzer's own sanitizers, whatever the tree was configured with
 	# shellcheck disable=SC2086
 	if ! "$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		$flags -I"$builddir" -I"$s/util" -I"$s/facts" -I"$s/milter" -I"$s/dns" -I"$s/rules" -I"$s/tests" \
+		$flags -I"$builddir" -I"$s/util" -I"$s/facts" -I"$s/checks" -I"$s/milter" -I"$s/dns" -I"$s/rules" -I"$s/tests" \
 		$sources $util -o "$bin" >"$work/build-$name.log" 2>&1; then
 		if grep -q "fuzzer" "$work/build-$name.log" && ! grep -q "error:" "$work/build-$name.log"; then
 			echo "ok $n - fuzz_$name # SKIP clang without libFuzzer"

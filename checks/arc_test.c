@@ -1,5 +1,5 @@
 /*
- * arc_test - milter/arc.c against the public ValiMail ARC test suite
+ * arc_test - checks/arc.c against the public ValiMail ARC test suite
  * (tests/data/arc/, converted from its YAML by tests/arc_suite_convert.py)
  * with the suite's DNS records served by tests/fake_dns.c, and against
  * hostile chains built here by sealing with the module itself: 50 and 60

@@ -1,7 +1,7 @@
 /*
  * dmarc_test_opendmarc - dmarc_test's window on libopendmarc 1.4.2's record
  * parser, kept apart because <opendmarc/dmarc.h> defines DMARC_POLICY_*
- * macros that clash with milter/dmarc.h.  Test-only; not thread-safe.
+ * macros that clash with checks/dmarc.h.  Test-only; not thread-safe.
  */
 #include "config.h"
 

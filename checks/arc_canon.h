@@ -1,5 +1,5 @@
 /*
- * arc_canon - the private pieces of milter/arc.c: RFC 6376 §3.2 tag-lists,
+ * arc_canon - the private pieces of checks/arc.c: RFC 6376 §3.2 tag-lists,
  * base64, header and body canonicalization (RFC 6376 §3.4, relaxed and
  * simple), DKIM key records (§3.6.1) and the two signature algorithms
  * (rsa-sha256, RFC 8301; ed25519-sha256, RFC 8463) over libcrypto.
@@ -97,7 +97,7 @@ int arc_sign_digest(EVP_PKEY *k, enum arc_alg alg, const unsigned char digest[AR
 #define ARC_FOLD_HMAX  900
 char *arc_fold(struct arena *a, const char *list);
 
-/* Tests only (milter/arc_test.c): seal with this h= list instead of the
+/* Tests only (checks/arc_test.c): seal with this h= list instead of the
  * default one (the public suite's signing cases name theirs). */
 struct arc_check;
 void arc_check_seal_headers(struct arc_check *c, const char *h);

@@ -2,7 +2,7 @@
  * arc_trust - may a DMARC failure be overridden because a trusted ARC
  * sealer (RFC 8617 §7.2) saw the message pass?  (issue 18)
  *
- * arc_trust_decide() reads only struct arc_outcome (what milter/arc.c
+ * arc_trust_decide() reads only struct arc_outcome (what checks/arc.c
  * validated) and the From domain: it says "override" only when the chain
  * passes, the NEWEST set's sealer (its ARC-Seal d=, the host that handed
  * the message on with its newest AMS, the one a passing chain verifies

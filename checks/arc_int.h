@@ -1,6 +1,6 @@
 /*
- * arc_int - the ARC check's insides, shared by milter/arc.c (validation)
- * and milter/arc_seal.c (sealing); nothing else includes this.
+ * arc_int - the ARC check's insides, shared by checks/arc.c (validation)
+ * and checks/arc_seal.c (sealing); nothing else includes this.
  *
  * A struct arc_check keeps every header field of the message (in its own
  * arena), the ARC fields parsed into their instance's slot, the body

@@ -1,6 +1,6 @@
 /*
  * arc_trust_test - the trusted-forwarder decision over hand-filled ARC
- * outcomes (what milter/arc.c would report), and the bounded AAR reader
+ * outcomes (what checks/arc.c would report), and the bounded AAR reader
  * on hostile text.  Every case but the plain "trusted sealer saw a pass"
  * must give no override.
  */

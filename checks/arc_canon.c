@@ -1,6 +1,6 @@
 /*
  * arc_canon - tag-lists, base64, canonicalization, keys and signatures for
- * milter/arc.c (see arc_canon.h).  Pure functions over libcrypto;
+ * checks/arc.c (see arc_canon.h).  Pure functions over libcrypto;
  * thread-safe.
  */
 #include "config.h"

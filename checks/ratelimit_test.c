@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "check.h"
-#include "conf.h"
 #include "ratelimit.h"
 
 static const unsigned char seed[16] = "authscore-test!";
@@ -178,36 +177,34 @@ static void test_ip_keys(void)
 
 static void test_check(void)
 {
-	char *error = NULL;
-	struct conf *c = conf_parse(
-	    "t.conf", "ratelimit-ip 2/1m\nratelimit-sender 3/1m\nratelimit-user 2/1m\n", &error);
+	/* authscore.conf: ratelimit-ip 2/1m, ratelimit-sender 3/1m,
+	 * ratelimit-user 2/1m, the default prefixes */
+	const struct ratelimit_limits limits = {{2, 60}, {3, 60}, {2, 60}, 32, 64}, *c = &limits;
 	struct ratelimit *rl = ratelimit_new(100);
 	struct addr h1, h2, h3, other, v4;
 	struct ratelimit_stats st;
 	char names[64];
 	unsigned b;
 
-	if (!CHECK(c != NULL, "configuration with limits"))
-		return;
 	addr_parse("2001:db8:5:6::1", &h1);
 	addr_parse("2001:db8:5:6::2", &h2);
 	addr_parse("2001:db8:5:6:1::3", &h3);
 	addr_parse("2001:db8:5:7::1", &other);
 	addr_parse("203.0.113.10", &v4);
-	CHECK(ratelimit_check(rl, &c->ratelimit, &h1, "a@example.com", NULL, 0) == 0 &&
-		  ratelimit_check(rl, &c->ratelimit, &h2, "b@example.com", NULL, 0) == 0,
+	CHECK(ratelimit_check(rl, c, &h1, "a@example.com", NULL, 0) == 0 &&
+		  ratelimit_check(rl, c, &h2, "b@example.com", NULL, 0) == 0,
 	      "two hosts of one /64 within the IP limit");
-	b = ratelimit_check(rl, &c->ratelimit, &h3, "c@example.com", NULL, 0);
+	b = ratelimit_check(rl, c, &h3, "c@example.com", NULL, 0);
 	CHECK(b == RATELIMIT_BIT(RATELIMIT_IP), "a third host of the same /64 exceeds it (%u)", b);
-	CHECK(ratelimit_check(rl, &c->ratelimit, &other, "c@example.com", NULL, 0) == 0,
+	CHECK(ratelimit_check(rl, c, &other, "c@example.com", NULL, 0) == 0,
 	      "the next /64 is not limited");
 	/* the sender: c@ has 1 left after other's message; case does not matter */
-	CHECK(ratelimit_check(rl, &c->ratelimit, &v4, "C@Example.COM", NULL, 0) == 0,
+	CHECK(ratelimit_check(rl, c, &v4, "C@Example.COM", NULL, 0) == 0,
 	      "sender counted once more");
-	b = ratelimit_check(rl, &c->ratelimit, &v4, "c@example.com", NULL, 0);
+	b = ratelimit_check(rl, c, &v4, "c@example.com", NULL, 0);
 	CHECK(b == RATELIMIT_BIT(RATELIMIT_SENDER), "sender limit exceeded, whatever the case (%u)",
 	      b);
-	b = ratelimit_check(rl, &c->ratelimit, &v4, "c@example.com", NULL, 0);
+	b = ratelimit_check(rl, c, &v4, "c@example.com", NULL, 0);
 	CHECK(b == (RATELIMIT_BIT(RATELIMIT_IP) | RATELIMIT_BIT(RATELIMIT_SENDER)),
 	      "both IP and sender exceeded (%u)", b);
 	CHECK_STR(ratelimit_names(b, names, sizeof(names)), "ip,sender", "names of the bits");
@@ -215,7 +212,7 @@ static void test_check(void)
 	/* the null sender: only its client's limit */
 	addr_parse("203.0.113.20", &v4);
 	for (int i = 0; i < 5; i++)
-		b = ratelimit_check(rl, &c->ratelimit, &v4, "", NULL, 120000 * i);
+		b = ratelimit_check(rl, c, &v4, "", NULL, 120000 * i);
 	CHECK(b == 0, "the null sender is not limited as a sender");
 	ratelimit_table_stats(ratelimit_table_of(rl, RATELIMIT_SENDER), &st);
 	CHECK(st.entries == 3, "no bucket for the null sender (%zu senders)", st.entries);
@@ -224,31 +221,29 @@ static void test_check(void)
 	{
 		size_t ips = st.entries;
 
-		CHECK(ratelimit_check(rl, &c->ratelimit, &h3, "c@example.com", "alice", 0) == 0 &&
-			  ratelimit_check(rl, &c->ratelimit, &v4, "c@example.com", "Alice", 0) == 0,
+		CHECK(ratelimit_check(rl, c, &h3, "c@example.com", "alice", 0) == 0 &&
+			  ratelimit_check(rl, c, &v4, "c@example.com", "Alice", 0) == 0,
 		      "an authenticated user is not held to its address's or sender's limits");
-		b = ratelimit_check(rl, &c->ratelimit, &other, "d@example.com", "alice", 0);
+		b = ratelimit_check(rl, c, &other, "d@example.com", "alice", 0);
 		CHECK(b == RATELIMIT_BIT(RATELIMIT_USER), "alice's third message exceeds (%u)", b);
-		CHECK(ratelimit_check(rl, &c->ratelimit, &other, "d@example.com", "bob", 0) == 0,
+		CHECK(ratelimit_check(rl, c, &other, "d@example.com", "bob", 0) == 0,
 		      "bob has his own bucket");
 		ratelimit_table_stats(ratelimit_table_of(rl, RATELIMIT_IP), &st);
 		CHECK(st.entries == ips, "authenticated messages add no IP bucket");
-		b = ratelimit_check(rl, &c->ratelimit, &other, "d@example.com", "alice", 30000);
+		b = ratelimit_check(rl, c, &other, "d@example.com", "alice", 30000);
 		CHECK(b == 0, "half a minute later alice has a token again");
 	}
 	/* limits off: nothing counted */
 	{
-		struct conf *none = conf_parse("t.conf", "", &error);
+		const struct ratelimit_limits off = {{0, 0}, {0, 0}, {0, 0}, 32, 64}, *none = &off;
 
 		for (int i = 0; i < 10; i++)
-			b |= ratelimit_check(rl, &none->ratelimit, &h1, "a@example.com", NULL, 0);
+			b |= ratelimit_check(rl, none, &h1, "a@example.com", NULL, 0);
 		CHECK(b == 0, "without limits nothing is exceeded");
-		conf_free(&none);
 	}
 	CHECK(ratelimit_capacity(rl) == 100, "capacity per table");
 	ratelimit_free(&rl);
 	CHECK(rl == NULL, "ratelimit_free clears the pointer");
-	conf_free(&c);
 }
 
 struct worker {
