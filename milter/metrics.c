@@ -1,10 +1,9 @@
 /*
  * metrics - atomic counters and the Prometheus text exposition (see
  * metrics.h).  The fixed families are arrays indexed by the checks' own
- * enums; the families labelled by a name (rule, zone) are `struct names`,
- * an insert-only open-addressing table whose slots are claimed with a
- * compare-and-swap and never freed.  Counters use relaxed ordering: a
- * scrape may see one message's counts half added, never a torn count.
+ * enums; the families labelled by a name (rule, signing key) are
+ * util/counters.h's `struct counter_names`.  The checks' DNS counters are
+ * theirs (checks/metrics_dns.c); this file only reads them.
  */
 #include "config.h"
 
@@ -19,19 +18,8 @@
 #include "metrics.h"
 #include "metrics_uribl.h"
 
-#define NAME_MAX_LEN 255 /* a DNS name; longer rule names go to "_other" */
-#define OTHER	     METRICS_NAMES_MAX
-
-typedef _Atomic uint64_t counter;
-
-/* Columns of the per-name tables. */
+/* The column of the per-name tables. */
 enum { C_HITS = 0 };
-enum { C_QUERIES, C_RECORDS, C_ERRORS, C_TIMEOUTS, C_COLS };
-
-struct names {
-	_Atomic(char *) name[METRICS_NAMES_MAX];
-	counter count[METRICS_NAMES_MAX + 1][C_COLS]; /* the last row is "_other" */
-};
 
 #define N_ACTIONS (VERDICT_DISCARD + 1)
 #define N_SPF	  (SPF_PERMERROR + 1)
@@ -77,7 +65,6 @@ static struct {
 	counter arc[N_ARC];
 	counter arc_overrides; /* DMARC failures a trusted ARC sealer's results overrode */
 	counter iprev[N_IPREV];
-	counter dns[METRICS_DNS_KINDS][C_COLS];
 	counter buckets[METRICS_PHASES][N_BUCKETS + 1]; /* the last one is +Inf */
 	counter sum_us[METRICS_PHASES];
 	counter reloads, reload_failures;
@@ -90,48 +77,8 @@ static struct {
 	_Atomic(const char *) version;
 } m;
 
-static struct names rules_tab, monitors_tab, zones_tab;
-static struct names signed_tab; /* "domain selector algorithm": the keys are the admin's */
-
-static void add(counter *c, uint64_t n)
-{
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-}
-
-static uint64_t get(counter *c)
-{
-	return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-/* The row of `name`, claiming a free slot the first time it is seen. */
-static size_t names_row(struct names *t, const char *name)
-{
-	size_t len = strnlen(name, NAME_MAX_LEN + 1);
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	if (len > NAME_MAX_LEN)
-		return OTHER;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)name[i]) * 16777619u;
-	for (size_t i = 0; i < METRICS_NAMES_MAX; i++) {
-		size_t j = (h + i) % METRICS_NAMES_MAX;
-		char *cur = atomic_load_explicit(&t->name[j], memory_order_acquire);
-
-		if (cur == NULL) {
-			char *mine = xstrdup(name), *expected = NULL;
-
-			if (atomic_compare_exchange_strong_explicit(&t->name[j], &expected, mine,
-								    memory_order_acq_rel,
-								    memory_order_acquire))
-				return j;
-			free(mine); /* another thread took the slot first */
-			cur = expected;
-		}
-		if (strcmp(cur, name) == 0)
-			return j;
-	}
-	return OTHER;
-}
+static struct counter_names rules_tab, monitors_tab;
+static struct counter_names signed_tab; /* "domain selector algorithm": the keys are the admin's */
 
 void metrics_start(const char *version)
 {
@@ -139,44 +86,9 @@ void metrics_start(const char *version)
 	atomic_store(&m.version, version);
 }
 
-static void dns_count(counter *row, enum dns_status status, int timed_out)
-{
-	add(&row[C_QUERIES], 1);
-	if (status == DNS_OK)
-		add(&row[C_RECORDS], 1);
-	else if (status == DNS_TEMPFAIL)
-		add(&row[C_ERRORS], 1);
-	if (timed_out)
-		add(&row[C_TIMEOUTS], 1);
-}
-
-void metrics_dns(enum metrics_dns_kind kind, const char *zone, enum dns_status status,
-		 int timed_out)
-{
-	if ((unsigned)kind >= METRICS_DNS_KINDS)
-		return;
-	dns_count(m.dns[kind], status, timed_out);
-	if (zone != NULL)
-		dns_count(zones_tab.count[names_row(&zones_tab, zone)], status, timed_out);
-}
-
-void metrics_spf_dns(const struct spf_outcome *o)
-{
-	counter *row = m.dns[METRICS_DNS_SPF];
-
-	/* RFC 7208 §4.6.4 counts the terms that query; the record's own TXT
-	 * lookup comes on top whenever there was a domain to ask about. */
-	add(&row[C_QUERIES], o->dns_queries + (o->domain != NULL));
-	if (o->result == SPF_TEMPERROR) {
-		add(&row[C_ERRORS], 1);
-		if (o->reason != NULL && strcmp(o->reason, "DNS timeout") == 0)
-			add(&row[C_TIMEOUTS], 1);
-	}
-}
-
 void metrics_connection(int trusted)
 {
-	add(&m.connections[trusted != 0], 1);
+	counter_add(&m.connections[trusted != 0], 1);
 }
 
 static enum skip_reason skip_reason(const char *why)
@@ -192,48 +104,48 @@ static void content_count(const struct content_facts *c)
 {
 	size_t b = 0;
 
-	add(&m.content_messages, 1);
+	counter_add(&m.content_messages, 1);
 	for (size_t i = 0; i < c->part_count; i++)
-		add(c->parts[i].in_archive ? &m.content_archive_members : &m.content_parts, 1);
+		counter_add(c->parts[i].in_archive ? &m.content_archive_members : &m.content_parts, 1);
 	while (b < N_URL_BUCKETS && c->url_count > url_bucket[b])
 		b++;
-	add(&m.content_urls[b], 1);
-	add(&m.content_urls_sum, c->url_count);
-	add(&m.content_skipped[CS_PARTS], c->skipped_parts);
-	add(&m.content_skipped[CS_URLS], c->skipped_urls);
-	add(&m.content_skipped[CS_TEXT_BYTES], c->skipped_text_bytes);
-	add(&m.content_skipped[CS_BODY_BYTES], c->skipped_body_bytes);
+	counter_add(&m.content_urls[b], 1);
+	counter_add(&m.content_urls_sum, c->url_count);
+	counter_add(&m.content_skipped[CS_PARTS], c->skipped_parts);
+	counter_add(&m.content_skipped[CS_URLS], c->skipped_urls);
+	counter_add(&m.content_skipped[CS_TEXT_BYTES], c->skipped_text_bytes);
+	counter_add(&m.content_skipped[CS_BODY_BYTES], c->skipped_body_bytes);
 }
 
 void metrics_message(const struct facts *f, const struct verdict *v)
 {
 	if ((unsigned)v->action < N_ACTIONS)
-		add(&m.messages[v->action], 1);
+		counter_add(&m.messages[v->action], 1);
 	if (f->skipped != NULL) {
-		add(&m.skipped[skip_reason(f->skipped)], 1);
+		counter_add(&m.skipped[skip_reason(f->skipped)], 1);
 		return;
 	}
 	if ((unsigned)f->spf_mfrom.result < N_SPF)
-		add(&m.spf[SPF_SCOPE_MFROM][f->spf_mfrom.result], 1);
+		counter_add(&m.spf[SPF_SCOPE_MFROM][f->spf_mfrom.result], 1);
 	if ((unsigned)f->spf_helo.result < N_SPF)
-		add(&m.spf[SPF_SCOPE_HELO][f->spf_helo.result], 1);
+		counter_add(&m.spf[SPF_SCOPE_HELO][f->spf_helo.result], 1);
 	if (f->dkim.count == 0)
-		add(&m.dkim[DKIM_NONE], 1);
+		counter_add(&m.dkim[DKIM_NONE], 1);
 	for (size_t i = 0; i < f->dkim.count; i++)
 		if ((unsigned)f->dkim.sig[i].result < N_DKIM)
-			add(&m.dkim[f->dkim.sig[i].result], 1);
+			counter_add(&m.dkim[f->dkim.sig[i].result], 1);
 	if ((unsigned)f->dmarc.result < N_DMARC)
-		add(&m.dmarc[f->dmarc.result], 1);
+		counter_add(&m.dmarc[f->dmarc.result], 1);
 	if ((unsigned)f->arc.result < N_ARC)
-		add(&m.arc[f->arc.result], 1);
+		counter_add(&m.arc[f->arc.result], 1);
 	if (f->arc_override_by != NULL)
-		add(&m.arc_overrides, 1);
+		counter_add(&m.arc_overrides, 1);
 	if ((unsigned)f->iprev.result < N_IPREV)
-		add(&m.iprev[f->iprev.result], 1);
+		counter_add(&m.iprev[f->iprev.result], 1);
 	for (size_t i = 0; i < f->rules_hit_count; i++)
-		add(&rules_tab.count[names_row(&rules_tab, f->rules_hit[i])][C_HITS], 1);
+		counter_add(&rules_tab.count[counter_names_row(&rules_tab, f->rules_hit[i])][C_HITS], 1);
 	for (size_t i = 0; i < f->monitors_hit_count; i++)
-		add(&monitors_tab.count[names_row(&monitors_tab, f->monitors_hit[i])][C_HITS], 1);
+		counter_add(&monitors_tab.count[counter_names_row(&monitors_tab, f->monitors_hit[i])][C_HITS], 1);
 	if (f->content.scanned)
 		content_count(&f->content);
 	metrics_uribl_message(f);
@@ -247,13 +159,13 @@ void metrics_observe(enum metrics_phase phase, uint64_t usec)
 		return;
 	while (b < N_BUCKETS && usec > bucket_us[b])
 		b++;
-	add(&m.buckets[phase][b], 1);
-	add(&m.sum_us[phase], usec);
+	counter_add(&m.buckets[phase][b], 1);
+	counter_add(&m.sum_us[phase], usec);
 }
 
 void metrics_reload(int ok)
 {
-	add(ok ? &m.reloads : &m.reload_failures, 1);
+	counter_add(ok ? &m.reloads : &m.reload_failures, 1);
 }
 
 /* ---------------------------------------------------------- exposition */
@@ -308,16 +220,14 @@ static void sample2(struct buf *b, const char *name, const char *l1, const char 
 		   (unsigned long long)n);
 }
 
-static void names_samples(struct buf *b, struct names *t, const char *name, const char *label,
-			  int col)
+static void names_samples(struct buf *b, struct counter_names *t, const char *name,
+			  const char *label, int col)
 {
-	for (size_t i = 0; i <= METRICS_NAMES_MAX; i++) {
-		const char *n = i < METRICS_NAMES_MAX
-				    ? atomic_load_explicit(&t->name[i], memory_order_acquire)
-				    : "_other";
+	for (size_t i = 0; i <= COUNTER_NAMES_MAX; i++) {
+		const char *n = counter_names_name(t, i);
 
-		if (n != NULL && (i < METRICS_NAMES_MAX || get(&t->count[i][col]) > 0))
-			sample(b, name, label, n, get(&t->count[i][col]));
+		if (n != NULL && (i < COUNTER_NAMES_MAX || counter_get(&t->count[i][col]) > 0))
+			sample(b, name, label, n, counter_get(&t->count[i][col]));
 	}
 }
 
@@ -332,18 +242,18 @@ struct column {
 	const char *name, *help;
 };
 static const struct column dns_cols[] = {
-    {C_QUERIES, "authscore_dns_queries_total", "DNS answers consumed by the checks"},
-    {C_RECORDS, "authscore_dns_answers_with_records_total", "DNS answers that carried records"},
-    {C_ERRORS, "authscore_dns_errors_total",
+    {METRICS_DNS_QUERIES, "authscore_dns_queries_total", "DNS answers consumed by the checks"},
+    {METRICS_DNS_RECORDS, "authscore_dns_answers_with_records_total", "DNS answers that carried records"},
+    {METRICS_DNS_ERRORS, "authscore_dns_errors_total",
      "DNS temporary errors (SERVFAIL, timeout, resolver failure)"},
-    {C_TIMEOUTS, "authscore_dns_timeouts_total", "DNS queries that ran out of time"},
+    {METRICS_DNS_TIMEOUTS, "authscore_dns_timeouts_total", "DNS queries that ran out of time"},
 };
 static const struct column zone_cols[] = {
-    {C_QUERIES, "authscore_dnsbl_queries_total", "DNS list answers consumed, per zone"},
-    {C_RECORDS, "authscore_dnsbl_answers_with_records_total",
+    {METRICS_DNS_QUERIES, "authscore_dnsbl_queries_total", "DNS list answers consumed, per zone"},
+    {METRICS_DNS_RECORDS, "authscore_dnsbl_answers_with_records_total",
      "DNS list answers with records (a listing or a refusal code), per zone"},
-    {C_ERRORS, "authscore_dnsbl_errors_total", "DNS list temporary errors, per zone"},
-    {C_TIMEOUTS, "authscore_dnsbl_timeouts_total", "DNS list timeouts, per zone"},
+    {METRICS_DNS_ERRORS, "authscore_dnsbl_errors_total", "DNS list temporary errors, per zone"},
+    {METRICS_DNS_TIMEOUTS, "authscore_dnsbl_timeouts_total", "DNS list timeouts, per zone"},
 };
 
 /* The process: build, start time, connections, messages. */
@@ -360,18 +270,18 @@ static void render_process(struct buf *b)
 	family(
 	    b, "authscore_connections_total", "counter",
 	    "SMTP connections; trusted networks are accepted at connect, unchecked and unlogged");
-	sample(b, "authscore_connections_total", "trusted", "no", get(&m.connections[0]));
-	sample(b, "authscore_connections_total", "trusted", "yes", get(&m.connections[1]));
+	sample(b, "authscore_connections_total", "trusted", "no", counter_get(&m.connections[0]));
+	sample(b, "authscore_connections_total", "trusted", "yes", counter_get(&m.connections[1]));
 	family(b, "authscore_messages_total", "counter",
 	       "Messages by the action taken (one per summary log line)");
 	for (unsigned a = 0; a < N_ACTIONS; a++)
 		sample(b, "authscore_messages_total", "action",
-		       verdict_action_name((enum verdict_action)a), get(&m.messages[a]));
+		       verdict_action_name((enum verdict_action)a), counter_get(&m.messages[a]));
 	family(b, "authscore_messages_skipped_total", "counter",
 	       "Messages accepted unchecked, by the reason");
 	for (unsigned r = 0; r < SKIP_REASONS; r++)
 		sample(b, "authscore_messages_skipped_total", "reason", skip_names[r],
-		       get(&m.skipped[r]));
+		       counter_get(&m.skipped[r]));
 }
 
 /* The checks' results, then the rules that fired. */
@@ -383,29 +293,29 @@ static void render_results(struct buf *b)
 		for (unsigned r = 0; r < N_SPF; r++)
 			sample2(b, "authscore_spf_results_total", "scope",
 				spf_scope_name((enum spf_scope)s), "result", spf_name(r),
-				get(&m.spf[s][r]));
+				counter_get(&m.spf[s][r]));
 	family(b, "authscore_dkim_results_total", "counter",
 	       "DKIM results, one per verified signature; none for a message without one");
 	for (unsigned r = 0; r < N_DKIM; r++)
 		sample(b, "authscore_dkim_results_total", "result",
-		       dkim_result_name((enum dkim_result)r), get(&m.dkim[r]));
+		       dkim_result_name((enum dkim_result)r), counter_get(&m.dkim[r]));
 	family(b, "authscore_dmarc_results_total", "counter", "DMARC results of checked messages");
 	for (unsigned r = 0; r < N_DMARC; r++)
 		sample(b, "authscore_dmarc_results_total", "result",
-		       dmarc_result_name((enum dmarc_result)r), get(&m.dmarc[r]));
+		       dmarc_result_name((enum dmarc_result)r), counter_get(&m.dmarc[r]));
 	family(b, "authscore_arc_results_total", "counter",
 	       "ARC chain results of checked messages (RFC 8617); none without ARC sets");
 	for (unsigned r = 0; r < N_ARC; r++)
 		sample(b, "authscore_arc_results_total", "result", arc_result_name((enum arc_result)r),
-		       get(&m.arc[r]));
+		       counter_get(&m.arc[r]));
 	family(b, "authscore_arc_overrides_total", "counter",
 	       "DMARC failures not enforced because a trusted ARC sealer saw them pass");
-	sample(b, "authscore_arc_overrides_total", NULL, NULL, get(&m.arc_overrides));
+	sample(b, "authscore_arc_overrides_total", NULL, NULL, counter_get(&m.arc_overrides));
 	family(b, "authscore_iprev_results_total", "counter",
 	       "Reverse DNS (iprev) results of checked messages");
 	for (unsigned r = 0; r < N_IPREV; r++)
 		sample(b, "authscore_iprev_results_total", "result",
-		       iprev_result_name((enum iprev_result)r), get(&m.iprev[r]));
+		       iprev_result_name((enum iprev_result)r), counter_get(&m.iprev[r]));
 
 	family(b, "authscore_rule_hits_total", "counter", "Scoring rules that fired, per rule");
 	names_samples(b, &rules_tab, "authscore_rule_hits_total", "rule", C_HITS);
@@ -421,11 +331,11 @@ static void render_dns(struct buf *b)
 		family(b, dns_cols[c].name, "counter", dns_cols[c].help);
 		for (unsigned k = 0; k < METRICS_DNS_KINDS; k++)
 			sample(b, dns_cols[c].name, "kind", dns_kind_names[k],
-			       get(&m.dns[k][dns_cols[c].col]));
+			       metrics_dns_get(k, dns_cols[c].col));
 	}
 	for (size_t c = 0; c < sizeof(zone_cols) / sizeof(zone_cols[0]); c++) {
 		family(b, zone_cols[c].name, "counter", zone_cols[c].help);
-		names_samples(b, &zones_tab, zone_cols[c].name, "zone", zone_cols[c].col);
+		names_samples(b, metrics_dns_zones(), zone_cols[c].name, "zone", zone_cols[c].col);
 	}
 }
 
@@ -438,7 +348,7 @@ static void render_phases(struct buf *b)
 		uint64_t cum = 0;
 
 		for (size_t i = 0; i <= N_BUCKETS; i++) {
-			cum += get(&m.buckets[p][i]);
+			cum += counter_get(&m.buckets[p][i]);
 			if (i < N_BUCKETS)
 				buf_printf(b,
 					   "authscore_phase_duration_seconds_bucket{phase=\"%s\","
@@ -452,7 +362,7 @@ static void render_phases(struct buf *b)
 					   phase_names[p], (unsigned long long)cum);
 		}
 		buf_printf(b, "authscore_phase_duration_seconds_sum{phase=\"%s\"} %.6f\n",
-			   phase_names[p], (double)get(&m.sum_us[p]) / 1e6);
+			   phase_names[p], (double)counter_get(&m.sum_us[p]) / 1e6);
 		buf_printf(b, "authscore_phase_duration_seconds_count{phase=\"%s\"} %llu\n",
 			   phase_names[p], (unsigned long long)cum);
 	}
@@ -504,15 +414,15 @@ static void render_extra(struct buf *b, const struct metrics_extra *x)
 
 void metrics_dkim_signed(const char *domain, const char *selector, const char *alg)
 {
-	char name[NAME_MAX_LEN + 1];
+	char name[COUNTER_NAME_LEN + 1];
 
 	snprintf(name, sizeof(name), "%s %s %s", domain, selector, alg);
-	add(&signed_tab.count[names_row(&signed_tab, name)][C_HITS], 1);
+	counter_add(&signed_tab.count[counter_names_row(&signed_tab, name)][C_HITS], 1);
 }
 
 void metrics_dkim_sign_error(void)
 {
-	add(&m.dkim_sign_errors, 1);
+	counter_add(&m.dkim_sign_errors, 1);
 }
 
 /* One sample per key: the name's three words are the three labels. */
@@ -522,8 +432,8 @@ static void render_signing(struct buf *b)
 
 	family(b, metric, "counter", "DKIM signatures added to outgoing mail, per key");
 	for (size_t i = 0; i < METRICS_NAMES_MAX; i++) {
-		const char *n = atomic_load_explicit(&signed_tab.name[i], memory_order_acquire);
-		char d[NAME_MAX_LEN + 1], s[NAME_MAX_LEN + 1], a[NAME_MAX_LEN + 1];
+		const char *n = counter_names_name(&signed_tab, i);
+		char d[COUNTER_NAME_LEN + 1], s[COUNTER_NAME_LEN + 1], a[COUNTER_NAME_LEN + 1];
 
 		if (n == NULL || sscanf(n, "%255s %255s %255s", d, s, a) != 3)
 			continue;
@@ -532,11 +442,11 @@ static void render_signing(struct buf *b)
 		buf_puts(b, "\",selector=\"");
 		label_value(b, s);
 		buf_printf(b, "\",algorithm=\"%s\"} %llu\n", a,
-			   (unsigned long long)get(&signed_tab.count[i][C_HITS]));
+			   (unsigned long long)counter_get(&signed_tab.count[i][C_HITS]));
 	}
 	family(b, "authscore_dkim_sign_errors_total", "counter",
 	       "Outgoing messages that could not be signed (on-dkim-sign-error)");
-	sample(b, "authscore_dkim_sign_errors_total", NULL, NULL, get(&m.dkim_sign_errors));
+	sample(b, "authscore_dkim_sign_errors_total", NULL, NULL, counter_get(&m.dkim_sign_errors));
 }
 
 /* The body's content: parts, URLs per message, what the bounds skipped. */
@@ -546,15 +456,15 @@ static void render_content(struct buf *b)
 
 	family(b, "authscore_content_messages_total", "counter",
 	       "Messages whose body was scanned (MIME walk, text, links)");
-	sample(b, "authscore_content_messages_total", NULL, NULL, get(&m.content_messages));
+	sample(b, "authscore_content_messages_total", NULL, NULL, counter_get(&m.content_messages));
 	family(b, "authscore_content_parts_total", "counter",
 	       "MIME leaf parts of scanned messages, and member names listed from archives");
-	sample(b, "authscore_content_parts_total", "kind", "mime", get(&m.content_parts));
+	sample(b, "authscore_content_parts_total", "kind", "mime", counter_get(&m.content_parts));
 	sample(b, "authscore_content_parts_total", "kind", "archive_member",
-	       get(&m.content_archive_members));
+	       counter_get(&m.content_archive_members));
 	family(b, "authscore_content_urls", "histogram", "Distinct URLs listed per scanned message");
 	for (size_t i = 0; i <= N_URL_BUCKETS; i++) {
-		cum += get(&m.content_urls[i]);
+		cum += counter_get(&m.content_urls[i]);
 		if (i < N_URL_BUCKETS)
 			buf_printf(b, "authscore_content_urls_bucket{le=\"%llu\"} %llu\n",
 				   (unsigned long long)url_bucket[i], (unsigned long long)cum);
@@ -563,13 +473,13 @@ static void render_content(struct buf *b)
 				   (unsigned long long)cum);
 	}
 	buf_printf(b, "authscore_content_urls_sum %llu\nauthscore_content_urls_count %llu\n",
-		   (unsigned long long)get(&m.content_urls_sum), (unsigned long long)cum);
+		   (unsigned long long)counter_get(&m.content_urls_sum), (unsigned long long)cum);
 	family(b, "authscore_content_skipped_total", "counter",
 	       "What the content bounds left out: parts, distinct URLs, decoded text bytes, "
 	       "body bytes not parsed");
 	for (unsigned i = 0; i < CONTENT_SKIPS; i++)
 		sample(b, "authscore_content_skipped_total", "what", content_skip_names[i],
-		       get(&m.content_skipped[i]));
+		       counter_get(&m.content_skipped[i]));
 }
 
 int metrics_render(struct buf *b, const struct metrics_extra *x)
@@ -581,10 +491,10 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 	render_content(b);
 	metrics_uribl_render(b);
 	family(b, "authscore_config_reloads_total", "counter", "Successful configuration reloads");
-	sample(b, "authscore_config_reloads_total", NULL, NULL, get(&m.reloads));
+	sample(b, "authscore_config_reloads_total", NULL, NULL, counter_get(&m.reloads));
 	family(b, "authscore_config_reload_failures_total", "counter",
 	       "Reloads refused (the running configuration was kept)");
-	sample(b, "authscore_config_reload_failures_total", NULL, NULL, get(&m.reload_failures));
+	sample(b, "authscore_config_reload_failures_total", NULL, NULL, counter_get(&m.reload_failures));
 	render_signing(b);
 	render_extra(b, x);
 	return b->overflow ? -1 : 0;

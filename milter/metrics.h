@@ -12,9 +12,9 @@
  * exposition format 0.0.4 into a buffer, from any thread, at any time;
  * metrics_http.c serves it.  Counts are process-wide and start at zero;
  * `authscore test` links this module too and simply never shows them.
- * The checks feed only metrics_dns(), through metrics_dns.h, which knows
- * nothing of them; this header reads their results (facts.h) at the end
- * of a message.  Thread-safe.
+ * The checks count their DNS answers in their own counters
+ * (checks/metrics_dns.h), which this module reads when it renders; it
+ * reads the checks' results (facts.h) at the end of a message.  Thread-safe.
  */
 #ifndef AUTHSCORE_METRICS_H
 #define AUTHSCORE_METRICS_H
@@ -26,7 +26,7 @@
 #include "metrics_dns.h"
 #include "verdict.h"
 
-#define METRICS_NAMES_MAX 512 /* per table: rules, monitor rules, DNS list zones */
+#define METRICS_NAMES_MAX COUNTER_NAMES_MAX /* per table: rules, monitor rules, DNS list zones */
 
 /* The latency histograms. */
 enum metrics_phase {
@@ -51,10 +51,8 @@ struct metrics_extra {
 
 void metrics_start(const char *version); /* once, at start-up: up since, version */
 
-/* metrics_dns(), one answer consumed by a check: see metrics_dns.h. */
-/* SPF evaluates inside libspf2: its DNS-querying terms and whether the
- * evaluation ended in a temporary error (and by a timeout). */
-void metrics_spf_dns(const struct spf_outcome *o);
+/* metrics_dns() and metrics_spf_dns(), the DNS answers the checks
+ * consume, are the checks' own counters: see checks/metrics_dns.h. */
 /* A connection; trusted ones are accepted at connect, with no message line. */
 void metrics_connection(int trusted);
 /* One message, with the same facts and verdict as its summary log line. */

@@ -3,10 +3,10 @@
  */
 #include "config.h"
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <strings.h>
 
+#include "counters.h"
 #include "metrics_uribl.h"
 
 /* Upper bounds of the buckets: domains asked per message (the default cap
@@ -15,8 +15,8 @@ static const unsigned uribl_bucket[] = {0, 1, 2, 5, 10, 20, 50, 100};
 #define N_URIBL_BUCKETS (sizeof(uribl_bucket) / sizeof(uribl_bucket[0]))
 
 static struct {
-	_Atomic uint64_t buckets[N_URIBL_BUCKETS + 1]; /* the last one is +Inf */
-	_Atomic uint64_t sum, messages, over_cap, listed;
+	counter buckets[N_URIBL_BUCKETS + 1]; /* the last one is +Inf */
+	counter sum, messages, over_cap, listed;
 } u;
 
 void metrics_uribl_counts(const struct facts *f, size_t *asked_r, size_t *over_r)
@@ -40,11 +40,6 @@ void metrics_uribl_counts(const struct facts *f, size_t *asked_r, size_t *over_r
 	    asked > 0 && f->content.domain_count > asked ? f->content.domain_count - asked : 0;
 }
 
-static void add(_Atomic uint64_t *c, uint64_t n)
-{
-	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-}
-
 void metrics_uribl_message(const struct facts *f)
 {
 	size_t asked, over, b = 0;
@@ -53,15 +48,15 @@ void metrics_uribl_message(const struct facts *f)
 	metrics_uribl_counts(f, &asked, &over);
 	while (b < N_URIBL_BUCKETS && asked > uribl_bucket[b])
 		b++;
-	add(&u.buckets[b], 1);
-	add(&u.sum, asked);
-	add(&u.messages, 1);
-	add(&u.over_cap, over);
+	counter_add(&u.buckets[b], 1);
+	counter_add(&u.sum, asked);
+	counter_add(&u.messages, 1);
+	counter_add(&u.over_cap, over);
 	for (size_t i = 0; i < f->domain_list_count && !listed; i++)
 		listed = f->domain_lists[i].identity == IDENT_URI &&
 			 f->domain_lists[i].r.status == DNSBL_LISTED;
 	if (listed)
-		add(&u.listed, 1);
+		counter_add(&u.listed, 1);
 }
 
 void metrics_uribl_render(struct buf *b)
@@ -71,7 +66,7 @@ void metrics_uribl_render(struct buf *b)
 	buf_puts(b, "# HELP authscore_uribl_domains Links' domains asked of the URL block lists "
 		    "per checked message\n# TYPE authscore_uribl_domains histogram\n");
 	for (size_t i = 0; i <= N_URIBL_BUCKETS; i++) {
-		cum += atomic_load_explicit(&u.buckets[i], memory_order_relaxed);
+		cum += counter_get(&u.buckets[i]);
 		if (i < N_URIBL_BUCKETS)
 			buf_printf(b, "authscore_uribl_domains_bucket{le=\"%u\"} %llu\n",
 				   uribl_bucket[i], (unsigned long long)cum);
@@ -80,16 +75,16 @@ void metrics_uribl_render(struct buf *b)
 				   (unsigned long long)cum);
 	}
 	buf_printf(b, "authscore_uribl_domains_sum %llu\nauthscore_uribl_domains_count %llu\n",
-		   (unsigned long long)atomic_load_explicit(&u.sum, memory_order_relaxed),
+		   (unsigned long long)counter_get(&u.sum),
 		   (unsigned long long)cum);
 	buf_printf(b,
 		   "# HELP authscore_uribl_domains_over_cap_total Links' domains not asked: over "
 		   "uribl-max-domains\n# TYPE authscore_uribl_domains_over_cap_total counter\n"
 		   "authscore_uribl_domains_over_cap_total %llu\n",
-		   (unsigned long long)atomic_load_explicit(&u.over_cap, memory_order_relaxed));
+		   (unsigned long long)counter_get(&u.over_cap));
 	buf_printf(b,
 		   "# HELP authscore_uribl_listed_messages_total Checked messages with a link's "
 		   "domain listed\n# TYPE authscore_uribl_listed_messages_total counter\n"
 		   "authscore_uribl_listed_messages_total %llu\n",
-		   (unsigned long long)atomic_load_explicit(&u.listed, memory_order_relaxed));
+		   (unsigned long long)counter_get(&u.listed));
 }

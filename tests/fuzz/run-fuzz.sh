@@ -34,7 +34,7 @@ for f in arc_sealkey conf dkim_make dkim_keys dkim_sign message metrics runtime 
 	verdict; do
 	milter_core="$milter_core $s/milter/$f.c"
 done
-for f in arc arc_canon arc_seal arc_trust authres dkim dkim_tags dmarc dnsbl geoip iprev ratelimit \
+for f in arc arc_canon arc_seal arc_trust authres dkim dkim_tags dmarc dnsbl geoip iprev metrics_dns ratelimit \
 	spf spf_record; do
 	milter_core="$milter_core $s/checks/$f.c"
 done
@@ -45,7 +45,7 @@ for f in arc dkim dmarc dnsbl iprev ratelimit spf verdict; do
 done
 milter_core="$milter_core $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c \
 	$s/rules/rules_lists.c \
-	$s/rules/rules_info.c $s/history/record.c $s/history/record_facts.c $s/history/store.c \
+	$s/rules/rules_info.c $s/util/counters.c $s/history/record.c $s/history/record_facts.c $s/history/store.c \
 	$s/history/store_sqlite.c $s/history/store_pg.c $s/util/domain.c $s/util/rfc5322.c $s/util/hsplit.c \
 	$s/tests/fake_dns.c $work/default_rules.c -lspf2 -lopendkim -lcrypto -lopendmarc \
 	-lmaxminddb -lpcre2-8 -lsqlite3 -lpq -lpthread"
