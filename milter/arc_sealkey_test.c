@@ -130,14 +130,15 @@ static void refused_files(void)
 	expect_file_error(copy_key("rsa2048.pem", "gw", 0620),
 			  "readable or writable by group or others", "a group-writable key file");
 	expect_file_error(copy_key("rsa512.pem", "weak", 0600),
-			  "has 512 bits; at least 1024 are needed", "RSA 512 cannot seal (RFC 8301)");
+			  "has 512 bits; at least 1024 are needed",
+			  "RSA 512 cannot seal (RFC 8301)");
 	expect_file_error(write_key(EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), "enc.pem",
 				    EVP_aes_256_cbc()),
 			  "holds no unencrypted PEM private key", "an encrypted PEM key");
 	expect_file_error(write_key(EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), "ec.pem", NULL),
 			  "holds neither an RSA nor an Ed25519 key", "an EC key");
-	expect_file_error(copy_key("README.md", "text", 0600), "holds no unencrypted PEM private key",
-			  "a file that is no key");
+	expect_file_error(copy_key("README.md", "text", 0600),
+			  "holds no unencrypted PEM private key", "a file that is no key");
 	expect_file_error(dir, "is not a regular file", "a directory");
 }
 

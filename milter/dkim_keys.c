@@ -206,7 +206,8 @@ static char *key_text(struct loader *l, const struct dkim_privkey *key)
 	if (text != NULL) {
 		n = read(fd, text, KEY_FILE_MAX + 1);
 		if (n < 0 || n > KEY_FILE_MAX) {
-			lerr(l, l->word, "%s: cannot read the key file %s", l->directive, key->path);
+			lerr(l, l->word, "%s: cannot read the key file %s", l->directive,
+			     key->path);
 			free(text);
 			text = NULL;
 		} else {
@@ -224,8 +225,7 @@ static int key_parse(struct loader *l, struct dkim_privkey *key, char *text)
 
 	BIO_free(bio);
 	if (pkey == NULL)
-		return lerr(l, l->word,
-			    "%s: the key file %s holds no unencrypted PEM private key",
+		return lerr(l, l->word, "%s: the key file %s holds no unencrypted PEM private key",
 			    l->directive, key->path);
 	key->pkey = pkey;
 	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519) {
@@ -235,7 +235,8 @@ static int key_parse(struct loader *l, struct dkim_privkey *key, char *text)
 		return 0;
 	}
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
-		return lerr(l, l->word, "%s: the key file %s holds neither an RSA nor an Ed25519 key",
+		return lerr(l, l->word,
+			    "%s: the key file %s holds neither an RSA nor an Ed25519 key",
 			    l->directive, key->path);
 	key->type = DKIM_KEY_RSA;
 	key->alg = "rsa-sha256";
