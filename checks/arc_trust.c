@@ -1,188 +1,42 @@
 /*
  * arc_trust - the trusted-forwarder decision over a validated ARC chain,
  * and the bounded reader of ARC-Authentication-Results text (see
- * arc_trust.h).  Every path that is not a clear "the trusted sealer saw it
- * pass" is no override: this is the one place a failed DMARC check can be
- * forgiven, so it fails closed.
+ * arc_trust.h; authres_read() reads it).  Every path that is not a clear
+ * "the trusted sealer saw it pass" is no override: this is the one place a
+ * failed DMARC check can be forgiven, so it fails closed.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
 #include "arc_trust.h"
+#include "authres.h"
 
-#define COMMENT_DEPTH_MAX 16
-
-struct lex {
-	const char *p, *end;
-};
-
-/* Blanks, folding and (nested) comments, RFC 5322 §3.2.2; -1 when a comment
- * does not end or nests too deep. */
-static int skip_cfws(struct lex *l)
-{
-	for (;;) {
-		int depth = 0;
-
-		while (l->p < l->end &&
-		       (*l->p == ' ' || *l->p == '\t' || *l->p == '\r' || *l->p == '\n'))
-			l->p++;
-		if (l->p == l->end || *l->p != '(')
-			return 0;
-		do {
-			if (l->p == l->end)
-				return -1;
-			if (*l->p == '\\') {
-				if (++l->p == l->end)
-					return -1;
-			} else if (*l->p == '(') {
-				if (++depth > COMMENT_DEPTH_MAX)
-					return -1;
-			} else if (*l->p == ')') {
-				depth--;
-			}
-			l->p++;
-		} while (depth > 0);
-	}
-}
-
-/* A token, a dot-atom, a domain, an address or an address literal: what an
- * Authentication-Results value is made of outside quotes. */
-static int word_char(char c)
-{
-	unsigned char u = (unsigned char)c;
-
-	return u > ' ' && u < 0x7f && strchr("()\";=", c) == NULL;
-}
-
-static const char *read_word(struct lex *l, struct arena *a, int lower)
-{
-	const char *s = l->p;
-	char *w;
-
-	while (l->p < l->end && word_char(*l->p))
-		l->p++;
-	if (l->p == s)
-		return NULL;
-	w = arena_strndup(a, s, (size_t)(l->p - s));
-	for (char *q = w; lower && *q != '\0'; q++)
-		*q = (char)tolower((unsigned char)*q);
-	return w;
-}
-
-/* A value: words and quoted-strings (quoted-pairs resolved) side by side,
- * as in "local part"@domain; NULL when empty or a quote does not end. */
-static const char *read_value(struct lex *l, struct arena *a)
-{
-	char *out = arena_alloc(a, (size_t)(l->end - l->p) + 1), *o = out;
-
-	while (l->p < l->end && (*l->p == '"' || word_char(*l->p))) {
-		if (*l->p != '"') {
-			*o++ = *l->p++;
-			continue;
-		}
-		for (l->p++; l->p < l->end && *l->p != '"'; l->p++) {
-			if (*l->p == '\\' && l->p + 1 < l->end)
-				l->p++;
-			*o++ = *l->p;
-		}
-		if (l->p == l->end)
-			return NULL;
-		l->p++;
-	}
-	*o = '\0';
-	return o == out ? NULL : out;
-}
-
-static int expect(struct lex *l, char c)
-{
-	if (skip_cfws(l) < 0 || l->p == l->end || *l->p != c)
-		return -1;
-	l->p++;
-	return skip_cfws(l);
-}
-
-/* method[/version]=result [reason=value] ptype.property=value ... up to the
- * next ";" or the end: 0, 1 for "none" (no result), -1 when malformed. */
-static int read_resinfo(struct lex *l, struct arena *a, struct arc_aar_res *r, const char **error_r)
-{
-	char *slash;
-
-	memset(r, 0, sizeof(*r));
-	if ((r->method = read_word(l, a, 1)) == NULL || skip_cfws(l) < 0) {
-		*error_r = "malformed result";
-		return -1;
-	}
-	if (strcmp(r->method, "none") == 0 && (l->p == l->end || *l->p == ';'))
-		return 1; /* no-result, RFC 8601 §2.2 */
-	if (expect(l, '=') < 0 || (r->result = read_word(l, a, 1)) == NULL || skip_cfws(l) < 0) {
-		*error_r = "malformed result";
-		return -1;
-	}
-	if ((slash = strchr(r->method, '/')) != NULL)
-		*slash = '\0';
-	while (l->p < l->end && *l->p != ';') {
-		const char *name = read_word(l, a, 1), *value;
-
-		if (name == NULL || expect(l, '=') < 0 || (value = read_value(l, a)) == NULL ||
-		    skip_cfws(l) < 0) {
-			*error_r = "malformed property";
-			return -1;
-		}
-		if (strcmp(name, "reason") == 0)
-			continue;
-		if (r->prop_count == ARC_AAR_MAX_PROPS) {
-			*error_r = "too many properties";
-			return -1;
-		}
-		r->props[r->prop_count].name = name;
-		r->props[r->prop_count++].value = value;
-	}
-	return 0;
-}
+/* The AAR's resinfos are authres_read()'s, properties and all. */
+_Static_assert(ARC_AAR_MAX_PROPS == AUTHRES_READ_PROPS, "one cap on a resinfo's properties");
 
 int arc_aar_parse(const char *aar, struct arena *a, struct arc_aar_res *out, size_t max,
 		  size_t *count_r, const char **error_r)
 {
-	size_t len = strnlen(aar, ARC_AAR_MAX_BYTES + 1);
-	struct lex l = {aar, aar + len};
+	struct authres_resinfo *res;
 
 	*count_r = 0;
 	*error_r = NULL;
-	if (len > ARC_AAR_MAX_BYTES) {
+	if (strnlen(aar, ARC_AAR_MAX_BYTES + 1) > ARC_AAR_MAX_BYTES) {
 		*error_r = "too long";
 		return -1;
 	}
-	if (skip_cfws(&l) < 0 || read_value(&l, a) == NULL || skip_cfws(&l) < 0) {
-		*error_r = "no authserv-id";
+	res = arena_alloc(a, (max > 0 ? max : 1) * sizeof(*res));
+	if (authres_read(aar, a, res, max, count_r, error_r) < 0)
 		return -1;
-	}
-	if (l.p < l.end && isdigit((unsigned char)*l.p) && /* authres-version */
-	    (read_word(&l, a, 0) == NULL || skip_cfws(&l) < 0)) {
-		*error_r = "malformed version";
-		return -1;
-	}
-	while (l.p < l.end) {
-		if (expect(&l, ';') < 0) {
-			*error_r = "expected \";\"";
-			return -1;
-		}
-		if (l.p == l.end)
-			break; /* a final ";" */
-		if (*count_r == max) {
-			*error_r = "too many results";
-			return -1;
-		}
-		switch (read_resinfo(&l, a, &out[*count_r], error_r)) {
-		case -1:
-			return -1;
-		case 0:
-			(*count_r)++;
-			break;
-		default:
-			break;
+	for (size_t i = 0; i < *count_r; i++) {
+		out[i].method = res[i].method;
+		out[i].result = res[i].result;
+		out[i].prop_count = res[i].prop_count;
+		for (size_t j = 0; j < res[i].prop_count; j++) {
+			out[i].props[j].name = res[i].props[j].name;
+			out[i].props[j].value = res[i].props[j].value;
 		}
 	}
 	return 0;

@@ -14,9 +14,8 @@
  * failure the sealer recorded, results it cannot read.
  *
  * arc_aar_parse() is the bounded reader of an AAR's text (after "i=N;"):
- * authserv-id, optional version, then "method=result [reason=...]
- * ptype.property=value ..." resinfos (RFC 8601 §2.2), comments skipped,
- * quoted strings unquoted; malformed or oversized text is an error.
+ * authres_read() (authres.h, RFC 8601 §2.2) under the AAR's own caps
+ * below; malformed or oversized text is an error.
  * Pure functions; thread-safe.
  */
 #ifndef AUTHSCORE_ARC_TRUST_H

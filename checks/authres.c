@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -223,25 +224,41 @@ char *authres_render(struct arena *a, const char *authserv_id, const struct fact
 	return out;
 }
 
-/* Skip blanks and (nested) comments: CFWS of RFC 5322 §3.2.2. */
-static const char *skip_cfws(const char *p)
+/* ---- reading a value ---- */
+
+#define COMMENT_DEPTH_MAX 16 /* of what authres_read() reads */
+
+struct lex {
+	const char *p, *end;
+	int depth_max; /* comments nested deeper are an error */
+};
+
+/* Blanks, folding and (nested) comments, RFC 5322 §3.2.2; -1 when a comment
+ * does not end or nests too deep. */
+static int skip_cfws(struct lex *l)
 {
 	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (*p != '(')
-			return p;
 		int depth = 0;
 
+		while (l->p < l->end &&
+		       (*l->p == ' ' || *l->p == '\t' || *l->p == '\r' || *l->p == '\n'))
+			l->p++;
+		if (l->p == l->end || *l->p != '(')
+			return 0;
 		do {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == '(')
-				depth++;
-			else if (*p == ')')
+			if (l->p == l->end)
+				return -1;
+			if (*l->p == '\\') {
+				if (++l->p == l->end)
+					return -1;
+			} else if (*l->p == '(') {
+				if (++depth > l->depth_max)
+					return -1;
+			} else if (*l->p == ')') {
 				depth--;
-			p++;
-		} while (depth > 0 && *p != '\0');
+			}
+			l->p++;
+		} while (depth > 0);
 	}
 }
 
@@ -249,8 +266,13 @@ int authres_is_ours(const char *value, const char *authserv_id)
 {
 	char id[256];
 	size_t n = 0;
-	const char *p = skip_cfws(value);
+	/* comments of any depth: a forgery must not hide our id behind them */
+	struct lex l = {value, value + strlen(value), INT_MAX};
+	const char *p;
 
+	if (skip_cfws(&l) < 0)
+		return 0; /* a comment that does not end: no id follows */
+	p = l.p;
 	if (*p == '"') {
 		for (p++; *p != '"'; p++) {
 			if (*p == '\0')
@@ -273,4 +295,157 @@ int authres_is_ours(const char *value, const char *authserv_id)
 	/* Whatever follows (a version, a malformed rest): a header naming our
 	 * authserv-id is not ours to keep (RFC 8601 §5). */
 	return n != 0 && strcasecmp(id, authserv_id) == 0;
+}
+
+/* A token, a dot-atom, a domain, an address or an address literal: what an
+ * Authentication-Results value is made of outside quotes. */
+static int word_char(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u > ' ' && u < 0x7f && strchr("()\";=", c) == NULL;
+}
+
+static const char *read_word(struct lex *l, struct arena *a, int lower)
+{
+	const char *s = l->p;
+	char *w;
+
+	while (l->p < l->end && word_char(*l->p))
+		l->p++;
+	if (l->p == s)
+		return NULL;
+	w = arena_strndup(a, s, (size_t)(l->p - s));
+	for (char *q = w; lower && *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return w;
+}
+
+/* A value: words and quoted-strings (quoted-pairs resolved) side by side,
+ * as in "local part"@domain; NULL when empty or a quote does not end.  Its
+ * extent is found first, so that the copy costs what the value is long. */
+static const char *read_value(struct lex *l, struct arena *a)
+{
+	const char *s = l->p;
+	char *out, *o;
+
+	while (l->p < l->end && (*l->p == '"' || word_char(*l->p))) {
+		if (*l->p++ != '"')
+			continue;
+		for (; l->p < l->end && *l->p != '"'; l->p++)
+			if (*l->p == '\\' && l->p + 1 < l->end)
+				l->p++;
+		if (l->p == l->end)
+			return NULL;
+		l->p++;
+	}
+	out = o = arena_alloc(a, (size_t)(l->p - s) + 1);
+	for (const char *q = s; q < l->p; q++) {
+		if (*q != '"') {
+			*o++ = *q;
+			continue;
+		}
+		for (q++; *q != '"'; q++) {
+			if (*q == '\\')
+				q++; /* the first pass saw the quote end after it */
+			*o++ = *q;
+		}
+	}
+	*o = '\0';
+	return o == out ? NULL : out;
+}
+
+static int expect(struct lex *l, char c)
+{
+	if (skip_cfws(l) < 0 || l->p == l->end || *l->p != c)
+		return -1;
+	l->p++;
+	return skip_cfws(l);
+}
+
+/* method[/version]=result [reason=value] ptype.property=value ... up to the
+ * next ";" or the end: 0, 1 for "none" (no result), -1 when malformed. */
+static int read_resinfo(struct lex *l, struct arena *a, struct authres_resinfo *r,
+			const char **error_r)
+{
+	char *slash;
+
+	memset(r, 0, sizeof(*r));
+	if ((r->method = read_word(l, a, 1)) == NULL || skip_cfws(l) < 0) {
+		*error_r = "malformed result";
+		return -1;
+	}
+	if (strcmp(r->method, "none") == 0 && (l->p == l->end || *l->p == ';'))
+		return 1; /* no-result, RFC 8601 §2.2 */
+	if (expect(l, '=') < 0 || (r->result = read_word(l, a, 1)) == NULL || skip_cfws(l) < 0) {
+		*error_r = "malformed result";
+		return -1;
+	}
+	if ((slash = strchr(r->method, '/')) != NULL)
+		*slash = '\0';
+	while (l->p < l->end && *l->p != ';') {
+		const char *name = read_word(l, a, 1), *value;
+
+		if (name == NULL || expect(l, '=') < 0 || (value = read_value(l, a)) == NULL ||
+		    skip_cfws(l) < 0) {
+			*error_r = "malformed property";
+			return -1;
+		}
+		if (strcmp(name, "reason") == 0) { /* a reasonspec, not a property */
+			r->reason = value;
+			continue;
+		}
+		if (r->prop_count == AUTHRES_READ_PROPS) {
+			*error_r = "too many properties";
+			return -1;
+		}
+		r->props[r->prop_count].name = name;
+		r->props[r->prop_count++].value = value;
+	}
+	return 0;
+}
+
+int authres_read(const char *value, struct arena *a, struct authres_resinfo *out, size_t max,
+		 size_t *count_r, const char **error_r)
+{
+	size_t len = strnlen(value, AUTHRES_READ_MAX + 1);
+	struct lex l = {value, value + len, COMMENT_DEPTH_MAX};
+
+	*count_r = 0;
+	*error_r = NULL;
+	if (len > AUTHRES_READ_MAX) {
+		*error_r = "too long";
+		return -1;
+	}
+	if (skip_cfws(&l) < 0 || read_value(&l, a) == NULL || skip_cfws(&l) < 0) {
+		*error_r = "no authserv-id";
+		return -1;
+	}
+	if (l.p < l.end && isdigit((unsigned char)*l.p) && /* authres-version */
+	    (read_word(&l, a, 0) == NULL || skip_cfws(&l) < 0)) {
+		*error_r = "malformed version";
+		return -1;
+	}
+	while (l.p < l.end) {
+		if (expect(&l, ';') < 0) {
+			*error_r = "expected \";\"";
+			return -1;
+		}
+		if (l.p == l.end)
+			break; /* a final ";" */
+		if (*count_r == max) {
+			*error_r = "too many results";
+			return -1;
+		}
+		switch (read_resinfo(&l, a, &out[*count_r], error_r)) {
+		case -1:
+			return -1;
+		case 0:
+			(*count_r)++;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
 }

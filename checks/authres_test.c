@@ -3,7 +3,10 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "authres.h"
 #include "check.h"
@@ -23,6 +26,136 @@ static struct facts base(void)
 	f.spf_helo.result = SPF_NONE;
 	f.spf_helo.scope = SPF_SCOPE_HELO;
 	return f;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* authres_read() on value with room for max resinfos, in an arena of its
+ * own; the results checked for sanity whatever the input.  Returns the
+ * reader's return; *n_r its count; *error_r its error. */
+static int read_value(const char *value, size_t max, size_t *n_r, const char **error_r)
+{
+	struct arena *a = arena_new(4096);
+	struct authres_resinfo *r = calloc(max > 0 ? max : 1, sizeof(*r));
+	int ret = authres_read(value, a, r, max, n_r, error_r), sane = 1;
+
+	for (size_t i = 0; ret == 0 && i < *n_r; i++)
+		if (r[i].method == NULL || r[i].result == NULL ||
+		    r[i].prop_count > AUTHRES_READ_PROPS)
+			sane = 0;
+	if ((ret == 0 && (*n_r > max || *error_r != NULL)) || (ret < 0 && *error_r == NULL))
+		sane = 0;
+	if (!sane)
+		CHECK(0, "authres_read's results are sane (%.40s...)", value);
+	free(r);
+	arena_free(&a);
+	return ret;
+}
+
+/* A value of n bytes: head, then fill repeated. */
+static char *made(const char *head, const char *fill, size_t n)
+{
+	char *v = malloc(n + 1);
+	size_t h = strlen(head), f = strlen(fill);
+
+	memcpy(v, head, h);
+	for (size_t i = h; i < n; i++)
+		v[i] = fill[(i - h) % f];
+	v[n] = '\0';
+	return v;
+}
+
+static void test_read(void)
+{
+	struct arena *a = arena_new(1024);
+	struct authres_resinfo r[4];
+	size_t n = 0;
+	const char *error = NULL;
+
+	int ret = authres_read("mx.example 1; DKIM=pass reason=\"good (sig)\" header.d=example.com "
+			       "header.s=sel; spf/2=fail (not (allowed)) "
+			       "smtp.mailfrom=\"a;b\"@b.example",
+			       a, r, 4, &n, &error);
+
+	CHECK(ret == 0 && n == 2, "two resinfos, a version, comments, quotes");
+	CHECK(n == 2 && strcmp(r[0].method, "dkim") == 0 && strcmp(r[0].result, "pass") == 0 &&
+		  r[0].reason != NULL && strcmp(r[0].reason, "good (sig)") == 0 &&
+		  r[0].prop_count == 2 && strcmp(r[0].props[1].name, "header.s") == 0 &&
+		  strcmp(r[0].props[1].value, "sel") == 0,
+	      "method, result, reason and properties of the first");
+	CHECK(n == 2 && strcmp(r[1].method, "spf") == 0 && r[1].reason == NULL &&
+		  strcmp(r[1].props[0].value, "a;b@b.example") == 0,
+	      "the method's version dropped; a ';' inside quotes does not split");
+	CHECK(authres_read("mx; none", a, r, 4, &n, &error) == 0 && n == 0, "none: no resinfo");
+	CHECK(authres_read("mx; dkim=pass; spf=pass", a, r, 1, &n, &error) < 0 &&
+		  strcmp(error, "too many results") == 0,
+	      "more resinfos than room: refused");
+	arena_free(&a);
+}
+
+/* The worst versions: each returns, without crashing (the sanitizer build
+ * watches), in bounded time. */
+static void test_read_hostile(void)
+{
+	double t0 = now();
+	size_t n = 0;
+	const char *error = NULL;
+	char *v, *w, deep[2100];
+
+	v = made("", "(", 1000);
+	w = made("", ")", 1000);
+	snprintf(deep, sizeof(deep), "mx; dkim=pass %sx%s", v, w);
+	CHECK(read_value(deep, 8, &n, &error) < 0, "comments nested 1000 deep refused");
+	snprintf(deep, sizeof(deep), "%sx%s mx; dkim=pass", v, w);
+	CHECK(read_value(deep, 8, &n, &error) < 0,
+	      "comments nested 1000 deep before the authserv-id refused");
+	snprintf(deep, sizeof(deep), "%sx%s mx.authscore.test; spf=pass", v, w);
+	CHECK(authres_is_ours(deep, "mx.authscore.test"),
+	      "our id behind comments nested 1000 deep is still ours (the forgery is removed)");
+	free(v);
+	free(w);
+	CHECK(read_value("mx; dkim=pass (never ends", 8, &n, &error) < 0,
+	      "an unterminated comment refused");
+	CHECK(read_value("mx; dkim=pass header.d=\"never ends", 8, &n, &error) < 0,
+	      "an unterminated quoted string refused");
+	CHECK(read_value("\"mx; dkim=pass", 8, &n, &error) < 0,
+	      "an unterminated quoted authserv-id refused");
+	v = made("mx", "; a=b", 2 + 5 * 10000);
+	CHECK(read_value(v, 10000, &n, &error) == 0 && n == 10000, "10,000 resinfos read");
+	CHECK(read_value(v, 32, &n, &error) < 0 && strcmp(error, "too many results") == 0,
+	      "10,000 resinfos and room for 32: refused");
+	free(v);
+	v = made("mx; dkim=pass header.d=", "\"x\"",
+		 AUTHRES_READ_MAX - (AUTHRES_READ_MAX - 23) % 3);
+	CHECK(read_value(v, 8, &n, &error) == 0 && n == 1,
+	      "a value at the cap of quoted pieces side by side is read");
+	free(v);
+	v = made("mx; dkim=pass header.d=", "a", 300 * 1024);
+	CHECK(read_value(v, 8, &n, &error) < 0 && strcmp(error, "too long") == 0,
+	      "a value of 300 KiB refused");
+	free(v);
+	srand(8601);
+	v = malloc(AUTHRES_READ_MAX + 1);
+	for (int round = 0; round < 300; round++) {
+		size_t len = (size_t)rand() % (round < 200 ? 200 : AUTHRES_READ_MAX);
+		static const char alpha[] = "();=\"\\ \t\r\n./@aZ09";
+
+		for (size_t i = 0; i < len; i++) /* NUL-free: 1..255, mostly A-R syntax */
+			v[i] = (char)(rand() % 2 ? alpha[rand() % (int)(sizeof(alpha) - 1)]
+						 : 1 + rand() % 255);
+		v[len] = '\0';
+		read_value(v, 64, &n, &error);
+		authres_is_ours(v, "mx");
+	}
+	free(v);
+	CHECK(1, "300 values of NUL-free garbage return");
+	CHECK(now() - t0 < 10.0, "the hostile values took %.2f s (bounded: under 10)", now() - t0);
 }
 
 int main(void)
@@ -203,6 +336,8 @@ int main(void)
 	CHECK(!authres_is_ours("(unterminated mx.authscore.test", "mx.authscore.test"),
 	      "unterminated comment is not ours");
 	CHECK(!authres_is_ours("", "mx.authscore.test"), "empty value");
+	test_read();
+	test_read_hostile();
 	arena_free(&a);
 	return check_done();
 }

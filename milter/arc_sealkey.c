@@ -3,50 +3,15 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "arc_sealkey.h"
 #include "dkim_keys.h"
 #include "domain.h"
 #include "mem.h"
-
-#define SEAL_RSA_MIN_BITS 1024 /* RFC 8301 §3.2, as for DKIM */
-
-/* The private key of one PEM file, checked for a type and size that seal. */
-static EVP_PKEY *key_read(const char *path, char **error_r)
-{
-	FILE *f = fopen(path, "r");
-	EVP_PKEY *k;
-	int type;
-
-	if (f == NULL) {
-		*error_r = xasprintf("%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	if (k == NULL) {
-		*error_r = xasprintf("%s: not a PEM private key", path);
-		return NULL;
-	}
-	type = EVP_PKEY_base_id(k);
-	if (type != EVP_PKEY_ED25519 &&
-	    (type != EVP_PKEY_RSA || EVP_PKEY_bits(k) < SEAL_RSA_MIN_BITS)) {
-		*error_r = xasprintf("%s: an RSA key of at least %d bits or an Ed25519 "
-				     "key is needed",
-				     path, SEAL_RSA_MIN_BITS);
-		EVP_PKEY_free(k);
-		return NULL;
-	}
-	return k;
-}
 
 /* An error about word i of the arc-seal line, named file:line:column. */
 static void *serr(const struct conf *conf, const struct conf_line *line, int i, char **error_r,
@@ -78,23 +43,16 @@ static EVP_PKEY *key_from_table(const struct conf *conf, const struct conf_line 
 	return p->pkey;
 }
 
-/* A key file of its own, not readable by everyone. */
+/* A key file of its own, read and checked as a dkim-key line's file is:
+ * one reader, so the two refuse the same keys in the same words. */
 static EVP_PKEY *key_from_file(const struct conf *conf, const struct conf_line *line,
 			       char **error_r)
 {
-	const char *path = line->words[2];
-	struct stat st;
-	char *why = NULL;
-	EVP_PKEY *k;
+	struct dkim_privkey key;
 
-	/* a private key others can read is no longer private */
-	if (stat(path, &st) == 0 && (st.st_mode & S_IROTH) != 0)
-		why = xasprintf("%s: readable by everyone (chmod o-r)", path);
-	else if ((k = key_read(path, &why)) != NULL)
-		return k;
-	serr(conf, line, 2, error_r, why);
-	free(why);
-	return NULL;
+	if (dkim_keys_read_file(conf, line, 2, "arc-seal", &key, error_r) < 0)
+		return NULL;
+	return key.pkey;
 }
 
 struct arc_seal_key *arc_sealkey_load(const struct conf *conf, const struct dkim_keys *keys,

@@ -4,10 +4,12 @@
  *
  * arc_sealkey_load() takes the key of that domain and selector from the
  * DKIM key table (`dkim-key` lines, already loaded and checked by
- * dkim_keys.c), or, with KEYFILE, reads that private key file (PEM,
- * PKCS#8 or traditional; RSA of at least 1024 bits or Ed25519), into a
- * struct arc_seal_key for arc_check_seal().  Loaded with each runtime (start, SIGHUP): a bad key
- * is the whole reload's error.  arc_sealkey_free() accepts NULL.
+ * dkim_keys.c), or, with KEYFILE, reads that private key file with
+ * dkim_keys.c's reader (the same checks and errors as a dkim-key file:
+ * the owner's alone, unencrypted PEM, RSA of at least 1024 bits or
+ * Ed25519), into a struct arc_seal_key for arc_check_seal().  Loaded
+ * with each runtime (start, SIGHUP): a bad key is the whole reload's
+ * error.  arc_sealkey_free() accepts NULL.
  * The key is immutable once loaded and may be shared by threads.
  */
 #ifndef AUTHSCORE_ARC_SEALKEY_H

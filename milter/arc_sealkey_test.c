@@ -78,6 +78,70 @@ static void expect_error(const char *line, const char *want, const char *what)
 	free(error);
 }
 
+/* `arc-seal example.test arc PATH` refused for what the DKIM key reader
+ * refuses, named at the file's word: column 27 of line 1. */
+static void expect_file_error(const char *path, const char *want, const char *what)
+{
+	char line[600], *error = NULL;
+	struct arc_seal_key *k;
+
+	snprintf(line, sizeof(line), "example.test arc %s", path);
+	k = load(line, &error);
+	CHECK(k == NULL && error != NULL && strncmp(error, "t.conf:1:27: arc-seal: ", 23) == 0 &&
+		  strstr(error, want) != NULL,
+	      "%s: %s", what, error ? error : "(no error)");
+	arc_sealkey_free(&k);
+	free(error);
+}
+
+/* A key made here, written as PEM with the given cipher (NULL: none). */
+static const char *write_key(EVP_PKEY *key, const char *as, const EVP_CIPHER *cipher)
+{
+	static char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, as);
+	f = fopen(path, "w");
+	if (f == NULL || key == NULL ||
+	    PEM_write_PrivateKey(f, key, cipher, NULL, 0, NULL, cipher ? "secret" : NULL) != 1) {
+		printf("Bail out! cannot write %s\n", path);
+		exit(1);
+	}
+	fclose(f);
+	chmod(path, 0600);
+	EVP_PKEY_free(key);
+	return path;
+}
+
+/* The keys the DKIM key reader refuses, refused for sealing too, alike. */
+static void refused_files(void)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/none.pem", dir);
+	expect_file_error(path, "cannot read the key file", "a missing file");
+	expect_file_error(path, "none.pem: No such file", "a missing file, named");
+	expect_file_error(copy_key("rsa2048.pem", "group", 0640),
+			  "readable or writable by group or others (mode 0640",
+			  "a group-readable key file");
+	expect_file_error(copy_key("rsa2048.pem", "open", 0644),
+			  "readable or writable by group or others (mode 0644",
+			  "a world-readable key file");
+	expect_file_error(copy_key("rsa2048.pem", "gw", 0620),
+			  "readable or writable by group or others", "a group-writable key file");
+	expect_file_error(copy_key("rsa512.pem", "weak", 0600),
+			  "has 512 bits; at least 1024 are needed",
+			  "RSA 512 cannot seal (RFC 8301)");
+	expect_file_error(write_key(EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048), "enc.pem",
+				    EVP_aes_256_cbc()),
+			  "holds no unencrypted PEM private key", "an encrypted PEM key");
+	expect_file_error(write_key(EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), "ec.pem", NULL),
+			  "holds neither an RSA nor an Ed25519 key", "an EC key");
+	expect_file_error(copy_key("README.md", "text", 0600),
+			  "holds no unencrypted PEM private key", "a file that is no key");
+	expect_file_error(dir, "is not a regular file", "a directory");
+}
+
 /* `arc-seal DOMAIN SELECTOR`: the key table's key of that name, shared. */
 static void from_key_table(void)
 {
@@ -138,6 +202,11 @@ int main(void)
 	arc_sealkey_free(&k);
 	CHECK(k == NULL, "free clears the pointer");
 	arc_sealkey_free(&k);
+	snprintf(line, sizeof(line), "example.test arc %s", copy_key("rsa2048.pem", "ro", 0400));
+	k = load(line, &error);
+	CHECK(k != NULL && EVP_PKEY_base_id(k->pkey) == EVP_PKEY_RSA, "a 0400 key file loads (%s)",
+	      error ? error : "ok");
+	arc_sealkey_free(&k);
 
 	ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	snprintf(line, sizeof(line), "%s/ed.pem", dir);
@@ -151,14 +220,7 @@ int main(void)
 	CHECK(k != NULL && EVP_PKEY_base_id(k->pkey) == EVP_PKEY_ED25519, "Ed25519 loads");
 	arc_sealkey_free(&k);
 
-	snprintf(line, sizeof(line), "example.test arc %s/none.pem", dir);
-	expect_error(line, "none.pem: No such file", "a missing file, named");
-	snprintf(line, sizeof(line), "example.test arc %s", copy_key("rsa2048.pem", "open", 0644));
-	expect_error(line, "readable by everyone", "a key others can read");
-	snprintf(line, sizeof(line), "example.test arc %s", copy_key("rsa512.pem", "weak", 0600));
-	expect_error(line, "at least 1024 bits", "RSA 512 cannot seal (RFC 8301)");
-	snprintf(line, sizeof(line), "example.test arc %s", copy_key("README.md", "text", 0600));
-	expect_error(line, "not a PEM private key", "a file that is no key");
+	refused_files();
 	expect_error("example.test arc", "no dkim-key line for example.test arc",
 		     "two words and no key table: named");
 	expect_error("example.test arc /k extra", "expected DOMAIN SELECTOR [KEYFILE]", "four words");

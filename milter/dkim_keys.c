@@ -46,6 +46,8 @@ struct loader {
 	const struct conf *cfg;
 	const struct conf_line *line;
 	char *error;
+	int word;	       /* the word of line that names the key file */
+	const char *directive; /* "dkim-key", "arc-seal": how errors name the line */
 };
 
 static int lerr(struct loader *l, int word, const char *fmt, ...)
@@ -183,26 +185,29 @@ static char *key_text(struct loader *l, const struct dkim_privkey *key)
 	ssize_t n;
 
 	if (fd < 0) {
-		lerr(l, 2, "dkim-key: cannot read the key file %s: %s", key->path, strerror(errno));
+		lerr(l, l->word, "%s: cannot read the key file %s: %s", l->directive, key->path,
+		     strerror(errno));
 		return NULL;
 	}
 	text = NULL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		lerr(l, 2, "dkim-key: the key file %s is not a regular file", key->path);
+		lerr(l, l->word, "%s: the key file %s is not a regular file", l->directive,
+		     key->path);
 	else if ((st.st_mode & 077) != 0)
-		lerr(l, 2,
-		     "dkim-key: the key file %s is readable or writable by group or others "
+		lerr(l, l->word,
+		     "%s: the key file %s is readable or writable by group or others "
 		     "(mode %04o; chmod 0600 it)",
-		     key->path, (unsigned)(st.st_mode & 07777));
+		     l->directive, key->path, (unsigned)(st.st_mode & 07777));
 	else if (st.st_size > KEY_FILE_MAX)
-		lerr(l, 2, "dkim-key: the key file %s is larger than %d bytes", key->path,
-		     KEY_FILE_MAX);
+		lerr(l, l->word, "%s: the key file %s is larger than %d bytes", l->directive,
+		     key->path, KEY_FILE_MAX);
 	else
 		text = xmalloc(KEY_FILE_MAX + 1);
 	if (text != NULL) {
 		n = read(fd, text, KEY_FILE_MAX + 1);
 		if (n < 0 || n > KEY_FILE_MAX) {
-			lerr(l, 2, "dkim-key: cannot read the key file %s", key->path);
+			lerr(l, l->word, "%s: cannot read the key file %s", l->directive,
+			     key->path);
 			free(text);
 			text = NULL;
 		} else {
@@ -220,9 +225,8 @@ static int key_parse(struct loader *l, struct dkim_privkey *key, char *text)
 
 	BIO_free(bio);
 	if (pkey == NULL)
-		return lerr(l, 2,
-			    "dkim-key: the key file %s holds no unencrypted PEM private key",
-			    key->path);
+		return lerr(l, l->word, "%s: the key file %s holds no unencrypted PEM private key",
+			    l->directive, key->path);
 	key->pkey = pkey;
 	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519) {
 		key->type = DKIM_KEY_ED25519;
@@ -231,14 +235,15 @@ static int key_parse(struct loader *l, struct dkim_privkey *key, char *text)
 		return 0;
 	}
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA)
-		return lerr(l, 2, "dkim-key: the key file %s holds neither an RSA nor an Ed25519 key",
-			    key->path);
+		return lerr(l, l->word,
+			    "%s: the key file %s holds neither an RSA nor an Ed25519 key",
+			    l->directive, key->path);
 	key->type = DKIM_KEY_RSA;
 	key->alg = "rsa-sha256";
 	key->bits = (unsigned)EVP_PKEY_get_bits(pkey);
 	if (key->bits < MIN_RSA_BITS)
-		return lerr(l, 2, "dkim-key: the RSA key in %s has %u bits; at least %d are needed",
-			    key->path, key->bits, MIN_RSA_BITS);
+		return lerr(l, l->word, "%s: the RSA key in %s has %u bits; at least %d are needed",
+			    l->directive, key->path, key->bits, MIN_RSA_BITS);
 	return 0;
 }
 
@@ -256,11 +261,27 @@ static int key_read(struct loader *l, struct dkim_privkey *key)
 	return r;
 }
 
+int dkim_keys_read_file(const struct conf *cfg, const struct conf_line *line, int word,
+			const char *directive, struct dkim_privkey *key, char **error_r)
+{
+	struct loader l = {.cfg = cfg, .line = line, .word = word, .directive = directive};
+
+	memset(key, 0, sizeof(*key));
+	key->path = line->words[word];
+	*error_r = NULL;
+	if (key_read(&l, key) == 0)
+		return 0;
+	EVP_PKEY_free(key->pkey); /* key_parse keeps a key it then finds too short */
+	key->pkey = NULL;
+	*error_r = l.error;
+	return -1;
+}
+
 /* Both tables from the configuration's lines; files read only if asked. */
 static struct dkim_keys *tables(const struct conf *cfg, int read_files, char **error_r)
 {
 	struct dkim_keys *k = xcalloc(1, sizeof(*k));
-	struct loader l = {.cfg = cfg};
+	struct loader l = {.cfg = cfg, .word = 2, .directive = "dkim-key"};
 
 	*error_r = NULL;
 	for (size_t i = 0; i < cfg->dkim_keys.count; i++) {

@@ -54,6 +54,14 @@ int dkim_keys_check(const struct conf *cfg, char **error_r);
  * pkey are NULL), as the fuzz target matches senders against them. */
 struct dkim_keys *dkim_keys_parse(const struct conf *cfg, char **error_r);
 void dkim_keys_free(struct dkim_keys **kp);
+/* One key file read and checked as a dkim-key line's is (above), for
+ * another line that names one (arc-seal): word `word` of `line` is the
+ * file, and an error, malloc'd in *error_r, reads "FILE:LINE:COLUMN:
+ * DIRECTIVE: ...".  0 with key's type, alg, bits and pkey (the caller's
+ * to free) set and path pointing into line (domain and selector NULL), or
+ * -1 with key->pkey NULL. */
+int dkim_keys_read_file(const struct conf *cfg, const struct conf_line *line, int word,
+			const char *directive, struct dkim_privkey *key, char **error_r);
 
 size_t dkim_keys_count(const struct dkim_keys *k);
 /* Does the signing table have a line at all? */

@@ -57,6 +57,12 @@ content_libs=$(pkg-config --libs gmime-3.0 libxml-2.0 libpsl libidn2)
 content_src="$s/checks/content.c $s/checks/content_html.c $s/checks/content_sniff.c $s/checks/content_url.c"
 milter_core="$milter_core $content_src $content_libs"
 
+# the AAR reader is authres.c's, which links the result names it renders
+authres_facts=
+for f in arc dkim dmarc iprev spf; do
+	authres_facts="$authres_facts $s/facts/${f}_result.c"
+done
+
 # name | extra compiler flags | sources | corpus | dictionary
 targets="rules||$s/tests/fuzz/fuzz_rules.c $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/rules_check.c $s/rules/rules_eval.c $s/rules/rules_content.c -lpcre2-8|corpus_rules|rules.dict
 headers|-DFUZZ_HEADERS|$s/tests/fuzz/fuzz_parsers.c $s/util/rfc5322.c|corpus_headers|
@@ -68,7 +74,7 @@ dkimtags|-DFUZZ_DKIMTAGS|$s/tests/fuzz/fuzz_parsers.c $s/checks/dkim_tags.c|corp
 arc||$s/tests/fuzz/fuzz_arc.c $s/checks/arc.c $s/checks/arc_seal.c $s/checks/arc_canon.c $s/facts/arc_result.c $s/tests/fake_dns.c -lcrypto -lpthread|corpus_arc|
 record|-DFUZZ_RECORD -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c|corpus_record|
 facts|-DFUZZ_FACTS -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/history/record.c $s/history/record_facts.c|corpus_facts|
-aar|-DFUZZ_AAR|$s/tests/fuzz/fuzz_parsers.c $s/checks/arc_trust.c|corpus_aar|
+aar|-DFUZZ_AAR|$s/tests/fuzz/fuzz_parsers.c $s/checks/arc_trust.c $s/checks/authres.c $authres_facts|corpus_aar|
 smtpauth|-DFUZZ_SMTPAUTH -I$s/report -I$s/history|$s/tests/fuzz/fuzz_parsers.c $s/report/report_send.c -lcurl|corpus_smtpauth|
 dkimkeys|-include $work/paths.h|$s/tests/fuzz/fuzz_dkim_keys.c $s/milter/dkim_keys.c $s/milter/dkim_make.c $s/checks/arc_canon.c $s/milter/conf.c $s/util/domain.c -lcrypto|corpus_dkimkeys|
 content||$s/tests/fuzz/fuzz_content.c $content_src $content_libs $content_cflags|corpus_content|
