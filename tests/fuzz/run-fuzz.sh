@@ -88,7 +88,7 @@ echo "$targets" | while IFS='|' read -r name flags sources corpus dict; do
 	# the fuzzer's own sanitizers, whatever the tree was configured with
 	# shellcheck disable=SC2086
 	if ! "$CLANG" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		$flags -I"$builddir" -I"$s/util" -I"$s/facts" -I"$s/checks" -I"$s/milter" -I"$s/dns" -I"$s/rules" -I"$s/tests" \
+		$flags -I"$builddir/build-aux" -I"$s/util" -I"$s/facts" -I"$s/checks" -I"$s/milter" -I"$s/dns" -I"$s/rules" -I"$s/tests" \
 		$sources $util -o "$bin" >"$work/build-$name.log" 2>&1; then
 		if grep -q "fuzzer" "$work/build-$name.log" && ! grep -q "error:" "$work/build-$name.log"; then
 			echo "ok $n - fuzz_$name # SKIP clang without libFuzzer"
