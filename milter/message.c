@@ -76,6 +76,7 @@ struct message {
 	struct dkim_signer *signer; /* outgoing mail to sign, or NULL */
 	const struct dkim_signature *sigs; /* made at end of message */
 	int nsigs;
+	int arc_sealed; /* this host's ARC set: 1 added, -1 failed, 0 not tried */
 	long elapsed_ms;
 	uint64_t elapsed_us, dns_wait_us, rules_us; /* for the latency histograms */
 	uint64_t content_us;
@@ -701,10 +702,12 @@ static void seal_message(struct message *m, const struct verdict *v, struct mess
 			   &error) < 0) {
 		log_warn("%s: not ARC-sealed: %s", m->facts.queue_id ? m->facts.queue_id : "-",
 			 error != NULL ? error : "sealing failed");
+		m->arc_sealed = -1;
 		return;
 	}
 	e->arc_seal = h;
 	e->arc_sealed = 1;
+	m->arc_sealed = 1;
 }
 
 void message_eom(struct message *m, struct verdict *v_r, struct message_edits *edits_r)
@@ -792,6 +795,8 @@ static void message_count(const struct message *m, const struct verdict *v)
 				    m->sigs[i].key->alg);
 	if (m->facts.dkim_sign_error != NULL)
 		metrics_dkim_sign_error();
+	if (m->arc_sealed != 0)
+		metrics_arc_sealed(m->arc_sealed > 0);
 	if (m->facts.skipped != NULL)
 		return;
 	metrics_observe(METRICS_PHASE_MESSAGE, m->elapsed_us);

@@ -64,6 +64,7 @@ static struct {
 	counter dmarc[N_DMARC];
 	counter arc[N_ARC];
 	counter arc_overrides; /* DMARC failures a trusted ARC sealer's results overrode */
+	counter arc_seals[2];  /* [ok]: this host's ARC sets, failed and added */
 	counter iprev[N_IPREV];
 	counter buckets[METRICS_PHASES][N_BUCKETS + 1]; /* the last one is +Inf */
 	counter sum_us[METRICS_PHASES];
@@ -311,6 +312,11 @@ static void render_results(struct buf *b)
 	family(b, "authscore_arc_overrides_total", "counter",
 	       "DMARC failures not enforced because a trusted ARC sealer saw them pass");
 	sample(b, "authscore_arc_overrides_total", NULL, NULL, counter_get(&m.arc_overrides));
+	family(b, "authscore_arc_seals_total", "counter", "ARC sets this host added (arc-seal)");
+	sample(b, "authscore_arc_seals_total", NULL, NULL, counter_get(&m.arc_seals[1]));
+	family(b, "authscore_arc_seal_errors_total", "counter",
+	       "Messages that arc-seal would have sealed but could not");
+	sample(b, "authscore_arc_seal_errors_total", NULL, NULL, counter_get(&m.arc_seals[0]));
 	family(b, "authscore_iprev_results_total", "counter",
 	       "Reverse DNS (iprev) results of checked messages");
 	for (unsigned r = 0; r < N_IPREV; r++)
@@ -423,6 +429,11 @@ void metrics_dkim_signed(const char *domain, const char *selector, const char *a
 void metrics_dkim_sign_error(void)
 {
 	counter_add(&m.dkim_sign_errors, 1);
+}
+
+void metrics_arc_sealed(int ok)
+{
+	counter_add(&m.arc_seals[ok != 0], 1);
 }
 
 /* One sample per key: the name's three words are the three labels. */

@@ -62,6 +62,8 @@ void metrics_observe(enum metrics_phase phase, uint64_t usec);
  * a message it could not sign. */
 void metrics_dkim_signed(const char *domain, const char *selector, const char *alg);
 void metrics_dkim_sign_error(void);
+/* This host's ARC set added to a message (arc-seal), or not for an error. */
+void metrics_arc_sealed(int ok);
 void metrics_reload(int ok);
 
 /* The whole exposition; -1 if it did not fit the buffer. */

@@ -134,6 +134,9 @@ int main(void)
 	metrics_reload(1);
 	metrics_reload(0);
 	metrics_reload(0);
+	metrics_arc_sealed(1);
+	metrics_arc_sealed(1);
+	metrics_arc_sealed(0);
 
 	t = scrape(&x);
 	CHECK(well_formed(t), "a full scrape is well formed");
@@ -158,6 +161,9 @@ int main(void)
 		  value(t, "authscore_arc_results_total{result=\"none\"}") == 0 &&
 		  value(t, "authscore_arc_overrides_total") == 1,
 	      "ARC results of checked messages, and the overrides");
+	CHECK(value(t, "authscore_arc_seals_total") == 2 &&
+		  value(t, "authscore_arc_seal_errors_total") == 1,
+	      "this host's ARC sets, added and failed");
 	CHECK(value(t, "authscore_rule_hits_total{rule=\"SPF_FAIL\"}") == 2 &&
 		  value(t, "authscore_rule_hits_total{rule=\"NO_PTR\"}") == 2 &&
 		  value(t, "authscore_monitor_rule_hits_total{rule=\"TRY\"}") == 2 &&
