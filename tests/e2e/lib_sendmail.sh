@@ -139,3 +139,22 @@ sm_queued_id() {
 
 # sm_queue_files QID - the queue files of QID (qf: queued, hf: quarantined)
 sm_queue_file() { ls "$SM_DIR/mqueue/$1$2" 2>/dev/null; }
+
+# ------------------------------------- helpers of the Sendmail scenarios
+# sent NAME FILE [send_mail args] - send_file, with SENT_QID from Sendmail
+sent() {
+	send_file "$@"
+	SENT_QID=$(sm_queued_id "$SENT_OUT")
+}
+# wait_delivered_sm QID - the sink file whose Sendmail Received names QID
+wait_delivered_sm() {
+	wait_for "$E2E_TIMEOUT" "_sm_sink_file $1" "queue id $1 in the sink" && _sm_sink_file "$1"
+}
+_sm_sink_file() {
+	local f
+	f=$(grep -lE "with E?SMTPS?A? id $1( |;|\$)" "$E2E_TMP"/sink/* 2>/dev/null | head -n 1)
+	[ -n "$f" ] && grep -q '^E2E-END ' "$f" && echo "$f"
+}
+# log_line QID - the milter's log line for Sendmail's queue id
+log_line() { grep -E "\]: $1: client=" "$E2E_TMP/milter.log" | tail -n 1; }
+wait_log() { wait_for "$E2E_WAIT" "grep -qE '\\]: $1: client=' '$E2E_TMP/milter.log'" "the milter's log line for $1"; }

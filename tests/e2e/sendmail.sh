@@ -43,9 +43,6 @@ like "$(grep '^Xauthscore' "$cf")" '^Xauthscore, S=local:/run/authscore/milter\.
 like "$(grep '^O Milter.macros.envfrom=' "$cf")" '[=, ]i,.*\{auth_authen\}' "sendmail.cf: {auth_authen} and i sent at MAIL"
 like "$(grep '^O Milter.macros.eom=' "$cf")" '[=, ]i$' "sendmail.cf: i sent at the end of the message"
 
-# log_line QID - the milter's log line for Sendmail's queue id
-log_line() { grep -E "\]: $1: client=" "$E2E_TMP/milter.log" | tail -n 1; }
-wait_log() { wait_for "$E2E_WAIT" "grep -qE '\\]: $1: client=' '$E2E_TMP/milter.log'" "the milter's log line for $1"; }
 # qid_of ERE - the queue id of the milter's last log line that matches ERE
 # (Sendmail names the id only in its 250 reply: a refused message has none)
 qid_of() {
@@ -53,11 +50,6 @@ qid_of() {
 		sed -n 's/.*\]: \([0-9A-Za-z]*\): client=.*/\1/p'
 }
 
-# sent NAME FILE [send_mail args] - send_file, with SENT_QID from Sendmail
-sent() {
-	send_file "$@"
-	SENT_QID=$(sm_queued_id "$SENT_OUT")
-}
 # delivered NAME - 250 with a queue id, the message in the sink with one AR
 # of ours (LAST_FILE, LAST_AR lowercased), the log line names the queue id
 delivered() {
@@ -76,15 +68,6 @@ delivered() {
 		fail "$name: one Authentication-Results of ours" "no message"
 	fi
 	ok "wait_log '$SENT_QID'" "$name: the milter's log line names Sendmail's queue id $SENT_QID"
-}
-# wait_delivered_sm QID - the sink file whose Sendmail Received names QID
-wait_delivered_sm() {
-	wait_for "$E2E_TIMEOUT" "_sm_sink_file $1" "queue id $1 in the sink" && _sm_sink_file "$1"
-}
-_sm_sink_file() {
-	local f
-	f=$(grep -lE "with E?SMTPS?A? id $1( |;|\$)" "$E2E_TMP"/sink/* 2>/dev/null | head -n 1)
-	[ -n "$f" ] && grep -q '^E2E-END ' "$f" && echo "$f"
 }
 # new NAME FROM [HEADER...] - a message from FROM: path in $M, marker $MK
 new() {
