@@ -158,3 +158,20 @@ _sm_sink_file() {
 # log_line QID - the milter's log line for Sendmail's queue id
 log_line() { grep -E "\]: $1: client=" "$E2E_TMP/milter.log" | tail -n 1; }
 wait_log() { wait_for "$E2E_WAIT" "grep -qE '\\]: $1: client=' '$E2E_TMP/milter.log'" "the milter's log line for $1"; }
+
+# SMTP AUTH: E2E_PRE_START=sm_sasl_setup and SM_MC_EXTRA=$SM_SASL_MC before
+# e2e_setup, then sm_sasl_user NAME PASSWORD.  Cyrus SASL reads
+# Sendmail.conf from /usr/lib/sasl2 (a private copy here), users from a
+# private sasldb; a user logs in as NAME@$E2E_AUTHSERV_ID.
+SM_SASL_MC="define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
+TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl"
+sm_sasl_setup() {
+	mkdir -p "$E2E_TMP/sasl2" && cp -a /usr/lib/sasl2/. "$E2E_TMP/sasl2/" 2>/dev/null
+	printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: %s\n' \
+		/run/sendmail/sasldb2 >"$E2E_TMP/sasl2/Sendmail.conf"
+	mount --bind "$E2E_TMP/sasl2" /usr/lib/sasl2
+}
+sm_sasl_user() {
+	echo "$2" | saslpasswd2 -p -c -f /run/sendmail/sasldb2 -u "$E2E_AUTHSERV_ID" "$1" &&
+		chmod 0600 /run/sendmail/sasldb2
+}

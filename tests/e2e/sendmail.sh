@@ -12,21 +12,11 @@ D=dmarc.authscore.test
 RSA=$E2E_DIR/data/keys/rsa2048.pem
 NOALIGN=user@pass.authscore.test # SPF passes, never aligned with D's domains
 
-# SMTP AUTH for the "authenticated client" scenario: Cyrus SASL reads
-# Sendmail.conf from /usr/lib/sasl2 (a private copy here), users from a
-# private sasldb.
-sasl_setup() {
-	mkdir -p "$E2E_TMP/sasl2" && cp -a /usr/lib/sasl2/. "$E2E_TMP/sasl2/" 2>/dev/null
-	printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: %s\n' \
-		/run/sendmail/sasldb2 >"$E2E_TMP/sasl2/Sendmail.conf"
-	mount --bind "$E2E_TMP/sasl2" /usr/lib/sasl2
-}
-E2E_PRE_START=sasl_setup
-SM_MC_EXTRA="define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
-TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl"
+# SMTP AUTH for the "authenticated client" scenario (lib_sendmail.sh)
+E2E_PRE_START=sm_sasl_setup
+SM_MC_EXTRA=$SM_SASL_MC
 e2e_setup
-echo secret | saslpasswd2 -p -c -f /run/sendmail/sasldb2 -u "$E2E_AUTHSERV_ID" submitter
-chmod 0600 /run/sendmail/sasldb2
+sm_sasl_user submitter secret
 # the default rules and one of ours, for the tag action
 cat >"$E2E_TMP/e2e.rules" <<EOF
 include "$top_srcdir/rules/default.rules"

@@ -10,7 +10,8 @@
 # at test time and published by the private NSD (a copy of the test zones
 # with a zone for $D).  dkimpy (python3-dkim) verifies: dkimverify for the
 # signatures, dkim.arc_verify for the seal, both asking NSD through the
-# namespace's /etc/resolv.conf.  Prints TAP; run as root.
+# namespace's /etc/resolv.conf.  Signed: a trusted client's and an SMTP AUTH
+# client's mail; sealed: accepted inbound mail.  Prints TAP; run as root.
 . "$(dirname "$0")/lib.sh"
 . "$E2E_DIR/lib_sendmail.sh"
 
@@ -40,10 +41,13 @@ sign_pre() {
 		cat "$KEYS"/rsa1.txt "$KEYS"/ed1.txt
 	} >"$z/$D.zone"
 	E2E_ZONES=$z
+	sm_sasl_setup # SMTP AUTH, for the authenticated client
 }
 E2E_PRE_START=sign_pre
 E2E_NO_MILTER=1
+SM_MC_EXTRA=$SM_SASL_MC
 e2e_setup
+sm_sasl_user submitter secret
 # one daemon for both: mail of trusted clients is signed, accepted inbound
 # mail is sealed with the rsa1 key of the DKIM key table
 start_milter "dkim-key $D rsa1 $KEYS/rsa1.private" "dkim-key $D ed1 $KEYS/ed1.private" \
@@ -123,6 +127,20 @@ new outside "user@$D"
 sent outside "$M" --ip 203.0.113.10 --from "user@$D"
 delivered_sm outside
 is "$(grep -ci '^DKIM-Signature:' <<<"$LAST_HDRS")" 0 "outside: not signed"
+
+# an authenticated client's message ({auth_authen} from Sendmail) is signed
+new authenticated "user@$D"
+sent authenticated "$M" --ip 203.0.113.10 --from "user@$D" \
+	--auth PLAIN --auth-user "submitter@$E2E_AUTHSERV_ID" --auth-password secret
+delivered_sm authenticated
+is "$(grep -ci '^DKIM-Signature:' <<<"$LAST_HDRS")" 2 "authenticated: two DKIM-Signature fields"
+is "$(names | head -n 3 | tr '\n' ' ')" "DKIM-Signature DKIM-Signature Received " \
+	"authenticated: they are on top" || diag "$LAST_HDRS"
+ok "[ -n '$LAST_FILE' ] && dkim_ok '$LAST_FILE' 0 && dkim_ok '$LAST_FILE' 1" \
+	"authenticated: dkimverify passes both"
+ok "wait_log '$SENT_QID'" "authenticated: the milter's log line names Sendmail's queue id"
+like "$(log_line "$SENT_QID")" "skipped=authenticated dkim\\.signed=$D/rsa1/rsa-sha256,$D/ed1/ed25519-sha256( |\$)" \
+	"authenticated: the log line says dkim.signed= with both keys"
 
 # ------------------------------------------------------------- sealing
 # arc_verified FILE - dkimpy validates the chain of the delivered message,
