@@ -193,4 +193,27 @@ else
 	fail "sealed: a changed Subject fails arc_verify" "no message"
 fi
 
+# an inbound message already sealed once (by arcfwd.dmarc.authscore.test,
+# unchanged, the author's signature intact): ours is instance 2, on top,
+# over a passing chain, and dkimpy validates both sets
+SRC=arcsrc.dmarc.authscore.test
+new resealed "u@$SRC"
+dkim_sign_file "$M" rsa "$SRC" "$E2E_DIR/data/keys/rsa2048.pem"
+$PY "$E2E_DIR/arc_forward.py" --sealer arcfwd.dmarc.authscore.test --keep \
+	--key "$E2E_DIR/data/keys/rsa2048.pem" --results "dkim=pass header.d=$SRC; dmarc=pass header.from=$SRC" \
+	"$M" >"$M.fwd" && mv "$M.fwd" "$M"
+sent resealed "$M" --from "$NOALIGN"
+delivered_sm resealed
+is "$(names | head -n 5 | tr '\n' ' ')" \
+	"ARC-Seal ARC-Message-Signature ARC-Authentication-Results Authentication-Results Received " \
+	"resealed: our ARC set on top, above our Authentication-Results" || diag "$LAST_HDRS"
+is "$(grep -ci '^ARC-Seal:' <<<"$LAST_HDRS")" 2 "resealed: two ARC-Seal fields"
+seal=$(grep -m1 -i '^ARC-Seal:' <<<"$LAST_HDRS" | tr -d ' \t')
+for t in i=2 cv=pass "d=${D//./\\.}"; do
+	like "$seal" "[:;]$t(;|\$)" "resealed: the top ARC-Seal has $t"
+done
+like "$(ar_headers "$LAST_FILE" | tr 'A-Z' 'a-z')" '(^|;)[[:space:]]*arc=pass[[:space:];]' "resealed: our Authentication-Results has arc=pass"
+ok "[ -n '$LAST_FILE' ] && arc_verified '$LAST_FILE' >'$E2E_TMP/resealed.verify' 2>&1" \
+	"resealed: dkimpy's arc_verify passes both sets" || diag "$(cat "$E2E_TMP/resealed.verify")"
+
 done_testing
