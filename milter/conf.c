@@ -208,6 +208,9 @@ static const struct key keys[] = {
 	 "Action when a DNS error keeps ARC from a possible override"},
 	{"arc-seal", K_LINES, F(arc_seal), 0, 0, NULL,
 	 "domain selector [keyfile]: seal the messages we accept with ARC"},
+	/* issue 19, memory: where a body past 16 kB waits for its scan */
+	{"content-spool-dir", K_STRING, F(content_spool_dir), 0, 0, NULL,
+	 "Where bodies over 16 kB wait, unlinked (default state-dir; none: memory)"},
 };
 #undef F
 

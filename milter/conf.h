@@ -145,6 +145,8 @@ struct conf {
 	char **arc_trusted_sealers; /* ARC-Seal d= whose recorded results may override DMARC */
 	enum conf_action on_arc_temperror; /* such an override could not be checked (DNS) */
 	struct conf_lines arc_seal; /* DOMAIN SELECTOR [KEYFILE], at most one line */
+	/* issue 19, memory (content.h) */
+	char *content_spool_dir; /* bodies past CONTENT_SPILL_BYTES; NULL: state_dir; "none" */
 };
 
 /* The store location the configuration means: `history`, or the SQLite

@@ -25,10 +25,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <gmime/gmime.h>
 #include <libxml/parser.h>
@@ -36,6 +39,7 @@
 #include "content.h"
 #include "content_int.h"
 #include "json.h"
+#include "log.h"
 
 #define FILENAME_MAX_BYTES  255
 #define ARCHIVE_MEMBERS_MAX 1000 /* names read from one archive's directory */
@@ -44,9 +48,14 @@ struct content_scan {
 	struct arena *a;
 	struct content_limits lim;
 	GByteArray *kept;  /* MIME header fields, a blank line, the body; after
-			      the scan, the rawbody of the facts points into it */
+			      the scan, the rawbody of the facts points into it;
+			      NULL once spilled */
+	int fd;		   /* the spool file holding them instead, or -1 */
+	int spool_failed;  /* the file could not be made or written: no more kept */
+	size_t len;	   /* bytes kept, in kept or in the file */
+	char *raw;	   /* a spilled body's rawbody, read back (g_malloc'd) */
 	char *text;	   /* the decoded text of the facts (g_malloc'd) */
-	size_t body_start; /* where the body begins in kept; 0: header not ended */
+	size_t body_start; /* where the body begins in what is kept; 0: header not ended */
 	size_t dropped;	   /* bytes past max_bytes */
 };
 
@@ -63,12 +72,21 @@ struct walk {
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+/* Scans finishing at once: one per CPU, at least 2.  The walk is CPU-bound,
+ * and libmilter runs every connection's end of message on its own thread:
+ * 70 walks at once on 2 CPUs take no less time than 2 at a time, but hold
+ * 35 times the memory (parser trees, decoded parts). */
+static sem_t scan_slots;
 
 static void init_libraries(void)
 {
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
 	g_mime_init();
 	xmlInitParser();
 	content_url_init();
+	if (sem_init(&scan_slots, 0, cpus > 2 ? (unsigned)cpus : 2) < 0)
+		log_panic("content: sem_init: %s", strerror(errno));
 }
 
 void content_init(void)
@@ -83,22 +101,74 @@ struct content_scan *content_scan_new(struct arena *a, const struct content_limi
 	content_init();
 	c->a = a;
 	c->lim = *limits;
+	if (limits->spool_dir != NULL && limits->spill_bytes > 0)
+		c->lim.spool_dir = arena_strdup(a, limits->spool_dir);
+	else
+		c->lim.spill_bytes = 0;
+	c->fd = -1;
 	return c;
+}
+
+/* Something went wrong with the spool file: what is kept is scanned, the
+ * rest only counted (memory stays bounded by spill_bytes); said once. */
+static void spool_failed(struct content_scan *c, const char *what, int err)
+{
+	c->spool_failed = 1;
+	log_warn("content: cannot %s a spool file in %s (%s): the body is scanned to byte %zu",
+		 what, c->lim.spool_dir, strerror(err), c->len);
+}
+
+/* What is kept so far goes to a new spool file, and the memory is freed. */
+static void spill(struct content_scan *c)
+{
+	int fd = content_spool_open(c->lim.spool_dir);
+
+	if (fd < 0) {
+		spool_failed(c, "make", errno);
+		return;
+	}
+	if (c->kept != NULL && content_spool_write(fd, c->kept->data, c->kept->len) < 0) {
+		int err = errno;
+
+		close(fd);
+		spool_failed(c, "write", err);
+		return;
+	}
+	if (c->kept != NULL)
+		g_byte_array_unref(c->kept);
+	c->kept = NULL;
+	c->fd = fd;
 }
 
 static void keep(struct content_scan *c, const void *data, size_t len)
 {
-	size_t room;
+	size_t room = c->lim.max_bytes > c->len ? c->lim.max_bytes - c->len : 0;
 
-	if (c->kept == NULL)
-		c->kept = g_byte_array_sized_new(4096);
-	room = c->lim.max_bytes > c->kept->len ? c->lim.max_bytes - c->kept->len : 0;
 	if (len > room) {
 		c->dropped += len - room;
 		len = room;
 	}
-	if (len > 0)
+	if (len == 0)
+		return;
+	if (c->fd < 0 && !c->spool_failed && c->lim.spill_bytes > 0 &&
+	    c->len + len > c->lim.spill_bytes)
+		spill(c);
+	if (c->spool_failed) {
+		c->dropped += len;
+		return;
+	}
+	if (c->fd >= 0) {
+		if (content_spool_write(c->fd, data, len) < 0) {
+			spool_failed(c, "write", errno);
+			c->dropped += len; /* a partial write lies past len: never read */
+			return;
+		}
+	} else {
+		if (c->kept == NULL)
+			c->kept = g_byte_array_sized_new(4096);
 		g_byte_array_append(c->kept, data, (guint)len);
+	}
+	c->len += len;
 }
 
 /* Only the fields that shape the MIME tree are kept: the parse needs no
@@ -119,7 +189,7 @@ static void end_header(struct content_scan *c)
 	if (c->body_start > 0)
 		return;
 	keep(c, "\r\n", 2);
-	c->body_start = c->kept->len;
+	c->body_start = c->len;
 }
 
 void content_scan_body(struct content_scan *c, const unsigned char *data, size_t len)
@@ -142,6 +212,11 @@ void content_scan_free(struct content_scan **cp)
 	if ((*cp)->kept != NULL)
 		g_byte_array_unref((*cp)->kept);
 	(*cp)->kept = NULL;
+	if ((*cp)->fd >= 0)
+		close((*cp)->fd); /* aborted before its end of message */
+	(*cp)->fd = -1;
+	g_free((*cp)->raw);
+	(*cp)->raw = NULL;
 	g_free((*cp)->text);
 	(*cp)->text = NULL;
 	*cp = NULL;
@@ -359,23 +434,44 @@ struct part_bytes {
 	GMimeStream *stream; /* unref'd after the part, or NULL */
 };
 
-/* Where the part's content lies in kept, if its stream is the parser's
- * view of that buffer (the parse persists the stream): 0 and *start_r,
- * *len_r; -1 otherwise.  GMime's stream positions are those of the buffer
- * it reads. */
-static int part_in_kept(const struct content_scan *c, GMimeStream *stream, size_t *start_r,
-			size_t *len_r)
+/* Is the stream the parser's view of what is kept (the parse persists
+ * the stream): the buffer kept, or the spool file? */
+static int stream_is_kept(const struct content_scan *c, GMimeStream *stream)
+{
+	if (stream == NULL)
+		return 0;
+	if (c->kept != NULL && GMIME_IS_STREAM_MEM(stream))
+		return g_mime_stream_mem_get_byte_array((GMimeStreamMem *)stream) == c->kept;
+	return c->fd >= 0 && GMIME_IS_STREAM_FS(stream) && ((GMimeStreamFs *)stream)->fd == c->fd;
+}
+
+/* The part's raw content, if its stream is a view of what is kept: in
+ * place in kept (*owned_r NULL), or read from the spool file into a
+ * g_malloc'd buffer of len + 1 bytes (*owned_r, the caller's); 0, or -1
+ * otherwise.  GMime's stream positions are those of what it reads. */
+static int part_in_kept(const struct content_scan *c, GMimeStream *stream,
+			const unsigned char **in_r, size_t *len_r, void **owned_r)
 {
 	gint64 start, len;
+	unsigned char *buf;
 
-	if (stream == NULL || !GMIME_IS_STREAM_MEM(stream) ||
-	    g_mime_stream_mem_get_byte_array((GMimeStreamMem *)stream) != c->kept ||
-	    g_mime_stream_reset(stream) < 0 || (start = g_mime_stream_tell(stream)) < 0 ||
-	    (len = g_mime_stream_length(stream)) < 0 || (guint64)start > c->kept->len ||
-	    (guint64)len > c->kept->len - (guint64)start)
+	*owned_r = NULL;
+	if (!stream_is_kept(c, stream) || g_mime_stream_reset(stream) < 0 ||
+	    (start = g_mime_stream_tell(stream)) < 0 || (len = g_mime_stream_length(stream)) < 0 ||
+	    (guint64)start > c->len || (guint64)len > c->len - (guint64)start)
 		return -1;
-	*start_r = (size_t)start;
 	*len_r = (size_t)len;
+	if (c->kept != NULL) {
+		*in_r = c->kept->data + start;
+		return 0;
+	}
+	buf = g_malloc((size_t)len + 1);
+	if (content_spool_read(c->fd, (size_t)start, buf, (size_t)len) != (size_t)len) {
+		g_free(buf);
+		return -1;
+	}
+	*in_r = buf;
+	*owned_r = buf;
 	return 0;
 }
 
@@ -391,15 +487,15 @@ static int part_decode(const struct content_scan *c, GMimePart *part, struct par
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	GMimeContentEncoding enc;
 	GMimeEncoding state;
-	size_t start, len;
+	const unsigned char *in;
+	size_t len;
+	void *raw;
 
 	memset(b, 0, sizeof(*b));
 	if (content == NULL)
 		return -1;
 	enc = g_mime_data_wrapper_get_encoding(content);
-	if (part_in_kept(c, g_mime_data_wrapper_get_stream(content), &start, &len) == 0) {
-		const unsigned char *in = c->kept->data + start;
-
+	if (part_in_kept(c, g_mime_data_wrapper_get_stream(content), &in, &len, &raw) == 0) {
 		switch (enc) {
 		case GMIME_CONTENT_ENCODING_DEFAULT:
 		case GMIME_CONTENT_ENCODING_7BIT:
@@ -407,6 +503,7 @@ static int part_decode(const struct content_scan *c, GMimePart *part, struct par
 		case GMIME_CONTENT_ENCODING_BINARY:
 			b->data = in;
 			b->len = len;
+			b->owned = raw; /* read from the spool file, or NULL */
 			return 0;
 		case GMIME_CONTENT_ENCODING_BASE64:
 		case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
@@ -414,8 +511,10 @@ static int part_decode(const struct content_scan *c, GMimePart *part, struct par
 			b->owned = g_malloc(g_mime_encoding_outlen(&state, len) + 1);
 			b->len = g_mime_encoding_step(&state, (const char *)in, len, b->owned);
 			b->data = b->owned;
+			g_free(raw);
 			return 0;
 		default:
+			g_free(raw);
 			break;
 		}
 	}
@@ -604,13 +703,32 @@ static void walk_object(struct walk *w, GMimeObject *o, unsigned depth)
 		walk_leaf(w, (GMimePart *)o, depth);
 }
 
-/* The body as received, for rawbody: the first max_text bytes. */
+/* A spilled body's rawbody: its first max_text bytes, read back. */
+static void raw_body_spooled(struct content_scan *c, struct content_facts *out)
+{
+	size_t len = c->len - c->body_start;
+
+	if (len > c->lim.max_text)
+		len = c->lim.max_text;
+	c->raw = g_malloc(len + 1);
+	len = content_spool_read(c->fd, c->body_start, c->raw, len);
+	c->raw[len] = '\0';
+	out->raw = c->raw;
+	out->raw_len = len;
+}
+
 /* The body as received, for rawbody: the first max_text bytes, in place
  * (the parse is over: the byte after them may become the NUL). */
 static void raw_body(struct content_scan *c, struct content_facts *out)
 {
-	size_t len = c->kept->len - c->body_start;
+	size_t len;
 
+	if (c->kept == NULL) {
+		if (c->fd >= 0)
+			raw_body_spooled(c, out);
+		return; /* nothing kept: no MIME field, no body */
+	}
+	len = c->kept->len - c->body_start;
 	if (len >= c->lim.max_text) {
 		len = c->lim.max_text;
 		c->kept->data[c->body_start + len] = '\0';
@@ -637,8 +755,17 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 	out->skipped_body_bytes = c->dropped;
 	w.text = (struct content_text){.cap = c->lim.max_text};
 	w.urls = content_urls_new(c->a, c->lim.max_urls);
-	stream = g_mime_stream_mem_new_with_byte_array(c->kept);
-	g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
+	while (sem_wait(&scan_slots) < 0 && errno == EINTR)
+		;
+	if (c->fd >= 0) {
+		stream = g_mime_stream_fs_new_with_bounds(c->fd, 0, (gint64)c->len);
+		g_mime_stream_fs_set_owner((GMimeStreamFs *)stream, FALSE); /* ours: rawbody */
+	} else {
+		if (c->kept == NULL)
+			c->kept = g_byte_array_new();
+		stream = g_mime_stream_mem_new_with_byte_array(c->kept);
+		g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
+	}
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	msg = g_mime_parser_construct_message(parser, NULL);
@@ -649,6 +776,10 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 	g_object_unref(parser);
 	g_object_unref(stream);
 	raw_body(c, out);
+	sem_post(&scan_slots);
+	if (c->fd >= 0)
+		close(c->fd); /* the file goes with it */
+	c->fd = -1;
 	c->text = w.text.data;
 	out->parts = w.parts;
 	out->text = w.text.data != NULL ? w.text.data : "";

@@ -8,7 +8,9 @@
  *   content_scan_header() each header field as it arrives (only the
  *                         MIME fields are kept)
  *   content_scan_body()   each body chunk as it arrives: kept, up to
- *                         max_bytes; the rest is only counted
+ *                         max_bytes (in memory, or past spill_bytes in
+ *                         a file: see content_limits); the rest is only
+ *                         counted
  *   content_scan_finish() at end of message: one parse (GMime), decode,
  *                         convert to UTF-8, reduce HTML (libxml2), extract
  *                         and normalise URLs (content_url.h); fills *out
@@ -18,7 +20,9 @@
  *
  * Over a bound (bytes kept, decoded text, parts, depth, URLs) is skipped
  * and counted, never an error.  A scan is used by one thread at a time;
- * after content_init() scans on different threads are independent.
+ * after content_init() scans on different threads are independent, but
+ * at most as many finish at once as there are CPUs (at least 2): the
+ * walk is CPU-bound, and more at once would only add their memory.
  */
 #ifndef AUTHSCORE_CONTENT_H
 #define AUTHSCORE_CONTENT_H
@@ -34,7 +38,16 @@ struct content_limits {
 	unsigned max_parts; /* leaf parts listed */
 	unsigned max_depth; /* MIME nesting walked */
 	unsigned max_urls;  /* distinct URLs listed */
+	/* Past spill_bytes kept, the bytes kept go to an unlinked file in
+	 * spool_dir (copied by content_scan_new); 0 or NULL: all in memory.
+	 * If the file cannot be made or written, what is kept so far is
+	 * scanned, the rest counted as skipped, and it is logged. */
+	size_t spill_bytes;
+	const char *spool_dir;
 };
+
+/* The spill threshold the daemon uses: a small body stays in memory. */
+#define CONTENT_SPILL_BYTES (16 * 1024)
 
 struct content_scan;
 
