@@ -777,6 +777,10 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 	g_object_unref(stream);
 	raw_body(c, out);
 	sem_post(&scan_slots);
+	/* the text lives until the message ends, past the DNS waits of every
+	 * message in its end of message: at its size, not its doubling's */
+	if (w.text.data != NULL && w.text.size > w.text.len + 1)
+		w.text.data = g_realloc(w.text.data, w.text.len + 1);
 	if (c->fd >= 0)
 		close(c->fd); /* the file goes with it */
 	c->fd = -1;
