@@ -12,7 +12,9 @@
 #              link 150) never is -> accepted; the metrics count 20 and 180
 #   blocked    a link to refused-link.test: DBL answers 127.0.1.255 (a
 #              refusal) -> accepted, no score, the monitor and one warning
-# then `authscore test`, `explain` and `replay` on the same messages.
+# then `authscore test`, `explain` and `replay` on the same messages, and
+# the newsletter (over 16 kB: it waits in a spool file) once more with a
+# content-spool-dir that does not exist -> accepted, one warning.
 # Needs the content check (MIME module) and the uribl lookups built in.
 . "$(dirname "$0")/lib.sh"
 
@@ -110,8 +112,14 @@ TAG_QID=$QID
 # ----------------------------------------------------- 2. newsletter, 200 links
 before_over=$(metric authscore_uribl_domains_over_cap_total)
 newsletter_msg newsletter
+NEWSLETTER=$M
+fds_before=$(ls "/proc/$MILTER_PID/fd" | wc -l)
 send
 delivered "newsletter with 200 links"
+# over 16 kB, it waited in an unlinked file in the state directory
+ok "wait_for $E2E_WAIT '[ \$(ls /proc/$MILTER_PID/fd | wc -l) -le $fds_before ]' 'the milter back to $fds_before descriptors'" \
+	"newsletter: no descriptor left open once the session is over"
+is "$(find "$E2E_TMP/state" -name '.authscore-body*' | wc -l)" 0 "newsletter: no spool file left in the state directory"
 unlike "$RESULT" 'URI_DBL' "newsletter: no link listed (late-link.test, link 150, is past the cap)"
 like "$RESULT" 'NEWSLETTER\(-1\)' "newsletter: uri-domain and not html-only read its facts"
 like "$RESULT" 'action=accept' "newsletter: accepted"
@@ -156,4 +164,17 @@ like "$out" 'rules that read header or body contents \(header, body, rawbody, ur
 like "$out" "$TAG_QID [^ ]*: tag -> quarantine, score 7\\.00 -> 10\\.00" \
 	"replay: the listed link re-scored from its stored DBL answer (9 + 1: quarantine)"
 is "$(grep -v '^$' "$E2E_TMP/tool.err" 2>/dev/null | grep -c .)" 0 "the tools wrote nothing to stderr"
+
+# ------------------------------------- 6. a spool directory that is not there
+start_milter "rules $RULES" "content-spool-dir $E2E_TMP/no-such-dir" || fail "the milter restarts"
+spool_re="content: cannot make a spool file in $E2E_TMP/no-such-dir"
+M=$NEWSLETTER
+MK=$(awk '/^E2E-END / { print $2 }' "$M")
+sed -i "s/$MK/$MK-again/g" "$M"
+MK=$MK-again
+send
+delivered "newsletter, missing spool directory"
+like "$RESULT" 'action=accept' "missing spool directory: accepted all the same"
+wait_for "$E2E_WAIT" "grep -qF '$spool_re' '$LOG'" "the spool warning in the milter log"
+is "$(grep -cF "$spool_re" "$LOG")" 1 "missing spool directory: one warning for the message"
 done_testing
