@@ -22,6 +22,14 @@
  * memory a message costs (at most max_bytes, a few MB, and only for as
  * long as the message); the rawbody of the facts points into it, and the
  * decoded text is one growing buffer, so nothing is copied twice.
+ *
+ * Why a spool file: between its first body chunk and its end of message
+ * a message only waits, and a busy MX has hundreds waiting.  Past
+ * spill_bytes what is kept goes to an unlinked file (content_spool.c) as
+ * it comes, and is read back in one read when its end of message has a
+ * scan slot: held, a large message costs a descriptor and page cache, and
+ * only the messages being scanned or finishing hold their bodies.  The
+ * slots (one per CPU) bound both the walks and the bodies read back.
  */
 #include "config.h"
 
@@ -53,7 +61,6 @@ struct content_scan {
 	int fd;		   /* the spool file holding them instead, or -1 */
 	int spool_failed;  /* the file could not be made or written: no more kept */
 	size_t len;	   /* bytes kept, in kept or in the file */
-	char *raw;	   /* a spilled body's rawbody, read back (g_malloc'd) */
 	char *text;	   /* the decoded text of the facts (g_malloc'd) */
 	size_t body_start; /* where the body begins in what is kept; 0: header not ended */
 	size_t dropped;	   /* bytes past max_bytes */
@@ -215,8 +222,6 @@ void content_scan_free(struct content_scan **cp)
 	if ((*cp)->fd >= 0)
 		close((*cp)->fd); /* aborted before its end of message */
 	(*cp)->fd = -1;
-	g_free((*cp)->raw);
-	(*cp)->raw = NULL;
 	g_free((*cp)->text);
 	(*cp)->text = NULL;
 	*cp = NULL;
@@ -434,44 +439,23 @@ struct part_bytes {
 	GMimeStream *stream; /* unref'd after the part, or NULL */
 };
 
-/* Is the stream the parser's view of what is kept (the parse persists
- * the stream): the buffer kept, or the spool file? */
-static int stream_is_kept(const struct content_scan *c, GMimeStream *stream)
-{
-	if (stream == NULL)
-		return 0;
-	if (c->kept != NULL && GMIME_IS_STREAM_MEM(stream))
-		return g_mime_stream_mem_get_byte_array((GMimeStreamMem *)stream) == c->kept;
-	return c->fd >= 0 && GMIME_IS_STREAM_FS(stream) && ((GMimeStreamFs *)stream)->fd == c->fd;
-}
-
-/* The part's raw content, if its stream is a view of what is kept: in
- * place in kept (*owned_r NULL), or read from the spool file into a
- * g_malloc'd buffer of len + 1 bytes (*owned_r, the caller's); 0, or -1
- * otherwise.  GMime's stream positions are those of what it reads. */
-static int part_in_kept(const struct content_scan *c, GMimeStream *stream,
-			const unsigned char **in_r, size_t *len_r, void **owned_r)
+/* Where the part's content lies in kept, if its stream is the parser's
+ * view of that buffer (the parse persists the stream): 0 and *start_r,
+ * *len_r; -1 otherwise.  GMime's stream positions are those of the buffer
+ * it reads. */
+static int part_in_kept(const struct content_scan *c, GMimeStream *stream, size_t *start_r,
+			size_t *len_r)
 {
 	gint64 start, len;
-	unsigned char *buf;
 
-	*owned_r = NULL;
-	if (!stream_is_kept(c, stream) || g_mime_stream_reset(stream) < 0 ||
-	    (start = g_mime_stream_tell(stream)) < 0 || (len = g_mime_stream_length(stream)) < 0 ||
-	    (guint64)start > c->len || (guint64)len > c->len - (guint64)start)
+	if (stream == NULL || !GMIME_IS_STREAM_MEM(stream) ||
+	    g_mime_stream_mem_get_byte_array((GMimeStreamMem *)stream) != c->kept ||
+	    g_mime_stream_reset(stream) < 0 || (start = g_mime_stream_tell(stream)) < 0 ||
+	    (len = g_mime_stream_length(stream)) < 0 || (guint64)start > c->kept->len ||
+	    (guint64)len > c->kept->len - (guint64)start)
 		return -1;
+	*start_r = (size_t)start;
 	*len_r = (size_t)len;
-	if (c->kept != NULL) {
-		*in_r = c->kept->data + start;
-		return 0;
-	}
-	buf = g_malloc((size_t)len + 1);
-	if (content_spool_read(c->fd, (size_t)start, buf, (size_t)len) != (size_t)len) {
-		g_free(buf);
-		return -1;
-	}
-	*in_r = buf;
-	*owned_r = buf;
 	return 0;
 }
 
@@ -487,15 +471,15 @@ static int part_decode(const struct content_scan *c, GMimePart *part, struct par
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	GMimeContentEncoding enc;
 	GMimeEncoding state;
-	const unsigned char *in;
-	size_t len;
-	void *raw;
+	size_t start, len;
 
 	memset(b, 0, sizeof(*b));
 	if (content == NULL)
 		return -1;
 	enc = g_mime_data_wrapper_get_encoding(content);
-	if (part_in_kept(c, g_mime_data_wrapper_get_stream(content), &in, &len, &raw) == 0) {
+	if (part_in_kept(c, g_mime_data_wrapper_get_stream(content), &start, &len) == 0) {
+		const unsigned char *in = c->kept->data + start;
+
 		switch (enc) {
 		case GMIME_CONTENT_ENCODING_DEFAULT:
 		case GMIME_CONTENT_ENCODING_7BIT:
@@ -503,7 +487,6 @@ static int part_decode(const struct content_scan *c, GMimePart *part, struct par
 		case GMIME_CONTENT_ENCODING_BINARY:
 			b->data = in;
 			b->len = len;
-			b->owned = raw; /* read from the spool file, or NULL */
 			return 0;
 		case GMIME_CONTENT_ENCODING_BASE64:
 		case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
@@ -511,10 +494,8 @@ static int part_decode(const struct content_scan *c, GMimePart *part, struct par
 			b->owned = g_malloc(g_mime_encoding_outlen(&state, len) + 1);
 			b->len = g_mime_encoding_step(&state, (const char *)in, len, b->owned);
 			b->data = b->owned;
-			g_free(raw);
 			return 0;
 		default:
-			g_free(raw);
 			break;
 		}
 	}
@@ -703,33 +684,13 @@ static void walk_object(struct walk *w, GMimeObject *o, unsigned depth)
 		walk_leaf(w, (GMimePart *)o, depth);
 }
 
-/* A spilled body's rawbody: its first max_text bytes, read back. */
-static void raw_body_spooled(struct content_scan *c, struct content_facts *out)
-{
-	size_t len = c->len - c->body_start;
-
-	if (len > c->lim.max_text)
-		len = c->lim.max_text;
-	c->raw = g_malloc(len + 1);
-	len = content_spool_read(c->fd, c->body_start, c->raw, len);
-	c->raw[len] = '\0';
-	out->raw = c->raw;
-	out->raw_len = len;
-}
-
 /* The body as received, for rawbody: the first max_text bytes, in place
  * (the parse is over: the byte after them may become the NUL). */
 static void raw_body(struct content_scan *c, struct content_facts *out)
 {
-	size_t len;
+	size_t len = c->kept->len - c->body_start;
 
-	if (c->kept == NULL) {
-		if (c->fd >= 0)
-			raw_body_spooled(c, out);
-		return; /* nothing kept: no MIME field, no body */
-	}
-	len = c->kept->len - c->body_start;
-	if (len >= c->lim.max_text) {
+	if (len > c->lim.max_text) { /* (at max_text the NUL would be past kept) */
 		len = c->lim.max_text;
 		c->kept->data[c->body_start + len] = '\0';
 	} else {
@@ -738,6 +699,36 @@ static void raw_body(struct content_scan *c, struct content_facts *out)
 	}
 	out->raw = (const char *)c->kept->data + c->body_start;
 	out->raw_len = len;
+}
+
+/* A spilled message back in memory for the parse, in one read, as if it
+ * had been kept there (the rawbody points into it, and GMime reads parts
+ * where they lie), and its file closed, so gone.  A read cut short counts
+ * the rest as skipped. */
+static void read_back(struct content_scan *c)
+{
+	size_t got;
+
+	if (c->fd < 0) {
+		if (c->kept == NULL)
+			c->kept = g_byte_array_new();
+		return;
+	}
+	c->kept = g_byte_array_sized_new((guint)c->len + 1);
+	g_byte_array_set_size(c->kept, (guint)c->len);
+	got = content_spool_read(c->fd, 0, c->kept->data, c->len);
+	if (got < c->len) {
+		log_warn("content: cannot read back a spool file in %s (%s): the body is scanned "
+			 "to byte %zu",
+			 c->lim.spool_dir, strerror(errno), got);
+		c->dropped += c->len - got;
+		g_byte_array_set_size(c->kept, (guint)got);
+		c->len = got;
+		if (c->body_start > got)
+			c->body_start = got;
+	}
+	close(c->fd);
+	c->fd = -1;
 }
 
 void content_scan_finish(struct content_scan *c, struct content_facts *out)
@@ -752,20 +743,14 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 		return;
 	end_header(c);
 	out->scanned = 1;
-	out->skipped_body_bytes = c->dropped;
 	w.text = (struct content_text){.cap = c->lim.max_text};
 	w.urls = content_urls_new(c->a, c->lim.max_urls);
 	while (sem_wait(&scan_slots) < 0 && errno == EINTR)
 		;
-	if (c->fd >= 0) {
-		stream = g_mime_stream_fs_new_with_bounds(c->fd, 0, (gint64)c->len);
-		g_mime_stream_fs_set_owner((GMimeStreamFs *)stream, FALSE); /* ours: rawbody */
-	} else {
-		if (c->kept == NULL)
-			c->kept = g_byte_array_new();
-		stream = g_mime_stream_mem_new_with_byte_array(c->kept);
-		g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
-	}
+	read_back(c); /* in a slot: at most one body per CPU back in memory at once */
+	out->skipped_body_bytes = c->dropped;
+	stream = g_mime_stream_mem_new_with_byte_array(c->kept);
+	g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	msg = g_mime_parser_construct_message(parser, NULL);
@@ -781,9 +766,6 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 	 * message in its end of message: at its size, not its doubling's */
 	if (w.text.data != NULL && w.text.size > w.text.len + 1)
 		w.text.data = g_realloc(w.text.data, w.text.len + 1);
-	if (c->fd >= 0)
-		close(c->fd); /* the file goes with it */
-	c->fd = -1;
 	c->text = w.text.data;
 	out->parts = w.parts;
 	out->text = w.text.data != NULL ? w.text.data : "";

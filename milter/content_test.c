@@ -797,10 +797,11 @@ static char *big_body(size_t *len_r)
 			      "--b\r\nContent-Type: text/html; charset=utf-8\r\n"
 			      "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>");
 	for (int i = 0; i < 200; i++)
-		o += (size_t)snprintf(b + o, cap - o,
-				      "<a href=3D\"https://evil%d.example.net/x\">www.bank.com</a> =\r\n"
-				      "caf=C3=A9 %d<br>\r\n",
-				      i % 30, i);
+		o += (size_t)snprintf(
+		    b + o, cap - o,
+		    "<a href=3D\"https://evil%d.example.net/x\">www.bank.com</a> =\r\n"
+		    "caf=C3=A9 %d<br>\r\n",
+		    i % 30, i);
 	o += (size_t)snprintf(b + o, cap - o,
 			      "--b\r\nContent-Type: message/rfc822\r\n\r\n"
 			      "Subject: inner\r\nContent-Type: text/plain\r\n\r\n"
@@ -808,9 +809,10 @@ static char *big_body(size_t *len_r)
 			      "--b\r\nContent-Type: application/pdf; name=\"invoice.pdf.exe\"\r\n"
 			      "Content-Transfer-Encoding: base64\r\n\r\n");
 	for (int i = 0; i < 100; i++)
-		o += (size_t)snprintf(b + o, cap - o, "%s\r\n",
-				      i == 0 ? "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-					     : "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
+		o += (size_t)snprintf(
+		    b + o, cap - o, "%s\r\n",
+		    i == 0 ? "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+			   : "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
 	o += (size_t)snprintf(b + o, cap - o, "--b--\r\n");
 	*len_r = o;
 	return b;
@@ -847,8 +849,9 @@ static int facts_same(const struct content_facts *x, const struct content_facts 
 	    x->domain_count != y->domain_count || x->html_only != y->html_only ||
 	    x->link_text_mismatch != y->link_text_mismatch ||
 	    x->double_extension != y->double_extension ||
-	    x->archive_executable != y->archive_executable || x->skipped_parts != y->skipped_parts ||
-	    x->skipped_urls != y->skipped_urls || x->skipped_text_bytes != y->skipped_text_bytes ||
+	    x->archive_executable != y->archive_executable ||
+	    x->skipped_parts != y->skipped_parts || x->skipped_urls != y->skipped_urls ||
+	    x->skipped_text_bytes != y->skipped_text_bytes ||
 	    x->skipped_body_bytes != y->skipped_body_bytes)
 		return 0;
 	for (size_t i = 0; i < x->part_count; i++) {
