@@ -1007,3 +1007,10 @@ char *conf_history_location(const struct conf *cfg)
 		return strcmp(cfg->history, "none") == 0 ? NULL : xstrdup(cfg->history);
 	return xasprintf("sqlite:%s/history.db", cfg->state_dir);
 }
+
+const char *conf_content_spool_dir(const struct conf *cfg)
+{
+	const char *dir = cfg->content_spool_dir != NULL ? cfg->content_spool_dir : cfg->state_dir;
+
+	return strcmp(dir, "none") == 0 ? NULL : dir;
+}

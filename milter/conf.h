@@ -149,6 +149,9 @@ struct conf {
 	char *content_spool_dir; /* bodies past CONTENT_SPILL_BYTES; NULL: state_dir; "none" */
 };
 
+/* Where bodies past CONTENT_SPILL_BYTES wait: content-spool-dir, else the
+ * state directory; NULL for "none" (in memory). */
+const char *conf_content_spool_dir(const struct conf *cfg);
 /* The store location the configuration means: `history`, or the SQLite
  * file in the state directory; NULL when history is off.  malloc'd. */
 char *conf_history_location(const struct conf *cfg);

@@ -4,6 +4,7 @@
  *
  *   content_init()        once at start-up, before any thread (GMime,
  *                         libxml2 and the public suffix list); idempotent
+ *   content_spool_check() at start-up and reload: the spool directory works
  *   content_scan_new()    per message, memory in the message's arena
  *   content_scan_header() each header field as it arrives (only the
  *                         MIME fields are kept)
@@ -52,6 +53,9 @@ struct content_limits {
 struct content_scan;
 
 void content_init(void);
+/* Can a spool file be made in dir (by this process's user)?  0, or -1
+ * and a malloc'd "content-spool-dir DIR: reason" in *error_r. */
+int content_spool_check(const char *dir, char **error_r);
 struct content_scan *content_scan_new(struct arena *a, const struct content_limits *limits);
 void content_scan_header(struct content_scan *c, const char *name, const char *value);
 void content_scan_body(struct content_scan *c, const unsigned char *data, size_t len);

@@ -22,7 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "content.h"
 #include "content_int.h"
+#include "mem.h"
 
 int content_spool_open(const char *dir)
 {
@@ -87,4 +89,17 @@ size_t content_spool_read(int fd, size_t offset, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return got;
+}
+
+int content_spool_check(const char *dir, char **error_r)
+{
+	int fd = content_spool_open(dir);
+
+	if (fd < 0) {
+		*error_r = xasprintf("content-spool-dir %s: cannot make a file there: %s", dir,
+				     strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
 }

@@ -961,9 +961,16 @@ static void test_spill_fails(const char *dir)
 	struct rlimit old, small;
 	size_t len;
 	char *body = big_body(&len);
-	char file_path[4200];
-	int fds = open_fds();
+	char file_path[4200], *error = NULL;
+	int fds = open_fds(), rc;
 
+	CHECK(content_spool_check(dir, &error) == 0, "content_spool_check: a directory that works");
+	rc = content_spool_check("/nonexistent/authscore-spool", &error);
+	CHECK(rc < 0 && error != NULL &&
+		  strstr(error, "content-spool-dir /nonexistent/authscore-spool: ") != NULL,
+	      "content_spool_check: one that does not exist, named (%s)", error ? error : "-");
+	free(error);
+	CHECK(open_fds() == fds && dir_entries(dir) == 0, "the checks leave nothing behind");
 	l.spill_bytes = 4096;
 	l.spool_dir = "/nonexistent/authscore-spool";
 	c = scan_body(a, &l, body, len, 1000, &f);

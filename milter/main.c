@@ -654,6 +654,9 @@ static void reload(const struct options *o, struct dns *dns)
 	char *error = NULL;
 	struct conf *conf = load_conf(o, &error);
 
+	if (conf != NULL && conf_content_spool_dir(conf) != NULL &&
+	    content_spool_check(conf_content_spool_dir(conf), &error) < 0)
+		conf_free(&conf);
 	if (conf == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", error);
 		free(error);
@@ -942,6 +945,9 @@ int main(int argc, char **argv)
 		drop_privileges(&d.id);
 	else if (geteuid() == 0)
 		log_notice("running as root: set `user` in %s or use -u", d.conf->path);
+	if (conf_content_spool_dir(d.conf) != NULL && /* as our user: the messages' files */
+	    content_spool_check(conf_content_spool_dir(d.conf), &error) < 0)
+		log_fatal("%s", error);
 	d.store = open_store(d.conf);
 	d.ratelimit = ratelimit_new(d.conf->ratelimit_table_size);
 	start_runtime(&d);

@@ -154,12 +154,9 @@ static void content_start(struct message *m, const struct conf *conf)
 		.max_depth = conf->content_max_depth,
 		.max_urls = conf->content_max_urls,
 		.spill_bytes = CONTENT_SPILL_BYTES,
-		.spool_dir = conf->content_spool_dir != NULL ? conf->content_spool_dir
-							     : conf->state_dir,
+		.spool_dir = conf_content_spool_dir(conf), /* NULL: all in memory */
 	};
 
-	if (l.spool_dir != NULL && strcmp(l.spool_dir, "none") == 0)
-		l.spool_dir = NULL; /* all in memory */
 	if (conf->content_scan)
 		m->content = content_scan_new(m->arena, &l);
 }

@@ -13,8 +13,9 @@
 #   blocked    a link to refused-link.test: DBL answers 127.0.1.255 (a
 #              refusal) -> accepted, no score, the monitor and one warning
 # then `authscore test`, `explain` and `replay` on the same messages, and
-# the newsletter (over 16 kB: it waits in a spool file) once more with a
-# content-spool-dir that does not exist -> accepted, one warning.
+# content-spool-dir: one that does not exist stops the daemon at start; one
+# removed while it runs -> the newsletter (over 16 kB: it would wait in a
+# spool file) is accepted all the same, with one warning.
 # Needs the content check (MIME module) and the uribl lookups built in.
 . "$(dirname "$0")/lib.sh"
 
@@ -165,9 +166,15 @@ like "$out" "$TAG_QID [^ ]*: tag -> quarantine, score 7\\.00 -> 10\\.00" \
 	"replay: the listed link re-scored from its stored DBL answer (9 + 1: quarantine)"
 is "$(grep -v '^$' "$E2E_TMP/tool.err" 2>/dev/null | grep -c .)" 0 "the tools wrote nothing to stderr"
 
-# ------------------------------------- 6. a spool directory that is not there
-start_milter "rules $RULES" "content-spool-dir $E2E_TMP/no-such-dir" || fail "the milter restarts"
-spool_re="content: cannot make a spool file in $E2E_TMP/no-such-dir"
+# ------------------------------------------- 6. the spool directory
+ok "! start_milter 'rules $RULES' 'content-spool-dir $E2E_TMP/no-such-dir' >/dev/null" \
+	"a content-spool-dir that does not exist: the daemon does not start"
+like "$(tail -n 5 "$LOG")" "content-spool-dir $E2E_TMP/no-such-dir: cannot make a file there" \
+	"and says why"
+mkdir "$E2E_TMP/spool"
+start_milter "rules $RULES" "content-spool-dir $E2E_TMP/spool" || fail "the milter starts with a spool directory"
+rmdir "$E2E_TMP/spool" # gone while the daemon runs
+spool_re="content: cannot make a spool file in $E2E_TMP/spool"
 M=$NEWSLETTER
 MK=$(awk '/^E2E-END / { print $2 }' "$M")
 sed -i "s/$MK/$MK-again/g" "$M"
