@@ -121,7 +121,8 @@ struct content_scan *content_scan_new(struct arena *a, const struct content_limi
 static void spool_failed(struct content_scan *c, const char *what, int err)
 {
 	c->spool_failed = 1;
-	log_warn("content: cannot %s a spool file in %s (%s): the body is scanned to byte %zu",
+	log_warn("content: cannot %s a spool file in %s (%s): only the %zu bytes kept so far are "
+		 "scanned",
 		 what, c->lim.spool_dir, strerror(err), c->len);
 }
 
@@ -718,8 +719,8 @@ static void read_back(struct content_scan *c)
 	g_byte_array_set_size(c->kept, (guint)c->len);
 	got = content_spool_read(c->fd, 0, c->kept->data, c->len);
 	if (got < c->len) {
-		log_warn("content: cannot read back a spool file in %s (%s): the body is scanned "
-			 "to byte %zu",
+		log_warn("content: cannot read back a spool file in %s (%s): only its first %zu "
+			 "bytes are scanned",
 			 c->lim.spool_dir, strerror(errno), got);
 		c->dropped += c->len - got;
 		g_byte_array_set_size(c->kept, (guint)got);

@@ -331,10 +331,11 @@ static void set_thread_stack_default(void)
  * hundreds of connection threads use them all; what a burst of ends of
  * message frees stays in each arena, interleaved with the memory of the
  * messages still in transit, and new allocations grow another arena rather
- * than reuse it.  With 500 sessions holding a newsletter that was 5 to
- * 10 MB of peak RSS (doc/BENCHMARKS.md, issue 19).  At most one thread per
- * CPU runs at once, so one arena per CPU (at least 2) costs no lock
- * waits.  MALLOC_ARENA_MAX or GLIBC_TUNABLES in the environment win.
+ * than reuse it.  With 500 sessions holding a newsletter that was about
+ * 5 MB of the median peak RSS (doc/BENCHMARKS.md, issue 19).  No more
+ * threads than CPUs run at once, so one arena per CPU (at least 2) costs
+ * few lock waits.  MALLOC_ARENA_MAX or GLIBC_TUNABLES in the environment
+ * win.
  */
 static void limit_malloc_arenas(void)
 {
