@@ -69,11 +69,31 @@ struct arc_check *arc_check_new(const struct arc_params *p, const char *queue_id
 	if (c->p.min_rsa_bits < 1024)
 		c->p.min_rsa_bits = 1024; /* RFC 8301 §3.2 */
 	c->queue_id = xstrdup(queue_id != NULL ? queue_id : "-");
-	c->mem = arena_new(16384);
+	c->mem = arena_new(2048); /* the header fields: most mail's fit in 2-4 kB */
+	return c;
+}
+
+/* The sets' slots, made when the first ARC field comes. */
+static void arc_slots_make(struct arc_check *c)
+{
+	if (c->slot != NULL)
+		return;
+	c->slot = xcalloc(ARC_MAX_SETS + 1, sizeof(*c->slot));
 	for (unsigned i = 0; i <= ARC_MAX_SETS; i++)
 		for (int k = 0; k < ARC_KINDS; k++)
 			c->slot[i].field[k] = -1;
-	return c;
+}
+
+/* At end of header, with no ARC field and nothing to seal: the fields kept
+ * for an AMS are not needed, and a message held in its body (500 at once
+ * on a busy MX) should not keep them. */
+static void arc_forget_header(struct arc_check *c)
+{
+	free(c->fields);
+	c->fields = NULL;
+	c->nfields = c->fields_size = 0;
+	arena_free(&c->mem);
+	c->mem = arena_new(0);
 }
 
 static int arc_kind_of(const char *name)
@@ -325,8 +345,10 @@ void arc_check_header(struct arc_check *c, const char *name, const char *value)
 	if (c == NULL || c->eoh_done || name == NULL || value == NULL)
 		return;
 	kind = arc_kind_of(name);
-	if (kind >= 0)
+	if (kind >= 0) {
 		c->arc_seen = 1;
+		arc_slots_make(c);
+	}
 	len = strlen(value);
 	if (c->overflow || c->nfields == ARC_FIELDS_MAX ||
 	    c->bytes + len + strlen(name) > ARC_BYTES_MAX) {
@@ -421,7 +443,8 @@ void arc_check_eoh(struct arc_check *c)
 					c->body_on[c->slot[i].ams.bcanon] = 1;
 			arc_lookups(c);
 		}
-	}
+	} else if (!c->p.seal)
+		arc_forget_header(c);
 	for (int k = 0; k < 2; k++)
 		if (c->body_on[k])
 			arc_body_init(&c->body[k], (enum arc_canon)k);
@@ -734,6 +757,7 @@ void arc_check_free(struct arc_check **cp)
 	for (int k = 0; k < 2; k++)
 		arc_body_free(&c->body[k]);
 	free(c->fields);
+	free(c->slot);
 	free(c->queue_id);
 	arena_free(&c->mem);
 	free(c);

@@ -66,9 +66,10 @@ struct arc_check {
 	struct arc_field *fields;
 	size_t nfields, fields_size, bytes;
 	int overflow, arc_seen, eoh_done, finished;
-	const char *broken; /* the structural failure, or NULL */
-	unsigned n;	    /* highest instance seen */
-	struct arc_slot slot[ARC_MAX_SETS + 1];
+	const char *broken;    /* the structural failure, or NULL */
+	unsigned n;	       /* highest instance seen */
+	struct arc_slot *slot; /* [ARC_MAX_SETS + 1], made at the first ARC field:
+				  most mail has none, and it is 16 kB */
 	int body_on[2], body_done;
 	struct arc_body body[2]; /* [enum arc_canon] */
 	unsigned char bh[2][ARC_HASH_LEN];

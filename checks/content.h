@@ -4,11 +4,14 @@
  *
  *   content_init()        once at start-up, before any thread (GMime,
  *                         libxml2 and the public suffix list); idempotent
+ *   content_spool_check() at start-up and reload: the spool directory works
  *   content_scan_new()    per message, memory in the message's arena
  *   content_scan_header() each header field as it arrives (only the
  *                         MIME fields are kept)
  *   content_scan_body()   each body chunk as it arrives: kept, up to
- *                         max_bytes; the rest is only counted
+ *                         max_bytes (in memory, or past spill_bytes in
+ *                         a file: see content_limits); the rest is only
+ *                         counted
  *   content_scan_finish() at end of message: one parse (GMime), decode,
  *                         convert to UTF-8, reduce HTML (libxml2), extract
  *                         and normalise URLs (content_url.h); fills *out
@@ -18,7 +21,9 @@
  *
  * Over a bound (bytes kept, decoded text, parts, depth, URLs) is skipped
  * and counted, never an error.  A scan is used by one thread at a time;
- * after content_init() scans on different threads are independent.
+ * after content_init() scans on different threads are independent, but
+ * at most as many finish at once as there are CPUs (at least 2): the
+ * walk is CPU-bound, and more at once would only add their memory.
  */
 #ifndef AUTHSCORE_CONTENT_H
 #define AUTHSCORE_CONTENT_H
@@ -34,11 +39,23 @@ struct content_limits {
 	unsigned max_parts; /* leaf parts listed */
 	unsigned max_depth; /* MIME nesting walked */
 	unsigned max_urls;  /* distinct URLs listed */
+	/* Past spill_bytes kept, the bytes kept go to an unlinked file in
+	 * spool_dir (copied by content_scan_new); 0 or NULL: all in memory.
+	 * If the file cannot be made or written, what is kept so far is
+	 * scanned, the rest counted as skipped, and it is logged. */
+	size_t spill_bytes;
+	const char *spool_dir;
 };
+
+/* The spill threshold the daemon uses: a small body stays in memory. */
+#define CONTENT_SPILL_BYTES (16 * 1024)
 
 struct content_scan;
 
 void content_init(void);
+/* Can a spool file be made in dir (by this process's user)?  0, or -1
+ * and a malloc'd "content-spool-dir DIR: reason" in *error_r. */
+int content_spool_check(const char *dir, char **error_r);
 struct content_scan *content_scan_new(struct arena *a, const struct content_limits *limits);
 void content_scan_header(struct content_scan *c, const char *name, const char *value);
 void content_scan_body(struct content_scan *c, const unsigned char *data, size_t len);

@@ -1,7 +1,8 @@
 /*
  * content_int - what the content module's files share (content.c,
- * content_html.c, content_sniff.c): the bounded text sink the decoded text
- * goes into, the HTML reducer and the attachment checks.  Not for other
+ * content_html.c, content_sniff.c, content_spool.c): the bounded text sink
+ * the decoded text goes into, the HTML reducer, the attachment checks and
+ * the spool file of a large body.  Not for other
  * modules: content.h is the interface.
  */
 #ifndef AUTHSCORE_CONTENT_INT_H
@@ -44,5 +45,13 @@ int content_name_double_extension(const char *name);
 int content_zip_names(const unsigned char *data, size_t len, size_t max_entries,
 		      int (*fn)(void *ctx, const char *name, size_t name_len, uint64_t size),
 		      void *ctx);
+
+/* content_spool.c: the unlinked temporary file a body past the spill
+ * threshold is kept in.  open: a descriptor (close-on-exec), or -1 and
+ * errno; write: all of data, 0, or -1 and errno; read: the bytes read at
+ * offset (short only at the end of the file or on an error). */
+int content_spool_open(const char *dir);
+int content_spool_write(int fd, const void *data, size_t len);
+size_t content_spool_read(int fd, size_t offset, void *buf, size_t len);
 
 #endif

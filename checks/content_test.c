@@ -11,10 +11,14 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "content.h"
@@ -774,6 +778,236 @@ static void test_threads(void)
 	      ok[0] + ok[1] + ok[2] + ok[3]);
 }
 
+/* ----------------------------------------------- spilled to a spool file */
+
+/* A body of about 60 kB: text with links, QP HTML, a message/rfc822 part,
+ * a base64 attachment with a double extension. */
+static char *big_body(size_t *len_r)
+{
+	size_t cap = 128 * 1024, o = 0;
+	char *b = malloc(cap);
+
+	o += (size_t)snprintf(b + o, cap - o,
+			      "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n");
+	for (int i = 0; i < 300; i++)
+		o += (size_t)snprintf(b + o, cap - o,
+				      "line %d caf\xe9 see http://h%d.example.com/p now\r\n", i,
+				      i % 40);
+	o += (size_t)snprintf(b + o, cap - o,
+			      "--b\r\nContent-Type: text/html; charset=utf-8\r\n"
+			      "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>");
+	for (int i = 0; i < 200; i++)
+		o += (size_t)snprintf(
+		    b + o, cap - o,
+		    "<a href=3D\"https://evil%d.example.net/x\">www.bank.com</a> =\r\n"
+		    "caf=C3=A9 %d<br>\r\n",
+		    i % 30, i);
+	o += (size_t)snprintf(b + o, cap - o,
+			      "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+			      "Subject: inner\r\nContent-Type: text/plain\r\n\r\n"
+			      "inner http://inner.example.org/\r\n"
+			      "--b\r\nContent-Type: application/pdf; name=\"invoice.pdf.exe\"\r\n"
+			      "Content-Transfer-Encoding: base64\r\n\r\n");
+	for (int i = 0; i < 100; i++)
+		o += (size_t)snprintf(
+		    b + o, cap - o, "%s\r\n",
+		    i == 0 ? "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+			   : "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
+	o += (size_t)snprintf(b + o, cap - o, "--b--\r\n");
+	*len_r = o;
+	return b;
+}
+
+static struct content_scan *scan_body(struct arena *a, const struct content_limits *l,
+				      const char *body, size_t len, size_t chunk,
+				      struct content_facts *out)
+{
+	struct content_scan *c = content_scan_new(a, l);
+
+	content_scan_header(c, "MIME-Version", " 1.0");
+	content_scan_header(c, "Content-Type", " multipart/mixed; boundary=\"b\"");
+	for (size_t o = 0; o < len; o += chunk)
+		content_scan_body(c, (const unsigned char *)body + o,
+				  len - o < chunk ? len - o : chunk);
+	if (out != NULL)
+		content_scan_finish(c, out);
+	return c;
+}
+
+static int str_same(const char *x, const char *y)
+{
+	return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+/* The facts of two scans of the same message are the same. */
+static int facts_same(const struct content_facts *x, const struct content_facts *y)
+{
+	if (x->scanned != y->scanned || x->text_len != y->text_len ||
+	    memcmp(x->text, y->text, x->text_len) != 0 || x->raw_len != y->raw_len ||
+	    memcmp(x->raw, y->raw, x->raw_len) != 0 || x->part_count != y->part_count ||
+	    x->url_count != y->url_count || x->host_count != y->host_count ||
+	    x->domain_count != y->domain_count || x->html_only != y->html_only ||
+	    x->link_text_mismatch != y->link_text_mismatch ||
+	    x->double_extension != y->double_extension ||
+	    x->archive_executable != y->archive_executable ||
+	    x->skipped_parts != y->skipped_parts || x->skipped_urls != y->skipped_urls ||
+	    x->skipped_text_bytes != y->skipped_text_bytes ||
+	    x->skipped_body_bytes != y->skipped_body_bytes)
+		return 0;
+	for (size_t i = 0; i < x->part_count; i++) {
+		const struct content_part *p = &x->parts[i], *q = &y->parts[i];
+
+		if (!str_same(p->type, q->type) || !str_same(p->sniffed, q->sniffed) ||
+		    !str_same(p->charset, q->charset) || !str_same(p->encoding, q->encoding) ||
+		    !str_same(p->filename, q->filename) || p->size != q->size ||
+		    p->depth != q->depth || p->attachment != q->attachment)
+			return 0;
+	}
+	for (size_t i = 0; i < x->url_count; i++)
+		if (strcmp(x->urls[i].url, y->urls[i].url) != 0 ||
+		    !str_same(x->urls[i].text_domain, y->urls[i].text_domain))
+			return 0;
+	return 1;
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+static void test_spill(const char *dir)
+{
+	struct arena *a = arena_new(4096);
+	struct content_limits spill = defaults, cut = defaults, cut_spill;
+	struct content_facts mem, file;
+	struct content_scan *cm, *cf;
+	size_t len;
+	char *body = big_body(&len);
+	int fds = open_fds();
+
+	spill.spill_bytes = 4096;
+	spill.spool_dir = dir;
+	cm = scan_body(a, &defaults, body, len, 4000, &mem);
+	CHECK(mem.scanned && mem.part_count == 4 && mem.url_count > 70 && mem.double_extension &&
+		  mem.link_text_mismatch && strstr(mem.text, "inner") != NULL &&
+		  strstr(mem.text, "caf\xc3\xa9 199") != NULL && mem.raw_len == len,
+	      "a 60 kB body in memory: 4 parts, %zu links", mem.url_count);
+	CHECK(mem.parts[3].sniffed != NULL, "the attachment sniffed (%s)", mem.parts[3].sniffed);
+	cf = scan_body(a, &spill, body, len, 4000, NULL);
+	CHECK(open_fds() == fds + 1, "spilled: one file open while the message is in transit");
+	CHECK(dir_entries(dir) == 0, "and no name for it in the spool directory");
+	content_scan_finish(cf, &file);
+	CHECK(facts_same(&mem, &file), "spilled: the same facts as in memory");
+	CHECK(open_fds() == fds, "the file closed at the end of the scan");
+	content_scan_free(&cf);
+	content_scan_free(&cm);
+
+	/* 7-byte chunks, max-bytes and max-text cut inside the file */
+	cut.max_bytes = 30000;
+	cut.max_text = 5000;
+	cut_spill = cut;
+	cut_spill.spill_bytes = 4096;
+	cut_spill.spool_dir = dir;
+	cm = scan_body(a, &cut, body, len, 7, &mem);
+	cf = scan_body(a, &cut_spill, body, len, 7, &file);
+	CHECK(mem.skipped_body_bytes > 0 && mem.raw_len == 5000 && facts_same(&mem, &file),
+	      "max-bytes and max-text past the spill: the same facts (%zu skipped)",
+	      file.skipped_body_bytes);
+	content_scan_free(&cf);
+	content_scan_free(&cm);
+	CHECK(open_fds() == fds, "no descriptor left");
+
+	/* a message aborted in its body: the scan is freed, never finished */
+	for (int i = 0; i < 20; i++) {
+		cf = scan_body(a, &spill, body, len, 4000, NULL);
+		content_scan_free(&cf);
+	}
+	CHECK(open_fds() == fds && cf == NULL, "20 aborted messages: no descriptor left");
+	CHECK(dir_entries(dir) == 0, "and nothing in the spool directory");
+	free(body);
+	arena_free(&a);
+}
+
+/* The spool directory cannot take the file: what is kept is scanned, the
+ * rest counted, and nothing fails. */
+static void test_spill_fails(const char *dir)
+{
+	struct arena *a = arena_new(4096);
+	struct content_limits l = defaults;
+	struct content_facts f;
+	struct content_scan *c;
+	struct rlimit old, small;
+	size_t len;
+	char *body = big_body(&len);
+	char file_path[4200], *error = NULL;
+	int fds = open_fds(), rc;
+
+	CHECK(content_spool_check(dir, &error) == 0, "content_spool_check: a directory that works");
+	rc = content_spool_check("/nonexistent/authscore-spool", &error);
+	CHECK(rc < 0 && error != NULL &&
+		  strstr(error, "content-spool-dir /nonexistent/authscore-spool: ") != NULL,
+	      "content_spool_check: one that does not exist, named (%s)", error ? error : "-");
+	free(error);
+	CHECK(open_fds() == fds && dir_entries(dir) == 0, "the checks leave nothing behind");
+	l.spill_bytes = 4096;
+	l.spool_dir = "/nonexistent/authscore-spool";
+	c = scan_body(a, &l, body, len, 1000, &f);
+	CHECK(f.scanned && f.part_count == 1 && strstr(f.text, "line 0 caf\xc3\xa9") != NULL &&
+		  f.skipped_body_bytes > len - 5000 && f.raw_len < 5000,
+	      "a missing spool directory: the first 4 kB scanned, the rest skipped (%zu)",
+	      f.skipped_body_bytes);
+	content_scan_free(&c);
+
+	snprintf(file_path, sizeof(file_path), "%s/plain-file", dir);
+	fclose(fopen(file_path, "w"));
+	l.spool_dir = file_path;
+	c = scan_body(a, &l, body, len, 1000, &f);
+	CHECK(f.scanned && f.part_count == 1 && f.skipped_body_bytes > 0,
+	      "a spool directory that is a file: the same");
+	content_scan_free(&c);
+	unlink(file_path);
+
+	/* a write that fails half way (a full disk, here a file size limit) */
+	l.spool_dir = dir;
+	getrlimit(RLIMIT_FSIZE, &old);
+	small = old;
+	small.rlim_cur = 20000;
+	signal(SIGXFSZ, SIG_IGN);
+	setrlimit(RLIMIT_FSIZE, &small);
+	c = scan_body(a, &l, body, len, 1000, &f);
+	setrlimit(RLIMIT_FSIZE, &old);
+	CHECK(f.scanned && f.part_count >= 1 && f.skipped_body_bytes >= len - 20000 &&
+		  f.raw_len <= 20000 && f.raw_len > 15000 && strstr(f.text, "line 0") != NULL,
+	      "a write that fails at 20 kB: the 20 kB written scanned (raw %zu), the rest skipped",
+	      f.raw_len);
+	content_scan_free(&c);
+	CHECK(open_fds() == fds && dir_entries(dir) == 0, "no descriptor or file left");
+	free(body);
+	arena_free(&a);
+}
+
 int main(void)
 {
 	content_init();
@@ -793,6 +1027,16 @@ int main(void)
 	test_huge();
 	test_bounds();
 	test_threads();
+	{
+		char dir[] = "/tmp/content_test.XXXXXX";
+
+		if (mkdtemp(dir) != NULL) {
+			test_spill(dir);
+			test_spill_fails(dir);
+			rmdir(dir);
+		} else
+			CHECK(0, "mkdtemp");
+	}
 	content_scan_free(&last); /* NULL: nothing */
 	return check_done();
 }

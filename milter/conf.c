@@ -208,6 +208,9 @@ static const struct key keys[] = {
 	 "Action when a DNS error keeps ARC from a possible override"},
 	{"arc-seal", K_LINES, F(arc_seal), 0, 0, NULL,
 	 "domain selector [keyfile]: seal the messages we accept with ARC"},
+	/* issue 19, memory: where a body past 16 kB waits for its scan */
+	{"content-spool-dir", K_STRING, F(content_spool_dir), 0, 0, NULL,
+	 "Where bodies over 16 kB wait, unlinked (default state-dir; none: memory)"},
 };
 #undef F
 
@@ -1003,4 +1006,11 @@ char *conf_history_location(const struct conf *cfg)
 	if (cfg->history != NULL)
 		return strcmp(cfg->history, "none") == 0 ? NULL : xstrdup(cfg->history);
 	return xasprintf("sqlite:%s/history.db", cfg->state_dir);
+}
+
+const char *conf_content_spool_dir(const struct conf *cfg)
+{
+	const char *dir = cfg->content_spool_dir != NULL ? cfg->content_spool_dir : cfg->state_dir;
+
+	return strcmp(dir, "none") == 0 ? NULL : dir;
 }

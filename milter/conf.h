@@ -136,8 +136,13 @@ struct conf {
 	char **arc_trusted_sealers; /* ARC-Seal d= whose recorded results may override DMARC */
 	enum conf_action on_arc_temperror; /* such an override could not be checked (DNS) */
 	struct conf_lines arc_seal; /* DOMAIN SELECTOR [KEYFILE], at most one line */
+	/* issue 19, memory (content.h) */
+	char *content_spool_dir; /* bodies past CONTENT_SPILL_BYTES; NULL: state_dir; "none" */
 };
 
+/* Where bodies past CONTENT_SPILL_BYTES wait: content-spool-dir, else the
+ * state directory; NULL for "none" (in memory). */
+const char *conf_content_spool_dir(const struct conf *cfg);
 /* The store location the configuration means: `history`, or the SQLite
  * file in the state directory; NULL when history is off.  malloc'd. */
 char *conf_history_location(const struct conf *cfg);

@@ -61,6 +61,7 @@ struct message {
 	struct arc_check *arc_check; /* RFC 8617 chain, fed what DKIM is fed */
 	const char *from_value; /* the first From field */
 	struct header_field *headers; /* kept for the rules, FACTS_MAX_HEADERS at most */
+	size_t headers_size;	      /* room in headers: grown by doubling */
 	struct dmarc_discovery *policy;
 	struct org_lookup org[ORG_LOOKUPS_MAX];
 	size_t org_count;
@@ -153,6 +154,8 @@ static void content_start(struct message *m, const struct conf *conf)
 		.max_parts = conf->content_max_parts,
 		.max_depth = conf->content_max_depth,
 		.max_urls = conf->content_max_urls,
+		.spill_bytes = CONTENT_SPILL_BYTES,
+		.spool_dir = conf_content_spool_dir(conf), /* NULL: all in memory */
 	};
 
 	if (conf->content_scan)
@@ -288,8 +291,20 @@ static void keep_header(struct message *m, const char *name, const char *value)
 
 	if (f->header_count == FACTS_MAX_HEADERS)
 		return;
-	if (m->headers == NULL)
-		m->headers = arena_alloc(m->arena, FACTS_MAX_HEADERS * sizeof(*m->headers));
+	if (f->header_count == m->headers_size) {
+		/* most mail has 10 to 30 fields: room for 500 (8 kB) in every
+		 * message in transit is what 500 sessions cannot afford */
+		size_t size = m->headers_size ? 2 * m->headers_size : 32;
+		struct header_field *grown;
+
+		if (size > FACTS_MAX_HEADERS)
+			size = FACTS_MAX_HEADERS;
+		grown = arena_alloc(m->arena, size * sizeof(*grown));
+		if (f->header_count > 0)
+			memcpy(grown, m->headers, f->header_count * sizeof(*grown));
+		m->headers = grown;
+		m->headers_size = size;
+	}
 	m->headers[f->header_count].name = arena_strndup(m->arena, name, strnlen(name, 256));
 	m->headers[f->header_count].value = unfold(m->arena, value);
 	f->headers = m->headers;

@@ -53,6 +53,37 @@ static void run(const char *const *fields, struct verdict *v, struct message_edi
 	session_free(&s);
 }
 
+/* The fields kept for the rules: room grows with them (32, 64, ...), and
+ * stops at FACTS_MAX_HEADERS, every value where it was put. */
+static void test_many_fields(void)
+{
+	struct addr client;
+	struct session *s;
+	struct message *m;
+	const struct facts *f;
+	char name[32], value[32];
+	int ok = 1;
+
+	addr_parse("203.0.113.10", &client);
+	s = session_new(rt, "client.example.test", &client);
+	m = message_new(s, "user@example.test", NULL);
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "X-Field-%d", i);
+		snprintf(value, sizeof(value), " value %d", i);
+		message_header(m, name, value);
+	}
+	f = message_facts(m);
+	for (size_t i = 0; i < f->header_count && ok; i++) {
+		snprintf(name, sizeof(name), "X-Field-%zu", i);
+		snprintf(value, sizeof(value), "value %zu", i);
+		ok = strcmp(f->headers[i].name, name) == 0 && strcmp(f->headers[i].value, value) == 0;
+	}
+	CHECK(f->header_count == FACTS_MAX_HEADERS && ok,
+	      "600 fields: the first %d kept, in order (%zu)", FACTS_MAX_HEADERS, f->header_count);
+	message_free(&m);
+	session_free(&s);
+}
+
 int main(void)
 {
 	char *error = NULL;
@@ -108,6 +139,7 @@ int main(void)
 		run(f, &v, &e, &from);
 		CHECK_STR(removed, "", "no field of ours in the message: nothing removed");
 	}
+	test_many_fields();
 	runtime_unref(&rt);
 	dkim_module_deinit();
 	arc_module_deinit();

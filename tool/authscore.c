@@ -230,6 +230,10 @@ static int cmd_test(int argc, char **argv)
 		fprintf(stderr, "authscore test: %s\n", error);
 		return 1;
 	}
+	/* One message: its body in memory, scanned as the daemon scans it,
+	 * whoever runs the tool (the daemon's spool directory is its user's). */
+	free(conf->content_spool_dir);
+	conf->content_spool_dir = xstrdup("none");
 	log_init("authscore", 1);
 	log_set_level(conf->log_level > LOG_LEVEL_WARN ? conf->log_level : LOG_LEVEL_WARN);
 	buf_init(&msg, MESSAGE_MAX);

@@ -12,7 +12,10 @@
 #              link 150) never is -> accepted; the metrics count 20 and 180
 #   blocked    a link to refused-link.test: DBL answers 127.0.1.255 (a
 #              refusal) -> accepted, no score, the monitor and one warning
-# then `authscore test`, `explain` and `replay` on the same messages.
+# then `authscore test`, `explain` and `replay` on the same messages, and
+# content-spool-dir: one that does not exist stops the daemon at start; one
+# removed while it runs -> the newsletter (over 16 kB: it would wait in a
+# spool file) is accepted all the same, with one warning.
 # Needs the content check (MIME module) and the uribl lookups built in.
 . "$(dirname "$0")/lib.sh"
 
@@ -110,8 +113,14 @@ TAG_QID=$QID
 # ----------------------------------------------------- 2. newsletter, 200 links
 before_over=$(metric authscore_uribl_domains_over_cap_total)
 newsletter_msg newsletter
+NEWSLETTER=$M
+fds_before=$(ls "/proc/$MILTER_PID/fd" | wc -l)
 send
 delivered "newsletter with 200 links"
+# over 16 kB, it waited in an unlinked file in the state directory
+ok "wait_for $E2E_WAIT '[ \$(ls /proc/$MILTER_PID/fd | wc -l) -le $fds_before ]' 'the milter back to $fds_before descriptors'" \
+	"newsletter: no descriptor left open once the session is over"
+is "$(find "$E2E_TMP/state" -name '.authscore-body*' | wc -l)" 0 "newsletter: no spool file left in the state directory"
 unlike "$RESULT" 'URI_DBL' "newsletter: no link listed (late-link.test, link 150, is past the cap)"
 like "$RESULT" 'NEWSLETTER\(-1\)' "newsletter: uri-domain and not html-only read its facts"
 like "$RESULT" 'action=accept' "newsletter: accepted"
@@ -156,4 +165,23 @@ like "$out" 'rules that read header or body contents \(header, body, rawbody, ur
 like "$out" "$TAG_QID [^ ]*: tag -> quarantine, score 7\\.00 -> 10\\.00" \
 	"replay: the listed link re-scored from its stored DBL answer (9 + 1: quarantine)"
 is "$(grep -v '^$' "$E2E_TMP/tool.err" 2>/dev/null | grep -c .)" 0 "the tools wrote nothing to stderr"
+
+# ------------------------------------------- 6. the spool directory
+ok "! start_milter 'rules $RULES' 'content-spool-dir $E2E_TMP/no-such-dir' >/dev/null" \
+	"a content-spool-dir that does not exist: the daemon does not start"
+like "$(tail -n 5 "$LOG")" "content-spool-dir $E2E_TMP/no-such-dir: cannot make a file there" \
+	"and says why"
+mkdir "$E2E_TMP/spool"
+start_milter "rules $RULES" "content-spool-dir $E2E_TMP/spool" || fail "the milter starts with a spool directory"
+rmdir "$E2E_TMP/spool" # gone while the daemon runs
+spool_re="content: cannot make a spool file in $E2E_TMP/spool"
+M=$NEWSLETTER
+MK=$(awk '/^E2E-END / { print $2 }' "$M")
+sed -i "s/$MK/$MK-again/g" "$M"
+MK=$MK-again
+send
+delivered "newsletter, missing spool directory"
+like "$RESULT" 'action=accept' "missing spool directory: accepted all the same"
+wait_for "$E2E_WAIT" "grep -qF '$spool_re' '$LOG'" "the spool warning in the milter log"
+is "$(grep -cF "$spool_re" "$LOG")" 1 "missing spool directory: one warning for the message"
 done_testing
