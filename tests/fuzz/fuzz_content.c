@@ -6,7 +6,10 @@
  * reached.  An input starting with "URL:" is one link for the normaliser
  * and the link-text check instead.  What comes out must hold to the seam
  * (facts/content_result.h): valid UTF-8 text within its bound, ASCII
- * links and hosts, counts within their bounds.  tests/fuzz/run-fuzz.sh
+ * links and hosts, counts within their bounds.  An input of odd length is
+ * scanned twice, in memory and spilled past 256 bytes to an unlinked file
+ * in $TMPDIR (or /tmp), and both scans must give the same facts.
+ * tests/fuzz/run-fuzz.sh
  * builds it with clang -fsanitize=fuzzer,address,undefined.
  */
 #include "config.h"
@@ -22,6 +25,7 @@
 
 static const struct content_limits limits = {
     .max_bytes = 64 * 1024, .max_text = 4096, .max_parts = 20, .max_depth = 8, .max_urls = 20};
+static struct content_limits spilled; /* limits, spilling past 256 bytes */
 
 static void utf8_or_die(const char *s, size_t n)
 {
@@ -85,6 +89,32 @@ static void check(const struct content_facts *f)
 	}
 }
 
+/* One scan of the message; its text lives until the scan is freed. */
+static struct content_scan *scan(struct arena *a, const struct content_limits *l,
+				 const uint8_t *data, size_t size, struct content_facts *f)
+{
+	struct content_scan *c = content_scan_new(a, l);
+	size_t i = feed_header(c, a, (const char *)data, size), chunk = 1 + size % 61;
+
+	for (; i < size; i += chunk)
+		content_scan_body(c, data + i, size - i < chunk ? size - i : chunk);
+	content_scan_finish(c, f);
+	check(f);
+	return c;
+}
+
+/* The spilled scan saw what the scan in memory saw. */
+static void same_or_die(const struct content_facts *x, const struct content_facts *y)
+{
+	if (x->part_count != y->part_count || x->url_count != y->url_count ||
+	    x->text_len != y->text_len || memcmp(x->text, y->text, x->text_len) != 0 ||
+	    x->raw_len != y->raw_len)
+		abort();
+	for (size_t i = 0; i < x->url_count; i++)
+		if (strcmp(x->urls[i].url, y->urls[i].url) != 0)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct arena *a = arena_new(4096);
@@ -100,14 +130,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		content_url_text_domain(a, d + 4, size - 4);
 	} else {
-		struct content_scan *c = content_scan_new(a, &limits);
-		struct content_facts f;
-		size_t i = feed_header(c, a, d, size), chunk = 1 + size % 61;
+		struct content_facts f, g;
+		struct content_scan *c = scan(a, &limits, data, size, &f), *s;
 
-		for (; i < size; i += chunk)
-			content_scan_body(c, data + i, size - i < chunk ? size - i : chunk);
-		content_scan_finish(c, &f);
-		check(&f); /* the text lives until the scan is freed */
+		if (size % 2 == 1) {
+			spilled = limits;
+			spilled.spill_bytes = 256;
+			spilled.spool_dir = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
+			s = scan(a, &spilled, data, size, &g);
+			same_or_die(&f, &g);
+			content_scan_free(&s);
+		}
 		content_scan_free(&c);
 	}
 	arena_free(&a);
