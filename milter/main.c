@@ -650,14 +650,37 @@ static int same_dns(const struct conf *a, const struct conf *b)
 	return a->dns_timeout_ms == b->dns_timeout_ms;
 }
 
+/*
+ * Can the bodies past 16 kB be spilled where the configuration says?  An
+ * explicit content-spool-dir that cannot take a file is the admin's error
+ * (the daemon does not start, a reload is refused); the default, the state
+ * directory, may be read-only as the history store may be unavailable:
+ * then the bodies wait in memory, with a warning, and mail flows.  Called
+ * before conf is shared.  0, or -1 with a malloc'd *error_r.
+ */
+static int check_spool_dir(struct conf *conf, char **error_r)
+{
+	const char *dir = conf_content_spool_dir(conf);
+
+	if (dir == NULL || content_spool_check(dir, error_r) == 0)
+		return 0;
+	if (conf->content_spool_dir != NULL)
+		return -1;
+	log_warn("%s; message bodies wait for their scan in memory (set content-spool-dir)",
+		 *error_r);
+	free(*error_r);
+	*error_r = NULL;
+	conf->content_spool_dir = xstrdup("none");
+	return 0;
+}
+
 static void reload(const struct options *o, struct dns *dns)
 {
 	struct runtime *old = runtime_current(), *fresh;
 	char *error = NULL;
 	struct conf *conf = load_conf(o, &error);
 
-	if (conf != NULL && conf_content_spool_dir(conf) != NULL &&
-	    content_spool_check(conf_content_spool_dir(conf), &error) < 0)
+	if (conf != NULL && check_spool_dir(conf, &error) < 0)
 		conf_free(&conf);
 	if (conf == NULL) {
 		log_err("reload failed, keeping the running configuration: %s", error);
@@ -947,8 +970,7 @@ int main(int argc, char **argv)
 		drop_privileges(&d.id);
 	else if (geteuid() == 0)
 		log_notice("running as root: set `user` in %s or use -u", d.conf->path);
-	if (conf_content_spool_dir(d.conf) != NULL && /* as our user: the messages' files */
-	    content_spool_check(conf_content_spool_dir(d.conf), &error) < 0)
+	if (check_spool_dir(d.conf, &error) < 0) /* as our user: the messages' files */
 		log_fatal("%s", error);
 	d.store = open_store(d.conf);
 	d.ratelimit = ratelimit_new(d.conf->ratelimit_table_size);

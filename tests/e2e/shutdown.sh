@@ -159,6 +159,8 @@ mount --bind "$E2E_TMP/state" "$E2E_TMP/state" &&
 start_milter "${BASE[@]}" || fail "milter starts with a read-only state directory"
 ok "wait_for 10 \"grep -q 'history store .* unavailable' '$E2E_TMP/milter.log'\"" \
 	"read-only: the store is unavailable at start"
+ok "grep -q 'content-spool-dir .*: cannot make a file there: Read-only file system; message bodies wait for their scan in memory' '$E2E_TMP/milter.log'" \
+	"read-only: the default content spool falls back to memory, with a warning"
 ro_sent=
 for i in 1 2 3 4 5; do
 	out=$(send_mail --data "$(make_msg shutdown-ro$i-$$)" --from user@pass.authscore.test)
@@ -174,6 +176,20 @@ ok 'wait_for 20 "[ \"\$(records ro | tr \"\\n\" \" \")\" = \"$ro_sent\" ]"' \
 stop_within "$MILTER_PID" 1 "after the read-only state directory"
 MILTER_PID=
 is "$(records ro | tr '\n' ' ')" "$ro_sent" "after the stop: still exactly once each"
+# An explicit content-spool-dir that cannot take a file is a configuration
+# error: the daemon does not start, and says why.
+mount -o remount,bind,ro "$E2E_TMP/state"
+if start_milter "${BASE[@]}" "content-spool-dir $E2E_TMP/state" 2>/dev/null; then
+	fail "an explicit read-only content-spool-dir: the milter does not start"
+	stop_within "$MILTER_PID" 1 "the milter that should not have started"
+	MILTER_PID=
+else
+	last_start=$(sed -n '/^==== start/=' "$E2E_TMP/milter.log" | tail -n 1)
+	tail -n "+$last_start" "$E2E_TMP/milter.log" >"$E2E_TMP/spool-refused.log"
+	ok "grep -q 'content-spool-dir .*: cannot make a file there: Read-only file system\$' '$E2E_TMP/spool-refused.log'" \
+		"an explicit read-only content-spool-dir: the milter does not start, and says why" ||
+		diag "$(cat "$E2E_TMP/spool-refused.log")"
+fi
 umount "$E2E_TMP/state" 2>/dev/null
 kill "$BLACKHOLE" 2>/dev/null
 done_testing
