@@ -2,7 +2,8 @@
 # funclen - no function in the sources is longer than 80 lines (issue 17).
 #
 # A function runs from its `{` at column 0 to the `}` at column 0 that closes
-# it, both lines counted.  It scans util/ milter/ rules/ report/ tool/ *.c
+# it, both lines counted.  It scans the *.c of every layer (util/ dns/ facts/
+# rules/ history/ checks/ milter/ report/ tool/)
 # except the *_test.c files, and prints TAP: one line per function, failing
 # when it is longer than the limit.  tests/funclen.allow lists (`file
 # function`, one a line, # for comments) the functions still too long; an
@@ -16,7 +17,7 @@ allow=${FUNCLEN_ALLOW:-$srcdir/tests/funclen.allow}
 
 cd "$srcdir" || exit 99
 [ -f "$allow" ] || allow=/dev/null
-files=$(ls util/*.c milter/*.c rules/*.c report/*.c tool/*.c 2>/dev/null | grep -v '_test\.c$')
+files=$(ls util/*.c dns/*.c facts/*.c rules/*.c history/*.c checks/*.c milter/*.c report/*.c tool/*.c 2>/dev/null | grep -v '_test\.c$')
 [ -n "$files" ] || { echo "1..0 # SKIP no sources under $srcdir"; exit 0; }
 
 # The name: the last identifier before `(` in the lines from the end of the
