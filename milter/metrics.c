@@ -101,6 +101,12 @@ static enum skip_reason skip_reason(const char *why)
 	return SKIP_OTHER;
 }
 
+/* One more hit for name in a table by name. */
+static void name_hit(struct counter_names *t, const char *name)
+{
+	counter_add(&t->count[counter_names_row(t, name)][C_HITS], 1);
+}
+
 static void content_count(const struct content_facts *c)
 {
 	size_t b = 0;
@@ -144,9 +150,9 @@ void metrics_message(const struct facts *f, const struct verdict *v)
 	if ((unsigned)f->iprev.result < N_IPREV)
 		counter_add(&m.iprev[f->iprev.result], 1);
 	for (size_t i = 0; i < f->rules_hit_count; i++)
-		counter_add(&rules_tab.count[counter_names_row(&rules_tab, f->rules_hit[i])][C_HITS], 1);
+		name_hit(&rules_tab, f->rules_hit[i]);
 	for (size_t i = 0; i < f->monitors_hit_count; i++)
-		counter_add(&monitors_tab.count[counter_names_row(&monitors_tab, f->monitors_hit[i])][C_HITS], 1);
+		name_hit(&monitors_tab, f->monitors_hit[i]);
 	if (f->content.scanned)
 		content_count(&f->content);
 	metrics_uribl_message(f);
@@ -423,7 +429,7 @@ void metrics_dkim_signed(const char *domain, const char *selector, const char *a
 	char name[COUNTER_NAME_LEN + 1];
 
 	snprintf(name, sizeof(name), "%s %s %s", domain, selector, alg);
-	counter_add(&signed_tab.count[counter_names_row(&signed_tab, name)][C_HITS], 1);
+	name_hit(&signed_tab, name);
 }
 
 void metrics_dkim_sign_error(void)
