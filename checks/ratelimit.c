@@ -369,8 +369,8 @@ struct ratelimit_table *ratelimit_table_of(struct ratelimit *rl, enum ratelimit_
 }
 
 unsigned ratelimit_check(struct ratelimit *rl, const struct ratelimit_limits *lim,
-			 const struct addr *client,
-			 const char *mail_from, const char *auth_user, int64_t now_ms)
+			 const struct addr *client, const char *mail_from, const char *auth_user,
+			 int64_t now_ms)
 {
 	unsigned char key[RATELIMIT_KEY_MAX];
 	unsigned exceeded = 0;
@@ -380,20 +380,18 @@ unsigned ratelimit_check(struct ratelimit *rl, const struct ratelimit_limits *li
 		/* The user answers for what it sends, from wherever it sends it:
 		 * an office behind one NAT address is not one flooder. */
 		n = text_key(auth_user, key);
-		if (!ratelimit_table_take(rl->tables[RATELIMIT_USER], key, n, &lim->user,
-					  now_ms))
+		if (!ratelimit_table_take(rl->tables[RATELIMIT_USER], key, n, &lim->user, now_ms))
 			exceeded |= RATELIMIT_BIT(RATELIMIT_USER);
 		return exceeded;
 	}
 	if (client != NULL &&
-	    (n = ratelimit_ip_key(client, lim->ipv4_prefix, lim->ipv6_prefix,
-				  key)) > 0 &&
+	    (n = ratelimit_ip_key(client, lim->ipv4_prefix, lim->ipv6_prefix, key)) > 0 &&
 	    !ratelimit_table_take(rl->tables[RATELIMIT_IP], key, n, &lim->ip, now_ms))
 		exceeded |= RATELIMIT_BIT(RATELIMIT_IP);
 	if (mail_from != NULL && mail_from[0] != '\0') {
 		n = text_key(mail_from, key);
-		if (!ratelimit_table_take(rl->tables[RATELIMIT_SENDER], key, n,
-					  &lim->sender, now_ms))
+		if (!ratelimit_table_take(rl->tables[RATELIMIT_SENDER], key, n, &lim->sender,
+					  now_ms))
 			exceeded |= RATELIMIT_BIT(RATELIMIT_SENDER);
 	}
 	return exceeded;

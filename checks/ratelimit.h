@@ -85,8 +85,8 @@ void ratelimit_free(struct ratelimit **rlp);
  * would share one bucket).  Addresses and user names compare without
  * case. */
 unsigned ratelimit_check(struct ratelimit *rl, const struct ratelimit_limits *lim,
-			 const struct addr *client,
-			 const char *mail_from, const char *auth_user, int64_t now_ms);
+			 const struct addr *client, const char *mail_from, const char *auth_user,
+			 int64_t now_ms);
 size_t ratelimit_capacity(const struct ratelimit *rl);
 struct ratelimit_table *ratelimit_table_of(struct ratelimit *rl, enum ratelimit_kind kind);
 /* Milliseconds of CLOCK_MONOTONIC. */

@@ -15,7 +15,8 @@
 
 static const unsigned char seed[16] = "authscore-test!";
 
-static int take(struct ratelimit_table *t, const char *key, const struct ratelimit_rate *r, int64_t now)
+static int take(struct ratelimit_table *t, const char *key, const struct ratelimit_rate *r,
+		int64_t now)
 {
 	return ratelimit_table_take(t, key, strlen(key), r, now);
 }

@@ -149,13 +149,13 @@ static int sign_wanted(const struct session *s, const struct facts *f, const str
 static void content_start(struct message *m, const struct conf *conf)
 {
 	struct content_limits l = {
-		.max_bytes = conf->content_max_bytes,
-		.max_text = conf->content_max_text,
-		.max_parts = conf->content_max_parts,
-		.max_depth = conf->content_max_depth,
-		.max_urls = conf->content_max_urls,
-		.spill_bytes = CONTENT_SPILL_BYTES,
-		.spool_dir = conf_content_spool_dir(conf), /* NULL: all in memory */
+	    .max_bytes = conf->content_max_bytes,
+	    .max_text = conf->content_max_text,
+	    .max_parts = conf->content_max_parts,
+	    .max_depth = conf->content_max_depth,
+	    .max_urls = conf->content_max_urls,
+	    .spill_bytes = CONTENT_SPILL_BYTES,
+	    .spool_dir = conf_content_spool_dir(conf), /* NULL: all in memory */
 	};
 
 	if (conf->content_scan)
@@ -192,8 +192,8 @@ struct message *message_new(struct session *s, const char *mail_from, const char
 	 * user's limit is the point of ratelimit-user.  Trusted networks are
 	 * our own hosts and exempt. */
 	if (s->rt->ratelimit != NULL && s->trusted == NULL)
-		f->ratelimit = ratelimit_check(s->rt->ratelimit, &conf->ratelimit, &f->client, f->mail_from,
-					       f->auth_user, ratelimit_now_ms());
+		f->ratelimit = ratelimit_check(s->rt->ratelimit, &conf->ratelimit, &f->client,
+					       f->mail_from, f->auth_user, ratelimit_now_ms());
 	if (s->trusted != NULL)
 		f->skipped = s->trusted;
 	else if (f->auth_user != NULL && conf->skip_authenticated)

@@ -113,7 +113,8 @@ static void content_count(const struct content_facts *c)
 
 	counter_add(&m.content_messages, 1);
 	for (size_t i = 0; i < c->part_count; i++)
-		counter_add(c->parts[i].in_archive ? &m.content_archive_members : &m.content_parts, 1);
+		counter_add(c->parts[i].in_archive ? &m.content_archive_members : &m.content_parts,
+			    1);
 	while (b < N_URL_BUCKETS && c->url_count > url_bucket[b])
 		b++;
 	counter_add(&m.content_urls[b], 1);
@@ -250,7 +251,8 @@ struct column {
 };
 static const struct column dns_cols[] = {
     {METRICS_DNS_QUERIES, "authscore_dns_queries_total", "DNS answers consumed by the checks"},
-    {METRICS_DNS_RECORDS, "authscore_dns_answers_with_records_total", "DNS answers that carried records"},
+    {METRICS_DNS_RECORDS, "authscore_dns_answers_with_records_total",
+     "DNS answers that carried records"},
     {METRICS_DNS_ERRORS, "authscore_dns_errors_total",
      "DNS temporary errors (SERVFAIL, timeout, resolver failure)"},
     {METRICS_DNS_TIMEOUTS, "authscore_dns_timeouts_total", "DNS queries that ran out of time"},
@@ -313,8 +315,8 @@ static void render_results(struct buf *b)
 	family(b, "authscore_arc_results_total", "counter",
 	       "ARC chain results of checked messages (RFC 8617); none without ARC sets");
 	for (unsigned r = 0; r < N_ARC; r++)
-		sample(b, "authscore_arc_results_total", "result", arc_result_name((enum arc_result)r),
-		       counter_get(&m.arc[r]));
+		sample(b, "authscore_arc_results_total", "result",
+		       arc_result_name((enum arc_result)r), counter_get(&m.arc[r]));
 	family(b, "authscore_arc_overrides_total", "counter",
 	       "DMARC failures not enforced because a trusted ARC sealer saw them pass");
 	sample(b, "authscore_arc_overrides_total", NULL, NULL, counter_get(&m.arc_overrides));
@@ -511,7 +513,8 @@ int metrics_render(struct buf *b, const struct metrics_extra *x)
 	sample(b, "authscore_config_reloads_total", NULL, NULL, counter_get(&m.reloads));
 	family(b, "authscore_config_reload_failures_total", "counter",
 	       "Reloads refused (the running configuration was kept)");
-	sample(b, "authscore_config_reload_failures_total", NULL, NULL, counter_get(&m.reload_failures));
+	sample(b, "authscore_config_reload_failures_total", NULL, NULL,
+	       counter_get(&m.reload_failures));
 	render_signing(b);
 	render_extra(b, x);
 	return b->overflow ? -1 : 0;

@@ -75,8 +75,7 @@ void metrics_uribl_render(struct buf *b)
 				   (unsigned long long)cum);
 	}
 	buf_printf(b, "authscore_uribl_domains_sum %llu\nauthscore_uribl_domains_count %llu\n",
-		   (unsigned long long)counter_get(&u.sum),
-		   (unsigned long long)cum);
+		   (unsigned long long)counter_get(&u.sum), (unsigned long long)cum);
 	buf_printf(b,
 		   "# HELP authscore_uribl_domains_over_cap_total Links' domains not asked: over "
 		   "uribl-max-domains\n# TYPE authscore_uribl_domains_over_cap_total counter\n"

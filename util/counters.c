@@ -9,7 +9,6 @@
 #include "counters.h"
 #include "mem.h"
 
-
 size_t counter_names_row(struct counter_names *t, const char *name)
 {
 	size_t len = strnlen(name, COUNTER_NAME_LEN + 1);
