@@ -13,38 +13,21 @@
 #include "arc_trust.h"
 #include "authres.h"
 
-/* The AAR's resinfos are authres_read()'s, properties and all. */
-_Static_assert(ARC_AAR_MAX_PROPS == AUTHRES_READ_PROPS, "one cap on a resinfo's properties");
-
-int arc_aar_parse(const char *aar, struct arena *a, struct arc_aar_res *out, size_t max,
+int arc_aar_parse(const char *aar, struct arena *a, struct authres_resinfo *out, size_t max,
 		  size_t *count_r, const char **error_r)
 {
-	struct authres_resinfo *res;
-
 	*count_r = 0;
 	*error_r = NULL;
 	if (strnlen(aar, ARC_AAR_MAX_BYTES + 1) > ARC_AAR_MAX_BYTES) {
 		*error_r = "too long";
 		return -1;
 	}
-	res = arena_alloc(a, (max > 0 ? max : 1) * sizeof(*res));
-	if (authres_read(aar, a, res, max, count_r, error_r) < 0)
-		return -1;
-	for (size_t i = 0; i < *count_r; i++) {
-		out[i].method = res[i].method;
-		out[i].result = res[i].result;
-		out[i].prop_count = res[i].prop_count;
-		for (size_t j = 0; j < res[i].prop_count; j++) {
-			out[i].props[j].name = res[i].props[j].name;
-			out[i].props[j].value = res[i].props[j].value;
-		}
-	}
-	return 0;
+	return authres_read(aar, a, out, max, count_r, error_r);
 }
 
 /* ---- the decision ---- */
 
-static const char *prop(const struct arc_aar_res *r, const char *name)
+static const char *prop(const struct authres_resinfo *r, const char *name)
 {
 	for (size_t i = 0; i < r->prop_count; i++)
 		if (strcmp(r->props[i].name, name) == 0)
@@ -104,7 +87,8 @@ static int aligned(const struct arc_trust_input *in, const char *d, int strict)
 /* What one resinfo of the trusted sealer's AAR says about our From domain:
  * 1 an aligned pass, -1 a DMARC failure, 0 nothing (*dmarc_r set for a
  * dmarc result about it). */
-static int resinfo_says(const struct arc_trust_input *in, const struct arc_aar_res *r, int *dmarc_r)
+static int resinfo_says(const struct arc_trust_input *in, const struct authres_resinfo *r,
+			int *dmarc_r)
 {
 	int pass = strcmp(r->result, "pass") == 0;
 
@@ -139,7 +123,7 @@ static int resinfo_says(const struct arc_trust_input *in, const struct arc_aar_r
 static int aar_passes(const struct arc_trust_input *in, const char *aar, struct arena *a,
 		      const char **why_r)
 {
-	struct arc_aar_res res[ARC_AAR_MAX_RESULTS];
+	struct authres_resinfo res[ARC_AAR_MAX_RESULTS];
 	size_t n;
 	const char *error, *aligned_pass = NULL;
 	int dmarc_pass = 0, dmarc_fail = 0;

@@ -25,24 +25,14 @@
 
 #include "arc_result.h"
 #include "arena.h"
+#include "authres.h"
 
 #define ARC_AAR_MAX_BYTES   8192 /* of an AAR value we read */
 #define ARC_AAR_MAX_RESULTS 32	 /* resinfos */
-#define ARC_AAR_MAX_PROPS   8	 /* properties of one resinfo */
 
-struct arc_aar_prop {
-	const char *name; /* "header.d", "smtp.mailfrom", lower case */
-	const char *value;
-};
-struct arc_aar_res {
-	const char *method; /* "dmarc", lower case */
-	const char *result; /* "pass", lower case */
-	struct arc_aar_prop props[ARC_AAR_MAX_PROPS];
-	size_t prop_count;
-};
-
-/* 0 and *count_r resinfos in out[max], or -1 with *error_r (static). */
-int arc_aar_parse(const char *aar, struct arena *a, struct arc_aar_res *out, size_t max,
+/* authres_read() over an AAR value of at most ARC_AAR_MAX_BYTES: 0 and
+ * *count_r resinfos in out[max], or -1 with *error_r (static). */
+int arc_aar_parse(const char *aar, struct arena *a, struct authres_resinfo *out, size_t max,
 		  size_t *count_r, const char **error_r);
 
 struct arc_trust_input {

@@ -192,7 +192,7 @@ static void test_pending(void)
 
 static void test_parse(struct arena *a)
 {
-	struct arc_aar_res r[ARC_AAR_MAX_RESULTS];
+	struct authres_resinfo r[ARC_AAR_MAX_RESULTS];
 	size_t n;
 	const char *error;
 	char *big;

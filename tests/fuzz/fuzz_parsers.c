@@ -343,7 +343,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char *trusted[] = {"fwd.test", NULL};
 	struct arena *a = arena_new(1024);
 	char *text = malloc(size + 1);
-	struct arc_aar_res res[ARC_AAR_MAX_RESULTS];
+	struct authres_resinfo res[ARC_AAR_MAX_RESULTS];
 	struct arc_set set = {.instance = 1, .seal_domain = "fwd.test", .cv = "none", .ams_valid = 1};
 	struct arc_outcome o = {.result = ARC_PASS, .sets = &set, .set_count = 1};
 	struct arc_trust_input in = {
@@ -359,7 +359,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		for (size_t i = 0; i < n; i++)
 			if (res[i].method == NULL || res[i].result == NULL ||
-			    res[i].prop_count > ARC_AAR_MAX_PROPS)
+			    res[i].prop_count > AUTHRES_READ_PROPS)
 				abort();
 	} else if (error == NULL) {
 		abort();
