@@ -240,6 +240,24 @@ _setup_net() {
 }
 
 # --------------------------------------------------------------------- NSD
+# zones_with DOMAIN RECORDS... - before NSD starts (E2E_PRE_START): a copy
+# of the test zones in $E2E_TMP/zones with a zone for DOMAIN made of the
+# RECORDS files (as `authscore dkim keygen` writes S.txt), and E2E_ZONES
+# pointing at it.
+zones_with() {
+	local d=$1 z=$E2E_TMP/zones
+	shift
+	mkdir -p "$z" && cp "$E2E_ZONES"/*.zone "$z/" || return 1
+	{
+		echo "\$ORIGIN $d."
+		echo "\$TTL 300"
+		echo "@ IN SOA ns.test. hostmaster.test. 1 3600 600 86400 60"
+		echo "@ IN NS ns.test."
+		cat "$@"
+	} >"$z/$d.zone" || return 1
+	E2E_ZONES=$z
+}
+
 start_nsd() {
 	local d=$E2E_TMP/nsd z name
 	mkdir -p "$d"

@@ -26,21 +26,12 @@ $PY -c 'import dkim' 2>/dev/null || { echo "1..0 # SKIP python3-dkim missing"; e
 # Before NSD starts: the keys, and a copy of the test zones with D's zone
 # holding their records (as sign.sh does).
 sign_pre() {
-	local z=$E2E_TMP/zones
 	KEYS=$E2E_TMP/keys
-	mkdir -p "$KEYS" "$z" || return 1
+	mkdir -p "$KEYS" || return 1
 	"$AUTHSCORE" dkim keygen --domain $D --selector rsa1 --directory "$KEYS" >/dev/null &&
 		"$AUTHSCORE" dkim keygen --domain $D --selector ed1 --type ed25519 \
 			--directory "$KEYS" >/dev/null || return 1
-	cp "$E2E_ZONES"/*.zone "$z/" || return 1
-	{
-		echo "\$ORIGIN $D."
-		echo "\$TTL 300"
-		echo "@ IN SOA ns.test. hostmaster.test. 1 3600 600 86400 60"
-		echo "@ IN NS ns.test."
-		cat "$KEYS"/rsa1.txt "$KEYS"/ed1.txt
-	} >"$z/$D.zone"
-	E2E_ZONES=$z
+	zones_with $D "$KEYS"/rsa1.txt "$KEYS"/ed1.txt || return 1
 	sm_sasl_setup # SMTP AUTH, for the authenticated client
 }
 E2E_PRE_START=sign_pre

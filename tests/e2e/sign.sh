@@ -19,23 +19,14 @@ done
 
 # Before NSD starts: the keys, and a copy of the test zones with ours added.
 sign_pre() {
-	local z=$E2E_TMP/zones
 	KEYS=$E2E_TMP/keys
-	mkdir -p "$KEYS" "$z" || return 1
+	mkdir -p "$KEYS" || return 1
 	"$AUTHSCORE" dkim keygen --domain $D --selector rsa1 --directory "$KEYS" >"$KEYS/rsa1.out" &&
 		"$AUTHSCORE" dkim keygen --domain $D --selector ed1 --type ed25519 \
 			--directory "$KEYS" >"$KEYS/ed1.out" &&
 		"$AUTHSCORE" dkim keygen --domain $D --selector rsa2 --bits 1024 \
 			--directory "$KEYS" >"$KEYS/rsa2.out" || return 1
-	cp "$E2E_ZONES"/*.zone "$z/" || return 1
-	{
-		echo "\$ORIGIN $D."
-		echo "\$TTL 300"
-		echo "@ IN SOA ns.test. hostmaster.test. 1 3600 600 86400 60"
-		echo "@ IN NS ns.test."
-		cat "$KEYS"/rsa1.txt "$KEYS"/ed1.txt "$KEYS"/rsa2.txt
-	} >"$z/$D.zone"
-	E2E_ZONES=$z
+	zones_with $D "$KEYS"/rsa1.txt "$KEYS"/ed1.txt "$KEYS"/rsa2.txt
 }
 E2E_PRE_START=sign_pre
 E2E_NO_MILTER=1
