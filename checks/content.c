@@ -737,7 +737,7 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 	struct walk w = {.c = c, .out = out};
 	GMimeStream *stream;
 	GMimeParser *parser;
-	GMimeMessage *msg;
+	GMimeObject *top;
 
 	memset(out, 0, sizeof(*out));
 	if (c == NULL)
@@ -754,11 +754,11 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 	g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
 	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_persist_stream(parser, TRUE);
-	msg = g_mime_parser_construct_message(parser, NULL);
-	if (msg != NULL && g_mime_message_get_mime_part(msg) != NULL)
-		walk_object(&w, g_mime_message_get_mime_part(msg), 0);
-	if (msg != NULL)
-		g_object_unref(msg);
+	top = g_mime_parser_construct_part(parser, NULL);
+	if (top != NULL) {
+		walk_object(&w, top, 0);
+		g_object_unref(top);
+	}
 	g_object_unref(parser);
 	g_object_unref(stream);
 	raw_body(c, out);

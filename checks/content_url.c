@@ -680,6 +680,20 @@ static size_t skip_to_hw(const char *s, size_t i, size_t n)
 	return i;
 }
 
+/* Does s start "http://", "https://" or "www." and one more byte, in any
+ * case?  Most h's and w's of a text start a word ("the", "with"): the
+ * second byte says so before any comparison. */
+static int link_start(const char *s, size_t n)
+{
+	if ((s[0] | 0x20) == 'w')
+		return n >= 5 && (s[1] | 0x20) == 'w' && (s[2] | 0x20) == 'w' && s[3] == '.';
+	if (n < 7 || (s[1] | 0x20) != 't' || (s[2] | 0x20) != 't' || (s[3] | 0x20) != 'p')
+		return 0;
+	if ((s[4] | 0x20) == 's')
+		return n >= 8 && memcmp(s + 5, "://", 3) == 0;
+	return memcmp(s + 4, "://", 3) == 0;
+}
+
 void content_urls_scan_text(struct content_urls *u, const char *text, size_t len)
 {
 	for (size_t i = skip_to_hw(text, 0, len); i < len; i = skip_to_hw(text, i + 1, len)) {
@@ -691,9 +705,7 @@ void content_urls_scan_text(struct content_urls *u, const char *text, size_t len
 		if (i > 0 && (isalnum((unsigned char)text[i - 1]) || text[i - 1] == '.' ||
 			      text[i - 1] == '/' || text[i - 1] == '@'))
 			continue;
-		if (!(len - i >= 7 && strncasecmp(text + i, "http://", 7) == 0) &&
-		    !(len - i >= 8 && strncasecmp(text + i, "https://", 8) == 0) &&
-		    !(len - i >= 5 && strncasecmp(text + i, "www.", 4) == 0))
+		if (!link_start(text + i, len - i))
 			continue;
 		for (end = i; end < len;) {
 			size_t step = url_char((const unsigned char *)text + end, len - end);

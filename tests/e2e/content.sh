@@ -7,6 +7,8 @@
 #   phishing   HTML, a login-verify.phish-link.test link whose text says
 #              www.example.com; phish-link.test is DBL 127.0.1.4 -> rejected
 #              (PHISH_REJECT), and its tagged twin (no disguise) -> tagged
+#   hidden     the same listed link hidden where only a pre-HTML5 parser
+#              misses it (<!-->, --!>, <a/href=, &period;) -> still scored
 #   newsletter text and HTML parts, 200 links to 200 domains: only the first
 #              20 (uribl-max-domains) are asked, late-link.test (listed,
 #              link 150) never is -> accepted; the metrics count 20 and 180
@@ -109,6 +111,25 @@ unlike "$RESULT" 'PHISH_LINK' "listed link: no PHISH_LINK (the text names no dom
 like "$RESULT" 'SUSPENDED\(1\)' "listed link: the body rule SUSPENDED(1) read the decoded text"
 like "$RESULT" 'action=tag' "listed link: tagged (7 >= 5)"
 TAG_QID=$QID
+
+# ------------------------------------- 1b. links an HTML4 parser does not see
+# Every mail client reads HTML as the WHATWG standard says; a phisher hides
+# the listed link behind what an older parser reads otherwise: "<!-->" is an
+# empty comment, "--!>" ends one, "<a/href=" is an <a> with an href, and
+# "&period;" is a "." (a named reference HTML4 lacks).  Each must be seen.
+hidden_links=(
+	'comment <p>hi<!--> <a href=3D"https://login-verify.phish-link.test/c">Log in</a> --> there</p>'
+	'bang <p>hi<!-- x --!> <a href=3D"https://login-verify.phish-link.test/b">Log in</a> --></p>'
+	'slash <p><a/href=3D"https://login-verify.phish-link.test/s">Log in</a></p>'
+	'entity <p><a href=3D"https://login-verify.phish-link&period;test/e">Log in</a></p>'
+)
+for h in "${hidden_links[@]}"; do
+	html_msg "hidden-${h%% *}" "https://www.example.org/" "Example" "${h#* }"
+	send
+	delivered "link hidden by '${h%% *}'"
+	like "$RESULT" 'URI_DBL_PHISH\(6\)' "link hidden by '${h%% *}': seen, and its DBL listing scored" ||
+		diag "$RESULT"
+done
 
 # ----------------------------------------------------- 2. newsletter, 200 links
 before_over=$(metric authscore_uribl_domains_over_cap_total)
