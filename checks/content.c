@@ -29,7 +29,11 @@
  * it comes, and is read back in one read when its end of message has a
  * scan slot: held, a large message costs a descriptor and page cache, and
  * only the messages being scanned or finishing hold their bodies.  The
- * slots (one per CPU) bound both the walks and the bodies read back.
+ * slots (one per CPU) bound both the walks and the bodies read back.  But
+ * the file costs every such message kernel time when few are in flight:
+ * so past spill_bytes a scan stays in memory while the process-wide pool
+ * (content_pool.c, spill_pool_bytes) has room, and only the scans that
+ * find it full spill.
  */
 #include "config.h"
 
@@ -46,6 +50,7 @@
 
 #include "content.h"
 #include "content_int.h"
+#include "content_pool.h"
 #include "json.h"
 #include "log.h"
 
@@ -64,6 +69,7 @@ struct content_scan {
 	char *text;	   /* the decoded text of the facts (g_malloc'd) */
 	size_t body_start; /* where the body begins in what is kept; 0: header not ended */
 	size_t dropped;	   /* bytes past max_bytes */
+	size_t pooled;	   /* of the pool (content_pool.h): bytes kept past spill_bytes */
 };
 
 /* The walk's state at end of message. */
@@ -146,6 +152,20 @@ static void spill(struct content_scan *c)
 		g_byte_array_unref(c->kept);
 	c->kept = NULL;
 	c->fd = fd;
+	content_pool_give(c->pooled); /* (not when it failed: kept is still held) */
+	c->pooled = 0;
+}
+
+/* Can len more bytes stay in memory past spill_bytes?  Takes the part of
+ * them past spill_bytes from the pool, or nothing. */
+static int pool_keep(struct content_scan *c, size_t len)
+{
+	size_t past = c->len + len - c->lim.spill_bytes; /* > 0: c->len + len > spill_bytes */
+
+	if (!content_pool_take(past - c->pooled, c->lim.spill_pool_bytes))
+		return 0;
+	c->pooled = past;
+	return 1;
 }
 
 static void keep(struct content_scan *c, const void *data, size_t len)
@@ -159,7 +179,7 @@ static void keep(struct content_scan *c, const void *data, size_t len)
 	if (len == 0)
 		return;
 	if (c->fd < 0 && !c->spool_failed && c->lim.spill_bytes > 0 &&
-	    c->len + len > c->lim.spill_bytes)
+	    c->len + len > c->lim.spill_bytes && !pool_keep(c, len))
 		spill(c);
 	if (c->spool_failed) {
 		c->dropped += len;
@@ -223,6 +243,8 @@ void content_scan_free(struct content_scan **cp)
 	if ((*cp)->fd >= 0)
 		close((*cp)->fd); /* aborted before its end of message */
 	(*cp)->fd = -1;
+	content_pool_give((*cp)->pooled);
+	(*cp)->pooled = 0;
 	g_free((*cp)->text);
 	(*cp)->text = NULL;
 	*cp = NULL;

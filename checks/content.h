@@ -10,14 +10,15 @@
  *                         MIME fields are kept)
  *   content_scan_body()   each body chunk as it arrives: kept, up to
  *                         max_bytes (in memory, or past spill_bytes in
- *                         a file: see content_limits); the rest is only
- *                         counted
+ *                         a file when the memory pool is full: see
+ *                         content_limits); the rest is only counted
  *   content_scan_finish() at end of message: one parse (GMime), decode,
  *                         convert to UTF-8, reduce HTML (libxml2), extract
  *                         and normalise URLs (content_url.h); fills *out
  *   content_scan_free()   releases what the arena does not hold (the body
- *                         kept, the decoded text): the facts' text and raw
- *                         live until then; accepts NULL, clears the pointer
+ *                         kept, its share of the pool, the decoded text):
+ *                         the facts' text and raw live until then; accepts
+ *                         NULL, clears the pointer
  *
  * Over a bound (bytes kept, decoded text, parts, depth, URLs) is skipped
  * and counted, never an error.  A scan is used by one thread at a time;
@@ -45,6 +46,13 @@ struct content_limits {
 	 * scanned, the rest counted as skipped, and it is logged. */
 	size_t spill_bytes;
 	const char *spool_dir;
+	/* Past spill_bytes, a scan keeps on in memory while the process-wide
+	 * pool has room: the sum over the live scans of their bytes kept past
+	 * spill_bytes stays within spill_pool_bytes (content_pool.h).  The
+	 * chunk that would pass it sends that scan to its file, everything it
+	 * kept, and gives its share back; so does content_scan_free.  0: every
+	 * body past spill_bytes goes to a file. */
+	size_t spill_pool_bytes;
 };
 
 /* The spill threshold the daemon uses: a small body stays in memory. */

@@ -32,6 +32,7 @@ enum key_kind {
 	K_TEMPLATE, K_SOCKET, K_MODE, K_STRING, K_WORDS, K_BOOL, K_DURATION, K_COUNT, K_ACTION,
 	K_LOGLEVEL, K_LOGTO, K_CIDRS, K_LISTEN, K_LOGFORMAT, K_RATE, K_PREFIX4, K_PREFIX6,
 	K_FACILITY, K_LINES, K_SIZE,
+	K_SIZE_OR_0,
 };
 
 #define A_ACCEPT (1u << ACTION_ACCEPT)
@@ -211,6 +212,9 @@ static const struct key keys[] = {
 	/* issue 19, memory: where a body past 16 kB waits for its scan */
 	{"content-spool-dir", K_STRING, F(content_spool_dir), 0, 0, NULL,
 	 "Where bodies over 16 kB wait, unlinked (default state-dir; none: memory)"},
+	/* issue 19, scan cost: what of those bodies may stay in memory */
+	{"content-spool-memory", K_SIZE_OR_0, F(content_spool_memory), 0, 0, "2M",
+	 "Bodies' bytes over 16 kB kept in memory, all messages (0: to files)"},
 };
 #undef F
 
@@ -793,6 +797,22 @@ static int parse_size(struct parser *p, const struct key *k, struct word *w, int
 	return 0;
 }
 
+/* A size, or 0 for none (content-spool-memory 0: every large body to a file). */
+static int parse_size_or_0(struct parser *p, const struct key *k, struct word *w, int n,
+			   void *field)
+{
+	if (strcmp(w[0].text, "0") == 0) {
+		*(size_t *)field = 0;
+		return 0;
+	}
+	if (parse_size(p, k, w, n, field) < 0) {
+		free(p->error);
+		return perr(p, w[0].col, "%s: \"%s\" is not 0 or a size from 1k to 1024M", k->name,
+			    w[0].text);
+	}
+	return 0;
+}
+
 static parse_fn *const parsers[] = {
 	[K_TEMPLATE] = parse_template,	 [K_SOCKET] = parse_socket,
 	[K_MODE] = parse_mode,		 [K_STRING] = parse_string,
@@ -805,6 +825,7 @@ static parse_fn *const parsers[] = {
 	[K_PREFIX6] = parse_prefix6,	 [K_FACILITY] = parse_facility,
 	[K_LINES] = parse_lines,
 	[K_SIZE] = parse_size,
+	[K_SIZE_OR_0] = parse_size_or_0,
 };
 
 static int set_value(struct parser *p, const struct key *k, struct word *w, int n)

@@ -138,6 +138,8 @@ struct conf {
 	struct conf_lines arc_seal; /* DOMAIN SELECTOR [KEYFILE], at most one line */
 	/* issue 19, memory (content.h) */
 	char *content_spool_dir; /* bodies past CONTENT_SPILL_BYTES; NULL: state_dir; "none" */
+	size_t content_spool_memory; /* of those bodies, bytes past it kept in memory (all
+					messages); 0: all to files */
 };
 
 /* Where bodies past CONTENT_SPILL_BYTES wait: content-spool-dir, else the

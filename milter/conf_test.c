@@ -114,6 +114,33 @@ static void content_key_checks(void)
 		     "t.conf:1:19: content-max-bytes: \"-1k\" is not a size from 1k to 1024M");
 }
 
+/* Issue 19, scan cost: content-spool-memory, a size or 0. */
+static void spool_memory_checks(void)
+{
+	char *error = NULL;
+	struct conf *c = conf_parse("t.conf", "", &error);
+
+	CHECK(c != NULL && c->content_spool_memory == 2 * 1024 * 1024,
+	      "content-spool-memory: 2M by default");
+	conf_free(&c);
+	c = conf_parse("t.conf", "content-spool-memory 0\n", &error);
+	CHECK(c != NULL && c->content_spool_memory == 0,
+	      "content-spool-memory 0: every body to a file");
+	conf_free(&c);
+	c = conf_parse("t.conf", "content-spool-memory 64M\n", &error);
+	CHECK(c != NULL && c->content_spool_memory == 64 * 1024 * 1024, "content-spool-memory 64M");
+	conf_free(&c);
+	expect_error("content-spool-memory 100\n",
+		     "t.conf:1:22: content-spool-memory: \"100\" is not "
+		     "0 or a size from 1k to 1024M");
+	expect_error("content-spool-memory 00\n",
+		     "t.conf:1:22: content-spool-memory: \"00\" is not "
+		     "0 or a size from 1k to 1024M");
+	expect_error("content-spool-memory 2G\n",
+		     "t.conf:1:22: content-spool-memory: \"2G\" is not "
+		     "0 or a size from 1k to 1024M");
+}
+
 int main(void)
 {
 	char *error = NULL;
@@ -341,5 +368,6 @@ int main(void)
 	}
 	daemon_key_checks();
 	content_key_checks();
+	spool_memory_checks();
 	return check_done();
 }

@@ -156,6 +156,7 @@ static void content_start(struct message *m, const struct conf *conf)
 	    .max_urls = conf->content_max_urls,
 	    .spill_bytes = CONTENT_SPILL_BYTES,
 	    .spool_dir = conf_content_spool_dir(conf), /* NULL: all in memory */
+	    .spill_pool_bytes = conf->content_spool_memory, /* this message's, after a reload */
 	};
 
 	if (conf->content_scan)

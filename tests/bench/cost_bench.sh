@@ -45,7 +45,8 @@
 # file the figures are appended to as "cost.KIND.KEY VALUE" lines, for
 # tests/bench/bench_table.sh), COST_ONLY=memory (only the memory part:
 # COST_KINDS emptied; it is not CPU-bound, so a shared machine does not
-# skew it).
+# skew it), COST_NEW_CONF (configuration lines, one a line, added to the
+# new build's: e.g. "content-spool-memory 0" to weigh a setting).
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$BENCH_DIR/../.." && pwd)}"
@@ -170,6 +171,10 @@ conf() {
 		extra=("dkim-key $DOMAIN rsa $E2E_TMP/keys/rsa.pem"
 			"dkim-key $DOMAIN ed $E2E_TMP/keys/ed.pem"
 			"dkim-sign $DOMAIN $DOMAIN:rsa $DOMAIN:ed")
+	fi
+	# COST_NEW_CONF: lines for the new build only (a setting's cost)
+	if [ "$build" = new ] && [ -n "${COST_NEW_CONF:-}" ]; then
+		mapfile -t -O "${#extra[@]}" extra <<<"$COST_NEW_CONF"
 	fi
 	E2E_MILTER_SOCKET=$sock write_milter_conf "$file" \
 		"geoip-country $top_srcdir/tests/data/geoip/GeoLite2-Country-Test.mmdb" \

@@ -16,8 +16,9 @@
 #              refusal) -> accepted, no score, the monitor and one warning
 # then `authscore test`, `explain` and `replay` on the same messages, and
 # content-spool-dir: one that does not exist stops the daemon at start; one
-# removed while it runs -> the newsletter (over 16 kB: it would wait in a
-# spool file) is accepted all the same, with one warning.
+# removed while it runs -> the newsletter (over 16 kB) stays in memory while
+# content-spool-memory has room (no warning); with it at 0 (a reload) it
+# would wait in a spool file, and is accepted all the same, with one warning.
 # Needs the content check (MIME module) and the uribl lookups built in.
 . "$(dirname "$0")/lib.sh"
 
@@ -138,7 +139,8 @@ NEWSLETTER=$M
 fds_before=$(ls "/proc/$MILTER_PID/fd" | wc -l)
 send
 delivered "newsletter with 200 links"
-# over 16 kB, it waited in an unlinked file in the state directory
+# over 16 kB: in memory while the pool has room, else in an unlinked file
+# in the state directory; either way nothing is left
 ok "wait_for $E2E_WAIT '[ \$(ls /proc/$MILTER_PID/fd | wc -l) -le $fds_before ]' 'the milter back to $fds_before descriptors'" \
 	"newsletter: no descriptor left open once the session is over"
 is "$(find "$E2E_TMP/state" -name '.authscore-body*' | wc -l)" 0 "newsletter: no spool file left in the state directory"
@@ -196,12 +198,32 @@ mkdir "$E2E_TMP/spool"
 start_milter "rules $RULES" "content-spool-dir $E2E_TMP/spool" || fail "the milter starts with a spool directory"
 rmdir "$E2E_TMP/spool" # gone while the daemon runs
 spool_re="content: cannot make a spool file in $E2E_TMP/spool"
-M=$NEWSLETTER
-MK=$(awk '/^E2E-END / { print $2 }' "$M")
-sed -i "s/$MK/$MK-again/g" "$M"
-MK=$MK-again
+# newsletter_again - the newsletter under a new marker
+newsletter_again() {
+	M=$NEWSLETTER
+	MK=$(awk '/^E2E-END / { print $2 }' "$M")
+	sed -i "s/$MK/$MK-again/g" "$M"
+	MK=$MK-again
+}
+# With room in the pool (content-spool-memory, 2M by default), the
+# newsletter (over 16 kB) stays in memory: no file is wanted.
+newsletter_again
 send
-delivered "newsletter, missing spool directory"
+delivered "newsletter, room in the memory pool"
+like "$RESULT" 'action=accept' "room in the memory pool: accepted"
+is "$(grep -cF "$spool_re" "$LOG")" 0 "room in the memory pool: no spool file wanted, no warning"
+# The pool at 0, by a reload: every body over 16 kB waits in a file again,
+# from the next message on.
+mkdir "$E2E_TMP/spool"
+write_milter_conf "$E2E_CONF" "rules $RULES" "content-spool-dir $E2E_TMP/spool" "content-spool-memory 0"
+reloads=$(grep -c 'configuration reloaded' "$LOG")
+kill -HUP "$MILTER_PID"
+ok "wait_for $E2E_WAIT \"[ \\\$(grep -c 'configuration reloaded' '$LOG') -gt $reloads ]\" 'the reload'" \
+	"content-spool-memory 0: reloaded"
+rmdir "$E2E_TMP/spool"
+newsletter_again
+send
+delivered "newsletter, pool 0, missing spool directory"
 like "$RESULT" 'action=accept' "missing spool directory: accepted all the same"
 wait_for "$E2E_WAIT" "grep -qF '$spool_re' '$LOG'" "the spool warning in the milter log"
 is "$(grep -cF "$spool_re" "$LOG")" 1 "missing spool directory: one warning for the message"
