@@ -164,7 +164,7 @@ struct html {
 	size_t raw_len;
 	unsigned foreign;	/* <svg>/<math> open */
 	unsigned hidden;	/* <template> open */
-	int in_head, head_done; /* inside <head>; the body has begun */
+	int head_done;		/* the body has begun: text shows */
 	/* the tag being read */
 	char name[NAME_KEEP];
 	size_t name_len; /* may be more than kept: then none of ours */
@@ -201,6 +201,13 @@ static char lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
+/* A tag or attribute name's character: ASCII lower case; a NUL, U+FFFD
+ * in a name (13.2.5.8, 13.2.5.33), as a byte no name of ours has. */
+static char name_char(char c)
+{
+	return c == '\0' ? (char)0xff : lower(c);
+}
+
 /* ---------------------------------------------------------------- the text */
 
 static void line_end(struct content_text *t)
@@ -211,7 +218,6 @@ static void line_end(struct content_text *t)
 
 static void head_leave(struct html *h)
 {
-	h->in_head = 0;
 	h->head_done = 1;
 }
 
@@ -514,8 +520,6 @@ static void start_tag(struct html *h)
 		h->foreign = 0;
 	if (!(flags & HEAD_OK))
 		head_leave(h);
-	else if (strcmp(e->name, "head") == 0 && !h->head_done)
-		h->in_head = 1;
 	if (e == NULL)
 		return;
 	if ((flags & FOREIGN) && !h->self_closing)
@@ -546,7 +550,7 @@ static void end_tag(struct html *h)
 		h->foreign--;
 	if (h->foreign > 0 && (strcmp(e->name, "p") == 0 || strcmp(e->name, "br") == 0))
 		h->foreign = 0;
-	if (strcmp(e->name, "head") == 0 && h->in_head)
+	if (strcmp(e->name, "head") == 0)
 		head_leave(h);
 	if ((e->flags & HIDDEN) && h->hidden > 0)
 		h->hidden--;
@@ -571,7 +575,7 @@ static const char *tag_name(struct html *h, const char *p)
 
 	for (; p < end && !is_space(*p) && *p != '/' && *p != '>'; p++, h->name_len++)
 		if (h->name_len + 1 < NAME_KEEP)
-			h->name[h->name_len] = lower(*p); /* a NUL (U+FFFD) matches none */
+			h->name[h->name_len] = name_char(*p);
 	h->name[h->name_len + 1 < NAME_KEEP ? h->name_len : 0] = '\0';
 	h->e = h->name_len + 1 < NAME_KEEP ? element_of(h->name) : NULL;
 	return p;
@@ -609,7 +613,7 @@ static const char *attribute(struct html *h, const char *p)
 
 	do {
 		if (n + 1 < NAME_KEEP)
-			name[n] = lower(*p);
+			name[n] = name_char(*p);
 		n++;
 		p++;
 	} while (p < end && !is_space(*p) && *p != '/' && *p != '>' && *p != '=');
