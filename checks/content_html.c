@@ -159,12 +159,12 @@ struct html {
 	struct content_text *t;
 	struct content_urls *u; /* NULL: links not wanted */
 	enum mode mode;
-	int shown;		/* the text of RCDATA, RAWTEXT or PLAINTEXT shows */
-	char raw[NAME_KEEP];	/* the element whose end tag ends it */
+	int shown;	     /* the text of RCDATA, RAWTEXT or PLAINTEXT shows */
+	char raw[NAME_KEEP]; /* the element whose end tag ends it */
 	size_t raw_len;
-	unsigned foreign;	/* <svg>/<math> open */
-	unsigned hidden;	/* <template> open */
-	int head_done;		/* the body has begun: text shows */
+	unsigned foreign; /* <svg>/<math> open */
+	unsigned hidden;  /* <template> open */
+	int head_done;	  /* the body has begun: text shows */
 	/* the tag being read */
 	char name[NAME_KEEP];
 	size_t name_len; /* may be more than kept: then none of ours */
@@ -468,7 +468,8 @@ static void value_keep(struct html *h, const char *p, const char *end)
 	if (h->buf == NULL && (h->buf = malloc(2 * VALUE_MAX)) == NULL)
 		return; /* no memory: this link is not seen */
 	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p)), *stop = amp != NULL ? amp : end;
+		const char *amp = memchr(p, '&', (size_t)(end - p)),
+			   *stop = amp != NULL ? amp : end;
 		char out[8];
 		size_t m;
 
@@ -795,7 +796,8 @@ static const char *raw_text(struct html *h, const char *p)
 	const char *end = h->end;
 
 	while (p < end) {
-		const char *lt = memchr(p, '<', (size_t)(end - p)), *stop = lt != NULL ? lt : end, *q;
+		const char *lt = memchr(p, '<', (size_t)(end - p)), *stop = lt != NULL ? lt : end,
+			   *q;
 
 		if (h->shown && h->mode == RCDATA)
 			text_refs(h, p, stop, 0);
@@ -861,8 +863,8 @@ static const char *script_data(struct html *h, const char *p)
 			p = script_word(p + 1, end, &script);
 			s = script ? DOUBLE : ESCAPED, dashes = 0;
 			continue;
-		} else if (*p == '<' && s == DOUBLE && end - p >= 2 && p[1] == '/' &&
-			   end - p > 2 && is_alpha(p[2])) {
+		} else if (*p == '<' && s == DOUBLE && end - p >= 2 && p[1] == '/' && end - p > 2 &&
+			   is_alpha(p[2])) {
 			p = script_word(p + 2, end, &script);
 			s = script ? ESCAPED : DOUBLE, dashes = 0;
 			continue;

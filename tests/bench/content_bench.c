@@ -503,7 +503,8 @@ int main(int argc, char **argv)
 			printf("  of it, our HTML5 tokenizer alone on the %zu-byte HTML part: "
 			       "%.4f ms/message\n",
 			       m->html.len, measure_parse(m, tokenize_html, iter, rounds));
-			printf("  libxml2's HTML parser alone on it, for comparison: %.4f ms/message\n",
+			printf("  libxml2's HTML parser alone on it, for comparison: %.4f "
+			       "ms/message\n",
 			       measure_parse(m, parse_html, iter, rounds));
 		}
 		printf("content.%s: added %.4f ms/message (budget %.2f): %s\n",
