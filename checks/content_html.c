@@ -15,7 +15,13 @@
  * construction is not ours to copy: only what decides the tokenizer's
  * state (the element whose end tag ends RCDATA, RAWTEXT and script data; a
  * depth of open <svg>/<math>, where CDATA sections are text and style is
- * markup) and what hides text (head until the body begins, template).
+ * markup, ended by the elements that break out of it and left for HTML
+ * inside foreignObject, desc, title and MathML's text elements) and what
+ * hides text (head until the body begins, template).  Where this differs
+ * from a browser's tree (an integration point's end tag inside an
+ * unclosed <p>, which a browser ignores; CDATA straight inside one), it
+ * errs towards reading markup, so towards more links, not fewer, but for
+ * the first.
  *
  * Cost: linear in the input, no recursion, no allocation per token (one
  * lazily for the decoded link values, at most 2 * VALUE_MAX): text and
@@ -45,10 +51,13 @@ enum mode { DATA, RCDATA, RAWTEXT, SCRIPT, PLAINTEXT };
 
 /* The elements that matter, sorted by name: block elements end a line,
  * hidden ones hold no text, head may hold those marked HEAD_OK (any other
- * start tag begins the body), FOREIGN ones open SVG or MathML content and
- * BREAKOUT ones end it (13.2.6.5); some name a link in an attribute and
- * some switch the tokenizer to another text state, its text shown or not. */
-enum { BLOCK = 1, HIDDEN = 2, HEAD_OK = 4, FOREIGN = 8, BREAKOUT = 16 };
+ * start tag begins the body), FOREIGN ones open SVG or MathML content,
+ * BREAKOUT ones end it (13.2.6.5; <font> with color, face or size too)
+ * and in it INTEGRATION ones hold HTML again (13.2.6: foreignObject, desc
+ * and title in SVG, the MathML text elements); some name a link in an
+ * attribute and some switch the tokenizer to another text state, its text
+ * shown or not.  Names are as the tokenizer gives them: lower case. */
+enum { BLOCK = 1, HIDDEN = 2, HEAD_OK = 4, FOREIGN = 8, BREAKOUT = 16, INTEGRATION = 32 };
 static const struct element {
 	const char *name;
 	unsigned flags;
@@ -71,12 +80,15 @@ static const struct element {
     {"center", BREAKOUT, NULL, DATA, 0},
     {"code", BREAKOUT, NULL, DATA, 0},
     {"dd", BLOCK | BREAKOUT, NULL, DATA, 0},
+    {"desc", INTEGRATION, NULL, DATA, 0},
     {"div", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"dl", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"dt", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"em", BREAKOUT, NULL, DATA, 0},
     {"embed", BREAKOUT, "src", DATA, 0},
+    {"font", 0, NULL, DATA, 0},
     {"footer", BLOCK, NULL, DATA, 0},
+    {"foreignobject", INTEGRATION, NULL, DATA, 0},
     {"form", 0, "action", DATA, 0},
     {"frame", 0, "src", DATA, 0},
     {"h1", BLOCK | BREAKOUT, NULL, DATA, 0},
@@ -99,6 +111,11 @@ static const struct element {
     {"math", FOREIGN, NULL, DATA, 0},
     {"menu", BREAKOUT, NULL, DATA, 0},
     {"meta", HEAD_OK | BREAKOUT, NULL, DATA, 0},
+    {"mi", INTEGRATION, NULL, DATA, 0},
+    {"mn", INTEGRATION, NULL, DATA, 0},
+    {"mo", INTEGRATION, NULL, DATA, 0},
+    {"ms", INTEGRATION, NULL, DATA, 0},
+    {"mtext", INTEGRATION, NULL, DATA, 0},
     {"nobr", BREAKOUT, NULL, DATA, 0},
     {"noembed", 0, NULL, RAWTEXT, 0},
     {"noframes", HEAD_OK, NULL, RAWTEXT, 0},
@@ -125,7 +142,7 @@ static const struct element {
     {"template", HIDDEN | HEAD_OK, NULL, DATA, 0},
     {"textarea", 0, NULL, RCDATA, 1},
     {"th", BLOCK, NULL, DATA, 0},
-    {"title", BLOCK | HEAD_OK, NULL, RCDATA, 0},
+    {"title", BLOCK | HEAD_OK | INTEGRATION, NULL, RCDATA, 0},
     {"tr", BLOCK, NULL, DATA, 0},
     {"tt", BREAKOUT, NULL, DATA, 0},
     {"u", BREAKOUT, NULL, DATA, 0},
@@ -163,13 +180,19 @@ struct html {
 	char raw[NAME_KEEP]; /* the element whose end tag ends it */
 	size_t raw_len;
 	unsigned foreign; /* <svg>/<math> open */
-	unsigned hidden;  /* <template> open */
-	int head_done;	  /* the body has begun: text shows */
+	struct {	  /* integration points open in foreign content */
+		const struct element *e;
+		unsigned foreign; /* the depth to go back to at its end tag */
+	} points[8];
+	size_t point_count;
+	unsigned hidden; /* <template> open */
+	int head_done;	 /* the body has begun: text shows */
 	/* the tag being read */
 	char name[NAME_KEEP];
 	size_t name_len; /* may be more than kept: then none of ours */
 	const struct element *e;
 	int end_tag, self_closing;
+	int font_breakout; /* a <font> with color, face or size */
 	const char *value; /* its link attribute's, decoded; NULL: none */
 	size_t value_len;
 	/* the <a> open */
@@ -510,21 +533,36 @@ static void link_attribute(struct html *h)
 
 /* ------------------------------------------------------------------ tags */
 
+/* An integration point's start tag in foreign content: HTML inside it,
+ * until its end tag (a fixed stack: past 8 deep, HTML to the end). */
+static void point_enter(struct html *h)
+{
+	if (h->point_count < sizeof(h->points) / sizeof(h->points[0])) {
+		h->points[h->point_count].e = h->e;
+		h->points[h->point_count++].foreign = h->foreign;
+	}
+	h->foreign = 0;
+}
+
 /* A start tag's effects: on the text, the links, the foreign content
  * depth and the tokenizer's state (13.2.6.4.7, 13.2.6.5). */
 static void start_tag(struct html *h)
 {
 	const struct element *e = h->e;
 	unsigned flags = e != NULL ? e->flags : 0;
+	int foreign; /* this element is SVG or MathML */
 
-	if (h->foreign > 0 && (flags & BREAKOUT))
+	if (h->foreign > 0 && ((flags & BREAKOUT) || h->font_breakout))
 		h->foreign = 0;
+	foreign = h->foreign > 0;
 	if (!(flags & HEAD_OK))
 		head_leave(h);
 	if (e == NULL)
 		return;
 	if ((flags & FOREIGN) && !h->self_closing)
 		h->foreign++;
+	else if (foreign && (flags & INTEGRATION) && !h->self_closing)
+		point_enter(h);
 	if (strcmp(e->name, "a") == 0)
 		link_close(h); /* an <a> inside an <a> ends the first */
 	if (h->value != NULL)
@@ -533,7 +571,7 @@ static void start_tag(struct html *h)
 		line_end(h->t);
 	if (flags & HIDDEN)
 		h->hidden++;
-	if (h->foreign == 0 && e->mode != DATA) {
+	if (!foreign && e->mode != DATA) {
 		h->mode = e->mode;
 		h->shown = e->shown;
 		h->raw_len = strlen(e->name);
@@ -549,6 +587,8 @@ static void end_tag(struct html *h)
 		return;
 	if ((e->flags & FOREIGN) && h->foreign > 0)
 		h->foreign--;
+	if (h->point_count > 0 && h->points[h->point_count - 1].e == e)
+		h->foreign = h->points[--h->point_count].foreign;
 	if (h->foreign > 0 && (strcmp(e->name, "p") == 0 || strcmp(e->name, "br") == 0))
 		h->foreign = 0;
 	if (strcmp(e->name, "head") == 0)
@@ -565,6 +605,7 @@ static void tag_begin(struct html *h, int end_tag)
 {
 	h->end_tag = end_tag;
 	h->self_closing = 0;
+	h->font_breakout = 0;
 	h->name_len = 0;
 	h->value = NULL;
 }
@@ -618,6 +659,10 @@ static const char *attribute(struct html *h, const char *p)
 		n++;
 		p++;
 	} while (p < end && !is_space(*p) && *p != '/' && *p != '>' && *p != '=');
+	if (h->e != NULL && strcmp(h->e->name, "font") == 0 && n + 1 < NAME_KEEP &&
+	    ((n == 5 && memcmp(name, "color", 5) == 0) ||
+	     (n == 4 && memcmp(name, "face", 4) == 0) || (n == 4 && memcmp(name, "size", 4) == 0)))
+		h->font_breakout = 1;
 	while (p < end && is_space(*p))
 		p++;
 	if (p == end || *p != '=')

@@ -134,6 +134,13 @@ static void test_cdata(void)
 	/* inside svg, style is markup; a <p> ends the svg, so style is RAWTEXT again */
 	TEXT_IS("<svg><style>svg css</style></svg>", "svg css");
 	TEXT_IS("<svg><p>para<style>css</style>", "para");
+	TEXT_IS("<svg><font color=red><style>css</style>", "");
+	TEXT_IS("<svg><font><style>svg css</style>", "svg css");
+	/* HTML again inside an integration point, until its end tag */
+	TEXT_IS("<svg><foreignObject><style>css</style></foreignObject><style>svg</style>", "svg");
+	TEXT_IS("<math><mi><b><![CDATA[x>y]]></mi><![CDATA[m]]>", "y]]>m");
+	TEXT_IS("<svg><desc><svg><![CDATA[in]]></desc><![CDATA[out]]>", "inout");
+	TEXT_IS("<svg><title>svg title</title></svg>", "svg title\n");
 }
 
 static void test_rawtext(void)
