@@ -46,7 +46,6 @@
 #include <unistd.h>
 
 #include <gmime/gmime.h>
-#include <libxml/parser.h>
 
 #include "content.h"
 #include "content_int.h"
@@ -96,7 +95,6 @@ static void init_libraries(void)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	g_mime_init();
-	xmlInitParser();
 	content_url_init();
 	if (sem_init(&scan_slots, 0, cpus > 2 ? (unsigned)cpus : 2) < 0)
 		log_panic("content: sem_init: %s", strerror(errno));

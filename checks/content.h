@@ -2,8 +2,8 @@
  * content - the MIME walk of one message's body: parts, decoded text,
  * links and attachments, into struct content_facts (facts/content_result.h).
  *
- *   content_init()        once at start-up, before any thread (GMime,
- *                         libxml2 and the public suffix list); idempotent
+ *   content_init()        once at start-up, before any thread (GMime
+ *                         and the public suffix list); idempotent
  *   content_spool_check() at start-up and reload: the spool directory works
  *   content_scan_new()    per message, memory in the message's arena
  *   content_scan_header() each header field as it arrives (only the
@@ -13,8 +13,9 @@
  *                         a file when the memory pool is full: see
  *                         content_limits); the rest is only counted
  *   content_scan_finish() at end of message: one parse (GMime), decode,
- *                         convert to UTF-8, reduce HTML (libxml2), extract
- *                         and normalise URLs (content_url.h); fills *out
+ *                         convert to UTF-8, reduce HTML (our HTML5
+ *                         tokenizer), extract and normalise URLs
+ *                         (content_url.h); fills *out
  *   content_scan_free()   releases what the arena does not hold (the body
  *                         kept, its share of the pool, the decoded text):
  *                         the facts' text and raw live until then; accepts

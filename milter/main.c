@@ -953,7 +953,7 @@ int main(int argc, char **argv)
 	limit_malloc_arenas(); /* before any thread */
 	block_stop_signals();
 	spf_init();
-	content_init(); /* GMime, libxml2, the public suffix list: once, before any thread */
+	content_init(); /* GMime, the public suffix list: once, before any thread */
 	metrics_start(PACKAGE_VERSION);
 	if ((d.dns = runtime_dns_new(d.conf, &error)) == NULL)
 		log_fatal("%s", error);

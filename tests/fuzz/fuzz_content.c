@@ -1,9 +1,9 @@
 /*
  * fuzz_content - libFuzzer target for the body's content (checks/content*.c):
  * a whole message, header fields fed one by one and the body in chunks, is
- * walked as MIME (GMime), its text and HTML decoded (libxml2) and its links
- * normalised (libidn2, libpsl), under small bounds so every bound is
- * reached.  An input starting with "URL:" is one link for the normaliser
+ * walked as MIME (GMime), its text and HTML decoded (content_html.c's
+ * HTML5 tokenizer) and its links normalised (libidn2, libpsl), under
+ * small bounds so every bound is reached.  An input starting with "URL:" is one link for the normaliser
  * and the link-text check instead.  What comes out must hold to the seam
  * (facts/content_result.h): valid UTF-8 text within its bound, ASCII
  * links and hosts, counts within their bounds.  An input of odd length is

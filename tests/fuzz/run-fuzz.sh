@@ -50,10 +50,10 @@ milter_core="$milter_core $s/rules/rules_lex.c $s/rules/rules_parse.c $s/rules/r
 	$s/tests/fake_dns.c $work/default_rules.c -lspf2 -lopendkim -lcrypto -lopendmarc \
 	-lmaxminddb -lpcre2-8 -lsqlite3 -lpq -lpthread"
 pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
-# The body's content (issue 19): GMime, libxml2, libpsl, libidn2; message.c
+# The body's content (issue 19): GMime, libpsl, libidn2; message.c
 # scans with it, so the milter target links it too.
-content_cflags=$(pkg-config --cflags gmime-3.0 libxml-2.0 libpsl libidn2)
-content_libs=$(pkg-config --libs gmime-3.0 libxml-2.0 libpsl libidn2)
+content_cflags=$(pkg-config --cflags gmime-3.0 libpsl libidn2)
+content_libs=$(pkg-config --libs gmime-3.0 libpsl libidn2)
 content_src="$s/checks/content.c $s/checks/content_html.c $s/checks/content_sniff.c $s/checks/content_url.c \
 	$s/checks/content_spool.c"
 milter_core="$milter_core $content_src $content_libs"
