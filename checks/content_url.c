@@ -702,10 +702,10 @@ void content_urls_scan_text(struct content_urls *u, const char *text, size_t len
 
 		if (c != 'h' && c != 'H' && c != 'w' && c != 'W')
 			continue;
+		if (!link_start(text + i, len - i))
+			continue; /* first: it rules out nearly every h and w */
 		if (i > 0 && (isalnum((unsigned char)text[i - 1]) || text[i - 1] == '.' ||
 			      text[i - 1] == '/' || text[i - 1] == '@'))
-			continue;
-		if (!link_start(text + i, len - i))
 			continue;
 		for (end = i; end < len;) {
 			size_t step = url_char((const unsigned char *)text + end, len - end);
