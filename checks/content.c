@@ -250,6 +250,29 @@ void content_scan_free(struct content_scan **cp)
 
 /* ---------------------------------------------------------- text sink */
 
+/* Room for n more bytes and a NUL, n within the cap. */
+static void text_grow(struct content_text *t, size_t n)
+{
+	size_t size = t->size ? t->size : 4096;
+
+	if (t->len + n + 1 <= t->size)
+		return;
+	while (size < t->len + n + 1)
+		size *= 2;
+	if (size > t->cap + 1) /* n fits the cap: len + n + 1 <= cap + 1 */
+		size = t->cap + 1;
+	t->data = g_realloc(t->data, size);
+	t->size = size;
+}
+
+char *content_text_room(struct content_text *t, size_t n)
+{
+	if (n > t->cap - t->len)
+		return NULL;
+	text_grow(t, n);
+	return t->data + t->len;
+}
+
 void content_text_append(struct content_text *t, const char *s, size_t n)
 {
 	size_t room = t->cap - t->len;
@@ -265,18 +288,7 @@ void content_text_append(struct content_text *t, const char *s, size_t n)
 	}
 	if (n == 0)
 		return;
-	if (t->len + n + 1 > t->size) {
-		size_t size = t->size ? t->size : 4096;
-		char *grown;
-
-		while (size < t->len + n + 1)
-			size *= 2;
-		if (size > t->cap + 1) /* n fits the cap: len + n + 1 <= cap + 1 */
-			size = t->cap + 1;
-		grown = g_realloc(t->data, size);
-		t->data = grown;
-		t->size = size;
-	}
+	text_grow(t, n);
 	memcpy(t->data + t->len, s, n);
 	t->len += n;
 	t->data[t->len] = '\0';

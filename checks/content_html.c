@@ -32,6 +32,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,8 @@ enum mode { DATA, RCDATA, RAWTEXT, SCRIPT, PLAINTEXT };
  * attribute and some switch the tokenizer to another text state, its text
  * shown or not.  Names are as the tokenizer gives them: lower case. */
 enum { BLOCK = 1, HIDDEN = 2, HEAD_OK = 4, FOREIGN = 8, BREAKOUT = 16, INTEGRATION = 32 };
+/* and the few looked at by name, so that no tag costs a strcmp */
+enum { ANCHOR = 64, FONT = 128, P_OR_BR = 256, HEAD = 512 };
 static const struct element {
 	const char *name;
 	unsigned flags;
@@ -65,7 +68,7 @@ static const struct element {
 	unsigned char mode; /* the text state its start tag switches to */
 	unsigned char shown;
 } elements[] = {
-    {"a", 0, "href", DATA, 0},
+    {"a", ANCHOR, "href", DATA, 0},
     {"address", BLOCK, NULL, DATA, 0},
     {"area", 0, "href", DATA, 0},
     {"article", BLOCK, NULL, DATA, 0},
@@ -76,7 +79,7 @@ static const struct element {
     {"big", BREAKOUT, NULL, DATA, 0},
     {"blockquote", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"body", BREAKOUT, "background", DATA, 0},
-    {"br", BLOCK | BREAKOUT, NULL, DATA, 0},
+    {"br", BLOCK | BREAKOUT | P_OR_BR, NULL, DATA, 0},
     {"center", BREAKOUT, NULL, DATA, 0},
     {"code", BREAKOUT, NULL, DATA, 0},
     {"dd", BLOCK | BREAKOUT, NULL, DATA, 0},
@@ -86,7 +89,7 @@ static const struct element {
     {"dt", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"em", BREAKOUT, NULL, DATA, 0},
     {"embed", BREAKOUT, "src", DATA, 0},
-    {"font", 0, NULL, DATA, 0},
+    {"font", FONT, NULL, DATA, 0},
     {"footer", BLOCK, NULL, DATA, 0},
     {"foreignobject", INTEGRATION, NULL, DATA, 0},
     {"form", 0, "action", DATA, 0},
@@ -97,7 +100,7 @@ static const struct element {
     {"h4", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"h5", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"h6", BLOCK | BREAKOUT, NULL, DATA, 0},
-    {"head", HEAD_OK | BREAKOUT, NULL, DATA, 0},
+    {"head", HEAD_OK | BREAKOUT | HEAD, NULL, DATA, 0},
     {"header", BLOCK, NULL, DATA, 0},
     {"hr", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"html", HEAD_OK, NULL, DATA, 0},
@@ -121,7 +124,7 @@ static const struct element {
     {"noframes", HEAD_OK, NULL, RAWTEXT, 0},
     {"noscript", HEAD_OK, NULL, DATA, 0}, /* no scripts run in mail: its text shows */
     {"ol", BLOCK | BREAKOUT, NULL, DATA, 0},
-    {"p", BLOCK | BREAKOUT, NULL, DATA, 0},
+    {"p", BLOCK | BREAKOUT | P_OR_BR, NULL, DATA, 0},
     {"plaintext", 0, NULL, PLAINTEXT, 1},
     {"pre", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"ruby", BREAKOUT, NULL, DATA, 0},
@@ -151,9 +154,33 @@ static const struct element {
     {"xmp", 0, NULL, RAWTEXT, 1},
 };
 
+#define ELEMENT_COUNT (sizeof(elements) / sizeof(elements[0]))
+_Static_assert(ELEMENT_COUNT < 256, "letter_start[] holds an element's index");
+
+/* Where the names beginning with each letter start: those with letter c
+ * are [letter_start[c - 'a'], letter_start[c - 'a' + 1]), a few at most. */
+static unsigned char letter_start[27];
+static pthread_once_t letter_once = PTHREAD_ONCE_INIT;
+
+static void letter_index(void)
+{
+	size_t i = 0;
+
+	for (int c = 0; c <= 26; c++) {
+		while (i < ELEMENT_COUNT && elements[i].name[0] - 'a' < c)
+			i++;
+		letter_start[c] = (unsigned char)i;
+	}
+}
+
 static const struct element *element_of(const char *name)
 {
-	size_t lo = 0, hi = sizeof(elements) / sizeof(elements[0]);
+	size_t lo, hi;
+
+	if (name[0] < 'a' || name[0] > 'z')
+		return NULL;
+	lo = letter_start[name[0] - 'a'];
+	hi = letter_start[name[0] - 'a' + 1];
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -244,6 +271,30 @@ static void head_leave(struct html *h)
 	h->head_done = 1;
 }
 
+/* text() when all of it fits under the cap: written in one pass, as the
+ * loop below would append it run by run; 0 if it does not fit. */
+static int text_fits(struct content_text *t, const char *p, const char *end)
+{
+	char *o = content_text_room(t, (size_t)(end - p)), last;
+
+	if (o == NULL)
+		return 0;
+	last = t->len > 0 ? t->data[t->len - 1] : '\n';
+	for (; p < end; p++) {
+		if (!is_space(*p)) {
+			*o++ = last = *p;
+			continue;
+		}
+		while (p + 1 < end && is_space(p[1]))
+			p++;
+		if (last != '\n' && last != ' ')
+			*o++ = last = ' ';
+	}
+	t->len = (size_t)(o - t->data);
+	t->data[t->len] = '\0';
+	return 1;
+}
+
 /* Shown text with runs of white space as one blank (none at a line's
  * start); white space before the body is not text, and other text begins
  * the body (13.2.6.4.4, "anything else"). */
@@ -265,6 +316,8 @@ static void text(struct html *h, const char *p, size_t n)
 	}
 	for (const char *q = p; h->href != NULL && q < end && h->link_len + 1 < LINK_TEXT_MAX; q++)
 		h->link_text[h->link_len++] = *q;
+	if (text_fits(t, p, end))
+		return;
 	while (p < end) {
 		const char *run = p;
 
@@ -517,7 +570,7 @@ static void value_keep(struct html *h, const char *p, const char *end)
 /* An element's link attribute: an <a>'s waits for its visible text. */
 static void link_attribute(struct html *h)
 {
-	if (strcmp(h->e->name, "a") != 0) {
+	if (!(h->e->flags & ANCHOR)) {
 		if (h->u != NULL)
 			content_urls_add(h->u, h->value, h->value_len, 1, NULL, 0);
 		return;
@@ -563,7 +616,7 @@ static void start_tag(struct html *h)
 		h->foreign++;
 	else if (foreign && (flags & INTEGRATION) && !h->self_closing)
 		point_enter(h);
-	if (strcmp(e->name, "a") == 0)
+	if (flags & ANCHOR)
 		link_close(h); /* an <a> inside an <a> ends the first */
 	if (h->value != NULL)
 		link_attribute(h);
@@ -589,15 +642,15 @@ static void end_tag(struct html *h)
 		h->foreign--;
 	if (h->point_count > 0 && h->points[h->point_count - 1].e == e)
 		h->foreign = h->points[--h->point_count].foreign;
-	if (h->foreign > 0 && (strcmp(e->name, "p") == 0 || strcmp(e->name, "br") == 0))
+	if (h->foreign > 0 && (e->flags & P_OR_BR))
 		h->foreign = 0;
-	if (strcmp(e->name, "head") == 0)
+	if (e->flags & HEAD)
 		head_leave(h);
 	if ((e->flags & HIDDEN) && h->hidden > 0)
 		h->hidden--;
 	if (e->flags & BLOCK)
 		line_end(h->t);
-	if (strcmp(e->name, "a") == 0)
+	if (e->flags & ANCHOR)
 		link_close(h);
 }
 
@@ -659,7 +712,7 @@ static const char *attribute(struct html *h, const char *p)
 		n++;
 		p++;
 	} while (p < end && !is_space(*p) && *p != '/' && *p != '>' && *p != '=');
-	if (h->e != NULL && strcmp(h->e->name, "font") == 0 && n + 1 < NAME_KEEP &&
+	if (h->e != NULL && (h->e->flags & FONT) && n + 1 < NAME_KEEP &&
 	    ((n == 5 && memcmp(name, "color", 5) == 0) ||
 	     (n == 4 && memcmp(name, "face", 4) == 0) || (n == 4 && memcmp(name, "size", 4) == 0)))
 		h->font_breakout = 1;
@@ -934,6 +987,7 @@ void content_html_reduce(const char *html, size_t len, struct content_text *t,
 	size_t start = t->len;
 	const char *p = html;
 
+	pthread_once(&letter_once, letter_index);
 	while (p < h->end)
 		switch (h->mode) {
 		case DATA:

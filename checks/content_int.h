@@ -24,6 +24,9 @@ struct content_text {
 
 /* Appends s (UTF-8), cut at a character boundary when the cap is reached. */
 void content_text_append(struct content_text *t, const char *s, size_t n);
+/* Where n more bytes go (the caller then adds what it wrote to len and
+ * puts the NUL after), or NULL if n bytes would pass the cap. */
+char *content_text_room(struct content_text *t, size_t n);
 
 /* An HTML part (UTF-8): its visible text into t, its links (href, src,
  * action, background, with the visible text of <a>) and the bare ones in
