@@ -445,7 +445,9 @@ const char *content_url_domain(struct arena *a, const char *host)
 /* The visible text of a link names a domain when it is a URL, a www.
  * name, or a name whose top-level label is a real one (so "report.pdf"
  * or "Click.Here" name none). */
-const char *content_url_text_domain(struct arena *a, const char *text, size_t len)
+/* The host the visible text of a link names (normalised, with a real
+ * top-level label), or NULL. */
+static const char *text_host(struct arena *a, const char *text, size_t len)
 {
 	char buf[TEXT_DOMAIN_MAX + 16];
 	const char *url, *host, *tld, *rest;
@@ -474,7 +476,14 @@ const char *content_url_text_domain(struct arena *a, const char *text, size_t le
 	if (tld == NULL ||
 	    psl_is_public_suffix2(psl, tld + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) == 0)
 		return NULL;
-	return content_url_domain(a, host);
+	return host;
+}
+
+const char *content_url_text_domain(struct arena *a, const char *text, size_t len)
+{
+	const char *host = text_host(a, text, len);
+
+	return host != NULL ? content_url_domain(a, host) : NULL;
 }
 
 /* ------------------------------------------------------------ collector */
@@ -603,6 +612,22 @@ static struct content_url *url_list(struct content_urls *u, const char *url, con
 	return c;
 }
 
+/* content_url_text_domain(), but a host the message links to already has
+ * its domain in the hosts: a newsletter's footer shows the URLs it links,
+ * and the public suffix list is not asked twice about one host. */
+static const char *text_domain_of(struct content_urls *u, const char *text, size_t len)
+{
+	const char *host = text_host(u->a, text, len);
+	struct slot *h;
+
+	if (host == NULL)
+		return NULL;
+	h = strmap_slot(u->a, &u->hosts, host);
+	if (h->key == NULL)
+		return content_url_domain(u->a, host);
+	return *(const char *)h->value != '\0' ? h->value : NULL;
+}
+
 void content_urls_add(struct content_urls *u, const char *raw, size_t len, int from_html,
 		      const char *text, size_t text_len)
 {
@@ -624,7 +649,7 @@ void content_urls_add(struct content_urls *u, const char *raw, size_t len, int f
 		return; /* over the bound */
 	c->from_html |= from_html != 0;
 	if (text != NULL && !c->mismatch)
-		text_domain = content_url_text_domain(u->a, text, text_len);
+		text_domain = text_domain_of(u, text, text_len);
 	if (text_domain != NULL) {
 		c->text_domain = text_domain;
 		c->mismatch = c->domain == NULL || strcmp(c->domain, text_domain) != 0;
