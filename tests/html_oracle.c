@@ -17,6 +17,7 @@
 
 #include <gumbo.h>
 #include <glib.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,9 +58,25 @@ struct oracle_walk {
 	int too_deep;
 };
 
+/* A character gumbo reads as U+FFFD (its utf8.c): C0 and C1 controls but
+ * the blanks, and the noncharacters.  A browser keeps them (in a URL they
+ * are percent-encoded), libxml2 drops them: a link differs three ways but
+ * is not hidden, so both parsers are given U+FFFD instead. */
+static int gumbo_replaces(const unsigned char *s, size_t len)
+{
+	uint32_t c = len == 1 ? s[0] : s[0] & (0x7f >> len);
+
+	for (size_t i = 1; i < len; i++)
+		c = c << 6 | (s[i] & 0x3f);
+	if (c < 0x20)
+		return c != '\t' && c != '\n' && c != '\f' && c != '\r' && c != '\0';
+	return (c >= 0x7f && c <= 0x9f) || (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe;
+}
+
 /* html as content.c hands it to content_html_reduce(): valid UTF-8 (a
  * byte that is not part of a character becomes U+FFFD), a NUL a blank,
- * CRLF one "\n".  malloc'd, NUL-terminated. */
+ * CRLF one "\n"; and what gumbo replaces, replaced.  malloc'd,
+ * NUL-terminated. */
 static char *utf8_cleaned(const char *s, size_t n, size_t *len_r)
 {
 	char *out = malloc(3 * n + 1);
@@ -68,10 +85,12 @@ static char *utf8_cleaned(const char *s, size_t n, size_t *len_r)
 	if (out == NULL)
 		abort();
 	for (size_t i = 0, len; i < n; i += len) {
-		if ((len = json_utf8_len((const unsigned char *)s + i, n - i)) == 0) {
+		const unsigned char *c = (const unsigned char *)s + i;
+
+		if ((len = json_utf8_len(c, n - i)) == 0 || gumbo_replaces(c, len)) {
 			memcpy(out + o, "\xef\xbf\xbd", 3);
 			o += 3;
-			len = 1;
+			len = len == 0 ? 1 : len;
 		} else if (s[i] == '\0')
 			out[o++] = ' ';
 		else if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')

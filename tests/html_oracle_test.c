@@ -7,6 +7,8 @@
  * (or visible word) gumbo sees and we do not.  Strict: libxml2's HTML
  * parser is not an HTML5 one, and this test fails until the reduction
  * tokenizes as WHATWG HTML says.  Built only with gumbo (HAVE_GUMBO).
+ *
+ *   html_oracle_test [FILE...]   the files given instead (a fuzz input)
  */
 #include "config.h"
 
@@ -91,6 +93,21 @@ static int seed_name(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
+static void test_file(const char *path, const char *name)
+{
+	struct arena *a = arena_new(4096);
+	struct html_oracle_result r;
+	size_t len = 0;
+	char *html;
+
+	if (CHECK((html = file_read(path, &len)) != NULL, "%s read", path)) {
+		html_oracle_compare(a, html, len, 1, &r);
+		report(name, &r);
+	}
+	free(html);
+	arena_free(&a);
+}
+
 /* Every seed of the fuzz target: the same comparison, with the text. */
 static void test_corpus(void)
 {
@@ -103,19 +120,9 @@ static void test_corpus(void)
 	n = scandir(dir, &names, seed_name, alphasort);
 	CHECK(n >= 30, "the seed corpus %s has its %d files", dir, n);
 	for (int i = 0; i < n; i++) {
-		struct arena *a = arena_new(4096);
-		struct html_oracle_result r;
-		size_t len = 0;
-		char *html;
-
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-		if (CHECK((html = file_read(path, &len)) != NULL, "%s read", path)) {
-			html_oracle_compare(a, html, len, 1, &r);
-			report(names[i]->d_name, &r);
-		}
-		free(html);
+		test_file(path, names[i]->d_name);
 		free(names[i]);
-		arena_free(&a);
 	}
 	free(names);
 }
@@ -141,9 +148,14 @@ static void test_generated(void)
 		}
 }
 
-int main(void)
+/* With arguments, only those files (an input the fuzz target kept). */
+int main(int argc, char **argv)
 {
 	content_init();
+	for (int i = 1; i < argc; i++)
+		test_file(argv[i], argv[i]);
+	if (argc > 1)
+		return check_done();
 	test_corpus();
 	test_generated();
 	return check_done();
