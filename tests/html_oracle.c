@@ -27,26 +27,26 @@
 #include "html_oracle.h"
 #include "json.h"
 
-#define TEXT_CAP (4u << 20) /* of our text; over it the text is not compared */
-#define ANCHOR_TEXT_MAX 512 /* of an <a>'s text, as content_html.c keeps */
-#define DEPTH_MAX 20000	    /* of gumbo's tree walked (the walk recurses) */
-#define WORD_MAX 256	    /* of a word looked for; a longer one by its start */
+#define TEXT_CAP	(4u << 20) /* of our text; over it the text is not compared */
+#define ANCHOR_TEXT_MAX 512	   /* of an <a>'s text, as content_html.c keeps */
+#define DEPTH_MAX	20000	   /* of gumbo's tree walked (the walk recurses) */
+#define WORD_MAX	256	   /* of a word looked for; a longer one by its start */
 
 /* content_html.c's element table: the elements that hold a link, and where. */
 static const struct link {
 	GumboTag tag;
 	const char *attr;
 } links[] = {
-    {GUMBO_TAG_A, "href"},	   {GUMBO_TAG_AREA, "href"},	 {GUMBO_TAG_BODY, "background"},
-    {GUMBO_TAG_EMBED, "src"},	   {GUMBO_TAG_FORM, "action"},	 {GUMBO_TAG_FRAME, "src"},
-    {GUMBO_TAG_IFRAME, "src"},	   {GUMBO_TAG_IMG, "src"},	 {GUMBO_TAG_INPUT, "src"},
-    {GUMBO_TAG_LINK, "href"},	   {GUMBO_TAG_SCRIPT, "src"},	 {GUMBO_TAG_SOURCE, "src"},
+    {GUMBO_TAG_A, "href"},	     {GUMBO_TAG_AREA, "href"},	   {GUMBO_TAG_BODY, "background"},
+    {GUMBO_TAG_EMBED, "src"},	     {GUMBO_TAG_FORM, "action"},   {GUMBO_TAG_FRAME, "src"},
+    {GUMBO_TAG_IFRAME, "src"},	     {GUMBO_TAG_IMG, "src"},	   {GUMBO_TAG_INPUT, "src"},
+    {GUMBO_TAG_LINK, "href"},	     {GUMBO_TAG_SCRIPT, "src"},	   {GUMBO_TAG_SOURCE, "src"},
     {GUMBO_TAG_TABLE, "background"}, {GUMBO_TAG_TD, "background"},
 };
 
 /* The elements whose text is not compared (see above). */
 static const GumboTag hidden_tags[] = {
-    GUMBO_TAG_SCRIPT, GUMBO_TAG_STYLE,	GUMBO_TAG_HEAD,	   GUMBO_TAG_TITLE,
+    GUMBO_TAG_SCRIPT,	GUMBO_TAG_STYLE,  GUMBO_TAG_HEAD,    GUMBO_TAG_TITLE,
     GUMBO_TAG_NOSCRIPT, GUMBO_TAG_IFRAME, GUMBO_TAG_NOEMBED, GUMBO_TAG_NOFRAMES,
 };
 

@@ -62,8 +62,8 @@ static const char *const forms[] = {
 static void report(const char *name, const struct html_oracle_result *r)
 {
 	if (!CHECK(r->missing_url == NULL, "%s: gumbo's %zu links are ours", name, r->gumbo_urls))
-		printf("#   FAIL %s: gumbo sees %s (%zu missing), we do not\n", name, r->missing_url,
-		       r->missing_count);
+		printf("#   FAIL %s: gumbo sees %s (%zu missing), we do not\n", name,
+		       r->missing_url, r->missing_count);
 	if (!CHECK(r->missing_word == NULL, "%s: gumbo's visible words are ours", name))
 		printf("#   FAIL %s: gumbo shows the word \"%s\", we do not\n", name,
 		       r->missing_word);
@@ -139,7 +139,8 @@ static void test_generated(void)
 			int bad = html_oracle_compare(a, html, strlen(html), 1, &r);
 
 			snprintf(name, sizeof(name), "context %zu, form %zu", c, f);
-			if (!CHECK(r.compared && r.gumbo_urls >= 1, "%s: gumbo sees its link", name))
+			if (!CHECK(r.compared && r.gumbo_urls >= 1, "%s: gumbo sees its link",
+				   name))
 				printf("#   %s\n", html);
 			report(name, &r);
 			if (bad)
