@@ -22,43 +22,47 @@
 #include "content.h"
 #include "html_oracle.h"
 
+/* A piece of HTML and its name in the test's output. */
+struct named {
+	const char *name, *html;
+};
+
 /* Contexts a link is put in (at %s): none of them hides it from a browser. */
-static const char *const contexts[] = {
-    "%s",
-    "<p>x<!--> %s -->y</p>",
-    "<p>x<!---> %s -->y</p>",
-    "<p>x<!-- a --!> %s -->y</p>",
-    "<p>x<!-- a -- b --> %s</p>",
-    "<?php echo 1 ?> %s",
-    "<!x y> %s </z> w",
-    "<title>t</title> %s",
-    "<textarea>t</textarea> %s",
-    "<script>if (a < b) x();</script> %s",
-    "<style>p { color: red }</style> %s",
-    "<svg><![CDATA[x]]></svg> %s",
-    "<table><tr><td>%s</td></tr></table>",
-    "<div title='<!--'>%s</div><!-- -->",
-    "<p>&notit; &amp &period; %s</p>",
-    "<select><option>o</option></select> %s",
+static const struct named contexts[] = {
+    {"alone", "%s"},
+    {"after <!-->", "<p>x<!--> %s -->y</p>"},
+    {"after <!--->", "<p>x<!---> %s -->y</p>"},
+    {"after --!>", "<p>x<!-- a --!> %s -->y</p>"},
+    {"after -- in a comment", "<p>x<!-- a -- b --> %s</p>"},
+    {"after <?", "<?php echo 1 ?> %s"},
+    {"between bogus comments", "<!x y> %s </z> w"},
+    {"after title", "<title>t</title> %s"},
+    {"after textarea", "<textarea>t</textarea> %s"},
+    {"after script with <", "<script>if (a < b) x();</script> %s"},
+    {"after style", "<style>p { color: red }</style> %s"},
+    {"after svg CDATA", "<svg><![CDATA[x]]></svg> %s"},
+    {"in a table cell", "<table><tr><td>%s</td></tr></table>"},
+    {"after <!-- in an attribute", "<div title='<!--'>%s</div><!-- -->"},
+    {"after odd references", "<p>&notit; &amp &period; %s</p>"},
+    {"after select", "<select><option>o</option></select> %s"},
 };
 
 /* Ways of writing a link to evil.example a browser follows or loads. */
-static const char *const forms[] = {
-    "<a href=\"http://evil.example/\">t</a>",
-    "<a/href=\"http://evil.example/\">t</a>",
-    "<a href=http://evil.example/>t</a>",
-    "<a href = 'http://evil.example/'>t</a>",
-    "<a href=\"http://evil&period;example/\">t</a>",
-    "<a href=\"http&colon;//evil.example/\">t</a>",
-    "<a href=\"http://evil&#46;example/\">t</a>",
-    "<a href=\"http://evil&#x2E;example/\">t</a>",
-    "<a href=\"http://evil.example/?a=1&copy=2\">t</a>",
-    "<A HREF=\"HTTP://EVIL.EXAMPLE/\">t</A>",
-    "<img src=\"http://evil.example/p.gif\">",
-    "<image src=\"http://evil.example/p.gif\">",
+static const struct named forms[] = {
+    {"a href", "<a href=\"http://evil.example/\">t</a>"},
+    {"a/href", "<a/href=\"http://evil.example/\">t</a>"},
+    {"unquoted", "<a href=http://evil.example/>t</a>"},
+    {"single-quoted, blanks", "<a href = 'http://evil.example/'>t</a>"},
+    {"&period;", "<a href=\"http://evil&period;example/\">t</a>"},
+    {"&colon;", "<a href=\"http&colon;//evil.example/\">t</a>"},
+    {"&#46;", "<a href=\"http://evil&#46;example/\">t</a>"},
+    {"&#x2E;", "<a href=\"http://evil&#x2E;example/\">t</a>"},
+    {"&copy= kept", "<a href=\"http://evil.example/?a=1&copy=2\">t</a>"},
+    {"upper case", "<A HREF=\"HTTP://EVIL.EXAMPLE/\">t</A>"},
+    {"img", "<img src=\"http://evil.example/p.gif\">"},
+    {"image", "<image src=\"http://evil.example/p.gif\">"},
 };
 
-/* Two lines a case: its links, then its words (when they were compared). */
 static void report(const char *name, const struct html_oracle_result *r)
 {
 	if (!CHECK(r->missing_url == NULL, "%s: gumbo's %zu links are ours", name, r->gumbo_urls))
@@ -135,10 +139,10 @@ static void test_generated(void)
 		for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
 			struct arena *a = arena_new(4096);
 			struct html_oracle_result r;
-			char *html = arena_printf(a, contexts[c], forms[f]), name[64];
+			char *html = arena_printf(a, contexts[c].html, forms[f].html), name[128];
 			int bad = html_oracle_compare(a, html, strlen(html), 1, &r);
 
-			snprintf(name, sizeof(name), "context %zu, form %zu", c, f);
+			snprintf(name, sizeof(name), "%s, %s", forms[f].name, contexts[c].name);
 			if (!CHECK(r.compared && r.gumbo_urls >= 1, "%s: gumbo sees its link",
 				   name))
 				printf("#   %s\n", html);
