@@ -85,6 +85,9 @@ if [ $test = yes ]; then
 		python3 python3-dkim python3-authres python3-nacl python3-yaml \
 		libxml2-utils dmarc-cat sasl2-bin libsasl2-modules-db curl \
 		clang lintian m4 libwrap0
+	# the HTML5 parser the HTML reduction is held to (tests/html_oracle.c):
+	# tests only, the programs never link it
+	apt_install libgumbo-dev
 	# Sendmail for tests/e2e/sendmail.sh.  Debian's sendmail-bin conflicts
 	# with postfix (both are the mail-transport-agent), so it is not
 	# installed: its package and sendmail-cf's m4 macros are unpacked into

@@ -81,6 +81,13 @@ dkimkeys|-include $work/paths.h|$s/tests/fuzz/fuzz_dkim_keys.c $s/milter/dkim_ke
 content||$s/tests/fuzz/fuzz_content.c $content_src $content_libs $content_cflags|corpus_content|
 milter|-include $work/paths.h -I$s/history -I$s/tests/fuzz $pq_cflags $content_cflags|$s/tests/fuzz/fuzz_milter.c $s/tests/fuzz/fake_libmilter.c $s/milter/callbacks.c $milter_core|corpus_milter|"
 
+# The HTML reduction held to gumbo's HTML5 parse (tests/html_oracle.c):
+# gumbo is a test dependency only, without it this target is not run.
+if pkg-config --exists gumbo 2>/dev/null; then
+	targets="$targets
+html_oracle|$content_cflags $(pkg-config --cflags gumbo)|$s/tests/fuzz/fuzz_html_oracle.c $s/tests/html_oracle.c $content_src $content_libs $(pkg-config --libs gumbo)|corpus_html_oracle|html.dict"
+fi
+
 echo "$targets" | awk 'END { print "1.." NR }'
 n=0
 echo "$targets" | while IFS='|' read -r name flags sources corpus dict; do
