@@ -16,12 +16,14 @@
  * state (the element whose end tag ends RCDATA, RAWTEXT and script data; a
  * depth of open <svg>/<math>, where CDATA sections are text and style is
  * markup, ended by the elements that break out of it and left for HTML
- * inside foreignObject, desc, title and MathML's text elements) and what
- * hides text (head until the body begins, template).  Where this differs
- * from a browser's tree (an integration point's end tag inside an
- * unclosed <p>, which a browser ignores; CDATA straight inside one), it
- * errs towards reading markup, so towards more links, not fewer, but for
- * the first.
+ * inside SVG's foreignObject, desc and title and MathML's text elements,
+ * whose own content, before any HTML element opens in it, still takes
+ * CDATA sections) and what hides text (head until the body begins,
+ * template).  The stack of open elements is a count, so where a browser's
+ * tree differs from it (an end tag a browser ignores, an element it
+ * closes by itself) this may differ too: the HTML oracle test
+ * (tests/html_oracle.c, against gumbo) holds it to every link a browser
+ * sees on its corpus and under fuzzing.
  *
  * Cost: linear in the input, no recursion, no allocation per token (one
  * lazily for the decoded link values, at most 2 * VALUE_MAX): text and
@@ -54,13 +56,16 @@ enum mode { DATA, RCDATA, RAWTEXT, SCRIPT, PLAINTEXT };
  * hidden ones hold no text, head may hold those marked HEAD_OK (any other
  * start tag begins the body), FOREIGN ones open SVG or MathML content,
  * BREAKOUT ones end it (13.2.6.5; <font> with color, face or size too)
- * and in it INTEGRATION ones hold HTML again (13.2.6: foreignObject, desc
- * and title in SVG, the MathML text elements); some name a link in an
+ * and in it the integration points hold HTML again (13.2.6: SVG_POINT,
+ * foreignObject, desc and title in SVG; MATH_POINT, MathML's text
+ * elements); VOID ones hold nothing; some name a link in an
  * attribute and some switch the tokenizer to another text state, its text
  * shown or not.  Names are as the tokenizer gives them: lower case. */
-enum { BLOCK = 1, HIDDEN = 2, HEAD_OK = 4, FOREIGN = 8, BREAKOUT = 16, INTEGRATION = 32 };
+enum { BLOCK = 1, HIDDEN = 2, HEAD_OK = 4, FOREIGN = 8, BREAKOUT = 16, SVG_POINT = 32 };
 /* and the few looked at by name, so that no tag costs a strcmp */
 enum { ANCHOR = 64, FONT = 128, P_OR_BR = 256, HEAD = 512 };
+/* MathML's integration points; void elements (nothing opens); <math> */
+enum { MATH_POINT = 1024, VOID = 2048, MATH = 4096 };
 static const struct element {
 	const char *name;
 	unsigned flags;
@@ -70,28 +75,28 @@ static const struct element {
 } elements[] = {
     {"a", ANCHOR, "href", DATA, 0},
     {"address", BLOCK, NULL, DATA, 0},
-    {"area", 0, "href", DATA, 0},
+    {"area", VOID, "href", DATA, 0},
     {"article", BLOCK, NULL, DATA, 0},
     {"b", BREAKOUT, NULL, DATA, 0},
-    {"base", HEAD_OK, NULL, DATA, 0},
-    {"basefont", HEAD_OK, NULL, DATA, 0},
-    {"bgsound", HEAD_OK, NULL, DATA, 0},
+    {"base", HEAD_OK | VOID, NULL, DATA, 0},
+    {"basefont", HEAD_OK | VOID, NULL, DATA, 0},
+    {"bgsound", HEAD_OK | VOID, NULL, DATA, 0},
     {"big", BREAKOUT, NULL, DATA, 0},
     {"blockquote", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"body", BREAKOUT, "background", DATA, 0},
-    {"br", BLOCK | BREAKOUT | P_OR_BR, NULL, DATA, 0},
+    {"br", BLOCK | BREAKOUT | P_OR_BR | VOID, NULL, DATA, 0},
     {"center", BREAKOUT, NULL, DATA, 0},
     {"code", BREAKOUT, NULL, DATA, 0},
     {"dd", BLOCK | BREAKOUT, NULL, DATA, 0},
-    {"desc", INTEGRATION, NULL, DATA, 0},
+    {"desc", SVG_POINT, NULL, DATA, 0},
     {"div", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"dl", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"dt", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"em", BREAKOUT, NULL, DATA, 0},
-    {"embed", BREAKOUT, "src", DATA, 0},
+    {"embed", BREAKOUT | VOID, "src", DATA, 0},
     {"font", FONT, NULL, DATA, 0},
     {"footer", BLOCK, NULL, DATA, 0},
-    {"foreignobject", INTEGRATION, NULL, DATA, 0},
+    {"foreignobject", SVG_POINT, NULL, DATA, 0},
     {"form", 0, "action", DATA, 0},
     {"frame", 0, "src", DATA, 0},
     {"h1", BLOCK | BREAKOUT, NULL, DATA, 0},
@@ -102,23 +107,24 @@ static const struct element {
     {"h6", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"head", HEAD_OK | BREAKOUT | HEAD, NULL, DATA, 0},
     {"header", BLOCK, NULL, DATA, 0},
-    {"hr", BLOCK | BREAKOUT, NULL, DATA, 0},
+    {"hr", BLOCK | BREAKOUT | VOID, NULL, DATA, 0},
     {"html", HEAD_OK, NULL, DATA, 0},
     {"i", BREAKOUT, NULL, DATA, 0},
     {"iframe", 0, "src", RAWTEXT, 0},
-    {"img", BREAKOUT, "src", DATA, 0},
-    {"input", 0, "src", DATA, 0},
+    {"image", VOID, "src", DATA, 0}, /* the tree builder makes it an img */
+    {"img", BREAKOUT | VOID, "src", DATA, 0},
+    {"input", VOID, "src", DATA, 0},
     {"li", BLOCK | BREAKOUT, NULL, DATA, 0},
-    {"link", HEAD_OK, "href", DATA, 0},
+    {"link", HEAD_OK | VOID, "href", DATA, 0},
     {"listing", BREAKOUT, NULL, DATA, 0},
-    {"math", FOREIGN, NULL, DATA, 0},
+    {"math", FOREIGN | MATH, NULL, DATA, 0},
     {"menu", BREAKOUT, NULL, DATA, 0},
-    {"meta", HEAD_OK | BREAKOUT, NULL, DATA, 0},
-    {"mi", INTEGRATION, NULL, DATA, 0},
-    {"mn", INTEGRATION, NULL, DATA, 0},
-    {"mo", INTEGRATION, NULL, DATA, 0},
-    {"ms", INTEGRATION, NULL, DATA, 0},
-    {"mtext", INTEGRATION, NULL, DATA, 0},
+    {"meta", HEAD_OK | BREAKOUT | VOID, NULL, DATA, 0},
+    {"mi", MATH_POINT, NULL, DATA, 0},
+    {"mn", MATH_POINT, NULL, DATA, 0},
+    {"mo", MATH_POINT, NULL, DATA, 0},
+    {"ms", MATH_POINT, NULL, DATA, 0},
+    {"mtext", MATH_POINT, NULL, DATA, 0},
     {"nobr", BREAKOUT, NULL, DATA, 0},
     {"noembed", 0, NULL, RAWTEXT, 0},
     {"noframes", HEAD_OK, NULL, RAWTEXT, 0},
@@ -132,7 +138,7 @@ static const struct element {
     {"script", HEAD_OK, "src", SCRIPT, 0},
     {"section", BLOCK, NULL, DATA, 0},
     {"small", BREAKOUT, NULL, DATA, 0},
-    {"source", 0, "src", DATA, 0},
+    {"source", VOID, "src", DATA, 0},
     {"span", BREAKOUT, NULL, DATA, 0},
     {"strike", BREAKOUT, NULL, DATA, 0},
     {"strong", BREAKOUT, NULL, DATA, 0},
@@ -145,7 +151,7 @@ static const struct element {
     {"template", HIDDEN | HEAD_OK, NULL, DATA, 0},
     {"textarea", 0, NULL, RCDATA, 1},
     {"th", BLOCK, NULL, DATA, 0},
-    {"title", BLOCK | HEAD_OK | INTEGRATION, NULL, RCDATA, 0},
+    {"title", BLOCK | HEAD_OK | SVG_POINT, NULL, RCDATA, 0},
     {"tr", BLOCK, NULL, DATA, 0},
     {"tt", BREAKOUT, NULL, DATA, 0},
     {"u", BREAKOUT, NULL, DATA, 0},
@@ -207,9 +213,13 @@ struct html {
 	char raw[NAME_KEEP]; /* the element whose end tag ends it */
 	size_t raw_len;
 	unsigned foreign; /* <svg>/<math> open */
+	int math;	  /* the foreign content is MathML's, not SVG's */
+	unsigned open;	  /* HTML elements open in the innermost integration point */
 	struct {	  /* integration points open in foreign content */
 		const struct element *e;
-		unsigned foreign; /* the depth to go back to at its end tag */
+		unsigned foreign; /* the state to go back to at its end tag */
+		int math;
+		unsigned open;
 	} points[8];
 	size_t point_count;
 	unsigned hidden; /* <template> open */
@@ -592,9 +602,33 @@ static void point_enter(struct html *h)
 {
 	if (h->point_count < sizeof(h->points) / sizeof(h->points[0])) {
 		h->points[h->point_count].e = h->e;
-		h->points[h->point_count++].foreign = h->foreign;
+		h->points[h->point_count].foreign = h->foreign;
+		h->points[h->point_count].math = h->math;
+		h->points[h->point_count++].open = h->open;
 	}
 	h->foreign = 0;
+	h->open = 0;
+}
+
+/* Its end tag, which closes whatever HTML it holds still open, as a
+ * browser's "any other end tag" does. */
+static int point_leave(struct html *h, const struct element *e)
+{
+	if (h->point_count == 0 || h->points[h->point_count - 1].e != e)
+		return 0;
+	h->point_count--;
+	h->foreign = h->points[h->point_count].foreign;
+	h->math = h->points[h->point_count].math;
+	h->open = h->points[h->point_count].open;
+	return 1;
+}
+
+/* Is the current node the integration point itself, not in the HTML
+ * namespace, so that "<![CDATA[" opens a CDATA section (13.2.5.42)?  An
+ * element count stands for the stack of open elements. */
+static int at_point(const struct html *h)
+{
+	return h->point_count > 0 && h->foreign == 0 && h->open == 0;
 }
 
 /* A start tag's effects: on the text, the links, the foreign content
@@ -610,11 +644,13 @@ static void start_tag(struct html *h)
 	foreign = h->foreign > 0;
 	if (!(flags & HEAD_OK))
 		head_leave(h);
+	if (!foreign && !(flags & (VOID | FOREIGN)))
+		h->open++; /* an HTML element, self-closing or not */
 	if (e == NULL)
 		return;
-	if ((flags & FOREIGN) && !h->self_closing)
-		h->foreign++;
-	else if (foreign && (flags & INTEGRATION) && !h->self_closing)
+	if ((flags & FOREIGN) && !h->self_closing && h->foreign++ == 0)
+		h->math = (flags & MATH) != 0;
+	else if (foreign && (flags & (h->math ? MATH_POINT : SVG_POINT)) && !h->self_closing)
 		point_enter(h);
 	if (flags & ANCHOR)
 		link_close(h); /* an <a> inside an <a> ends the first */
@@ -636,12 +672,13 @@ static void end_tag(struct html *h)
 {
 	const struct element *e = h->e;
 
+	if (h->foreign == 0 && !point_leave(h, e) && h->open > 0 &&
+	    (e == NULL || !(e->flags & (VOID | FOREIGN))))
+		h->open--;
 	if (e == NULL)
 		return;
 	if ((e->flags & FOREIGN) && h->foreign > 0)
 		h->foreign--;
-	if (h->point_count > 0 && h->points[h->point_count - 1].e == e)
-		h->foreign = h->points[--h->point_count].foreign;
 	if (h->foreign > 0 && (e->flags & P_OR_BR))
 		h->foreign = 0;
 	if (e->flags & HEAD)
@@ -823,7 +860,7 @@ static const char *markup_declaration(struct html *h, const char *p)
 		return comment(p + 2, end);
 	if (ascii_case_prefix(p, end, "doctype"))
 		return bogus_comment(p, end);
-	if (h->foreign > 0 && end - p >= 7 && memcmp(p, "[CDATA[", 7) == 0)
+	if ((h->foreign > 0 || at_point(h)) && end - p >= 7 && memcmp(p, "[CDATA[", 7) == 0)
 		return cdata(h, p + 7);
 	return bogus_comment(p, end);
 }

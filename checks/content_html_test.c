@@ -93,6 +93,20 @@ static void test_differentials(void)
 	CHECK(html_url("http://evil.example/") != NULL, "&period; is HTML5's '.'");
 	reduce("<a href=\"http:&sol;&sol;evil.example/\">click</a>");
 	CHECK(html_url("http://evil.example/") != NULL, "&sol; is HTML5's '/'");
+	/* found by the HTML5 oracle (tests/html_oracle.c) */
+	reduce("<p><image src=\"http://evil.example/i.png\"></p>");
+	CHECK(html_url("http://evil.example/i.png") != NULL, "<image> is an <img>");
+	reduce("<p>x <math><title><title><img src=\"http://evil.example/p.gif\"></title></title>"
+	       "</math> y</p>");
+	CHECK(html_url("http://evil.example/p.gif") != NULL,
+	      "MathML's <title> is no integration point: no RCDATA inside <math>");
+	reduce("<p>x <math><mi><![CDATA[><a title=\"]]><a href=\"http://evil.example/\">click</a>"
+	       "</mi></math> y</p>");
+	CHECK(html_url("http://evil.example/") != NULL,
+	      "CDATA straight inside a MathML text element, to its ]]>");
+	reduce("<math><mi><b></mi><style><a href=\"http://evil.example/s\">x</a></style></math>");
+	CHECK(html_url("http://evil.example/s") != NULL,
+	      "</mi> closes the <b> inside it: back in MathML, <style> is markup");
 }
 
 static void test_comments(void)
