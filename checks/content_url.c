@@ -428,18 +428,78 @@ int content_url_normalise(struct arena *a, const char *raw, size_t len, const ch
 	return 0;
 }
 
-const char *content_url_domain(struct arena *a, const char *host)
+/* Eight bytes at a step: the keys are long, and FNV's byte at a time
+ * was most of what a link cost. */
+static uint64_t hash(const char *s)
 {
-	const char *d;
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
+
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+		h ^= h >> 32;
+	}
+	if (n > 0) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53u;
+	return h ^ (h >> 32);
+}
+
+/* The registrable domains of the hosts seen last, for every message: a
+ * mail stream links the same hosts again and again, and the public suffix
+ * list takes about 1 us a host.  Direct-mapped by hash; a domain is kept
+ * as its offset in the host (-1: none). */
+#define DOMAIN_CACHE_SLOTS 512
+#define DOMAIN_CACHE_HOST  64 /* longer hosts are not kept */
+static struct domain_cache {
+	uint64_t hash;
+	int offset;
+	char host[DOMAIN_CACHE_HOST];
+} domain_cache[DOMAIN_CACHE_SLOTS];
+static pthread_mutex_t domain_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *domain_uncached(const char *host)
+{
 	char quad[16];
 	struct in6_addr in6;
 
 	content_url_init();
 	if (inet_pton(AF_INET6, host, &in6) == 1 || ipv4_host(host, quad) != 0)
 		return NULL;
-	d = psl_registrable_domain(psl, host);
+	return psl_registrable_domain(psl, host);
+}
+
+const char *content_url_domain(struct arena *a, const char *host)
+{
+	size_t len = strlen(host);
+	uint64_t h;
+	struct domain_cache *c;
+	const char *d;
+	int offset = -2;
+
 	(void)a;
-	return d; /* a suffix of host, which lives in the arena */
+	if (len >= DOMAIN_CACHE_HOST)
+		return domain_uncached(host);
+	h = hash(host);
+	c = &domain_cache[h % DOMAIN_CACHE_SLOTS];
+	pthread_mutex_lock(&domain_cache_lock);
+	if (c->hash == h && strcmp(c->host, host) == 0)
+		offset = c->offset;
+	pthread_mutex_unlock(&domain_cache_lock);
+	if (offset != -2)
+		return offset >= 0 ? host + offset : NULL;
+	d = domain_uncached(host); /* a suffix of host, which lives in the arena */
+	pthread_mutex_lock(&domain_cache_lock);
+	c->hash = h;
+	c->offset = d != NULL ? (int)(d - host) : -1;
+	memcpy(c->host, host, len + 1);
+	pthread_mutex_unlock(&domain_cache_lock);
+	return d;
 }
 
 /* The visible text of a link names a domain when it is a URL, a www.
@@ -500,28 +560,6 @@ struct strmap {
 	} * slots;
 	size_t size, used;
 };
-
-/* Eight bytes at a step: the keys are long, and FNV's byte at a time
- * was most of what a link cost. */
-static uint64_t hash(const char *s)
-{
-	size_t n = strlen(s);
-	uint64_t h = 0x9e3779b97f4a7c15u ^ n, w;
-
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdu;
-		h ^= h >> 32;
-	}
-	if (n > 0) {
-		w = 0;
-		memcpy(&w, s, n);
-		h = (h ^ w) * 0xff51afd7ed558ccdu;
-	}
-	h ^= h >> 29;
-	h *= 0xc4ceb9fe1a85ec53u;
-	return h ^ (h >> 32);
-}
 
 /* The slot of key: found (key set) or where it goes (key NULL, hash set
  * for strmap_set). */
