@@ -399,6 +399,29 @@ static void test_hosts(void)
 	done(&a);
 }
 
+/* content_url_domain's cache across messages: the same answer from it,
+ * into the host asked about, and none for a host it cannot keep. */
+static void test_domain_cache(void)
+{
+	char h1[] = "news.a.example.co.uk", h2[] = "news.a.example.co.uk", ip[] = "192.0.2.1";
+	char long_host[80];
+	const char *d1, *d2;
+
+	memset(long_host, 'x', 60);
+	strcpy(long_host + 60, ".example.co.uk");
+	d1 = content_url_domain(NULL, h1);
+	d2 = content_url_domain(NULL, h2);
+	CHECK(d1 != NULL && strcmp(d1, "example.co.uk") == 0 && d2 != NULL &&
+		  strcmp(d2, "example.co.uk") == 0 && d2 >= h2 && d2 < h2 + sizeof(h2),
+	      "a host asked twice: the same domain, a suffix of the host asked about");
+	CHECK(content_url_domain(NULL, ip) == NULL && content_url_domain(NULL, ip) == NULL,
+	      "an address has no domain, cached or not");
+	d1 = content_url_domain(NULL, long_host);
+	CHECK(d1 != NULL && strcmp(d1, "example.co.uk") == 0 &&
+		  content_url_domain(NULL, long_host) == d1,
+	      "a host too long to cache: asked of the list each time");
+}
+
 /* A link whose userinfo fills the URL cap, then a host and a port: the
  * normalised URL would not fit, and nothing is written past it (this
  * once wrote the host and port past a stack buffer: the sanitizer build
@@ -1018,6 +1041,7 @@ int main(void)
 	test_html();
 	test_html_edges();
 	test_hosts();
+	test_domain_cache();
 	test_long_userinfo();
 	test_idn_message();
 	test_attachments();
