@@ -54,7 +54,7 @@ pq_cflags=$(pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgre
 # scans with it, so the milter target links it too.
 content_cflags=$(pkg-config --cflags gmime-3.0 libpsl libidn2)
 content_libs=$(pkg-config --libs gmime-3.0 libpsl libidn2)
-content_src="$s/checks/content.c $s/checks/content_html.c $s/checks/content_sniff.c $s/checks/content_url.c \
+content_src="$s/checks/content.c $s/checks/content_html.c $s/checks/content_pool.c $s/checks/content_sniff.c $s/checks/content_url.c \
 	$s/checks/content_spool.c"
 milter_core="$milter_core $content_src $content_libs"
 
