@@ -66,6 +66,8 @@ enum { BLOCK = 1, HIDDEN = 2, HEAD_OK = 4, FOREIGN = 8, BREAKOUT = 16, SVG_POINT
 enum { ANCHOR = 64, FONT = 128, P_OR_BR = 256, HEAD = 512 };
 /* MathML's integration points; void elements (nothing opens); <math> */
 enum { MATH_POINT = 1024, VOID = 2048, MATH = 4096 };
+/* <select>; the start tags that close one (13.2.6.4.16) */
+enum { SELECT = 8192, SELECT_END = 16384 };
 static const struct element {
 	const char *name;
 	unsigned flags;
@@ -113,7 +115,8 @@ static const struct element {
     {"iframe", 0, "src", RAWTEXT, 0},
     {"image", VOID, "src", DATA, 0}, /* the tree builder makes it an img */
     {"img", BREAKOUT | VOID, "src", DATA, 0},
-    {"input", VOID, "src", DATA, 0},
+    {"input", VOID | SELECT_END, "src", DATA, 0},
+    {"keygen", VOID | SELECT_END, NULL, DATA, 0},
     {"li", BLOCK | BREAKOUT, NULL, DATA, 0},
     {"link", HEAD_OK | VOID, "href", DATA, 0},
     {"listing", BREAKOUT, NULL, DATA, 0},
@@ -137,6 +140,7 @@ static const struct element {
     {"s", BREAKOUT, NULL, DATA, 0},
     {"script", HEAD_OK, "src", SCRIPT, 0},
     {"section", BLOCK, NULL, DATA, 0},
+    {"select", SELECT, NULL, DATA, 0},
     {"small", BREAKOUT, NULL, DATA, 0},
     {"source", VOID, "src", DATA, 0},
     {"span", BREAKOUT, NULL, DATA, 0},
@@ -149,7 +153,7 @@ static const struct element {
     {"table", BLOCK | BREAKOUT, "background", DATA, 0},
     {"td", BLOCK, "background", DATA, 0},
     {"template", HIDDEN | HEAD_OK, NULL, DATA, 0},
-    {"textarea", 0, NULL, RCDATA, 1},
+    {"textarea", SELECT_END, NULL, RCDATA, 1},
     {"th", BLOCK, NULL, DATA, 0},
     {"title", BLOCK | HEAD_OK | SVG_POINT, NULL, RCDATA, 0},
     {"tr", BLOCK, NULL, DATA, 0},
@@ -222,6 +226,7 @@ struct html {
 		unsigned open;
 	} points[8];
 	size_t point_count;
+	int in_select;	 /* a <select> is open: other start tags do not change state */
 	unsigned hidden; /* <template> open */
 	int head_done;	 /* the body has begun: text shows */
 	/* the tag being read */
@@ -660,6 +665,10 @@ static void start_tag(struct html *h)
 		line_end(h->t);
 	if (flags & HIDDEN)
 		h->hidden++;
+	if (!foreign && (flags & (SELECT | SELECT_END)))
+		h->in_select = !h->in_select && (flags & SELECT); /* <select> inside one ends it */
+	else if (!foreign && h->in_select && e->mode != SCRIPT)
+		return; /* ignored in a select (13.2.6.4.16), so no text state of its own */
 	if (!foreign && e->mode != DATA) {
 		h->mode = e->mode;
 		h->shown = e->shown;
@@ -683,6 +692,8 @@ static void end_tag(struct html *h)
 		h->foreign = 0;
 	if (e->flags & HEAD)
 		head_leave(h);
+	if (h->foreign == 0 && (e->flags & SELECT))
+		h->in_select = 0;
 	if ((e->flags & HIDDEN) && h->hidden > 0)
 		h->hidden--;
 	if (e->flags & BLOCK)

@@ -107,6 +107,16 @@ static void test_differentials(void)
 	reduce("<math><mi><b></mi><style><a href=\"http://evil.example/s\">x</a></style></math>");
 	CHECK(html_url("http://evil.example/s") != NULL,
 	      "</mi> closes the <b> inside it: back in MathML, <style> is markup");
+	reduce("<select><option>x<iframe src=y>z</option></select>"
+	       "<a href=\"http://evil.example/n\">n</a>");
+	CHECK(html_url("http://evil.example/n") != NULL,
+	      "an <iframe> in a <select> is ignored: no RAWTEXT to hide what follows");
+	reduce("<select><textarea>a</textarea><a href=\"http://evil.example/t\">t</a>");
+	CHECK(html_url("http://evil.example/t") != NULL && strstr(text.data, "a") != NULL,
+	      "a <textarea> ends the <select>: RCDATA to its end tag, then markup");
+	reduce("<select><script>x</select><a href=\"http://evil.example/h\">h</a></script>");
+	CHECK(html_url("http://evil.example/h") == NULL,
+	      "a <script> in a <select> is script data all the same");
 }
 
 static void test_comments(void)
