@@ -69,6 +69,9 @@ struct content_scan {
 	size_t body_start; /* where the body begins in what is kept; 0: header not ended */
 	size_t dropped;	   /* bytes past max_bytes */
 	size_t pooled;	   /* of the pool (content_pool.h): bytes kept past spill_bytes */
+	/* the fields that shape a single part, for walk_single (NULL: none) */
+	const char *type, *encoding, *disposition;
+	int fields_odd; /* a field twice, or one GMime might read otherwise */
 };
 
 /* The walk's state at end of message. */
@@ -199,6 +202,45 @@ static void keep(struct content_scan *c, const void *data, size_t len)
 
 /* Only the fields that shape the MIME tree are kept: the parse needs no
  * others, and they cost memory. */
+/* Is this field's text read by GMime's parser as one field of this name,
+ * its value as it is: a name of letters, digits and '-', and a value of
+ * printable ASCII whose line breaks are all folds (the parser converts an
+ * 8-bit value to UTF-8 first)? */
+static int field_plain(const char *name, const char *value)
+{
+	for (const char *p = name; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-')
+			return 0;
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '\r' && p[1] == '\n')
+			p++;
+		if (*p == '\n' && p[1] != ' ' && p[1] != '\t')
+			return 0;
+		if (*p != '\n' && *p != '\t' && (*p < ' ' || *p >= 0x7f))
+			return 0;
+	}
+	return 1;
+}
+
+/* The three fields a single part's description comes from, once each. */
+static void note_field(struct content_scan *c, const char *name, const char *value)
+{
+	const char **slot = NULL;
+
+	if (!field_plain(name, value))
+		c->fields_odd = 1;
+	if (strcasecmp(name, "Content-Type") == 0)
+		slot = &c->type;
+	else if (strcasecmp(name, "Content-Transfer-Encoding") == 0)
+		slot = &c->encoding;
+	else if (strcasecmp(name, "Content-Disposition") == 0)
+		slot = &c->disposition;
+	if (slot != NULL && *slot != NULL)
+		c->fields_odd = 1;
+	else if (slot != NULL)
+		*slot = arena_strdup(c->a, value);
+}
+
 void content_scan_header(struct content_scan *c, const char *name, const char *value)
 {
 	if (c == NULL || c->body_start > 0 ||
@@ -208,6 +250,7 @@ void content_scan_header(struct content_scan *c, const char *name, const char *v
 	keep(c, ":", 1);
 	keep(c, value, strlen(value));
 	keep(c, "\r\n", 2);
+	note_field(c, name, value);
 }
 
 static void end_header(struct content_scan *c)
@@ -499,39 +542,46 @@ static int part_in_kept(const struct content_scan *c, GMimeStream *stream, size_
  * and the same bytes as g_mime_data_wrapper_write_to_stream (whose decode
  * filter runs the same steps a chunk at a time), which is still what
  * anything else (uuencode, a part not in kept) goes through. */
+/* Content in kept, transfer encoding undone in one step: 0, or -1 for an
+ * encoding this does not do (uuencode). */
+static int decode_kept(GMimeContentEncoding enc, const unsigned char *in, size_t len,
+		       struct part_bytes *b)
+{
+	GMimeEncoding state;
+
+	switch (enc) {
+	case GMIME_CONTENT_ENCODING_DEFAULT:
+	case GMIME_CONTENT_ENCODING_7BIT:
+	case GMIME_CONTENT_ENCODING_8BIT:
+	case GMIME_CONTENT_ENCODING_BINARY:
+		b->data = in;
+		b->len = len;
+		return 0;
+	case GMIME_CONTENT_ENCODING_BASE64:
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		g_mime_encoding_init_decode(&state, enc);
+		b->owned = g_malloc(g_mime_encoding_outlen(&state, len) + 1);
+		b->len = g_mime_encoding_step(&state, (const char *)in, len, b->owned);
+		b->data = b->owned;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static int part_decode(const struct content_scan *c, GMimePart *part, struct part_bytes *b)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	GMimeContentEncoding enc;
-	GMimeEncoding state;
 	size_t start, len;
 
 	memset(b, 0, sizeof(*b));
 	if (content == NULL)
 		return -1;
 	enc = g_mime_data_wrapper_get_encoding(content);
-	if (part_in_kept(c, g_mime_data_wrapper_get_stream(content), &start, &len) == 0) {
-		const unsigned char *in = c->kept->data + start;
-
-		switch (enc) {
-		case GMIME_CONTENT_ENCODING_DEFAULT:
-		case GMIME_CONTENT_ENCODING_7BIT:
-		case GMIME_CONTENT_ENCODING_8BIT:
-		case GMIME_CONTENT_ENCODING_BINARY:
-			b->data = in;
-			b->len = len;
-			return 0;
-		case GMIME_CONTENT_ENCODING_BASE64:
-		case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
-			g_mime_encoding_init_decode(&state, enc);
-			b->owned = g_malloc(g_mime_encoding_outlen(&state, len) + 1);
-			b->len = g_mime_encoding_step(&state, (const char *)in, len, b->owned);
-			b->data = b->owned;
-			return 0;
-		default:
-			break;
-		}
-	}
+	if (part_in_kept(c, g_mime_data_wrapper_get_stream(content), &start, &len) == 0 &&
+	    decode_kept(enc, c->kept->data + start, len, b) == 0)
+		return 0;
 	b->stream = g_mime_stream_mem_new();
 	if (g_mime_data_wrapper_write_to_stream(content, b->stream) < 0) {
 		g_object_unref(b->stream);
@@ -584,14 +634,13 @@ static struct content_part *part_new(struct walk *w)
 	return &w->parts[w->out->part_count++];
 }
 
-static void part_describe(struct walk *w, GMimePart *part, unsigned depth, struct content_part *p)
+/* A part as its header fields describe it (ct never NULL). */
+static void describe(struct walk *w, GMimeContentType *ct, GMimeContentDisposition *disp,
+		     GMimeContentEncoding enc, const char *filename, unsigned depth,
+		     struct content_part *p)
 {
-	GMimeObject *o = (GMimeObject *)part;
-	char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(o));
-	const char *charset = g_mime_object_get_content_type_parameter(o, "charset");
-	GMimeContentEncoding enc = g_mime_part_get_content_encoding(part);
-	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(o);
-	const char *filename = g_mime_part_get_filename(part);
+	char *type = g_mime_content_type_get_mime_type(ct);
+	const char *charset = g_mime_content_type_get_parameter(ct, "charset");
 
 	p->type = lower_dup(w->c->a, type != NULL ? type : "text/plain", 255);
 	g_free(type);
@@ -604,6 +653,14 @@ static void part_describe(struct walk *w, GMimePart *part, unsigned depth, struc
 	p->depth = depth;
 	p->attachment =
 	    p->filename != NULL || (disp != NULL && g_mime_content_disposition_is_attachment(disp));
+}
+
+static void part_describe(struct walk *w, GMimePart *part, unsigned depth, struct content_part *p)
+{
+	GMimeObject *o = (GMimeObject *)part;
+
+	describe(w, g_mime_object_get_content_type(o), g_mime_object_get_content_disposition(o),
+		 g_mime_part_get_content_encoding(part), g_mime_part_get_filename(part), depth, p);
 }
 
 static int archive_member(void *ctx, const char *name, size_t len, uint64_t size)
@@ -665,6 +722,26 @@ static void part_text(struct walk *w, const struct content_part *p, struct part_
 	g_free(text);
 }
 
+/* A leaf part's content, decoded: its size, sniffed type, archive members
+ * and text. */
+static void leaf_content(struct walk *w, struct content_part *p, struct part_bytes *bytes,
+			 unsigned depth)
+{
+	struct part_bytes b = *bytes;
+
+	p->size = b.len;
+	if (p->attachment || strncmp(p->type, "text/", 5) != 0)
+		p->sniffed = content_sniff(b.data, b.len);
+	w->archive_depth = depth;
+	if (p->sniffed != NULL && strcmp(p->sniffed, "application/zip") == 0)
+		content_zip_names(b.data, b.len, ARCHIVE_MEMBERS_MAX, archive_member, w);
+	if (strcmp(p->type, "text/plain") == 0 || strcmp(p->type, "text/html") == 0)
+		part_text(w, p, &b);
+	g_free(b.owned);
+	if (b.stream != NULL)
+		g_object_unref(b.stream);
+}
+
 static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
 {
 	struct content_part *p;
@@ -680,17 +757,7 @@ static void walk_leaf(struct walk *w, GMimePart *part, unsigned depth)
 		w->out->double_extension = 1;
 	if (part_decode(w->c, part, &bytes) < 0)
 		return;
-	p->size = bytes.len;
-	if (p->attachment || strncmp(p->type, "text/", 5) != 0)
-		p->sniffed = content_sniff(bytes.data, bytes.len);
-	w->archive_depth = depth;
-	if (p->sniffed != NULL && strcmp(p->sniffed, "application/zip") == 0)
-		content_zip_names(bytes.data, bytes.len, ARCHIVE_MEMBERS_MAX, archive_member, w);
-	if (strcmp(p->type, "text/plain") == 0 || strcmp(p->type, "text/html") == 0)
-		part_text(w, p, &bytes);
-	g_free(bytes.owned);
-	if (bytes.stream != NULL)
-		g_object_unref(bytes.stream);
+	leaf_content(w, p, &bytes, depth);
 }
 
 static void walk_object(struct walk *w, GMimeObject *o, unsigned depth)
@@ -715,6 +782,59 @@ static void walk_object(struct walk *w, GMimeObject *o, unsigned depth)
 			walk_object(w, body, depth + 1);
 	} else if (GMIME_IS_PART(o))
 		walk_leaf(w, (GMimePart *)o, depth);
+}
+
+/* content_scan_direct(): tests compare the two paths. */
+static int direct = 1;
+
+void content_scan_direct(int on)
+{
+	direct = on;
+}
+
+/* A message that is one part (no multipart or message type), its fields
+ * once each and all kept: described from GMime's own parses of its
+ * Content-Type, -Disposition and -Transfer-Encoding and decoded where it
+ * lies, without the parser and the part, stream, header and wrapper
+ * objects it makes (half the scan of a short text message).  1 if done;
+ * 0 to leave it to the parser. */
+static int walk_single(struct walk *w)
+{
+	struct content_scan *c = w->c;
+	GMimeContentType *ct;
+	GMimeContentDisposition *disp;
+	GMimeContentEncoding enc;
+	struct content_part *p;
+	struct part_bytes bytes = {0};
+	const char *filename = NULL;
+
+	enc = c->encoding != NULL ? g_mime_content_encoding_from_string(c->encoding)
+				  : GMIME_CONTENT_ENCODING_DEFAULT;
+	if (!direct || c->fields_odd || c->dropped > 0 || enc == GMIME_CONTENT_ENCODING_UUENCODE)
+		return 0;
+	ct = c->type != NULL ? g_mime_content_type_parse(NULL, c->type)
+			     : g_mime_content_type_new("text", "plain");
+	if (g_mime_content_type_is_type(ct, "multipart", "*") ||
+	    g_mime_content_type_is_type(ct, "message", "*")) {
+		g_object_unref(ct);
+		return 0;
+	}
+	disp =
+	    c->disposition != NULL ? g_mime_content_disposition_parse(NULL, c->disposition) : NULL;
+	if (disp != NULL)
+		filename = g_mime_content_disposition_get_parameter(disp, "filename");
+	if (filename == NULL)
+		filename = g_mime_content_type_get_parameter(ct, "name");
+	p = part_new(w);
+	describe(w, ct, disp, enc, filename, 0, p);
+	if (p->filename != NULL && content_name_double_extension(p->filename))
+		w->out->double_extension = 1;
+	decode_kept(enc, c->kept->data + c->body_start, c->kept->len - c->body_start, &bytes);
+	leaf_content(w, p, &bytes, 0);
+	if (disp != NULL)
+		g_object_unref(disp);
+	g_object_unref(ct);
+	return 1;
 }
 
 /* The body as received, for rawbody: the first max_text bytes, in place
@@ -782,17 +902,19 @@ void content_scan_finish(struct content_scan *c, struct content_facts *out)
 		;
 	read_back(c); /* in a slot: at most one body per CPU back in memory at once */
 	out->skipped_body_bytes = c->dropped;
-	stream = g_mime_stream_mem_new_with_byte_array(c->kept);
-	g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_persist_stream(parser, TRUE);
-	top = g_mime_parser_construct_part(parser, NULL);
-	if (top != NULL) {
-		walk_object(&w, top, 0);
-		g_object_unref(top);
+	if (!walk_single(&w)) {
+		stream = g_mime_stream_mem_new_with_byte_array(c->kept);
+		g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE); /* ours: rawbody */
+		parser = g_mime_parser_new_with_stream(stream);
+		g_mime_parser_set_persist_stream(parser, TRUE);
+		top = g_mime_parser_construct_part(parser, NULL);
+		if (top != NULL) {
+			walk_object(&w, top, 0);
+			g_object_unref(top);
+		}
+		g_object_unref(parser);
+		g_object_unref(stream);
 	}
-	g_object_unref(parser);
-	g_object_unref(stream);
 	raw_body(c, out);
 	sem_post(&scan_slots);
 	/* the text lives until the message ends, past the DNS waits of every

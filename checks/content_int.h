@@ -38,6 +38,11 @@ char *content_text_room(struct content_text *t, size_t n);
 void content_html_reduce(const char *html, size_t len, struct content_text *t,
 			 struct content_urls *u);
 
+/* A message of one part is read without GMime's parser (on, the
+ * default) or with it (off): for tests, which hold the two to the same
+ * facts. */
+void content_scan_direct(int on);
+
 /* The type sniffed from a part's first bytes, or NULL. */
 const char *content_sniff(const unsigned char *data, size_t len);
 /* An executable's extension ends name: "x.exe", "a.pdf.scr". */

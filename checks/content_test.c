@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "check.h"
 #include "content.h"
 #include "content_int.h"
@@ -397,6 +398,73 @@ static void test_hosts(void)
 		      "not a usable web link: %s", bad[i]);
 	}
 	done(&a);
+}
+
+/* The facts of a scan as one string, to compare two scans by. */
+static const char *facts_sig(struct arena *a, const struct content_facts *f)
+{
+	struct buf b;
+	const char *out;
+
+	buf_init(&b, 1 << 20);
+	buf_printf(&b, "parts %zu html_only %d dext %d skipped %zu/%zu raw %zu\n", f->part_count,
+		   f->html_only, f->double_extension, f->skipped_parts, f->skipped_text_bytes,
+		   f->raw_len);
+	for (size_t i = 0; i < f->part_count; i++) {
+		const struct content_part *p = &f->parts[i];
+
+		buf_printf(&b, "%s|%s|%s|%s|%s|%zu|%d|%u\n", p->type, p->charset ? p->charset : "-",
+			   p->encoding ? p->encoding : "-", p->filename ? p->filename : "-",
+			   p->sniffed ? p->sniffed : "-", p->size, p->attachment, p->depth);
+	}
+	for (size_t i = 0; i < f->url_count; i++)
+		buf_printf(&b, "%s\n", f->urls[i].url);
+	buf_printf(&b, "text %s\n", f->text);
+	out = arena_strdup(a, b.data);
+	buf_release(&b);
+	return out;
+}
+
+/* A message of one part is read from its fields without GMime's parser:
+ * the same facts as the parser's, whatever the fields say. */
+static void test_single_direct(void)
+{
+	static const char *const msgs[] = {
+	    "Subject: none\n\nplain text, no MIME field, http://a.example/x\n",
+	    "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: "
+	    "quoted-printable\n\ncaf=E9 =3D http://b.example/\n",
+	    "Content-Type: text/html; charset=\"utf-8\"\nContent-Transfer-Encoding: base64\n\n"
+	    "PHA+PGEgaHJlZj0iaHR0cDovL2MuZXhhbXBsZS8iPmM8L2E+PC9wPgo=\n",
+	    "Content-Type: application/octet-stream; name=\"a.pdf.exe\"\n"
+	    "Content-Disposition: attachment; filename*=utf-8''in%C3%A9voice.pdf.exe\n"
+	    "Content-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA//8AALgAAAA=\n",
+	    "Content-Type: text/plain\nContent-Disposition: inline\n\nan inline text\n",
+	    "Content-Type: TEXT/PLAIN;\n charset=us-ascii;\n format=flowed\n\nfolded type\n",
+	    "Content-Type: text/plain\nContent-Transfer-Encoding: x-unknown\n\nbody=3D\n",
+	    "Content-Type: garbage\n\nnot a type\n",
+	    "Content-Type: text/plain\nContent-Type: multipart/mixed; "
+	    "boundary=b\n\n--b\n\nx\n--b--\n",
+	    "Content-Type: text/plain; name==?utf-8?B?w6l0w6kuZXhl?=\n\nencoded name\n",
+	    "Content-Type: text/plain\nContent-Transfer-Encoding: x-uuencode\n\n"
+	    "begin 644 a.txt\n#86)C\n`\nend\n",
+	    "Content-Type: text/pl\xe9in\n\n8-bit in a field\n",
+	    "Content-Type: text/plain\n\n",
+	};
+
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct arena *a = arena_new(4096);
+		struct content_facts f;
+		const char *direct, *parsed;
+
+		scan(a, msgs[i], &f);
+		direct = facts_sig(a, &f);
+		content_scan_direct(0);
+		scan(a, msgs[i], &f);
+		content_scan_direct(1);
+		parsed = facts_sig(a, &f);
+		CHECK_STR(direct, parsed, "one part, read directly as by the parser (%zu)", i);
+		done(&a);
+	}
 }
 
 /* content_url_domain's cache across messages: the same answer from it,
@@ -1042,6 +1110,7 @@ int main(void)
 	test_html_edges();
 	test_hosts();
 	test_domain_cache();
+	test_single_direct();
 	test_long_userinfo();
 	test_idn_message();
 	test_attachments();

@@ -3,12 +3,14 @@
  * a whole message, header fields fed one by one and the body in chunks, is
  * walked as MIME (GMime), its text and HTML decoded (content_html.c's
  * HTML5 tokenizer) and its links normalised (libidn2, libpsl), under
- * small bounds so every bound is reached.  An input starting with "URL:" is one link for the normaliser
- * and the link-text check instead.  What comes out must hold to the seam
+ * small bounds so every bound is reached.  An input starting with "URL:" is one link for the
+ * normaliser and the link-text check instead.  What comes out must hold to the seam
  * (facts/content_result.h): valid UTF-8 text within its bound, ASCII
  * links and hosts, counts within their bounds.  An input of odd length is
  * scanned twice, in memory and spilled past 256 bytes to an unlinked file
- * in $TMPDIR (or /tmp), and both scans must give the same facts.
+ * in $TMPDIR (or /tmp), and both scans must give the same facts; every
+ * input is also scanned with GMime's parser for a message of one part
+ * (content_scan_direct), and must give what the direct reading gave.
  * tests/fuzz/run-fuzz.sh
  * builds it with clang -fsanitize=fuzzer,address,undefined.
  */
@@ -20,6 +22,7 @@
 
 #include "arena.h"
 #include "content.h"
+#include "content_int.h"
 #include "content_url.h"
 #include "json.h"
 
@@ -103,13 +106,31 @@ static struct content_scan *scan(struct arena *a, const struct content_limits *l
 	return c;
 }
 
-/* The spilled scan saw what the scan in memory saw. */
+static int same_str(const char *x, const char *y)
+{
+	return x == NULL ? y == NULL : y != NULL && strcmp(x, y) == 0;
+}
+
+/* Two scans of one message (spilled or not, GMime's parser or not) saw
+ * the same. */
 static void same_or_die(const struct content_facts *x, const struct content_facts *y)
 {
 	if (x->part_count != y->part_count || x->url_count != y->url_count ||
 	    x->text_len != y->text_len || memcmp(x->text, y->text, x->text_len) != 0 ||
-	    x->raw_len != y->raw_len)
+	    x->raw_len != y->raw_len || x->html_only != y->html_only ||
+	    x->double_extension != y->double_extension ||
+	    x->archive_executable != y->archive_executable ||
+	    x->skipped_parts != y->skipped_parts || x->skipped_text_bytes != y->skipped_text_bytes)
 		abort();
+	for (size_t i = 0; i < x->part_count; i++) {
+		const struct content_part *p = &x->parts[i], *q = &y->parts[i];
+
+		if (!same_str(p->type, q->type) || !same_str(p->charset, q->charset) ||
+		    !same_str(p->encoding, q->encoding) || !same_str(p->filename, q->filename) ||
+		    !same_str(p->sniffed, q->sniffed) || p->size != q->size ||
+		    p->attachment != q->attachment || p->depth != q->depth)
+			abort();
+	}
 	for (size_t i = 0; i < x->url_count; i++)
 		if (strcmp(x->urls[i].url, y->urls[i].url) != 0)
 			abort();
@@ -130,8 +151,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		content_url_text_domain(a, d + 4, size - 4);
 	} else {
-		struct content_facts f, g;
-		struct content_scan *c = scan(a, &limits, data, size, &f), *s;
+		struct content_facts f, g, h;
+		struct content_scan *c = scan(a, &limits, data, size, &f), *s, *p;
+
+		/* a message of one part, read without GMime's parser: as with it */
+		content_scan_direct(0);
+		p = scan(a, &limits, data, size, &h);
+		content_scan_direct(1);
+		same_or_die(&f, &h);
+		content_scan_free(&p);
 
 		if (size % 2 == 1) {
 			spilled = limits;
