@@ -23,7 +23,9 @@
  * is one a browser reads as text.  Such a finding is gumbo's, not ours.
  * And a CDATA section in foreign content in a table fails one of its
  * assertions ("<table><math><mi><![CDATA[x]]>", parser.c handle_in_table):
- * a part with both is not compared.
+ * a part with both is not compared, nor one with a numeric reference of
+ * more digits than its int holds (it wraps around where HTML says
+ * U+FFFD).
  */
 #include "config.h"
 
@@ -122,6 +124,25 @@ static int gumbo_aborts(const char *html)
 {
 	return strstr(html, "<![CDATA[") != NULL &&
 	       (strcasestr(html, "<table") != NULL || strcasestr(html, "<template") != NULL);
+}
+
+/* A numeric reference of more digits than gumbo 0.10.1's int holds (its
+ * tokenizer.c consume_numeric_ref): "&#11143333333333333333311" wraps
+ * around to some character where the standard says U+FFFD. */
+static int gumbo_overflows(const char *html)
+{
+	for (const char *p = html; (p = strstr(p, "&#")) != NULL;) {
+		int hex = p[2] == 'x' || p[2] == 'X';
+		size_t n = 0;
+
+		for (p += 2 + hex; *p == '0'; p++)
+			;
+		while (hex ? g_ascii_isxdigit(*p) : g_ascii_isdigit(*p))
+			p++, n++;
+		if (n > (hex ? 7u : 9u))
+			return 1;
+	}
+	return 0;
 }
 
 static const char *link_attr(GumboTag tag)
@@ -273,7 +294,7 @@ int html_oracle_compare(struct arena *a, const char *html, size_t len, int with_
 	content_urls_finish(u, &ours);
 	if (with_text && t.skipped == 0)
 		w.ours = t.data != NULL ? t.data : "";
-	if (!gumbo_aborts(clean)) {
+	if (!gumbo_aborts(clean) && !gumbo_overflows(clean)) {
 		gumbo_side(&w, clean, clean_len, &theirs);
 		r->compared = ours.skipped_urls == 0 && theirs.skipped_urls == 0 && !w.too_deep;
 	}
