@@ -18,7 +18,10 @@
  * buffer is parsed with stream persistence, so part contents are not
  * copied again: a 7bit/8bit part is read where it lies, a base64 or
  * quoted-printable one decoded once, in one step, and cleaned to UTF-8
- * in place (part_decode, to_utf8).  The buffer is the
+ * in place (part_decode, to_utf8).  A message of one part whose fields
+ * leave no doubt is not given to the parser at all: its three fields are
+ * parsed by GMime alone and its body decoded where it lies (walk_single;
+ * fuzz_content holds the two paths to the same facts).  The buffer is the
  * memory a message costs (at most max_bytes, a few MB, and only for as
  * long as the message); the rawbody of the facts points into it, and the
  * decoded text is one growing buffer, so nothing is copied twice.
@@ -200,8 +203,6 @@ static void keep(struct content_scan *c, const void *data, size_t len)
 	c->len += len;
 }
 
-/* Only the fields that shape the MIME tree are kept: the parse needs no
- * others, and they cost memory. */
 /* Is this field's text read by GMime's parser as one field of this name,
  * its value as it is: a name of letters, digits and '-', and a value of
  * printable ASCII whose line breaks are all folds (the parser converts an
@@ -212,11 +213,13 @@ static int field_plain(const char *name, const char *value)
 		if (!g_ascii_isalnum(*p) && *p != '-')
 			return 0;
 	for (const char *p = value; *p != '\0'; p++) {
-		if (*p == '\r' && p[1] == '\n')
-			p++;
-		if (*p == '\n' && p[1] != ' ' && p[1] != '\t')
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\r' && p[1] == '\n')
+			c = (unsigned char)*++p;
+		if (c == '\n' && p[1] != ' ' && p[1] != '\t')
 			return 0;
-		if (*p != '\n' && *p != '\t' && (*p < ' ' || *p >= 0x7f))
+		if (c != '\n' && c != '\t' && (c < ' ' || c >= 0x7f))
 			return 0;
 	}
 	return 1;
@@ -241,6 +244,8 @@ static void note_field(struct content_scan *c, const char *name, const char *val
 		*slot = arena_strdup(c->a, value);
 }
 
+/* Only the fields that shape the MIME tree are kept: the parse needs no
+ * others, and they cost memory. */
 void content_scan_header(struct content_scan *c, const char *name, const char *value)
 {
 	if (c == NULL || c->body_start > 0 ||
@@ -535,13 +540,6 @@ static int part_in_kept(const struct content_scan *c, GMimeStream *stream, size_
 	return 0;
 }
 
-/* The part's content, transfer encoding undone; -1 if none.  Unencoded
- * content (7bit, 8bit, binary) is read where it lies in kept, and base64
- * and quoted-printable are decoded from there in one step into a buffer
- * of the size GMime asks for: no stream, filter or growing copy per part,
- * and the same bytes as g_mime_data_wrapper_write_to_stream (whose decode
- * filter runs the same steps a chunk at a time), which is still what
- * anything else (uuencode, a part not in kept) goes through. */
 /* Content in kept, transfer encoding undone in one step: 0, or -1 for an
  * encoding this does not do (uuencode). */
 static int decode_kept(GMimeContentEncoding enc, const unsigned char *in, size_t len,
@@ -569,6 +567,13 @@ static int decode_kept(GMimeContentEncoding enc, const unsigned char *in, size_t
 	}
 }
 
+/* The part's content, transfer encoding undone; -1 if none.  Unencoded
+ * content (7bit, 8bit, binary) is read where it lies in kept, and base64
+ * and quoted-printable are decoded from there in one step into a buffer
+ * of the size GMime asks for: no stream, filter or growing copy per part,
+ * and the same bytes as g_mime_data_wrapper_write_to_stream (whose decode
+ * filter runs the same steps a chunk at a time), which is still what
+ * anything else (uuencode, a part not in kept) goes through. */
 static int part_decode(const struct content_scan *c, GMimePart *part, struct part_bytes *b)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
