@@ -240,8 +240,14 @@ static void note_field(struct content_scan *c, const char *name, const char *val
 		slot = &c->disposition;
 	if (slot != NULL && *slot != NULL)
 		c->fields_odd = 1;
-	else if (slot != NULL)
+	else if (slot != NULL && strchr(value, '\n') == NULL)
 		*slot = arena_strdup(c->a, value);
+	else if (slot != NULL) { /* folded: unfolded, as the parser reads it */
+		char *unfolded = g_mime_utils_header_unfold(value);
+
+		*slot = arena_strdup(c->a, unfolded);
+		g_free(unfolded);
+	}
 }
 
 /* Only the fields that shape the MIME tree are kept: the parse needs no

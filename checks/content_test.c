@@ -449,6 +449,8 @@ static void test_single_direct(void)
 	    "begin 644 a.txt\n#86)C\n`\nend\n",
 	    "Content-Type: text/pl\xe9in\n\n8-bit in a field\n",
 	    "Content-Type: text/plain\n\n",
+	    "Content-Type: text/html; charset=utf-8\r\n html><head>x\r\n\r\n<p>folded</p>\r\n",
+	    "Content-Type: text/plain;\r\n\tname=\"a\r\n b.exe\"\r\n\r\nfolded name\r\n",
 	};
 
 	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
