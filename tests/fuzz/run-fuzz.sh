@@ -110,8 +110,15 @@ echo "$targets" | while IFS='|' read -r name flags sources corpus dict; do
 	cp "$s/tests/fuzz/$corpus"/* "$work/$name/corpus/" 2>/dev/null
 	dictarg=
 	[ -n "$dict" ] && dictarg="-dict=$s/tests/fuzz/$dict"
+	# The HTML5 oracle is a differential against another parser's tree
+	# builder, which content_html.c models only as far as the tokenizer's
+	# state needs: fuzzing it finds new shapes to judge (ours or gumbo's?),
+	# not regressions, so `make check` replays its corpus and only
+	# FUZZ_ORACLE=1 (as `make fuzz` sets) fuzzes it.
+	target_runs=$runs
+	[ "$name" = html_oracle ] && [ "${FUZZ_ORACLE:-0}" != 1 ] && target_runs=0
 	# shellcheck disable=SC2086
-	if (cd "$work/$name/cwd" && "$bin" -max_total_time="$time" -runs="$runs" -max_len=4096 \
+	if (cd "$work/$name/cwd" && "$bin" -max_total_time="$time" -runs="$target_runs" -max_len=4096 \
 		-timeout=10 -rss_limit_mb=1024 $dictarg -artifact_prefix="$work/$name/" \
 		"$work/$name/corpus" >"$work/$name/fuzz.log" 2>&1); then
 		echo "ok $n - fuzz_$name: $(grep -o 'Done [0-9]* runs' "$work/$name/fuzz.log" | tail -1) in at most ${time}s"
