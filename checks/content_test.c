@@ -451,6 +451,8 @@ static void test_single_direct(void)
 	    "Content-Type: text/plain\n\n",
 	    "Content-Type: text/html; charset=utf-8\r\n html><head>x\r\n\r\n<p>folded</p>\r\n",
 	    "Content-Type: text/plain;\r\n\tname=\"a\r\n b.exe\"\r\n\r\nfolded name\r\n",
+	    "Content-Type: multion/zip; name=\"azd-vi \n\n",
+	    "Content-Type: application/zip; name=\"a.zip\n\nunterminated quote\n",
 	};
 
 	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
