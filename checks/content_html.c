@@ -23,14 +23,20 @@
  * tree differs from it (an end tag a browser ignores, an element it
  * closes by itself) this may differ too: the HTML oracle test
  * (tests/html_oracle.c, against gumbo) holds it to every link a browser
- * sees on its corpus and under fuzzing.  One such difference is known and
- * left: in SVG or MathML, the end tag of an HTML element open outside it
- * ("<a><math><y></a>") takes a browser out of foreign content, here it
- * does not, so a "<![CDATA[" after it hides markup up to "]]>" here and
- * not there; a stack of open element names would be needed to tell it
- * from an end tag the browser ignores ("<math></div>" with no div open).
+ * sees on its corpus and under fuzzing.  Where a browser's tokenizer could
+ * be in another state than this one, it reads markup where this reads raw
+ * content (the opposite only shows more here), so the raw content
+ * (RCDATA, RAWTEXT, script data, PLAINTEXT, CDATA) is read a second time
+ * as markup for its links alone (links_in): none of its links is hidden
+ * whatever the browser's tree builder did.  One such case, which the
+ * element count cannot place: in SVG or MathML, the end tag of an HTML
+ * element open outside it ("<a><math><y></a>") takes a browser out of
+ * foreign content, and a "<![CDATA[" after it is markup there, CDATA here;
+ * telling it from an end tag a browser ignores ("<math></div>" with no div
+ * open) would take a stack of open element names.
  *
- * Cost: linear in the input, no recursion, no allocation per token (one
+ * Cost: linear in the input (raw content read twice at most), no recursion
+ * but that one second reading, no allocation per token (one
  * lazily for the decoded link values, at most 2 * VALUE_MAX): text and
  * attribute values are found with memchr, a value is copied only when it
  * is the element's link attribute and holds '&' or NUL.  About 0.05 ms
@@ -232,6 +238,8 @@ struct html {
 	} points[8];
 	size_t point_count;
 	int in_select;	 /* a <select> is open: other start tags do not change state */
+	int links_only;	 /* a second reading of raw content, for its links (links_in) */
+	const char *raw_stop; /* where the raw content just read ended */
 	unsigned hidden; /* <template> open */
 	int head_done;	 /* the body has begun: text shows */
 	/* the tag being read */
@@ -840,6 +848,8 @@ static const char *comment(const char *p, const char *end)
 	return end;
 }
 
+static void links_in(struct html *h, const char *p, const char *end);
+
 /* CDATA section state (13.2.5.69), in foreign content only: text to "]]>". */
 static const char *cdata(struct html *h, const char *p)
 {
@@ -848,9 +858,11 @@ static const char *cdata(struct html *h, const char *p)
 	for (const char *q = p; (q = memchr(q, ']', (size_t)(end - q))) != NULL; q++)
 		if (end - q >= 3 && q[1] == ']' && q[2] == '>') {
 			text_nul(h, p, q, 0);
+			links_in(h, p, q);
 			return q + 3;
 		}
 	text_nul(h, p, end, 0);
+	links_in(h, p, end);
 	return end;
 }
 
@@ -954,6 +966,7 @@ static const char *raw_text(struct html *h, const char *p)
 			text_refs(h, p, stop, 0);
 		else if (h->shown)
 			text_nul(h, p, stop, 0);
+		h->raw_stop = stop;
 		if (lt == NULL)
 			return end;
 		if ((q = raw_end_tag(h, lt)) != NULL)
@@ -989,6 +1002,7 @@ static const char *script_data(struct html *h, const char *p)
 	const char *end = h->end, *q;
 	int dashes = 0, script;
 
+	h->raw_stop = end;
 	while (p < end) {
 		if (s == PLAIN) {
 			const char *lt = memchr(p, '<', (size_t)(end - p));
@@ -996,7 +1010,7 @@ static const char *script_data(struct html *h, const char *p)
 			if (lt == NULL)
 				return end;
 			if ((q = raw_end_tag(h, lt)) != NULL)
-				return raw_end(h, q);
+				return h->raw_stop = lt, raw_end(h, q);
 			p = lt + 1;
 			if (end - p >= 3 && memcmp(p, "!--", 3) == 0)
 				s = ESCAPED, dashes = 2, p += 3;
@@ -1009,7 +1023,7 @@ static const char *script_data(struct html *h, const char *p)
 		if (*p == '>' && dashes >= 2)
 			s = PLAIN;
 		else if (*p == '<' && s == ESCAPED && (q = raw_end_tag(h, p)) != NULL)
-			return raw_end(h, q);
+			return h->raw_stop = p, raw_end(h, q);
 		else if (*p == '<' && s == ESCAPED && p + 1 < end && is_alpha(p[1])) {
 			p = script_word(p + 1, end, &script);
 			s = script ? DOUBLE : ESCAPED, dashes = 0;
@@ -1030,22 +1044,40 @@ static const char *script_data(struct html *h, const char *p)
 static const char *plaintext(struct html *h, const char *p)
 {
 	text_nul(h, p, h->end, 0);
+	h->raw_stop = h->end;
 	return h->end;
 }
 
-void content_html_reduce(const char *html, size_t len, struct content_text *t,
-			 struct content_urls *u)
-{
-	struct html state = {.end = html + len, .t = t, .u = u}, *h = &state;
-	size_t start = t->len;
-	const char *p = html;
+static void run(struct html *h, const char *p);
 
-	pthread_once(&letter_once, letter_index);
-	while (p < h->end)
+/* Raw content (RCDATA, RAWTEXT, script data, PLAINTEXT, CDATA) read again
+ * as markup, for its links alone.  Which state a browser's tokenizer is
+ * in depends on its tree builder, which this file only approximates (see
+ * above): read both ways, no state a browser may be in instead hides a
+ * link from us.  What is read so has no text (it is not shown) and is not
+ * read a third time. */
+static void links_in(struct html *h, const char *p, const char *end)
+{
+	struct content_text none = {.cap = 0};
+	struct html sub = {.end = end, .t = &none, .u = h->u, .links_only = 1, .head_done = 1};
+
+	if (h->links_only || h->u == NULL || p >= end)
+		return;
+	run(&sub, p);
+	link_close(&sub);
+	free(sub.buf);
+}
+
+/* The tokenizer from p to h->end. */
+static void run(struct html *h, const char *p)
+{
+	while (p < h->end) {
+		const char *raw = p;
+
 		switch (h->mode) {
 		case DATA:
 			p = data(h, p);
-			break;
+			continue;
 		case RCDATA:
 		case RAWTEXT:
 			p = raw_text(h, p);
@@ -1057,6 +1089,18 @@ void content_html_reduce(const char *html, size_t len, struct content_text *t,
 			p = plaintext(h, p);
 			break;
 		}
+		links_in(h, raw, h->raw_stop);
+	}
+}
+
+void content_html_reduce(const char *html, size_t len, struct content_text *t,
+			 struct content_urls *u)
+{
+	struct html state = {.end = html + len, .t = t, .u = u}, *h = &state;
+	size_t start = t->len;
+
+	pthread_once(&letter_once, letter_index);
+	run(h, html);
 	link_close(h);
 	free(h->buf);
 	if (u != NULL && t->len > start)

@@ -111,12 +111,21 @@ static void test_differentials(void)
 	       "<a href=\"http://evil.example/n\">n</a>");
 	CHECK(html_url("http://evil.example/n") != NULL,
 	      "an <iframe> in a <select> is ignored: no RAWTEXT to hide what follows");
+	/* a tree builder's end tag this tokenizer cannot place: CDATA to us,
+	 * markup to a browser; the CDATA is read for links as well */
+	reduce("<a><math><y></a><y><![CDATA[><input src=\"http://evil.example/c\">]]>");
+	CHECK(html_url("http://evil.example/c") != NULL,
+	      "</a> inside MathML: a CDATA section here, markup in a browser: its link seen");
+	reduce("<p><style>x{}</style><title>t</title><a href=\"http://ok.example/\">o</a>"
+	       "<style><img src=\"http://css.example/\"></style>");
+	CHECK(facts.url_count == 2 && strcmp(text.data, "o") == 0,
+	      "raw text read twice: its links once each, its text never (%zu)", facts.url_count);
 	reduce("<select><textarea>a</textarea><a href=\"http://evil.example/t\">t</a>");
 	CHECK(html_url("http://evil.example/t") != NULL && strstr(text.data, "a") != NULL,
 	      "a <textarea> ends the <select>: RCDATA to its end tag, then markup");
-	reduce("<select><script>x</select><a href=\"http://evil.example/h\">h</a></script>");
-	CHECK(html_url("http://evil.example/h") == NULL,
-	      "a <script> in a <select> is script data all the same");
+	reduce("<select><script>x</select><a href=\"http://evil.example/h\">h</a></script>y");
+	CHECK(strcmp(text.data, "y") == 0,
+	      "a <script> in a <select> is script data all the same: %s", text.data);
 }
 
 static void test_comments(void)
@@ -177,14 +186,15 @@ static void test_rawtext(void)
 	TEXT_IS("<textarea>a</textarea\tfoo=bar>b", "ab");
 	TEXT_IS("<xmp><b>x</b> &amp;</xmp>", "<b>x</b> &amp;");
 	reduce("<iframe><a href=\"http://if.example/\">x</a></iframe>after");
-	CHECK(facts.url_count == 0 && strcmp(text.data, "after") == 0,
-	      "iframe content is RAWTEXT: no tag, no text");
+	CHECK(strcmp(text.data, "after") == 0, "iframe content is RAWTEXT: no text");
+	CHECK(html_url("http://if.example/") != NULL,
+	      "but its links are read too: a browser's tree builder may not read it as RAWTEXT");
 	TEXT_IS("<noembed>ne</noembed><noframes>nf</noframes>x", "x");
 	TEXT_IS("<noscript>no scripts run in mail</noscript>", "no scripts run in mail");
 	reduce("<plaintext><a href=\"http://pt.example/\">x</a></plaintext>");
 	CHECK(strstr(text.data, "<a href=") != NULL && strstr(text.data, "</plaintext>") != NULL &&
-		  html_url("http://pt.example/") == NULL,
-	      "PLAINTEXT: the rest is text, no tag: %s", text.data);
+		  html_url("http://pt.example/") != NULL,
+	      "PLAINTEXT: the rest is text, and its links are read as markup too: %s", text.data);
 }
 
 static void test_script(void)
