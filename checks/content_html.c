@@ -35,8 +35,8 @@
  * telling it from an end tag a browser ignores ("<math></div>" with no div
  * open) would take a stack of open element names.
  *
- * Cost: linear in the input (raw content read twice at most), no recursion
- * but that one second reading, no allocation per token (one
+ * Cost: linear in the input (raw content read again at most REREAD_MAX
+ * times, a recursion that deep), no allocation per token (one
  * lazily for the decoded link values, at most 2 * VALUE_MAX): text and
  * attribute values are found with memchr, a value is copied only when it
  * is the element's link attribute and holds '&' or NUL.  About 0.05 ms
@@ -56,6 +56,7 @@
 #define LINK_TEXT_MAX 512   /* of an <a>'s visible text kept for the mismatch check */
 #define VALUE_MAX     16384 /* bytes of a decoded link attribute kept */
 #define NAME_KEEP     16    /* bytes of a tag or attribute name kept, with its NUL */
+#define REREAD_MAX    3	    /* readings of raw content as markup inside one another */
 
 static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
 
@@ -238,7 +239,7 @@ struct html {
 	} points[8];
 	size_t point_count;
 	int in_select;	 /* a <select> is open: other start tags do not change state */
-	int links_only;	 /* a second reading of raw content, for its links (links_in) */
+	unsigned reread; /* a reading of raw content as markup, for its links (links_in) */
 	const char *raw_stop; /* where the raw content just read ended */
 	unsigned hidden; /* <template> open */
 	int head_done;	 /* the body has begun: text shows */
@@ -1054,14 +1055,16 @@ static void run(struct html *h, const char *p);
  * as markup, for its links alone.  Which state a browser's tokenizer is
  * in depends on its tree builder, which this file only approximates (see
  * above): read both ways, no state a browser may be in instead hides a
- * link from us.  What is read so has no text (it is not shown) and is not
- * read a third time. */
+ * link from us.  What is read so has no text (it is not shown); raw content
+ * inside it is read again, up to REREAD_MAX deep (each reading at most
+ * the input once more). */
 static void links_in(struct html *h, const char *p, const char *end)
 {
 	struct content_text none = {.cap = 0};
-	struct html sub = {.end = end, .t = &none, .u = h->u, .links_only = 1, .head_done = 1};
+	struct html sub = {
+	    .end = end, .t = &none, .u = h->u, .reread = h->reread + 1, .head_done = 1};
 
-	if (h->links_only || h->u == NULL || p >= end)
+	if (h->reread >= REREAD_MAX || h->u == NULL || p >= end)
 		return;
 	run(&sub, p);
 	link_close(&sub);

@@ -116,6 +116,9 @@ static void test_differentials(void)
 	reduce("<a><math><y></a><y><![CDATA[><input src=\"http://evil.example/c\">]]>");
 	CHECK(html_url("http://evil.example/c") != NULL,
 	      "</a> inside MathML: a CDATA section here, markup in a browser: its link seen");
+	reduce("<math><![CDATA[<math><![CDATA[<math><![CDATA[<a href=\"http://evil.example/3\">");
+	CHECK(html_url("http://evil.example/3") != NULL,
+	      "raw content inside raw content, read again");
 	reduce("<p><style>x{}</style><title>t</title><a href=\"http://ok.example/\">o</a>"
 	       "<style><img src=\"http://css.example/\"></style>");
 	CHECK(facts.url_count == 2 && strcmp(text.data, "o") == 0,
