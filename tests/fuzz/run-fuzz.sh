@@ -115,10 +115,12 @@ echo "$targets" | while IFS='|' read -r name flags sources corpus dict; do
 	# state needs: fuzzing it finds new shapes to judge (ours or gumbo's?),
 	# not regressions, so `make check` replays its corpus and only
 	# FUZZ_ORACLE=1 (as `make fuzz` sets) fuzzes it.
-	target_runs=$runs
+	# (gumbo's own leaks are suppressed: lsan-gumbo.supp)
+	target_runs=$runs lsan=${LSAN_OPTIONS:-}
 	[ "$name" = html_oracle ] && [ "${FUZZ_ORACLE:-0}" != 1 ] && target_runs=0
+	[ "$name" = html_oracle ] && lsan="suppressions=$s/tests/fuzz/lsan-gumbo.supp"
 	# shellcheck disable=SC2086
-	if (cd "$work/$name/cwd" && "$bin" -max_total_time="$time" -runs="$target_runs" -max_len=4096 \
+	if (cd "$work/$name/cwd" && LSAN_OPTIONS=$lsan "$bin" -max_total_time="$time" -runs="$target_runs" -max_len=4096 \
 		-timeout=10 -rss_limit_mb=1024 $dictarg -artifact_prefix="$work/$name/" \
 		"$work/$name/corpus" >"$work/$name/fuzz.log" 2>&1); then
 		echo "ok $n - fuzz_$name: $(grep -o 'Done [0-9]* runs' "$work/$name/fuzz.log" | tail -1) in at most ${time}s"
