@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "content_facts.h"
 #include "content.h"
 #include "content_pool.h"
 
@@ -91,46 +91,6 @@ static struct content_scan *scan(struct arena *a, const struct content_limits *l
 	if (out != NULL)
 		content_scan_finish(c, out);
 	return c;
-}
-
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while (readdir(d) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
-static int same_str(const char *x, const char *y)
-{
-	return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
-}
-
-static int same_facts(const struct content_facts *x, const struct content_facts *y)
-{
-	if (x->scanned != y->scanned || x->text_len != y->text_len ||
-	    memcmp(x->text, y->text, x->text_len) != 0 || x->raw_len != y->raw_len ||
-	    memcmp(x->raw, y->raw, x->raw_len) != 0 || x->part_count != y->part_count ||
-	    x->url_count != y->url_count || x->domain_count != y->domain_count ||
-	    x->html_only != y->html_only || x->link_text_mismatch != y->link_text_mismatch ||
-	    x->double_extension != y->double_extension ||
-	    x->skipped_body_bytes != y->skipped_body_bytes ||
-	    x->skipped_text_bytes != y->skipped_text_bytes)
-		return 0;
-	for (size_t i = 0; i < x->part_count; i++)
-		if (!same_str(x->parts[i].type, y->parts[i].type) ||
-		    !same_str(x->parts[i].filename, y->parts[i].filename) ||
-		    x->parts[i].size != y->parts[i].size)
-			return 0;
-	for (size_t i = 0; i < x->url_count; i++)
-		if (strcmp(x->urls[i].url, y->urls[i].url) != 0)
-			return 0;
-	return 1;
 }
 
 /* Two scans: the first holds the pool, the second spills; frees give back. */
@@ -225,7 +185,7 @@ static void test_same_facts(const char *body, size_t len)
 		  fm.raw_len == len,
 	      "in memory: scanned whole (%zu parts, %zu links, raw %zu of %zu)", fm.part_count,
 	      fm.url_count, fm.raw_len, len);
-	CHECK(same_facts(&fm, &fs), "in memory and spilled: the same facts");
+	CHECK(content_facts_same(&fm, &fs), "in memory and spilled: the same facts");
 	content_scan_free(&m);
 	content_scan_free(&s);
 	CHECK(content_pool_used() == 0, "freed: the pool empty");

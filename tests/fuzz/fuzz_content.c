@@ -22,6 +22,7 @@
 
 #include "arena.h"
 #include "content.h"
+#include "content_facts.h"
 #include "content_int.h"
 #include "content_url.h"
 #include "json.h"
@@ -106,34 +107,12 @@ static struct content_scan *scan(struct arena *a, const struct content_limits *l
 	return c;
 }
 
-static int same_str(const char *x, const char *y)
-{
-	return x == NULL ? y == NULL : y != NULL && strcmp(x, y) == 0;
-}
-
 /* Two scans of one message (spilled or not, GMime's parser or not) saw
  * the same. */
 static void same_or_die(const struct content_facts *x, const struct content_facts *y)
 {
-	if (x->part_count != y->part_count || x->url_count != y->url_count ||
-	    x->text_len != y->text_len || memcmp(x->text, y->text, x->text_len) != 0 ||
-	    x->raw_len != y->raw_len || x->html_only != y->html_only ||
-	    x->double_extension != y->double_extension ||
-	    x->archive_executable != y->archive_executable ||
-	    x->skipped_parts != y->skipped_parts || x->skipped_text_bytes != y->skipped_text_bytes)
+	if (!content_facts_same(x, y))
 		abort();
-	for (size_t i = 0; i < x->part_count; i++) {
-		const struct content_part *p = &x->parts[i], *q = &y->parts[i];
-
-		if (!same_str(p->type, q->type) || !same_str(p->charset, q->charset) ||
-		    !same_str(p->encoding, q->encoding) || !same_str(p->filename, q->filename) ||
-		    !same_str(p->sniffed, q->sniffed) || p->size != q->size ||
-		    p->attachment != q->attachment || p->depth != q->depth)
-			abort();
-	}
-	for (size_t i = 0; i < x->url_count; i++)
-		if (strcmp(x->urls[i].url, y->urls[i].url) != 0)
-			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
