@@ -54,7 +54,8 @@ void arena_free(struct arena **ap)
 	xfree(ap);
 }
 
-void *arena_alloc(struct arena *a, size_t size)
+/* size bytes, 16-aligned, not cleared (NULL on overflow). */
+static void *bump(struct arena *a, size_t size)
 {
 	size_t need = (size + 15) & ~(size_t)15;
 	struct chunk *c = a->head;
@@ -76,13 +77,21 @@ void *arena_alloc(struct arena *a, size_t size)
 	p = c->data + c->used;
 	c->used += need;
 	a->total += need;
-	memset(p, 0, size);
+	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p = bump(a, size);
+
+	if (p != NULL)
+		memset(p, 0, size);
 	return p;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = bump(a, n + 1); /* every byte written below */
 
 	memcpy(p, s, n);
 	p[n] = '\0';
