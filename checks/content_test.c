@@ -11,11 +11,13 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -398,6 +400,143 @@ static void test_hosts(void)
 		      "not a usable web link: %s", bad[i]);
 	}
 	done(&a);
+}
+
+/* The fast path for plain hosts gives what the general path gives, on
+ * hosts made of the bytes where the two could part: case, dots, digits
+ * (IPv4 numbers), hex, "-", "_", escapes, blanks and 8-bit bytes. */
+static void test_host_fast(void)
+{
+	static const char alphabet[] = "aZx09.-_%2E\xc3\xbc 0x1";
+	struct arena *a = arena_new(1 << 16);
+	unsigned seed = 20261207u, same = 0, fast_taken = 0;
+	const unsigned rounds = 200000;
+	char link[600];
+
+	for (unsigned i = 0; i < rounds; i++) {
+		const char *u1 = NULL, *h1 = NULL, *u2 = NULL, *h2 = NULL;
+		size_t n = 7, len;
+		int r1, r2;
+
+		memcpy(link, "http://", 7);
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % 24;
+		if (i % 1000 == 0) /* near and past the 253 bytes of a name */
+			len = 240 + (seed >> 8) % 30;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			link[n++] = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+		}
+		memcpy(link + n, "/p", 3);
+		n += 2;
+		content_url_host_fast(1);
+		r1 = content_url_normalise(a, link, n, &u1, &h1);
+		content_url_host_fast(0);
+		r2 = content_url_normalise(a, link, n, &u2, &h2);
+		if (r1 == r2 && (r1 < 0 || (strcmp(u1, u2) == 0 && strcmp(h1, h2) == 0)))
+			same++;
+		else
+			CHECK(0, "fast and general hosts differ on %s: %s / %s", link,
+			      r1 == 0 ? h1 : "-", r2 == 0 ? h2 : "-");
+		fast_taken += r1 == 0 && strchr(link + 7, '%') == NULL;
+		if (i % 4096 == 4095) { /* the arena holds every copy: start again */
+			arena_free(&a);
+			a = arena_new(1 << 16);
+		}
+	}
+	content_url_host_fast(1);
+	CHECK(same == rounds && fast_taken > rounds / 20,
+	      "fast and general hosts agree on %u of %u hosts (%u usable without escapes)", same,
+	      rounds, fast_taken);
+	done(&a);
+}
+
+/* The bare links of a text, found the way a reader's eye would: at every
+ * h or w, in order (the model the scan by ":" and "." must match). */
+static size_t model_url_char(const char *p, size_t n)
+{
+	static const char *const stops[] = {"\xc2\xa0",	    "\xc2\xab",	    "\xc2\xbb",
+					    "\xe2\x80\x98", "\xe2\x80\x99", "\xe2\x80\x9c",
+					    "\xe2\x80\x9d", "\xe3\x80\x80", "\xe3\x80\x82"};
+	unsigned char c = (unsigned char)p[0];
+
+	if (c < 0x80)
+		return c > ' ' && c < 0x7f && strchr("<>\"'`{}|^", c) == NULL;
+	for (size_t i = 0; i < sizeof(stops) / sizeof(stops[0]); i++)
+		if (n >= strlen(stops[i]) && memcmp(p, stops[i], strlen(stops[i])) == 0)
+			return 0;
+	return 1;
+}
+
+static void model_bare_links(struct content_urls *u, const char *t, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		size_t end = i;
+
+		if (!((len - i >= 5 && strncasecmp(t + i, "www.", 4) == 0) ||
+		      (len - i >= 8 && strncasecmp(t + i, "https://", 8) == 0) ||
+		      (len - i >= 7 && strncasecmp(t + i, "http://", 7) == 0)))
+			continue;
+		if (i > 0 && (isalnum((unsigned char)t[i - 1]) || strchr("./@", t[i - 1]) != NULL))
+			continue;
+		while (end < len && model_url_char(t + end, len - end))
+			end++;
+		while (end > i && strchr(".,;:!?)]", t[end - 1]) != NULL)
+			end--;
+		if (end - i < CONTENT_URL_MAX)
+			content_urls_add(u, t + i, end - i, 0, NULL, 0);
+		i = end;
+	}
+}
+
+static void test_bare_link_model(void)
+{
+	static const char *const pieces[] = {
+	    "http://", "HTTPS://", "https:/",  "www.",	 "WwW.",      "w.", "h", "ttp",
+	    ":",       ".",	   "/",	       "a.test", "b.example", " ",  ",", ")",
+	    "@",       "x",	   "\xc2\xa0", "\"",	 "wwww.",     "9"};
+	unsigned seed = 7u, same = 0, links = 0;
+	const unsigned rounds = 100000;
+	char text[512];
+
+	for (unsigned i = 0; i < rounds; i++) {
+		struct arena *a = arena_new(8192);
+		struct content_urls *mine = content_urls_new(a, 200),
+				    *model = content_urls_new(a, 200);
+		struct content_facts f1, f2;
+		size_t n = 0, count;
+		int ok;
+
+		seed = seed * 1103515245u + 12345u;
+		count = (seed >> 8) % 16;
+		for (size_t k = 0; k < count; k++) {
+			const char *p;
+
+			seed = seed * 1103515245u + 12345u;
+			p = pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+			memcpy(text + n, p, strlen(p));
+			n += strlen(p);
+		}
+		content_urls_scan_text(mine, text, n);
+		model_bare_links(model, text, n);
+		memset(&f1, 0, sizeof(f1));
+		memset(&f2, 0, sizeof(f2));
+		content_urls_finish(mine, &f1);
+		content_urls_finish(model, &f2);
+		ok = f1.url_count == f2.url_count;
+		for (size_t k = 0; ok && k < f1.url_count; k++)
+			ok = strcmp(f1.urls[k].url, f2.urls[k].url) == 0;
+		if (ok)
+			same++;
+		else
+			CHECK(0, "bare links differ from the model's in \"%.*s\"", (int)n, text);
+		links += f1.url_count > 0;
+		arena_free(&a);
+	}
+	CHECK(
+	    same == rounds && links > rounds / 10,
+	    "the scan by \":\" and \".\" finds the model's links in %u of %u texts (%u with links)",
+	    same, rounds, links);
 }
 
 /* A message of one part is read from its fields without GMime's parser:
@@ -1041,6 +1180,8 @@ int main(void)
 	test_html();
 	test_html_edges();
 	test_hosts();
+	test_host_fast();
+	test_bare_link_model();
 	test_domain_cache();
 	test_single_direct();
 	test_long_userinfo();

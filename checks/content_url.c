@@ -124,15 +124,69 @@ static int host_chars_ok(const char *s)
 	return 1;
 }
 
+/* Which bytes a host may have as it is: letters, digits, "-", "_", "." */
+static const unsigned char ldh[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+    ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1,
+    ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1,
+    ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1,
+    ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1,
+    ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+    ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1};
+
+/* Tests only: 0 sends every host the general way (content_url.h). */
+static int plain_hosts = 1;
+
+void content_url_host_fast(int on)
+{
+	plain_hosts = on;
+}
+
+/* host_canonical() of a host as nearly every link has it: LDH letters
+ * only (no escape, no 8-bit byte), no empty label, a last label that
+ * starts with a letter (so no IPv4 number); in one pass.  NULL when the
+ * host is not of that kind: the general path decides. */
+static const char *host_plain(struct arena *a, const char *raw, size_t n)
+{
+	char *out;
+	size_t last = 0;
+
+	while (n > 0 && raw[n - 1] == '.')
+		n--;
+	if (n == 0 || n > HOST_MAX || raw[0] == '.')
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!ldh[(unsigned char)raw[i]])
+			return NULL;
+		if (raw[i] == '.') {
+			if (raw[i + 1] == '.') /* (i + 1 < n: no dot ends raw now) */
+				return NULL;
+			last = i + 1;
+		}
+	}
+	if (raw[last] >= '0' && raw[last] <= '9')
+		return NULL;
+	out = arena_strndup(a, raw, n);
+	for (size_t i = 0; i < n; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] + ('a' - 'A'));
+	return out;
+}
+
 /* The host of a URL, decoded and made canonical, in the arena; NULL if
  * unusable.  raw is n bytes without brackets for IPv6 (v6 set). */
 static const char *host_canonical(struct arena *a, const char *raw, size_t n, int v6)
 {
 	char buf[HOST_MAX * 3 + 1], quad[16];
+	const char *plain;
 	size_t o = 0;
 
 	if (n == 0 || n > sizeof(buf) - 1)
 		return NULL;
+	if (!v6 && plain_hosts && (plain = host_plain(a, raw, n)) != NULL)
+		return plain;
 	for (size_t i = 0; i < n; i++) {
 		int h, l;
 
@@ -381,7 +435,7 @@ static int split_authority(const char *s, struct authority *au)
 int content_url_normalise(struct arena *a, const char *raw, size_t len, const char **url_r,
 			  const char **host_r)
 {
-	char clean[CONTENT_URL_MAX * 2], out[CONTENT_URL_MAX + 1], port[8], *url;
+	char clean[CONTENT_URL_MAX * 2], out[CONTENT_URL_MAX + 1], port[8];
 	const char *rest, *scheme, *host;
 	struct authority au;
 	size_t o, host_len, port_len = 0, clean_len;
@@ -421,9 +475,7 @@ int content_url_normalise(struct arena *a, const char *raw, size_t len, const ch
 	memcpy(out + o, port, port_len);
 	o += port_len;
 	path_append(out, &o, sizeof(out), au.path, (size_t)(clean + clean_len - au.path));
-	url = arena_alloc(a, o + 1);
-	memcpy(url, out, o + 1);
-	*url_r = url;
+	*url_r = arena_strndup(a, out, o);
 	*host_r = host;
 	return 0;
 }
@@ -562,8 +614,9 @@ struct strmap {
 };
 
 /* The slot of key: found (key set) or where it goes (key NULL, hash set
- * for strmap_set). */
-static struct slot *strmap_slot(struct arena *a, struct strmap *m, const char *key)
+ * for strmap_set).  first: the table's size when it is made (a power of
+ * two), so that a map that will hold many keys is not grown step by step. */
+static struct slot *strmap_slot(struct arena *a, struct strmap *m, const char *key, size_t first)
 {
 	uint64_t h = hash(key);
 	size_t mask, j;
@@ -572,7 +625,7 @@ static struct slot *strmap_slot(struct arena *a, struct strmap *m, const char *k
 		struct slot *old = m->slots;
 		size_t old_size = m->size;
 
-		m->size = old_size ? old_size * 2 : 64;
+		m->size = old_size ? old_size * 2 : first;
 		m->slots = arena_alloc(a, m->size * sizeof(*m->slots));
 		for (size_t i = 0; i < old_size; i++) {
 			if (old[i].key == NULL)
@@ -604,6 +657,7 @@ struct content_urls {
 	struct content_url *urls;
 	size_t count;
 	struct strmap seen;    /* every distinct URL: its content_url, NULL if over the bound */
+	size_t seen_first;     /* its first size */
 	struct strmap hosts;   /* the listed hosts: their registrable domain ("" for none) */
 	struct strmap domains; /* the listed domains */
 	const char **host_list, **domain_list;
@@ -618,6 +672,10 @@ struct content_urls *content_urls_new(struct arena *a, unsigned max_urls)
 
 	u->a = a;
 	u->max = max_urls;
+	/* every URL of a message at the bound without growing, up to 512
+	 * slots (12 kB): the default bound (200) is a newsletter's size */
+	for (u->seen_first = 64; u->seen_first < 512 && u->seen_first < 2 * ((size_t)max_urls + 1);)
+		u->seen_first *= 2;
 	return u;
 }
 
@@ -625,7 +683,7 @@ struct content_urls *content_urls_new(struct arena *a, unsigned max_urls)
 static struct content_url *url_list(struct content_urls *u, const char *url, const char *host)
 {
 	struct content_url *c;
-	struct slot *h = strmap_slot(u->a, &u->hosts, host), *d;
+	struct slot *h = strmap_slot(u->a, &u->hosts, host, 64), *d;
 
 	if (u->urls == NULL) { /* most messages have no link: nothing until the first */
 		u->urls = arena_alloc(u->a, u->max * sizeof(*u->urls));
@@ -641,7 +699,8 @@ static struct content_url *url_list(struct content_urls *u, const char *url, con
 
 		strmap_set(&u->hosts, h, host, domain != NULL ? domain : "");
 		u->host_list[u->host_count++] = host;
-		if (domain != NULL && (d = strmap_slot(u->a, &u->domains, domain))->key == NULL) {
+		if (domain != NULL &&
+		    (d = strmap_slot(u->a, &u->domains, domain, 64))->key == NULL) {
 			strmap_set(&u->domains, d, domain, domain);
 			u->domain_list[u->domain_count++] = domain;
 		}
@@ -660,7 +719,7 @@ static const char *text_domain_of(struct content_urls *u, const char *text, size
 
 	if (host == NULL)
 		return NULL;
-	h = strmap_slot(u->a, &u->hosts, host);
+	h = strmap_slot(u->a, &u->hosts, host, 64);
 	if (h->key == NULL)
 		return content_url_domain(u->a, host);
 	return *(const char *)h->value != '\0' ? h->value : NULL;
@@ -675,7 +734,7 @@ void content_urls_add(struct content_urls *u, const char *raw, size_t len, int f
 
 	if (content_url_normalise(u->a, raw, len, &url, &host) < 0)
 		return;
-	seen = strmap_slot(u->a, &u->seen, url);
+	seen = strmap_slot(u->a, &u->seen, url, u->seen_first);
 	if (seen->key == NULL) {
 		c = u->count < u->max ? url_list(u, url, host) : NULL;
 		strmap_set(&u->seen, seen, url, c);
@@ -725,48 +784,63 @@ static size_t url_char(const unsigned char *p, size_t n)
 	return 1;
 }
 
-/* The first index from i on where s has an h or a w (either case), or n:
- * where a bare link may start.  Eight bytes at a time (b | 0x20 is 'h'
- * only for 'h' and 'H'). */
-static size_t skip_to_hw(const char *s, size_t i, size_t n)
+/* The first index from i on where s has a ":" or a ".", or n: the fourth
+ * or fifth byte of every bare link ("http:", "https:", "www.").  Eight
+ * bytes at a time: text has few of either, where an h or a w starts
+ * every few words. */
+static size_t skip_to_mark(const char *s, size_t i, size_t n)
 {
 	uint64_t w;
 
 	for (; i + 8 <= n; i += 8) {
 		memcpy(&w, s + i, 8);
-		w |= BYTES(0x20);
-		if (byte_equal(w, 'h') | byte_equal(w, 'w'))
+		if (byte_equal(w, ':') | byte_equal(w, '.'))
 			break;
 	}
-	while (i < n && (s[i] | 0x20) != 'h' && (s[i] | 0x20) != 'w')
+	while (i < n && s[i] != ':' && s[i] != '.')
 		i++;
 	return i;
 }
 
 /* Does s start "http://", "https://" or "www." and one more byte, in any
- * case?  Most h's and w's of a text start a word ("the", "with"): the
- * second byte says so before any comparison. */
+ * case? */
 static int link_start(const char *s, size_t n)
 {
 	if ((s[0] | 0x20) == 'w')
 		return n >= 5 && (s[1] | 0x20) == 'w' && (s[2] | 0x20) == 'w' && s[3] == '.';
-	if (n < 7 || (s[1] | 0x20) != 't' || (s[2] | 0x20) != 't' || (s[3] | 0x20) != 'p')
+	if (n < 7 || (s[0] | 0x20) != 'h' || (s[1] | 0x20) != 't' || (s[2] | 0x20) != 't' ||
+	    (s[3] | 0x20) != 'p')
 		return 0;
 	if ((s[4] | 0x20) == 's')
 		return n >= 8 && memcmp(s + 5, "://", 3) == 0;
 	return memcmp(s + 4, "://", 3) == 0;
 }
 
+/* Where a bare link whose ":" or "." is at mark would start, or -1: "www."
+ * ends at a ".", "http:" and "https:" at a ":".  A link's start comes
+ * before the next link's mark, so the links are found in order. */
+static long link_at(const char *s, size_t mark, size_t n)
+{
+	if (s[mark] == '.')
+		return mark >= 3 && link_start(s + mark - 3, n - mark + 3) ? (long)mark - 3 : -1;
+	if (mark >= 4 && link_start(s + mark - 4, n - mark + 4))
+		return (long)mark - 4;
+	if (mark >= 5 && link_start(s + mark - 5, n - mark + 5))
+		return (long)mark - 5;
+	return -1;
+}
+
 void content_urls_scan_text(struct content_urls *u, const char *text, size_t len)
 {
-	for (size_t i = skip_to_hw(text, 0, len); i < len; i = skip_to_hw(text, i + 1, len)) {
-		size_t end;
-		char c = text[i];
+	size_t from = 0; /* where the last link ended: nothing before is read again */
 
-		if (c != 'h' && c != 'H' && c != 'w' && c != 'W')
+	for (size_t m = skip_to_mark(text, 0, len); m < len; m = skip_to_mark(text, m + 1, len)) {
+		long start = link_at(text, m, len);
+		size_t i, end;
+
+		if (start < 0 || (size_t)start < from)
 			continue;
-		if (!link_start(text + i, len - i))
-			continue; /* first: it rules out nearly every h and w */
+		i = (size_t)start;
 		if (i > 0 && (isalnum((unsigned char)text[i - 1]) || text[i - 1] == '.' ||
 			      text[i - 1] == '/' || text[i - 1] == '@'))
 			continue;
@@ -781,7 +855,9 @@ void content_urls_scan_text(struct content_urls *u, const char *text, size_t len
 			end--;
 		if (end - i < CONTENT_URL_MAX)
 			content_urls_add(u, text + i, end - i, 0, NULL, 0);
-		i = end;
+		from = end;
+		if (end > m)
+			m = end - 1;
 	}
 }
 

@@ -49,4 +49,8 @@ void content_urls_scan_text(struct content_urls *u, const char *text, size_t len
 /* urls, hosts, domains, link_text_mismatch and skipped_urls of *out. */
 void content_urls_finish(struct content_urls *u, struct content_facts *out);
 
+/* Tests only: 0 makes content_url_normalise take its general path for
+ * every host, so a test can hold the fast one to it (default 1). */
+void content_url_host_fast(int on);
+
 #endif
