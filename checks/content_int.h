@@ -43,6 +43,12 @@ void content_html_reduce(const char *html, size_t len, struct content_text *t,
  * facts. */
 void content_scan_direct(int on);
 
+/* Quoted-printable in len bytes decoded into out (GMime's output size for
+ * len at least), as one g_mime_encoding_step over all of it gives, with
+ * the runs between "=" escapes copied as they are (content.c); returns
+ * the decoded length.  Exposed for the tests that hold it to GMime. */
+size_t content_qp_decode(const char *in, size_t len, char *out);
+
 /* The type sniffed from a part's first bytes, or NULL. */
 const char *content_sniff(const unsigned char *data, size_t len);
 /* An executable's extension ends name: "x.exe", "a.pdf.scr". */

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <gmime/gmime.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -449,6 +450,47 @@ static void test_host_fast(void)
 	      "fast and general hosts agree on %u of %u hosts (%u usable without escapes)", same,
 	      rounds, fast_taken);
 	done(&a);
+}
+
+/* Quoted-printable decoded by runs and escapes: GMime's bytes for the
+ * whole input in one step, on texts made of what QP decoding turns on
+ * ("=", hex digits of both cases, soft breaks of both line ends, a "="
+ * at the very end). */
+static void test_qp_runs(void)
+{
+	static const char *const pieces[] = {"=",  "=3D", "=3d",  "=\r\n", "=\n", "=\r",
+					     "=X", "a",	  "\r\n", "\n",	   " ",	  "=2",
+					     "F",  "==",  "x=",	  "=0A",   "\t"};
+	unsigned seed = 11u, same = 0;
+	const unsigned rounds = 100000;
+	char in[256], whole[300], ours[300];
+
+	for (unsigned i = 0; i < rounds; i++) {
+		GMimeEncoding state;
+		size_t n = 0, count, n_whole, n_ours;
+
+		seed = seed * 1103515245u + 12345u;
+		count = (seed >> 8) % 40;
+		for (size_t k = 0; k < count; k++) {
+			const char *p;
+
+			seed = seed * 1103515245u + 12345u;
+			p = pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+			memcpy(in + n, p, strlen(p));
+			n += strlen(p);
+		}
+		g_mime_encoding_init_decode(&state, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+		n_whole = g_mime_encoding_step(&state, in, n, whole);
+		n_ours = content_qp_decode(in, n, ours);
+		if (n_whole == n_ours && memcmp(whole, ours, n_ours) == 0)
+			same++;
+		else
+			CHECK(0, "quoted-printable decoded otherwise than GMime's: \"%.*s\"",
+			      (int)n, in);
+	}
+	CHECK(same == rounds,
+	      "quoted-printable by runs and escapes: GMime's bytes in %u of %u texts", same,
+	      rounds);
 }
 
 /* The bare links of a text, found the way a reader's eye would: at every
@@ -1182,6 +1224,7 @@ int main(void)
 	test_hosts();
 	test_host_fast();
 	test_bare_link_model();
+	test_qp_runs();
 	test_domain_cache();
 	test_single_direct();
 	test_long_userinfo();
