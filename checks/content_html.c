@@ -301,23 +301,26 @@ static void head_leave(struct html *h)
 }
 
 /* text() when all of it fits under the cap: written in one pass, as the
- * loop below would append it run by run; 0 if it does not fit. */
+ * loop below would append it run by run; 0 if it does not fit.  A run of
+ * white space is one blank, but none at a line's start or after one. */
 static int text_fits(struct content_text *t, const char *p, const char *end)
 {
-	char *o = content_text_room(t, (size_t)(end - p)), last;
+	char *o = content_text_room(t, (size_t)(end - p)), *start = o;
+	int blank_after_prev; /* the text before ends in neither "\n" nor " " */
 
 	if (o == NULL)
 		return 0;
-	last = t->len > 0 ? t->data[t->len - 1] : '\n';
-	for (; p < end; p++) {
-		if (!is_space(*p)) {
-			*o++ = last = *p;
-			continue;
-		}
-		while (p + 1 < end && is_space(p[1]))
+	blank_after_prev = t->len > 0 && t->data[t->len - 1] != '\n' && t->data[t->len - 1] != ' ';
+	while (p < end) {
+		while (p < end && !is_space(*p))
+			*o++ = *p++;
+		if (p == end)
+			break;
+		while (p < end && is_space(*p))
 			p++;
-		if (last != '\n' && last != ' ')
-			*o++ = last = ' ';
+		/* after a word of this text, or the text before's word */
+		if (o > start || blank_after_prev)
+			*o++ = ' ';
 	}
 	t->len = (size_t)(o - t->data);
 	t->data[t->len] = '\0';

@@ -554,12 +554,33 @@ const char *content_url_domain(struct arena *a, const char *host)
 	return d;
 }
 
-/* The visible text of a link names a domain when it is a URL, a www.
- * name, or a name whose top-level label is a real one (so "report.pdf"
- * or "Click.Here" name none). */
-/* The host the visible text of a link names (normalised, with a real
- * top-level label), or NULL. */
-static const char *text_host(struct arena *a, const char *text, size_t len)
+/* The last top-level label a link text was checked for, and the answer:
+ * a message's link texts mostly end in one or two, and the public suffix
+ * list's answer costs ~2,000 instructions. */
+struct tld_memo {
+	char label[64]; /* "" when none */
+	int real;
+};
+
+/* Is label a real top-level label (a public suffix)?  memo may be NULL. */
+static int tld_real(const char *label, struct tld_memo *memo)
+{
+	int real;
+
+	if (memo != NULL && memo->label[0] != '\0' && strcmp(memo->label, label) == 0)
+		return memo->real;
+	real = psl_is_public_suffix2(psl, label, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+	if (memo != NULL && strlen(label) < sizeof(memo->label)) {
+		strcpy(memo->label, label);
+		memo->real = real;
+	}
+	return real;
+}
+
+/* The host the visible text of a link names, normalised, or NULL: a URL, a
+ * www. name, or a name whose top-level label is a real one (so
+ * "report.pdf" or "Click.Here" name none). */
+static const char *text_host(struct arena *a, const char *text, size_t len, struct tld_memo *memo)
 {
 	char buf[TEXT_DOMAIN_MAX + 16];
 	const char *url, *host, *tld, *rest;
@@ -576,24 +597,27 @@ static const char *text_host(struct arena *a, const char *text, size_t len)
 	for (size_t i = 0; i < len; i++)
 		if (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')
 			return NULL;
-	n = (size_t)snprintf(buf, sizeof(buf), "%.*s", (int)len, text);
+	n = strnlen(text, len); /* a NUL ends the name */
+	memcpy(buf, text, n);
+	buf[n] = '\0';
 	if (split_scheme(buf, &rest) == NULL) {
 		if (memchr(text, '@', len) != NULL || memchr(text, '.', len) == NULL)
 			return NULL;
-		n = (size_t)snprintf(buf, sizeof(buf), "http://%.*s", (int)len, text);
+		memmove(buf + 7, buf, n + 1);
+		memcpy(buf, "http://", 7);
+		n += 7;
 	}
 	if (content_url_normalise(a, buf, n, &url, &host) < 0)
 		return NULL;
 	tld = strrchr(host, '.');
-	if (tld == NULL ||
-	    psl_is_public_suffix2(psl, tld + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) == 0)
+	if (tld == NULL || !tld_real(tld + 1, memo))
 		return NULL;
 	return host;
 }
 
 const char *content_url_text_domain(struct arena *a, const char *text, size_t len)
 {
-	const char *host = text_host(a, text, len);
+	const char *host = text_host(a, text, len, NULL);
 
 	return host != NULL ? content_url_domain(a, host) : NULL;
 }
@@ -658,6 +682,7 @@ struct content_urls {
 	size_t count;
 	struct strmap seen;    /* every distinct URL: its content_url, NULL if over the bound */
 	size_t seen_first;     /* its first size */
+	struct tld_memo tld;   /* the link texts' last top-level label */
 	struct strmap hosts;   /* the listed hosts: their registrable domain ("" for none) */
 	struct strmap domains; /* the listed domains */
 	const char **host_list, **domain_list;
@@ -714,7 +739,7 @@ static struct content_url *url_list(struct content_urls *u, const char *url, con
  * and the public suffix list is not asked twice about one host. */
 static const char *text_domain_of(struct content_urls *u, const char *text, size_t len)
 {
-	const char *host = text_host(u->a, text, len);
+	const char *host = text_host(u->a, text, len, &u->tld);
 	struct slot *h;
 
 	if (host == NULL)
