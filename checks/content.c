@@ -455,6 +455,43 @@ static size_t utf8_write(char *out, const char *s, size_t n)
 	return o;
 }
 
+/* utf8_write() of a text with nothing to replace (valid UTF-8, no NUL),
+ * where it only makes each CR LF one LF: a line at a time with memchr and
+ * memmove instead of a test of every byte.  out may be s. */
+static size_t crlf_squeeze(char *out, const char *s, size_t n)
+{
+	const char *p = s, *end = s + n, *cr;
+	char *o = out;
+
+	while ((cr = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		/* the run, and the CR unless an LF follows it */
+		size_t keep = (size_t)(cr - p) + !(cr + 1 < end && cr[1] == '\n');
+
+		memmove(o, p, keep);
+		o += keep;
+		p = cr + 1;
+	}
+	memmove(o, p, (size_t)(end - p));
+	o += end - p;
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+/* Tests only: 0 sends every text through utf8_write (content_int.h). */
+static int squeeze_ok = 1;
+
+void content_text_fast(int on)
+{
+	squeeze_ok = on;
+}
+
+/* utf8_write(out, s, n) for a text with bad bytes bad. */
+static size_t clean_write(char *out, const char *s, size_t n, size_t bad)
+{
+	return bad == 0 && squeeze_ok && memchr(s, '\0', n) == NULL ? crlf_squeeze(out, s, n)
+								    : utf8_write(out, s, n);
+}
+
 /* s as valid UTF-8: a byte that is not part of a character becomes
  * U+FFFD, a NUL a blank, CRLF one "\n" (as the rules' patterns expect).
  * In the arena, or g_malloc'd when a is NULL (a part's text, needed only
@@ -462,10 +499,10 @@ static size_t utf8_write(char *out, const char *s, size_t n)
  * ASCII are counted and copied whole. */
 static char *utf8_clean(struct arena *a, const char *s, size_t n, size_t *len_r)
 {
-	size_t size = n + 1 + 2 * utf8_bad(s, n);
+	size_t bad = utf8_bad(s, n), size = n + 1 + 2 * bad;
 	char *out = a != NULL ? arena_alloc(a, size) : g_malloc(size);
 
-	*len_r = utf8_write(out, s, n);
+	*len_r = clean_write(out, s, n, bad);
 	return out;
 }
 
@@ -477,7 +514,7 @@ static char *utf8_clean_owned(char *s, size_t n, size_t *len_r)
 	char *out;
 
 	if (utf8_bad(s, n) == 0) {
-		*len_r = utf8_write(s, s, n);
+		*len_r = clean_write(s, s, n, 0);
 		return s;
 	}
 	out = utf8_clean(NULL, s, n, len_r);

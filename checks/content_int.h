@@ -49,6 +49,11 @@ void content_scan_direct(int on);
  * the decoded length.  Exposed for the tests that hold it to GMime. */
 size_t content_qp_decode(const char *in, size_t len, char *out);
 
+/* A valid, NUL-free text is cleaned by squeezing its CR LFs (on, the
+ * default) or byte by byte like any other (off): for tests, which hold
+ * the two to the same text. */
+void content_text_fast(int on);
+
 /* The type sniffed from a part's first bytes, or NULL. */
 const char *content_sniff(const unsigned char *data, size_t len);
 /* An executable's extension ends name: "x.exe", "a.pdf.scr". */

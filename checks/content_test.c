@@ -493,6 +493,56 @@ static void test_qp_runs(void)
 	      rounds);
 }
 
+/* A text of valid UTF-8 without NUL is cleaned by squeezing its CR LFs:
+ * the same text as the byte-by-byte cleaning, for a part read where it
+ * lies (8bit) and for a decoded one (quoted-printable), on texts of CRs,
+ * LFs, NULs, UTF-8 and bytes that are not. */
+static void test_text_fast(void)
+{
+	static const char *const pieces[] = {"ab",     "\r",  "\n",	  "\r\n",
+					     "\r\r\n", " ",   "\xc3\xa9", "\xff",
+					     "=0D",    "=0A", "=00",	  "http://t.test/"};
+	static const char *const heads[] = {
+	    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n",
+	    "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: "
+	    "quoted-printable\n\n"};
+	unsigned seed = 5u, same = 0, rounds = 4000;
+	char msg[1024];
+
+	for (unsigned i = 0; i < rounds; i++) {
+		struct arena *a = arena_new(4096);
+		struct content_facts fast, slow;
+		struct content_scan *first;
+		size_t n = strlen(heads[i % 2]), count;
+
+		memcpy(msg, heads[i % 2], n);
+		seed = seed * 1103515245u + 12345u;
+		count = (seed >> 8) % 30;
+		for (size_t k = 0; k < count; k++) {
+			const char *p;
+
+			seed = seed * 1103515245u + 12345u;
+			p = pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+			memcpy(msg + n, p, strlen(p));
+			n += strlen(p);
+		}
+		scan_with(a, msg, n, &defaults, &fast);
+		first = last;
+		last = NULL;
+		content_text_fast(0);
+		scan_with(a, msg, n, &defaults, &slow);
+		content_text_fast(1);
+		if (content_facts_same(&fast, &slow))
+			same++;
+		else
+			CHECK(0, "squeezed text differs: \"%.*s\"", (int)n, msg);
+		content_scan_free(&first);
+		done(&a);
+	}
+	CHECK(same == rounds, "texts cleaned by squeezing CR LF as byte by byte: %u of %u", same,
+	      rounds);
+}
+
 /* The bare links of a text, found the way a reader's eye would: at every
  * h or w, in order (the model the scan by ":" and "." must match). */
 static size_t model_url_char(const char *p, size_t n)
@@ -1225,6 +1275,7 @@ int main(void)
 	test_host_fast();
 	test_bare_link_model();
 	test_qp_runs();
+	test_text_fast();
 	test_domain_cache();
 	test_single_direct();
 	test_long_userinfo();

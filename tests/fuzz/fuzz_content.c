@@ -161,6 +161,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		same_or_die(&f, &h);
 		content_scan_free(&p);
 
+		/* texts cleaned byte by byte: as when their CR LFs are squeezed */
+		content_text_fast(0);
+		p = scan(a, &limits, data, size, &h);
+		content_text_fast(1);
+		same_or_die(&f, &h);
+		content_scan_free(&p);
+
 		if (size % 2 == 1) {
 			spilled = limits;
 			spilled.spill_bytes = 256;
