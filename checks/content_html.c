@@ -177,45 +177,46 @@ static const struct element {
 };
 
 #define ELEMENT_COUNT (sizeof(elements) / sizeof(elements[0]))
-_Static_assert(ELEMENT_COUNT < 256, "letter_start[] holds an element's index");
+#define ELEMENT_SLOTS 256 /* a power of two, under half full */
+_Static_assert(ELEMENT_COUNT < ELEMENT_SLOTS / 2, "the element table is under half full");
 
-/* Where the names beginning with each letter start: those with letter c
- * are [letter_start[c - 'a'], letter_start[c - 'a' + 1]), a few at most. */
-static unsigned char letter_start[27];
-static pthread_once_t letter_once = PTHREAD_ONCE_INIT;
+/* The elements by name: open addressing over FNV-1a, made once.  A
+ * newsletter has a tag every ~60 bytes; a lookup is one hash of a short
+ * name and, nearly always, one comparison. */
+static unsigned char element_slot[ELEMENT_SLOTS]; /* index + 1; 0: empty */
+static pthread_once_t element_once = PTHREAD_ONCE_INIT;
 
-static void letter_index(void)
+static unsigned name_hash(const char *name)
 {
-	size_t i = 0;
+	uint32_t h = 2166136261u;
 
-	for (int c = 0; c <= 26; c++) {
-		while (i < ELEMENT_COUNT && elements[i].name[0] - 'a' < c)
-			i++;
-		letter_start[c] = (unsigned char)i;
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h & (ELEMENT_SLOTS - 1);
+}
+
+static void element_index(void)
+{
+	for (size_t i = 0; i < ELEMENT_COUNT; i++) {
+		unsigned j = name_hash(elements[i].name);
+
+		while (element_slot[j] != 0)
+			j = (j + 1) & (ELEMENT_SLOTS - 1);
+		element_slot[j] = (unsigned char)(i + 1);
 	}
 }
 
 static const struct element *element_of(const char *name)
 {
-	size_t lo, hi;
+	for (unsigned j = name_hash(name); element_slot[j] != 0;
+	     j = (j + 1) & (ELEMENT_SLOTS - 1)) {
+		const struct element *e = &elements[element_slot[j] - 1];
+		const char *a = e->name, *b = name;
 
-	if (name[0] < 'a' || name[0] > 'z')
-		return NULL;
-	lo = letter_start[name[0] - 'a'];
-	hi = letter_start[name[0] - 'a' + 1];
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const char *a = name, *b = elements[mid].name;
-
-		while (*a != '\0' && *a == *b)
+		while (*a != '\0' && *a == *b) /* (a short name: no call to strcmp) */
 			a++, b++;
 		if (*a == *b)
-			return &elements[mid];
-		if ((unsigned char)*a < (unsigned char)*b)
-			hi = mid;
-		else
-			lo = mid + 1;
+			return e;
 	}
 	return NULL;
 }
@@ -259,10 +260,16 @@ struct html {
 	char *buf; /* 2 * VALUE_MAX: the value decoded, the href kept; malloc'd */
 };
 
+/* What ends what: white space ('\r' too: the input stream's CR LF and CR
+ * would be LF, 13.2.5.1), a tag name ("/", ">") and an attribute's name
+ * ("=" as well, after its first byte). */
+enum { C_SPACE = 1, C_TAG_NAME_END = 2, C_ATTR_NAME_END = 4 };
+static const unsigned char byte_class[256] = {
+    [' '] = 7, ['\n'] = 7, ['\t'] = 7, ['\f'] = 7, ['\r'] = 7, ['/'] = 6, ['>'] = 6, ['='] = 4};
+
 static int is_space(char c)
 {
-	/* '\r' too: the input stream's CR LF and CR would be LF (13.2.3.5) */
-	return c == ' ' || c == '\n' || c == '\t' || c == '\f' || c == '\r';
+	return byte_class[(unsigned char)c] & C_SPACE;
 }
 
 static int is_alpha(char c)
@@ -733,7 +740,7 @@ static const char *tag_name(struct html *h, const char *p)
 {
 	const char *end = h->end;
 
-	for (; p < end && !is_space(*p) && *p != '/' && *p != '>'; p++, h->name_len++)
+	for (; p < end && !(byte_class[(unsigned char)*p] & C_TAG_NAME_END); p++, h->name_len++)
 		if (h->name_len + 1 < NAME_KEEP)
 			h->name[h->name_len] = name_char(*p);
 	h->name[h->name_len + 1 < NAME_KEEP ? h->name_len : 0] = '\0';
@@ -776,7 +783,7 @@ static const char *attribute(struct html *h, const char *p)
 			name[n] = name_char(*p);
 		n++;
 		p++;
-	} while (p < end && !is_space(*p) && *p != '/' && *p != '>' && *p != '=');
+	} while (p < end && !(byte_class[(unsigned char)*p] & C_ATTR_NAME_END));
 	if (h->e != NULL && (h->e->flags & FONT) && n + 1 < NAME_KEEP &&
 	    ((n == 5 && memcmp(name, "color", 5) == 0) ||
 	     (n == 4 && memcmp(name, "face", 4) == 0) || (n == 4 && memcmp(name, "size", 4) == 0)))
@@ -1105,7 +1112,7 @@ void content_html_reduce(const char *html, size_t len, struct content_text *t,
 	struct html state = {.end = html + len, .t = t, .u = u}, *h = &state;
 	size_t start = t->len;
 
-	pthread_once(&letter_once, letter_index);
+	pthread_once(&element_once, element_index);
 	run(h, html);
 	link_close(h);
 	free(h->buf);
