@@ -827,6 +827,8 @@ void message_log(const struct message *m, const struct verdict *v)
 	struct buf b;
 
 	message_count(m, v);
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return; /* not formatted to be dropped: it is ~60 fields */
 	buf_init(&b, SUMMARY_MAX_BYTES);
 	summary_line(&b, m->s->rt->conf->log_json ? SUMMARY_JSON : SUMMARY_KV, &m->facts, v,
 		     m->ar_ours_count, m->elapsed_ms);
