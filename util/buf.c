@@ -67,21 +67,34 @@ int buf_puts(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+/* Formatted once into the room the buffer has (most calls: a number, a
+ * short field), twice only when it does not fit. */
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room = b->size > b->len ? b->size - b->len : 0;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
-		return -1;
+	if (n < 0)
+		goto fail;
+	if ((size_t)n < room && (size_t)n <= b->cap - b->len) {
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (buf_reserve(b, (size_t)n) < 0)
+		goto fail;
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
+fail:
+	if (b->data != NULL)
+		b->data[b->len] = '\0'; /* what a failed call wrote past the end undone */
+	return -1;
 }
 
 const char *buf_str(const struct buf *b)
