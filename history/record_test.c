@@ -289,6 +289,20 @@ static void test_round_trip(void)
 	CHECK(line != NULL && record_decode(line, strlen(line), a, &d, &why) == 0 &&
 		  records_equal(&r, &d, &which),
 	      "empty record round trip");
+	/* the numbers at their ends, written without printf */
+	r.time = INT64_MIN;
+	line = record_encode(&r, a);
+	CHECK(line != NULL && strstr(line, "\"time\":-9223372036854775808") != NULL &&
+		  record_decode(line, strlen(line), a, &d, &why) == 0 && d.time == INT64_MIN,
+	      "the least time round trip");
+	r.time = INT64_MAX;
+	line = record_encode(&r, a);
+	CHECK(line != NULL && strstr(line, "\"time\":9223372036854775807") != NULL &&
+		  record_decode(line, strlen(line), a, &d, &why) == 0 && d.time == INT64_MAX,
+	      "the greatest time round trip");
+	r.time = 0;
+	line = record_encode(&r, a);
+	CHECK(line != NULL && strstr(line, "\"time\":0,") != NULL, "time 0 written as 0");
 	arena_free(&a);
 }
 
