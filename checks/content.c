@@ -906,8 +906,10 @@ static int walk_single(struct walk *w)
 
 	enc = c->encoding != NULL ? g_mime_content_encoding_from_string(c->encoding)
 				  : GMIME_CONTENT_ENCODING_DEFAULT;
-	if (!direct || c->fields_odd || c->dropped > 0 || enc == GMIME_CONTENT_ENCODING_UUENCODE)
-		return 0;
+	if (!direct || c->fields_odd || c->dropped > 0 || enc == GMIME_CONTENT_ENCODING_UUENCODE ||
+	    (c->type != NULL &&
+	     strncasecmp(c->type + strspn(c->type, " \t"), "multipart/", 10) == 0))
+		return 0; /* (a multipart's type is parsed once, by the parser) */
 	ct = c->type != NULL ? g_mime_content_type_parse(NULL, c->type)
 			     : g_mime_content_type_new("text", "plain");
 	if (g_mime_content_type_is_type(ct, "multipart", "*") ||

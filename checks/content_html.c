@@ -353,8 +353,13 @@ static void text(struct html *h, const char *p, size_t n)
 			return;
 		head_leave(h);
 	}
-	for (const char *q = p; h->href != NULL && q < end && h->link_len + 1 < LINK_TEXT_MAX; q++)
-		h->link_text[h->link_len++] = *q;
+	if (h->href != NULL && h->link_len + 1 < LINK_TEXT_MAX) {
+		size_t k =
+		    n < LINK_TEXT_MAX - 1 - h->link_len ? n : LINK_TEXT_MAX - 1 - h->link_len;
+
+		memcpy(h->link_text + h->link_len, p, k);
+		h->link_len += k;
+	}
 	if (text_fits(t, p, end))
 		return;
 	while (p < end) {

@@ -325,7 +325,9 @@ static size_t link_clean(const char *raw, size_t len, char *out, size_t size)
  * "www." (both taken as http). */
 static const char *split_scheme(const char *s, const char **rest_r)
 {
-	if (strncasecmp(s, "http:", 5) == 0 || strncasecmp(s, "https:", 6) == 0) {
+	/* "http" in any case, then ":" or "s:" (no strncasecmp: a link each) */
+	if ((s[0] | 0x20) == 'h' && (s[1] | 0x20) == 't' && (s[2] | 0x20) == 't' &&
+	    (s[3] | 0x20) == 'p' && (s[4] == ':' || ((s[4] | 0x20) == 's' && s[5] == ':'))) {
 		const char *scheme = (s[4] == ':') ? "http" : "https";
 
 		s += strlen(scheme) + 1;
@@ -394,12 +396,13 @@ struct authority {
 
 static int split_authority(const char *s, struct authority *au)
 {
-	size_t end = strcspn(s, "/?#");
 	const char *at = NULL, *host, *colon;
+	size_t end = 0;
 
-	for (size_t i = 0; i < end; i++)
-		if (s[i] == '@')
-			at = s + i;
+	/* to the first "/", "?" or "#", the last "@" before it */
+	for (char c; (c = s[end]) != '\0' && c != '/' && c != '?' && c != '#'; end++)
+		if (c == '@')
+			at = s + end;
 	memset(au, 0, sizeof(*au));
 	au->port = -1;
 	au->path = s + end;
