@@ -341,9 +341,11 @@ void content_text_append(struct content_text *t, const char *s, size_t n)
 /* ------------------------------------------------------------- decoding */
 
 /* How many of s's first n bytes are plain ASCII: 0x01-0x7f but "\r",
- * which utf8_clean copies as they are.  Eight at a time: nearly all of a
- * part is such bytes. */
-static size_t ascii_run(const char *s, size_t n)
+ * which utf8_clean copies as they are; copied to out as they are read
+ * when out is not NULL (out <= s, as in utf8_write: a word is read before
+ * its bytes are written, and no write reaches a byte not yet read).
+ * Eight at a time: nearly all of a part is such bytes. */
+static size_t ascii_copy(char *out, const char *s, size_t n)
 {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u,
 		       crs = 0x0d0d0d0d0d0d0d0du;
@@ -356,32 +358,18 @@ static size_t ascii_run(const char *s, size_t n)
 		/* a byte with its high bit set, a NUL or a CR ends the run */
 		if (((w | ((w - ones) & ~w) | ((x - ones) & ~x)) & highs) != 0)
 			break;
+		if (out != NULL)
+			memcpy(out + i, &w, 8);
 	}
-	while (i < n && (unsigned char)s[i] - 1u < 0x7fu && s[i] != '\r')
-		i++;
+	for (; i < n && (unsigned char)s[i] - 1u < 0x7fu && s[i] != '\r'; i++)
+		if (out != NULL)
+			out[i] = s[i];
 	return i;
 }
 
-/* ascii_run() of s, copied to out as it is read (out <= s, as in
- * utf8_write: a word is read before its bytes are written, and no write
- * reaches a byte not yet read); returns the run's length. */
-static size_t ascii_copy(char *out, const char *s, size_t n)
+static size_t ascii_run(const char *s, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u,
-		       crs = 0x0d0d0d0d0d0d0d0du;
-	size_t i = 0;
-	uint64_t w, x;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, s + i, 8);
-		x = w ^ crs;
-		if (((w | ((w - ones) & ~w) | ((x - ones) & ~x)) & highs) != 0)
-			break;
-		memcpy(out + i, &w, 8);
-	}
-	for (; i < n && (unsigned char)s[i] - 1u < 0x7fu && s[i] != '\r'; i++)
-		out[i] = s[i];
-	return i;
+	return ascii_copy(NULL, s, n);
 }
 
 static int utf8_valid(const char *s, size_t n)

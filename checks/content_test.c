@@ -403,6 +403,27 @@ static void test_hosts(void)
 	done(&a);
 }
 
+/* A text of up to max_count pieces picked by a fixed rule (seed moves
+ * on), written to out: the generator of the differential tests below.
+ * Returns its length. */
+static size_t pieces_text(char *out, const char *const *pieces, size_t piece_count,
+			  size_t max_count, unsigned *seed)
+{
+	size_t n = 0, count;
+
+	*seed = *seed * 1103515245u + 12345u;
+	count = (*seed >> 8) % max_count;
+	for (size_t k = 0; k < count; k++) {
+		const char *p;
+
+		*seed = *seed * 1103515245u + 12345u;
+		p = pieces[(*seed >> 8) % piece_count];
+		memcpy(out + n, p, strlen(p));
+		n += strlen(p);
+	}
+	return n;
+}
+
 /* The fast path for plain hosts gives what the general path gives, on
  * hosts made of the bytes where the two could part: case, dots, digits
  * (IPv4 numbers), hex, "-", "_", escapes, blanks and 8-bit bytes. */
@@ -467,18 +488,9 @@ static void test_qp_runs(void)
 
 	for (unsigned i = 0; i < rounds; i++) {
 		GMimeEncoding state;
-		size_t n = 0, count, n_whole, n_ours;
+		size_t n = pieces_text(in, pieces, sizeof(pieces) / sizeof(pieces[0]), 40, &seed),
+		       n_whole, n_ours;
 
-		seed = seed * 1103515245u + 12345u;
-		count = (seed >> 8) % 40;
-		for (size_t k = 0; k < count; k++) {
-			const char *p;
-
-			seed = seed * 1103515245u + 12345u;
-			p = pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
-			memcpy(in + n, p, strlen(p));
-			n += strlen(p);
-		}
 		g_mime_encoding_init_decode(&state, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 		n_whole = g_mime_encoding_step(&state, in, n, whole);
 		n_ours = content_qp_decode(in, n, ours);
@@ -513,19 +525,10 @@ static void test_text_fast(void)
 		struct arena *a = arena_new(4096);
 		struct content_facts fast, slow;
 		struct content_scan *first;
-		size_t n = strlen(heads[i % 2]), count;
+		size_t n = strlen(heads[i % 2]);
 
 		memcpy(msg, heads[i % 2], n);
-		seed = seed * 1103515245u + 12345u;
-		count = (seed >> 8) % 30;
-		for (size_t k = 0; k < count; k++) {
-			const char *p;
-
-			seed = seed * 1103515245u + 12345u;
-			p = pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
-			memcpy(msg + n, p, strlen(p));
-			n += strlen(p);
-		}
+		n += pieces_text(msg + n, pieces, sizeof(pieces) / sizeof(pieces[0]), 30, &seed);
 		scan_with(a, msg, n, &defaults, &fast);
 		first = last;
 		last = NULL;
@@ -596,19 +599,9 @@ static void test_bare_link_model(void)
 		struct content_urls *mine = content_urls_new(a, 200),
 				    *model = content_urls_new(a, 200);
 		struct content_facts f1, f2;
-		size_t n = 0, count;
+		size_t n = pieces_text(text, pieces, sizeof(pieces) / sizeof(pieces[0]), 16, &seed);
 		int ok;
 
-		seed = seed * 1103515245u + 12345u;
-		count = (seed >> 8) % 16;
-		for (size_t k = 0; k < count; k++) {
-			const char *p;
-
-			seed = seed * 1103515245u + 12345u;
-			p = pieces[(seed >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
-			memcpy(text + n, p, strlen(p));
-			n += strlen(p);
-		}
 		content_urls_scan_text(mine, text, n);
 		model_bare_links(model, text, n);
 		memset(&f1, 0, sizeof(f1));
