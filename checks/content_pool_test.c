@@ -22,7 +22,7 @@
 #include "content_pool.h"
 
 #define SPILL 4096
-#define CTYPE " multipart/mixed; boundary=\"b\""
+#define CTYPE CONTENT_TEST_CTYPE
 /* What a scan keeps before its body: the two MIME fields and the blank line. */
 #define HEAD_LEN                                                                                   \
 	(sizeof("MIME-Version: 1.0\r\n") - 1 + sizeof("Content-Type:" CTYPE "\r\n") - 1 + 2)
@@ -47,50 +47,14 @@ static struct content_limits limits(size_t pool)
  * attachment with a double extension. */
 static char *body_of(size_t *len_r)
 {
-	size_t cap = 64 * 1024, o = 0;
-	char *b = malloc(cap);
-
-	o += (size_t)snprintf(b + o, cap - o,
-			      "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n");
-	for (int i = 0; i < 250; i++)
-		o += (size_t)snprintf(b + o, cap - o,
-				      "line %d caf\xe9 see http://h%d.example.com/p now\r\n", i,
-				      i % 40);
-	o += (size_t)snprintf(b + o, cap - o,
-			      "--b\r\nContent-Type: text/html; charset=utf-8\r\n"
-			      "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>");
-	for (int i = 0; i < 150; i++)
-		o += (size_t)snprintf(b + o, cap - o,
-				      "<a href=3D\"https://evil%d.example.net/x\">www.bank.com</a> "
-				      "=\r\ncaf=C3=A9 %d<br>\r\n",
-				      i % 30, i);
-	o += (size_t)snprintf(b + o, cap - o,
-			      "--b\r\nContent-Type: application/pdf; name=\"invoice.pdf.exe\"\r\n"
-			      "Content-Transfer-Encoding: base64\r\n\r\n");
-	for (int i = 0; i < 60; i++)
-		o += (size_t)snprintf(
-		    b + o, cap - o, "%s\r\n",
-		    i == 0 ? "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-			   : "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
-	o += (size_t)snprintf(b + o, cap - o, "--b--\r\n");
-	*len_r = o;
-	return b;
+	return content_test_body(250, 150, 0, 60, len_r);
 }
 
 /* A scan of body's first len bytes, in chunks; finished into out unless NULL. */
 static struct content_scan *scan(struct arena *a, const struct content_limits *l, const char *body,
 				 size_t len, struct content_facts *out)
 {
-	struct content_scan *c = content_scan_new(a, l);
-
-	content_scan_header(c, "MIME-Version", " 1.0");
-	content_scan_header(c, "Content-Type", CTYPE);
-	for (size_t o = 0; o < len; o += 1000)
-		content_scan_body(c, (const unsigned char *)body + o,
-				  len - o < 1000 ? len - o : 1000);
-	if (out != NULL)
-		content_scan_finish(c, out);
-	return c;
+	return content_scan_chunks(a, l, body, len, 1000, out);
 }
 
 /* Two scans: the first holds the pool, the second spills; frees give back. */

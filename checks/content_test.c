@@ -1081,54 +1081,7 @@ static void test_threads(void)
  * a base64 attachment with a double extension. */
 static char *big_body(size_t *len_r)
 {
-	size_t cap = 128 * 1024, o = 0;
-	char *b = malloc(cap);
-
-	o += (size_t)snprintf(b + o, cap - o,
-			      "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n");
-	for (int i = 0; i < 300; i++)
-		o += (size_t)snprintf(b + o, cap - o,
-				      "line %d caf\xe9 see http://h%d.example.com/p now\r\n", i,
-				      i % 40);
-	o += (size_t)snprintf(b + o, cap - o,
-			      "--b\r\nContent-Type: text/html; charset=utf-8\r\n"
-			      "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>");
-	for (int i = 0; i < 200; i++)
-		o += (size_t)snprintf(
-		    b + o, cap - o,
-		    "<a href=3D\"https://evil%d.example.net/x\">www.bank.com</a> =\r\n"
-		    "caf=C3=A9 %d<br>\r\n",
-		    i % 30, i);
-	o += (size_t)snprintf(b + o, cap - o,
-			      "--b\r\nContent-Type: message/rfc822\r\n\r\n"
-			      "Subject: inner\r\nContent-Type: text/plain\r\n\r\n"
-			      "inner http://inner.example.org/\r\n"
-			      "--b\r\nContent-Type: application/pdf; name=\"invoice.pdf.exe\"\r\n"
-			      "Content-Transfer-Encoding: base64\r\n\r\n");
-	for (int i = 0; i < 100; i++)
-		o += (size_t)snprintf(
-		    b + o, cap - o, "%s\r\n",
-		    i == 0 ? "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-			   : "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB");
-	o += (size_t)snprintf(b + o, cap - o, "--b--\r\n");
-	*len_r = o;
-	return b;
-}
-
-static struct content_scan *scan_body(struct arena *a, const struct content_limits *l,
-				      const char *body, size_t len, size_t chunk,
-				      struct content_facts *out)
-{
-	struct content_scan *c = content_scan_new(a, l);
-
-	content_scan_header(c, "MIME-Version", " 1.0");
-	content_scan_header(c, "Content-Type", " multipart/mixed; boundary=\"b\"");
-	for (size_t o = 0; o < len; o += chunk)
-		content_scan_body(c, (const unsigned char *)body + o,
-				  len - o < chunk ? len - o : chunk);
-	if (out != NULL)
-		content_scan_finish(c, out);
-	return c;
+	return content_test_body(300, 200, 1, 100, len_r);
 }
 
 static int dir_entries(const char *path)
@@ -1157,13 +1110,13 @@ static void test_spill(const char *dir)
 
 	spill.spill_bytes = 4096;
 	spill.spool_dir = dir;
-	cm = scan_body(a, &defaults, body, len, 4000, &mem);
+	cm = content_scan_chunks(a, &defaults, body, len, 4000, &mem);
 	CHECK(mem.scanned && mem.part_count == 4 && mem.url_count > 70 && mem.double_extension &&
 		  mem.link_text_mismatch && strstr(mem.text, "inner") != NULL &&
 		  strstr(mem.text, "caf\xc3\xa9 199") != NULL && mem.raw_len == len,
 	      "a 60 kB body in memory: 4 parts, %zu links", mem.url_count);
 	CHECK(mem.parts[3].sniffed != NULL, "the attachment sniffed (%s)", mem.parts[3].sniffed);
-	cf = scan_body(a, &spill, body, len, 4000, NULL);
+	cf = content_scan_chunks(a, &spill, body, len, 4000, NULL);
 	CHECK(open_fds() == fds + 1, "spilled: one file open while the message is in transit");
 	CHECK(dir_entries(dir) == 0, "and no name for it in the spool directory");
 	content_scan_finish(cf, &file);
@@ -1178,8 +1131,8 @@ static void test_spill(const char *dir)
 	cut_spill = cut;
 	cut_spill.spill_bytes = 4096;
 	cut_spill.spool_dir = dir;
-	cm = scan_body(a, &cut, body, len, 7, &mem);
-	cf = scan_body(a, &cut_spill, body, len, 7, &file);
+	cm = content_scan_chunks(a, &cut, body, len, 7, &mem);
+	cf = content_scan_chunks(a, &cut_spill, body, len, 7, &file);
 	CHECK(mem.skipped_body_bytes > 0 && mem.raw_len == 5000 && content_facts_same(&mem, &file),
 	      "max-bytes and max-text past the spill: the same facts (%zu skipped)",
 	      file.skipped_body_bytes);
@@ -1189,7 +1142,7 @@ static void test_spill(const char *dir)
 
 	/* a message aborted in its body: the scan is freed, never finished */
 	for (int i = 0; i < 20; i++) {
-		cf = scan_body(a, &spill, body, len, 4000, NULL);
+		cf = content_scan_chunks(a, &spill, body, len, 4000, NULL);
 		content_scan_free(&cf);
 	}
 	CHECK(open_fds() == fds && cf == NULL, "20 aborted messages: no descriptor left");
@@ -1221,7 +1174,7 @@ static void test_spill_fails(const char *dir)
 	CHECK(open_fds() == fds && dir_entries(dir) == 0, "the checks leave nothing behind");
 	l.spill_bytes = 4096;
 	l.spool_dir = "/nonexistent/authscore-spool";
-	c = scan_body(a, &l, body, len, 1000, &f);
+	c = content_scan_chunks(a, &l, body, len, 1000, &f);
 	CHECK(f.scanned && f.part_count == 1 && strstr(f.text, "line 0 caf\xc3\xa9") != NULL &&
 		  f.skipped_body_bytes > len - 5000 && f.raw_len < 5000,
 	      "a missing spool directory: the first 4 kB scanned, the rest skipped (%zu)",
@@ -1231,7 +1184,7 @@ static void test_spill_fails(const char *dir)
 	snprintf(file_path, sizeof(file_path), "%s/plain-file", dir);
 	fclose(fopen(file_path, "w"));
 	l.spool_dir = file_path;
-	c = scan_body(a, &l, body, len, 1000, &f);
+	c = content_scan_chunks(a, &l, body, len, 1000, &f);
 	CHECK(f.scanned && f.part_count == 1 && f.skipped_body_bytes > 0,
 	      "a spool directory that is a file: the same");
 	content_scan_free(&c);
@@ -1244,7 +1197,7 @@ static void test_spill_fails(const char *dir)
 	small.rlim_cur = 20000;
 	signal(SIGXFSZ, SIG_IGN);
 	setrlimit(RLIMIT_FSIZE, &small);
-	c = scan_body(a, &l, body, len, 1000, &f);
+	c = content_scan_chunks(a, &l, body, len, 1000, &f);
 	setrlimit(RLIMIT_FSIZE, &old);
 	CHECK(f.scanned && f.part_count >= 1 && f.skipped_body_bytes >= len - 20000 &&
 		  f.raw_len <= 20000 && f.raw_len > 15000 && strstr(f.text, "line 0") != NULL,
