@@ -115,16 +115,7 @@ static int ascii_only(const char *s)
 	return 1;
 }
 
-/* A registered name's letters: LDH, and "_" as some DNS names have it. */
-static int host_chars_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.' && *s != '_')
-			return 0;
-	return 1;
-}
-
-/* Which bytes a host may have as it is: letters, digits, "-", "_", "." */
+/* A registered name's bytes: LDH, "." and "_" as some DNS names have it. */
 static const unsigned char ldh[256] = {
     ['-'] = 1, ['.'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
     ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1,
@@ -135,6 +126,14 @@ static const unsigned char ldh[256] = {
     ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
     ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
     ['z'] = 1};
+
+static int host_chars_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!ldh[(unsigned char)*s])
+			return 0;
+	return 1;
+}
 
 /* Tests only: 0 sends every host the general way (content_url.h). */
 static int plain_hosts = 1;
